@@ -1,0 +1,2 @@
+// placeholder until the composition root lands
+export {};
