@@ -200,6 +200,39 @@ export class ByteReader {
     return this.buf.toString('utf8', start, start + n);
   }
 
+  /** `n` bytes decoded as UTF-8 (no length prefix). */
+  utf8(n: number, what = 'utf8 text'): string {
+    const start = this.pos;
+    if (start + n > this.end) this.truncated(n, what);
+    this.pos = start + n;
+    return this.buf.toString('utf8', start, start + n);
+  }
+
+  // Little-endian variants, for storage formats that are not AMQP wire data.
+
+  u16le(what = 'u16le'): number {
+    const p = this.pos;
+    if (p + 2 > this.end) this.truncated(2, what);
+    const b = this.buf;
+    this.pos = p + 2;
+    return b[p] | (b[p + 1] << 8);
+  }
+
+  u32le(what = 'u32le'): number {
+    const p = this.pos;
+    if (p + 4 > this.end) this.truncated(4, what);
+    const b = this.buf;
+    this.pos = p + 4;
+    return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16)) + b[p + 3] * 0x1000000;
+  }
+
+  f64le(what = 'f64le'): number {
+    const p = this.pos;
+    if (p + 8 > this.end) this.truncated(8, what);
+    this.pos = p + 8;
+    return this.buf.readDoubleLE(p);
+  }
+
   /** `n` raw bytes as a subarray (no copy). */
   bytes(n: number, what = 'bytes'): Buffer {
     const start = this.pos;

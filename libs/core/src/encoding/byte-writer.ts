@@ -200,6 +200,53 @@ export class ByteWriter {
     return this;
   }
 
+  /**
+   * UTF-8 bytes of `s` with no length prefix. Pass `byteLength` when already known
+   * (`Buffer.byteLength(s)`) to skip measuring it again.
+   */
+  utf8(s: string, byteLength: number = Buffer.byteLength(s, 'utf8')): this {
+    this.ensure(byteLength);
+    const written = byteLength > 0 ? this.buf.write(s, this.pos, byteLength, 'utf8') : 0;
+    if (written !== byteLength) {
+      throw new RangeError(`utf8: byteLength ${byteLength} does not match the string's ${Buffer.byteLength(s, 'utf8')} bytes`);
+    }
+    this.pos += byteLength;
+    return this;
+  }
+
+  // Little-endian variants, for storage formats that are not AMQP wire data.
+
+  u16le(v: number): this {
+    if ((v & 0xffff) !== v) throw new RangeError(`u16 out of range: ${v}`);
+    if (this.pos + 2 > this.buf.length) this.ensure(2);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = v & 0xff;
+    b[p + 1] = v >>> 8;
+    this.pos = p + 2;
+    return this;
+  }
+
+  u32le(v: number): this {
+    if (v >>> 0 !== v) throw new RangeError(`u32 out of range: ${v}`);
+    if (this.pos + 4 > this.buf.length) this.ensure(4);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = v & 0xff;
+    b[p + 1] = (v >>> 8) & 0xff;
+    b[p + 2] = (v >>> 16) & 0xff;
+    b[p + 3] = v >>> 24;
+    this.pos = p + 4;
+    return this;
+  }
+
+  f64le(v: number): this {
+    if (this.pos + 8 > this.buf.length) this.ensure(8);
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
+    return this;
+  }
+
   /** Raw bytes, no length prefix. */
   bytes(b: Buffer): this {
     const n = b.length;
