@@ -53,63 +53,63 @@ export const PropertyFlag = {
   Continuation: 0x0001,
 } as const;
 
-/** Writes the property flags word then the present (non-undefined) properties. */
+/** Writes the property flags word then the present properties (undefined and null mean absent). */
 export function encodeProperties(w: ByteWriter, p: MessageProperties): void {
   const at = w.reserve(2);
   let flags = 0;
-  if (p.contentType !== undefined) {
+  if (p.contentType != null) {
     flags |= 0x8000;
     w.shortStr(p.contentType);
   }
-  if (p.contentEncoding !== undefined) {
+  if (p.contentEncoding != null) {
     flags |= 0x4000;
     w.shortStr(p.contentEncoding);
   }
-  if (p.headers !== undefined) {
+  if (p.headers != null) {
     flags |= 0x2000;
     encodeFieldTable(w, p.headers);
   }
-  if (p.deliveryMode !== undefined) {
+  if (p.deliveryMode != null) {
     flags |= 0x1000;
     w.u8(p.deliveryMode);
   }
-  if (p.priority !== undefined) {
+  if (p.priority != null) {
     flags |= 0x0800;
     w.u8(p.priority);
   }
-  if (p.correlationId !== undefined) {
+  if (p.correlationId != null) {
     flags |= 0x0400;
     w.shortStr(p.correlationId);
   }
-  if (p.replyTo !== undefined) {
+  if (p.replyTo != null) {
     flags |= 0x0200;
     w.shortStr(p.replyTo);
   }
-  if (p.expiration !== undefined) {
+  if (p.expiration != null) {
     flags |= 0x0100;
     w.shortStr(p.expiration);
   }
-  if (p.messageId !== undefined) {
+  if (p.messageId != null) {
     flags |= 0x0080;
     w.shortStr(p.messageId);
   }
-  if (p.timestamp !== undefined) {
+  if (p.timestamp != null) {
     flags |= 0x0040;
     w.u64(p.timestamp);
   }
-  if (p.type !== undefined) {
+  if (p.type != null) {
     flags |= 0x0020;
     w.shortStr(p.type);
   }
-  if (p.userId !== undefined) {
+  if (p.userId != null) {
     flags |= 0x0010;
     w.shortStr(p.userId);
   }
-  if (p.appId !== undefined) {
+  if (p.appId != null) {
     flags |= 0x0008;
     w.shortStr(p.appId);
   }
-  if (p.clusterId !== undefined) {
+  if (p.clusterId != null) {
     flags |= 0x0004;
     w.shortStr(p.clusterId);
   }
