@@ -1,1 +1,16 @@
-export {};
+export * from './broker';
+export * from './errors';
+export * from './metrics';
+export * from './encoding';
+export { Message } from './message/message';
+export { Queue } from './queue/queue';
+export type { QueueStats } from './queue/queue';
+export type { Consumer } from './queue/consumer';
+export { QueueEntry, EntryState } from './queue/queue-entry';
+export { Exchange } from './exchange/exchange';
+export type { ExchangeType } from './exchange/exchange';
+export { Binding, isQueue } from './exchange/binding';
+export { VirtualHost } from './vhost/virtual-host';
+export type { ExchangeDeclaration, PublishOutcome, QueueDeclaration, QueueDeleteConditions } from './vhost/virtual-host';
+export type { BrokerStore } from './store/broker-store';
+export type { SyncMode } from './store/sqlite/schema';

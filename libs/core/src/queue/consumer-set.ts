@@ -1,0 +1,85 @@
+import type { Consumer } from './consumer';
+import type { QueueEntry } from './queue-entry';
+
+interface PriorityGroup {
+  readonly priority: number;
+  readonly members: Consumer[];
+  /** Round-robin cursor: index of the member to try first next time. */
+  next: number;
+}
+
+/**
+ * A queue's consumers in priority groups (highest first), round-robin inside a group.
+ * Picking is O(consumers) in the worst case (all without credit) and O(1) in the common case.
+ */
+export class ConsumerSet {
+  private groups: PriorityGroup[] = [];
+  private total = 0;
+
+  get size(): number {
+    return this.total;
+  }
+
+  add(consumer: Consumer): void {
+    let index = 0;
+    while (index < this.groups.length && this.groups[index]!.priority > consumer.priority) index++;
+    let group = this.groups[index];
+    if (group === undefined || group.priority !== consumer.priority) {
+      group = { priority: consumer.priority, members: [], next: 0 };
+      this.groups.splice(index, 0, group);
+    }
+    group.members.push(consumer);
+    this.total++;
+  }
+
+  remove(consumer: Consumer): boolean {
+    for (let g = 0; g < this.groups.length; g++) {
+      const group = this.groups[g]!;
+      const at = group.members.indexOf(consumer);
+      if (at < 0) continue;
+      group.members.splice(at, 1);
+      if (at < group.next) group.next--;
+      if (group.next >= group.members.length) group.next = 0;
+      if (group.members.length === 0) this.groups.splice(g, 1);
+      this.total--;
+      return true;
+    }
+    return false;
+  }
+
+  find(tag: string): Consumer | undefined {
+    for (const group of this.groups) for (const c of group.members) if (c.tag === tag) return c;
+    return undefined;
+  }
+
+  hasExclusive(): boolean {
+    for (const group of this.groups) for (const c of group.members) if (c.exclusive) return true;
+    return false;
+  }
+
+  all(): Consumer[] {
+    const out: Consumer[] = [];
+    for (const group of this.groups) out.push(...group.members);
+    return out;
+  }
+
+  /** The next consumer, in priority then round-robin order, that has credit for `entry`. */
+  pick(entry: QueueEntry): Consumer | undefined {
+    const groups = this.groups;
+    for (let g = 0; g < groups.length; g++) {
+      const group = groups[g]!;
+      const members = group.members;
+      const n = members.length;
+      for (let i = 0; i < n; i++) {
+        let at = group.next + i;
+        if (at >= n) at -= n;
+        const consumer = members[at]!;
+        if (consumer.hasCredit(entry)) {
+          group.next = at + 1 === n ? 0 : at + 1;
+          return consumer;
+        }
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,47 @@
+import type { Message } from '../message/message';
+import type { Consumer } from './consumer';
+import type { Queue } from './queue';
+
+/** Where an entry stands with the store. */
+export const enum StoreState {
+  /** Lives only in memory. */
+  None = 0,
+  /** Its insert is queued in the store's open batch. */
+  Pending = 1,
+  /** Its insert was handed to the writer (committed or about to be). */
+  Stored = 2,
+  /** Settled while Pending: the open batch skips it, so it never touches disk. */
+  Cancelled = 3,
+}
+
+export const enum EntryState {
+  Ready = 0,
+  /** Handed to a consumer (or fetched) and not yet settled. */
+  Unacked = 1,
+  /** Left the queue for good: acked, dropped, purged. */
+  Settled = 2,
+}
+
+/** A message's place in one queue: ordering key, delivery state and store bookkeeping. */
+export class QueueEntry {
+  /** Times delivered to a consumer (or fetched). */
+  deliveries = 0;
+  redelivered = false;
+  storeState: StoreState = StoreState.None;
+  /** Id of the shared body row this entry's stored row points to; 0 when stored inline. */
+  sharedBodyId = 0;
+  state: EntryState = EntryState.Ready;
+  /** Consumer holding it unacked; null while ready or when fetched with basic.get. */
+  holder: Consumer | null = null;
+
+  constructor(
+    /** Global, monotonically increasing: arrival order and store key. */
+    readonly seq: number,
+    /** Ordering key within the queue: lower first (0 for plain FIFO queues). */
+    readonly rank: number,
+    readonly message: Message,
+    readonly queue: Queue,
+    /** Whether the store must keep it across restarts (persistent message in a durable queue). */
+    readonly durable: boolean,
+  ) {}
+}

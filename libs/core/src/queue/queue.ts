@@ -1,0 +1,245 @@
+import type { FieldTable } from '../encoding/field-table';
+import { accessRefused } from '../errors';
+import type { Message } from '../message/message';
+import type { CoreMetrics } from '../metrics';
+import type { Consumer } from './consumer';
+import { ConsumerSet } from './consumer-set';
+import type { QueueFeatures, QueueOptions } from './queue-options';
+import { EntryState, QueueEntry, StoreState } from './queue-entry';
+import type { QueueStore } from './queue-store';
+import { ReadySet } from './ready-set';
+
+/** What a queue tells its owner (the virtual host). */
+export interface QueueOwner {
+  /** An auto-delete queue lost its last consumer. */
+  onQueueUnused(queue: Queue): void;
+  /** Allocates the next global sequence number. */
+  nextSeq(): number;
+}
+
+export interface QueueStats {
+  published: number;
+  delivered: number;
+  acked: number;
+  requeued: number;
+}
+
+export class Queue {
+  readonly ready: ReadySet;
+  readonly consumers = new ConsumerSet();
+  readonly stats: QueueStats = { published: 0, delivered: 0, acked: 0, requeued: 0 };
+  unackedCount = 0;
+  unackedBytes = 0;
+  deleted = false;
+  /** Stamp used by routing to add a queue once per publish. */
+  routeMark = 0;
+  private hadConsumers = false;
+  private dispatching = false;
+  private dispatchAgain = false;
+  private readonly refilled = (): void => this.dispatch();
+
+  constructor(
+    /** Store id, unique across the broker's lifetime. */
+    readonly id: number,
+    readonly vhost: string,
+    readonly name: string,
+    readonly options: QueueOptions,
+    readonly features: QueueFeatures,
+    private readonly owner: QueueOwner,
+    private readonly store: QueueStore | null,
+    private readonly metrics: CoreMetrics,
+    memoryBudget: number,
+  ) {
+    this.ready = new ReadySet(this, features.maxPriority > 0, store, memoryBudget);
+  }
+
+  get durable(): boolean {
+    return this.options.durable;
+  }
+
+  get arguments(): FieldTable {
+    return this.options.arguments;
+  }
+
+  get messageCount(): number {
+    return this.ready.count;
+  }
+
+  get consumerCount(): number {
+    return this.consumers.size;
+  }
+
+  /** Ordering key for a message: lower ranks are served first. */
+  rankOf(message: Message): number {
+    const max = this.features.maxPriority;
+    if (max === 0) return 0;
+    const priority = message.properties.priority ?? 0;
+    return max - (priority > max ? max : priority);
+  }
+
+  /** Adds a routed message behind everything of its rank and tries to deliver it. */
+  enqueue(message: Message): QueueEntry {
+    const durable = this.options.durable && message.properties.deliveryMode === 2;
+    const entry = new QueueEntry(this.owner.nextSeq(), this.rankOf(message), message, this, durable);
+    if (durable && this.store) this.store.insert(entry);
+    this.stats.published++;
+    this.ready.append(entry);
+    this.dispatch();
+    return entry;
+  }
+
+  addConsumer(consumer: Consumer): void {
+    if (this.consumers.hasExclusive()) {
+      throw accessRefused(`queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
+    }
+    if (consumer.exclusive && this.consumers.size > 0) {
+      throw accessRefused(`queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
+    }
+    this.consumers.add(consumer);
+    this.hadConsumers = true;
+    this.dispatch();
+  }
+
+  removeConsumer(consumer: Consumer): void {
+    if (!this.consumers.remove(consumer)) return;
+    if (this.consumers.size === 0 && this.hadConsumers && this.options.autoDelete && !this.deleted) {
+      this.owner.onQueueUnused(this);
+    }
+  }
+
+  /** Hands ready entries to consumers with credit until either runs out. Safe to re-enter. */
+  dispatch(): void {
+    if (this.dispatching) {
+      this.dispatchAgain = true;
+      return;
+    }
+    if (this.consumers.size === 0 || this.deleted) return;
+    this.dispatching = true;
+    try {
+      do {
+        this.dispatchAgain = false;
+        this.dispatchLoop();
+      } while (this.dispatchAgain);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private dispatchLoop(): void {
+    const ready = this.ready;
+    while (ready.count > 0 && this.consumers.size > 0) {
+      const head = ready.peek();
+      // Credit is checked against the head when it is in memory; when it is still paged out the
+      // check uses a zero-size probe, and the real entry is delivered once it is read back.
+      const consumer = this.consumers.pick(head ?? PROBE_ENTRY);
+      if (consumer === undefined) return;
+      const entry = ready.take(this.refilled);
+      if (entry === undefined) return;
+      this.handOver(entry, consumer);
+    }
+  }
+
+  private handOver(entry: QueueEntry, consumer: Consumer): void {
+    this.markDelivered(entry);
+    if (consumer.autoAck) {
+      consumer.deliver(entry);
+      this.settle(entry);
+      this.stats.acked++;
+      this.metrics.acked++;
+      return;
+    }
+    entry.state = EntryState.Unacked;
+    entry.holder = consumer;
+    this.unackedCount++;
+    this.unackedBytes += entry.message.body.length;
+    consumer.deliver(entry);
+  }
+
+  /** basic.get: takes the next entry; with autoAck it is settled at once. */
+  fetch(autoAck: boolean): QueueEntry | undefined {
+    const entry = this.ready.take(this.refilled);
+    if (entry === undefined) return undefined;
+    this.markDelivered(entry);
+    if (autoAck) {
+      this.settle(entry);
+      this.stats.acked++;
+      this.metrics.acked++;
+    } else {
+      entry.state = EntryState.Unacked;
+      this.unackedCount++;
+      this.unackedBytes += entry.message.body.length;
+    }
+    return entry;
+  }
+
+  private markDelivered(entry: QueueEntry): void {
+    if (entry.deliveries++ === 0 && entry.durable && entry.storeState === StoreState.Stored && this.store) {
+      this.store.markDelivered(entry);
+    }
+    this.stats.delivered++;
+    this.metrics.delivered++;
+  }
+
+  /** Positive acknowledgement of an unacked entry. */
+  ack(entry: QueueEntry): void {
+    if (entry.state !== EntryState.Unacked) return;
+    this.release(entry);
+    this.settle(entry);
+    this.stats.acked++;
+    this.metrics.acked++;
+    // the holder may have credit again
+    if (this.ready.count > 0) this.dispatch();
+  }
+
+  /** Negative acknowledgement: back to its original position, or dropped. */
+  reject(entry: QueueEntry, requeue: boolean): void {
+    if (entry.state !== EntryState.Unacked) return;
+    this.release(entry);
+    if (requeue && !this.deleted) {
+      entry.state = EntryState.Ready;
+      entry.redelivered = true;
+      this.ready.restore(entry);
+      this.stats.requeued++;
+      this.metrics.requeued++;
+      this.dispatch();
+    } else {
+      this.settle(entry);
+      this.metrics.dropped++;
+      if (this.ready.count > 0) this.dispatch();
+    }
+  }
+
+  private release(entry: QueueEntry): void {
+    entry.holder = null;
+    this.unackedCount--;
+    this.unackedBytes -= entry.message.body.length;
+  }
+
+  private settle(entry: QueueEntry): void {
+    entry.state = EntryState.Settled;
+    entry.holder = null;
+    if (entry.storeState !== StoreState.None && this.store) this.store.remove(entry);
+  }
+
+  /** Removes all ready entries; unacked ones stay with their consumers. */
+  purge(): number {
+    return this.ready.clear(
+      (entry) => this.settle(entry),
+      (rank, afterSeq) => this.store?.removePaged(this.id, rank, afterSeq),
+    );
+  }
+
+  /** Marks the queue deleted, drops its ready entries and cancels its consumers. */
+  delete(): number {
+    const count = this.purge();
+    this.deleted = true;
+    for (const consumer of this.consumers.all()) {
+      this.consumers.remove(consumer);
+      consumer.cancelledByQueue();
+    }
+    return count;
+  }
+}
+
+/** Stands in for a paged-out head when asking consumers for credit. */
+const PROBE_ENTRY = { message: { body: Buffer.alloc(0) } } as unknown as QueueEntry;

@@ -1,0 +1,265 @@
+import { EntryDeque } from './entry-deque';
+import type { EntryPager } from './entry-pager';
+import type { Queue } from './queue';
+import type { QueueEntry } from './queue-entry';
+
+/** Rough per-entry memory beyond the body (entry, message, properties objects). */
+export const ENTRY_OVERHEAD_BYTES = 320;
+/** Most entries read back from the store at once. */
+const REFILL_CHUNK = 4096;
+
+export const entryCost = (entry: QueueEntry): number => entry.message.body.length + ENTRY_OVERHEAD_BYTES;
+
+/** Ready entries of one rank: an in-memory head and, possibly, a paged-out tail in the store. */
+class RankBucket {
+  readonly memory = new EntryDeque();
+  /** Entries that live only in the store, all with seq > `pagedAfter`. */
+  paged = 0;
+  pagedAfter = 0;
+  /** The batch holding the newest paged write: read back only once it is committed. */
+  pagedBatch = 0;
+
+  constructor(readonly rank: number) {}
+
+  get count(): number {
+    return this.memory.length + this.paged;
+  }
+}
+
+/**
+ * The ready (undelivered) entries of a queue, ordered by rank then seq. A queue without priorities
+ * has a single bucket, which keeps plain FIFO the fast path. Memory is bounded by a byte budget.
+ */
+export class ReadySet {
+  private readonly single: RankBucket | null;
+  private readonly buckets = new Map<number, RankBucket>();
+  /** Ranks whose bucket is non-empty, ascending (priority queues only). */
+  private readonly activeRanks: number[] = [];
+  private total = 0;
+  private memoryBytes = 0;
+  private totalBytes = 0;
+  /** Body bytes of paged-out entries (part of totalBytes). */
+  private pagedBytes = 0;
+  private refillWaiting = false;
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly prioritized: boolean,
+    private readonly pager: EntryPager | null,
+    private readonly memoryBudget: number,
+  ) {
+    this.single = prioritized ? null : new RankBucket(0);
+  }
+
+  get count(): number {
+    return this.total;
+  }
+
+  /** Bytes of the bodies of all ready entries (in memory or paged). */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  get bytesInMemory(): number {
+    return this.memoryBytes;
+  }
+
+  get pagedCount(): number {
+    if (this.single) return this.single.paged;
+    let n = 0;
+    for (const bucket of this.buckets.values()) n += bucket.paged;
+    return n;
+  }
+
+  /** Adds a newly arrived entry behind everything of its rank. */
+  append(entry: QueueEntry): void {
+    const bucket = this.bucketFor(entry.rank);
+    this.total++;
+    this.totalBytes += entry.message.body.length;
+    if (bucket.paged > 0 && this.pager) {
+      bucket.pagedBatch = this.pager.pageOut(entry);
+      bucket.paged++;
+      this.pagedBytes += entry.message.body.length;
+      return;
+    }
+    bucket.memory.pushBack(entry);
+    this.memoryBytes += entryCost(entry);
+    if (this.memoryBytes > this.memoryBudget && this.pager) this.pageOutTail();
+  }
+
+  /** Puts a previously delivered entry back in its original position. */
+  restore(entry: QueueEntry): void {
+    const bucket = this.bucketFor(entry.rank);
+    this.total++;
+    this.totalBytes += entry.message.body.length;
+    this.memoryBytes += entryCost(entry);
+    bucket.memory.insertBySeq(entry);
+  }
+
+  /**
+   * Takes the first entry, or undefined when empty or when the head must first be read back from
+   * the store (then `onRefilled` is called once it can be).
+   */
+  take(onRefilled: () => void): QueueEntry | undefined {
+    const bucket = this.single ?? this.firstActive();
+    if (bucket === undefined) return undefined;
+    let entry = bucket.memory.popFront();
+    if (entry === undefined) {
+      if (!this.refill(bucket, onRefilled)) return undefined;
+      entry = bucket.memory.popFront()!;
+    } else if (bucket.paged > 0 && this.memoryBytes < this.memoryBudget / 2) {
+      this.refill(bucket, onRefilled);
+    }
+    this.total--;
+    this.totalBytes -= entry.message.body.length;
+    this.memoryBytes -= entryCost(entry);
+    if (!this.single && bucket.count === 0) this.deactivate(bucket);
+    return entry;
+  }
+
+  peek(): QueueEntry | undefined {
+    const bucket = this.single ?? this.firstActive();
+    return bucket?.memory.peekFront();
+  }
+
+  /**
+   * Removes every ready entry: in-memory ones are passed to `visit`; paged ones are reported per
+   * rank bucket through `visitPaged(rank, afterSeq)` so the store can delete them by range.
+   */
+  clear(visit: (entry: QueueEntry) => void, visitPaged: (rank: number, afterSeq: number) => void): number {
+    const removed = this.total;
+    const clearBucket = (bucket: RankBucket): void => {
+      bucket.memory.drain(visit);
+      if (bucket.paged > 0) visitPaged(bucket.rank, bucket.pagedAfter);
+      bucket.paged = 0;
+    };
+    if (this.single) clearBucket(this.single);
+    else {
+      for (const bucket of this.buckets.values()) clearBucket(bucket);
+      this.buckets.clear();
+      this.activeRanks.length = 0;
+    }
+    this.total = 0;
+    this.memoryBytes = 0;
+    this.totalBytes = 0;
+    this.pagedBytes = 0;
+    return removed;
+  }
+
+  /** Loads recovered state: an in-memory head plus a paged tail count for one rank. */
+  recover(rank: number, head: QueueEntry[], pagedAfter: number, pagedCount: number, pagedBytes: number): void {
+    const bucket = this.bucketFor(rank);
+    for (const entry of head) {
+      bucket.memory.pushBack(entry);
+      this.memoryBytes += entryCost(entry);
+      this.totalBytes += entry.message.body.length;
+    }
+    bucket.paged = pagedCount;
+    bucket.pagedAfter = pagedAfter;
+    this.total += head.length + pagedCount;
+    this.totalBytes += pagedBytes;
+    this.pagedBytes += pagedBytes;
+  }
+
+  /** Visits in-memory ready entries (for expiry scans, listings); stops when `visit` returns false. */
+  forEachInMemory(visit: (entry: QueueEntry) => boolean): void {
+    const buckets = this.single ? [this.single] : this.activeRanks.map((r) => this.buckets.get(r)!);
+    for (const bucket of buckets) {
+      for (let i = 0; i < bucket.memory.length; i++) if (!visit(bucket.memory.at(i)!)) return;
+    }
+  }
+
+  private bucketFor(rank: number): RankBucket {
+    if (this.single) return this.single;
+    let bucket = this.buckets.get(rank);
+    if (bucket === undefined) {
+      bucket = new RankBucket(rank);
+      this.buckets.set(rank, bucket);
+    }
+    if (bucket.count === 0) this.activate(rank);
+    return bucket;
+  }
+
+  private firstActive(): RankBucket | undefined {
+    const rank = this.activeRanks[0];
+    return rank === undefined ? undefined : this.buckets.get(rank);
+  }
+
+  private activate(rank: number): void {
+    const ranks = this.activeRanks;
+    let lo = 0;
+    let hi = ranks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ranks[mid]! < rank) lo = mid + 1;
+      else hi = mid;
+    }
+    if (ranks[lo] !== rank) ranks.splice(lo, 0, rank);
+  }
+
+  private deactivate(bucket: RankBucket): void {
+    const at = this.activeRanks.indexOf(bucket.rank);
+    if (at >= 0) this.activeRanks.splice(at, 1);
+    this.buckets.delete(bucket.rank);
+  }
+
+  /** Moves entries from the back (last rank, newest first) to the store until under budget. */
+  private pageOutTail(): void {
+    const pager = this.pager!;
+    const target = this.memoryBudget * 0.9;
+    while (this.memoryBytes > target) {
+      const bucket = this.single ?? this.lastWithMemory();
+      if (bucket === undefined) return;
+      const entry = bucket.memory.popBack();
+      if (entry === undefined) return;
+      bucket.pagedBatch = Math.max(bucket.pagedBatch, pager.pageOut(entry));
+      bucket.paged++;
+      bucket.pagedAfter = entry.seq - 1;
+      const newTail = bucket.memory.peekBack();
+      if (newTail !== undefined && newTail.seq > bucket.pagedAfter) bucket.pagedAfter = newTail.seq;
+      this.memoryBytes -= entryCost(entry);
+      this.pagedBytes += entry.message.body.length;
+    }
+  }
+
+  private lastWithMemory(): RankBucket | undefined {
+    for (let i = this.activeRanks.length - 1; i >= 0; i--) {
+      const bucket = this.buckets.get(this.activeRanks[i]!)!;
+      if (bucket.memory.length > 0) return bucket;
+    }
+    return undefined;
+  }
+
+  /** Reads the next chunk of a bucket's paged tail. Returns whether entries are now in memory. */
+  private refill(bucket: RankBucket, onRefilled: () => void): boolean {
+    const pager = this.pager;
+    if (pager === null || bucket.paged === 0) return bucket.memory.length > 0;
+    if (pager.committedBatch() < bucket.pagedBatch) {
+      if (!this.refillWaiting) {
+        this.refillWaiting = true;
+        pager.afterCommit(() => {
+          this.refillWaiting = false;
+          onRefilled();
+        });
+      }
+      return bucket.memory.length > 0;
+    }
+    const pagedTotal = this.pagedCount;
+    const averageCost = ENTRY_OVERHEAD_BYTES + (pagedTotal > 0 ? this.pagedBytes / pagedTotal : 0);
+    const room = Math.max(1, Math.floor((this.memoryBudget * 0.75 - this.memoryBytes) / averageCost));
+    const rows = pager.readPaged(this.queue, bucket.rank, bucket.pagedAfter, Math.min(REFILL_CHUNK, bucket.paged, room));
+    for (const entry of rows) {
+      bucket.memory.pushBack(entry);
+      this.memoryBytes += entryCost(entry);
+      this.pagedBytes -= entry.message.body.length;
+    }
+    if (rows.length > 0) bucket.pagedAfter = rows[rows.length - 1]!.seq;
+    bucket.paged -= rows.length;
+    if (rows.length === 0) {
+      // The store has nothing more for this bucket: the count was stale. Never wedge on it.
+      this.total -= bucket.paged;
+      bucket.paged = 0;
+    }
+    return bucket.memory.length > 0;
+  }
+}

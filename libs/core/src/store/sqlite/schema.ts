@@ -1,0 +1,51 @@
+/** SQLite schema of the message store. Entry flags: see ENTRY_FLAG_*. */
+export const SCHEMA_VERSION = 1;
+
+export const ENTRY_FLAG_DELIVERED = 1;
+export const ENTRY_FLAG_PERSISTENT = 2;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vhosts (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS exchanges (
+  vhost TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
+  auto_delete INTEGER NOT NULL, internal INTEGER NOT NULL, arguments BLOB NOT NULL,
+  PRIMARY KEY (vhost, name)
+);
+CREATE TABLE IF NOT EXISTS queues (
+  id INTEGER PRIMARY KEY, vhost TEXT NOT NULL, name TEXT NOT NULL,
+  auto_delete INTEGER NOT NULL, arguments BLOB NOT NULL,
+  UNIQUE (vhost, name)
+);
+CREATE TABLE IF NOT EXISTS bindings (
+  vhost TEXT NOT NULL, source TEXT NOT NULL, dest_kind TEXT NOT NULL, destination TEXT NOT NULL,
+  routing_key TEXT NOT NULL, arguments BLOB NOT NULL, identity TEXT NOT NULL,
+  PRIMARY KEY (vhost, source, identity)
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, props BLOB NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+  seq INTEGER PRIMARY KEY,
+  queue INTEGER NOT NULL,
+  rank INTEGER NOT NULL,
+  flags INTEGER NOT NULL,
+  exchange TEXT NOT NULL,
+  routing_key TEXT NOT NULL,
+  shared INTEGER,
+  props BLOB,
+  body BLOB
+);
+CREATE INDEX IF NOT EXISTS entries_by_queue ON entries (queue, rank, seq);
+`;
+
+export type SyncMode = 'full' | 'normal';
+
+/** Pragmas for every connection. */
+export function pragmasFor(sync: SyncMode): string[] {
+  return [
+    'journal_mode = WAL',
+    `synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`,
+    'temp_store = MEMORY',
+    'busy_timeout = 5000',
+  ];
+}

@@ -1,0 +1,500 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ByteReader } from '../../encoding/byte-reader';
+import { ByteWriter } from '../../encoding/byte-writer';
+import { decodeFieldTable, encodeFieldTable, FieldTable } from '../../encoding/field-table';
+import { decodeProperties } from '../../encoding/properties';
+import { Message } from '../../message/message';
+import type { CoreMetrics } from '../../metrics';
+import type { Queue } from '../../queue/queue';
+import { QueueEntry, StoreState } from '../../queue/queue-entry';
+import type { BrokerStore } from '../broker-store';
+import type {
+  BindingRecord,
+  BucketSummary,
+  ExchangeRecord,
+  QueueRecord,
+  RecoveredDefinitions,
+} from '../store-records';
+import type { WriterReply, WriterRequest } from './batch-format';
+import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT, SCHEMA_SQL, SCHEMA_VERSION, SyncMode, pragmasFor } from './schema';
+import { CommitCallback, WriteBatch } from './write-batch';
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  sync: SyncMode;
+  /** Flush early when the open batch holds this many bytes (even with a commit in flight). */
+  maxBatchBytes?: number;
+  /** Batches handed to the writer and not yet committed, at most. */
+  maxInFlight?: number;
+}
+
+interface InFlight {
+  no: number;
+  callbacks: CommitCallback[];
+  sentAt: bigint;
+}
+
+const DB_FILE = 'broker.sqlite';
+
+/**
+ * The message store on SQLite (WAL). The main thread keeps a read connection (recovery, reading
+ * paged-out entries back) and collects writes into an open batch; a worker thread owns the write
+ * connection and commits each batch as one transaction. Only one batch is normally in flight, so
+ * batches grow with load by themselves: while a commit runs, the next batch fills.
+ */
+export class SqliteStore implements BrokerStore {
+  private readonly reader: Database.Database;
+  private worker: Worker | null = null;
+  private open: WriteBatch;
+  private readonly inFlight: InFlight[] = [];
+  private committed = 0;
+  private flushScheduled = false;
+  private failure: Error | null = null;
+  private closing: Promise<void> | null = null;
+  private readonly sharedRefs = new Map<number, number>();
+  private readonly drainListeners: (() => void)[] = [];
+  private readonly argsWriter = new ByteWriter(256);
+  private readonly maxBatchBytes: number;
+  private readonly maxInFlight: number;
+  private metrics: CoreMetrics | null = null;
+  private readonly readPagedStatement: Database.Statement;
+  readonly file: string;
+
+  private constructor(private readonly options: SqliteStoreOptions) {
+    mkdirSync(options.dataDir, { recursive: true });
+    this.file = join(options.dataDir, DB_FILE);
+    this.reader = new Database(this.file);
+    for (const pragma of pragmasFor(options.sync)) this.reader.pragma(pragma);
+    this.reader.exec(SCHEMA_SQL);
+    this.reader.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    this.open = new WriteBatch(1);
+    this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
+    this.maxInFlight = options.maxInFlight ?? 3;
+    this.readPagedStatement = this.reader
+      .prepare(
+        `SELECT e.seq, e.flags, e.exchange, e.routing_key, e.shared,
+                COALESCE(e.props, b.props), COALESCE(e.body, b.body)
+           FROM entries e LEFT JOIN bodies b ON b.id = e.shared
+          WHERE e.queue = ? AND e.rank = ? AND e.seq > ?
+          ORDER BY e.seq LIMIT ?`,
+      )
+      .raw(true);
+  }
+
+  /** Opens (creating if needed) the store under `dataDir` and starts its writer thread. */
+  static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    const store = new SqliteStore(options);
+    await store.startWriter();
+    return store;
+  }
+
+  attachMetrics(metrics: CoreMetrics): void {
+    this.metrics = metrics;
+  }
+
+  private startWriter(): Promise<void> {
+    const worker = new Worker(join(__dirname, 'writer-worker.js'), {
+      workerData: { file: this.file, sync: this.options.sync },
+    });
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      worker.once('error', reject);
+      worker.on('message', (reply: WriterReply) => {
+        if (reply.kind === 'ready') {
+          worker.off('error', reject);
+          worker.on('error', (error) => this.fail(error));
+          resolve();
+        } else this.onReply(reply);
+      });
+      worker.on('exit', (code) => {
+        if (this.closing === null) this.fail(new Error(`store writer exited with code ${code}`));
+      });
+    });
+  }
+
+  // ---- recovery -------------------------------------------------------------------------------
+
+  /**
+   * Reads the durable definitions and a per-(queue, rank) summary of stored entries, after dropping
+   * what must not survive a restart: transient paged copies, entries of queues that are gone, and
+   * bodies nothing points to any more.
+   */
+  recoverDefinitions(): RecoveredDefinitions {
+    const db = this.reader;
+    db.transaction(() => {
+      db.exec(`
+        DELETE FROM entries WHERE (flags & ${ENTRY_FLAG_PERSISTENT}) = 0;
+        DELETE FROM entries WHERE queue NOT IN (SELECT id FROM queues);
+        DELETE FROM bodies WHERE id NOT IN (SELECT shared FROM entries WHERE shared IS NOT NULL);
+      `);
+    })();
+    const args = (blob: Buffer): FieldTable => decodeFieldTable(new ByteReader(blob));
+    const vhosts = (db.prepare('SELECT name FROM vhosts').all() as { name: string }[]).map((r) => r.name);
+    const exchanges = (
+      db.prepare('SELECT vhost, name, type, auto_delete, internal, arguments FROM exchanges').all() as {
+        vhost: string;
+        name: string;
+        type: string;
+        auto_delete: number;
+        internal: number;
+        arguments: Buffer;
+      }[]
+    ).map(
+      (r): ExchangeRecord => ({
+        vhost: r.vhost,
+        name: r.name,
+        type: r.type,
+        durable: true,
+        autoDelete: r.auto_delete === 1,
+        internal: r.internal === 1,
+        arguments: args(r.arguments),
+      }),
+    );
+    const queues = (
+      db.prepare('SELECT id, vhost, name, auto_delete, arguments FROM queues ORDER BY id').all() as {
+        id: number;
+        vhost: string;
+        name: string;
+        auto_delete: number;
+        arguments: Buffer;
+      }[]
+    ).map(
+      (r): QueueRecord => ({
+        id: r.id,
+        vhost: r.vhost,
+        name: r.name,
+        autoDelete: r.auto_delete === 1,
+        arguments: args(r.arguments),
+      }),
+    );
+    const bindings = (
+      db.prepare('SELECT vhost, source, dest_kind, destination, routing_key, arguments FROM bindings').all() as {
+        vhost: string;
+        source: string;
+        dest_kind: string;
+        destination: string;
+        routing_key: string;
+        arguments: Buffer;
+      }[]
+    ).map(
+      (r): BindingRecord => ({
+        vhost: r.vhost,
+        source: r.source,
+        destinationKind: r.dest_kind === 'exchange' ? 'exchange' : 'queue',
+        destination: r.destination,
+        routingKey: r.routing_key,
+        arguments: args(r.arguments),
+      }),
+    );
+    const counters = new Map<string, number>();
+    for (const row of db.prepare('SELECT name, value FROM counters').all() as { name: string; value: number }[]) {
+      counters.set(row.name, row.value);
+    }
+    const buckets = (
+      db
+        .prepare(
+          `SELECT e.queue, e.rank, COUNT(*), COALESCE(SUM(LENGTH(COALESCE(e.body, b.body))), 0)
+             FROM entries e LEFT JOIN bodies b ON b.id = e.shared GROUP BY e.queue, e.rank`,
+        )
+        .raw(true)
+        .all() as [number, number, number, number][]
+    ).map(([queueId, rank, count, bytes]): BucketSummary => ({ queueId, rank, count, bytes }));
+    for (const [id, refs] of db
+      .prepare('SELECT shared, COUNT(*) FROM entries WHERE shared IS NOT NULL GROUP BY shared')
+      .raw(true)
+      .all() as [number, number][]) {
+      this.sharedRefs.set(id, refs);
+    }
+    const maxSeq = Math.max(
+      (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM entries').pluck().get() as number) ?? 0,
+      (db.prepare('SELECT COALESCE(MAX(id), 0) FROM bodies').pluck().get() as number) ?? 0,
+    );
+    const maxQueueId = (db.prepare('SELECT COALESCE(MAX(id), 0) FROM queues').pluck().get() as number) ?? 0;
+    return { vhosts, exchanges, queues, bindings, counters, maxSeq, maxQueueId, buckets };
+  }
+
+  // ---- entries (QueueStore) --------------------------------------------------------------------
+
+  insert(entry: QueueEntry): void {
+    entry.storeState = StoreState.Pending;
+    this.open.insert(entry);
+    this.scheduleFlush();
+  }
+
+  markDelivered(entry: QueueEntry): void {
+    this.open.markDelivered(entry.seq);
+    this.scheduleFlush();
+  }
+
+  remove(entry: QueueEntry): void {
+    if (entry.storeState === StoreState.Pending) {
+      entry.storeState = StoreState.Cancelled;
+      return;
+    }
+    if (entry.storeState !== StoreState.Stored) return;
+    entry.storeState = StoreState.Cancelled;
+    this.open.delete(entry.seq);
+    const bodyId = entry.sharedBodyId;
+    if (bodyId !== 0) {
+      const refs = (this.sharedRefs.get(bodyId) ?? 1) - 1;
+      if (refs <= 0) {
+        this.sharedRefs.delete(bodyId);
+        this.open.deleteSharedBody(bodyId);
+      } else this.sharedRefs.set(bodyId, refs);
+    }
+    this.scheduleFlush();
+  }
+
+  removePaged(queueId: number, rank: number, afterSeq: number): void {
+    this.open.meta({ op: 'deletePaged', queue: queueId, rank, afterSeq });
+    this.scheduleFlush();
+  }
+
+  pageOut(entry: QueueEntry): number {
+    if (entry.storeState === StoreState.None) this.insert(entry);
+    if (entry.storeState === StoreState.Pending) return this.open.no;
+    // already handed to the writer: the newest batch sent holds it at the latest
+    return this.open.no - 1;
+  }
+
+  committedBatch(): number {
+    return this.committed;
+  }
+
+  readPaged(queue: Queue, rank: number, afterSeq: number, limit: number): QueueEntry[] {
+    const rows = this.readPagedStatement.all(queue.id, rank, afterSeq, limit) as [
+      number,
+      number,
+      string,
+      string,
+      number | null,
+      Buffer,
+      Buffer,
+    ][];
+    const out: QueueEntry[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [seq, flags, exchange, routingKey, shared, props, body] = rows[i]!;
+      const message = new Message(exchange, routingKey, decodeProperties(props), props, body);
+      const entry = new QueueEntry(seq, rank, message, queue, (flags & ENTRY_FLAG_PERSISTENT) !== 0);
+      entry.storeState = StoreState.Stored;
+      entry.sharedBodyId = shared ?? 0;
+      if ((flags & ENTRY_FLAG_DELIVERED) !== 0) {
+        entry.deliveries = 1;
+        entry.redelivered = true;
+      }
+      out[i] = entry;
+    }
+    return out;
+  }
+
+  // ---- definitions ---------------------------------------------------------------------------
+
+  private encodeArgs(args: FieldTable): Uint8Array {
+    this.argsWriter.reset();
+    encodeFieldTable(this.argsWriter, args);
+    return this.argsWriter.toBuffer();
+  }
+
+  putVhost(name: string): void {
+    this.meta({ op: 'putVhost', name });
+  }
+
+  putExchange(record: ExchangeRecord): void {
+    this.meta({
+      op: 'putExchange',
+      vhost: record.vhost,
+      name: record.name,
+      type: record.type,
+      autoDelete: record.autoDelete,
+      internal: record.internal,
+      args: this.encodeArgs(record.arguments),
+    });
+  }
+
+  deleteExchange(vhost: string, name: string): void {
+    this.meta({ op: 'deleteExchange', vhost, name });
+  }
+
+  putQueue(record: QueueRecord): void {
+    this.meta({
+      op: 'putQueue',
+      id: record.id,
+      vhost: record.vhost,
+      name: record.name,
+      autoDelete: record.autoDelete,
+      args: this.encodeArgs(record.arguments),
+    });
+  }
+
+  deleteQueue(id: number): void {
+    this.meta({ op: 'deleteQueue', id });
+  }
+
+  putBinding(record: BindingRecord, identity: string): void {
+    this.meta({
+      op: 'putBinding',
+      vhost: record.vhost,
+      source: record.source,
+      destKind: record.destinationKind,
+      destination: record.destination,
+      routingKey: record.routingKey,
+      args: this.encodeArgs(record.arguments),
+      identity,
+    });
+  }
+
+  deleteBinding(vhost: string, source: string, identity: string): void {
+    this.meta({ op: 'deleteBinding', vhost, source, identity });
+  }
+
+  setCounter(name: string, value: number): void {
+    this.open.setCounter(name, value);
+    this.scheduleFlush();
+  }
+
+  private meta(op: Parameters<WriteBatch['meta']>[0]): void {
+    this.open.meta(op);
+    this.scheduleFlush();
+  }
+
+  // ---- commits ---------------------------------------------------------------------------------
+
+  /**
+   * Calls back once everything written so far is committed (true), or could not be (false).
+   * Durable acknowledgements (publisher confirms, job `ok`, delivery 202) wait on this.
+   */
+  afterCommit(callback: CommitCallback): void {
+    if (this.failure) {
+      queueMicrotask(() => callback(false));
+      return;
+    }
+    this.open.callbacks.push(callback);
+    this.scheduleFlush();
+  }
+
+  /** Resolves once everything written so far is committed. */
+  flush(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.afterCommit((ok) => (ok ? resolve() : reject(this.failure ?? new Error('store commit failed')))),
+    );
+  }
+
+  /** True while the writer is behind: publishers should pause until `onDrain` fires. */
+  get backlogged(): boolean {
+    return this.inFlight.length >= this.maxInFlight || this.open.bytes > this.maxBatchBytes * 4;
+  }
+
+  onDrain(listener: () => void): void {
+    this.drainListeners.push(listener);
+  }
+
+  get pendingBatches(): number {
+    return this.inFlight.length + (this.open.isEmpty ? 0 : 1);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushNow);
+  }
+
+  private readonly flushNow = (): void => {
+    this.flushScheduled = false;
+    const batch = this.open;
+    if (batch.isEmpty && batch.callbacks.length === 0) return;
+    // One batch in flight at a time lets the next one grow while a commit runs; a big batch may
+    // go early (the writer queues it) so memory and per-batch work stay bounded.
+    if (this.inFlight.length > 0 && (batch.bytes < this.maxBatchBytes || this.inFlight.length >= this.maxInFlight)) {
+      return;
+    }
+    this.send();
+  };
+
+  private send(): void {
+    const batch = this.open;
+    this.open = new WriteBatch(batch.no + 1);
+    if (this.failure || this.worker === null) {
+      for (const callback of batch.callbacks) callback(false);
+      return;
+    }
+    const { message, transfer } = batch.seal((bodyId) => this.sharedRefs.set(bodyId, (this.sharedRefs.get(bodyId) ?? 0) + 1));
+    if (message.segments.length === 0 && message.counters.length === 0) {
+      // Nothing reached the writer (everything was settled in time): the callbacks only have to
+      // wait for what is already in flight.
+      const last = this.inFlight[this.inFlight.length - 1];
+      if (last) last.callbacks.push(...batch.callbacks);
+      else for (const callback of batch.callbacks) callback(true);
+      this.committed = Math.max(this.committed, batch.no);
+      return;
+    }
+    this.inFlight.push({ no: batch.no, callbacks: batch.callbacks, sentAt: process.hrtime.bigint() });
+    this.worker.postMessage({ kind: 'batch', batch: message } satisfies WriterRequest, transfer);
+  }
+
+  private onReply(reply: WriterReply): void {
+    if (reply.kind !== 'committed' && reply.kind !== 'failed') return;
+    const done = this.inFlight.shift();
+    if (done === undefined || done.no !== reply.no) {
+      this.fail(new Error(`store writer answered batch ${reply.no} out of order`));
+      return;
+    }
+    if (reply.kind === 'failed') {
+      this.fail(new Error(`store commit failed: ${reply.error}`));
+      for (const callback of done.callbacks) callback(false);
+      return;
+    }
+    this.committed = done.no;
+    this.metrics?.recordCommit(Number(process.hrtime.bigint() - done.sentAt) / 1e9, reply.ops);
+    for (const callback of done.callbacks) callback(true);
+    if (!this.open.isEmpty || this.open.callbacks.length > 0) this.send();
+    if (!this.backlogged && this.drainListeners.length > 0) {
+      for (const listener of this.drainListeners.splice(0)) listener();
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    for (const flight of this.inFlight.splice(0)) for (const callback of flight.callbacks) callback(false);
+    for (const callback of this.open.callbacks.splice(0)) callback(false);
+    process.emitWarning(error);
+  }
+
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  /** Commits what is pending, stops the writer (checkpointing the WAL) and closes the database. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        if (!this.failure) await this.flush();
+      } catch {
+        // reported through `failed`; closing goes on
+      }
+      const worker = this.worker;
+      if (worker) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 10_000);
+          worker.on('message', (reply: WriterReply) => {
+            if (reply.kind === 'closed') {
+              clearTimeout(timer);
+              void worker.terminate().then(() => resolve());
+            }
+          });
+          worker.on('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          worker.postMessage({ kind: 'close' } satisfies WriterRequest);
+        });
+        this.worker = null;
+      }
+      this.reader.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,160 @@
+import { encodeProperties } from '../../encoding/properties';
+import { ByteWriter } from '../../encoding/byte-writer';
+import type { Message } from '../../message/message';
+import { QueueEntry, StoreState } from '../../queue/queue-entry';
+import { BatchMessage, MetaOp, RecordKind, SegmentMessage } from './batch-format';
+import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT } from './schema';
+
+export type CommitCallback = (committed: boolean) => void;
+
+class OpenSegment {
+  inserts: QueueEntry[] = [];
+  delivered: number[] = [];
+  deletes: number[] = [];
+  bodyDeletes: number[] = [];
+
+  constructor(readonly meta: MetaOp | null) {}
+}
+
+const propertiesWriter = new ByteWriter(256);
+
+/** Encoded property list of a message, reusing what the transport received when it can. */
+function propertiesOf(message: Message): Buffer {
+  if (message.encodedProperties === null) {
+    propertiesWriter.reset();
+    encodeProperties(propertiesWriter, message.properties);
+    message.encodedProperties = propertiesWriter.toBuffer();
+  }
+  return message.encodedProperties;
+}
+
+/**
+ * The open batch: every store write since the last flush, in order. Inserts stay as references to
+ * their entries until `seal`, so an entry settled before then is simply skipped.
+ */
+export class WriteBatch {
+  private readonly segments: OpenSegment[] = [new OpenSegment(null)];
+  private readonly counters = new Map<string, number>();
+  /** Run once this batch (and every batch before it) is committed; false if it failed. */
+  readonly callbacks: CommitCallback[] = [];
+  /** Approximate bytes and operations queued, to bound batch size. */
+  bytes = 0;
+  ops = 0;
+
+  constructor(readonly no: number) {}
+
+  private get current(): OpenSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  get isEmpty(): boolean {
+    return this.ops === 0;
+  }
+
+  insert(entry: QueueEntry): void {
+    this.current.inserts.push(entry);
+    this.bytes += entry.message.body.length + 64;
+    this.ops++;
+  }
+
+  markDelivered(seq: number): void {
+    this.current.delivered.push(seq);
+    this.ops++;
+  }
+
+  delete(seq: number): void {
+    this.current.deletes.push(seq);
+    this.ops++;
+  }
+
+  deleteSharedBody(id: number): void {
+    this.current.bodyDeletes.push(id);
+    this.ops++;
+  }
+
+  meta(op: MetaOp): void {
+    this.segments.push(new OpenSegment(op));
+    this.ops++;
+  }
+
+  setCounter(name: string, value: number): void {
+    this.counters.set(name, value);
+    this.ops++;
+  }
+
+  /**
+   * Packs the batch for the writer. Entries still Pending become Stored; a message with two or more
+   * entries written here gets one shared body row. `onSharedRef` is called for every entry written
+   * against a shared body, so the store can delete the body with its last reference.
+   */
+  seal(onSharedRef: (bodyId: number) => void): { message: BatchMessage; transfer: ArrayBuffer[] } {
+    const transfer: ArrayBuffer[] = [];
+    const segments: SegmentMessage[] = [];
+    const writer = new ByteWriter(Math.min(this.bytes + 1024, 64 * 1024 * 1024));
+    for (const open of this.segments) {
+      writer.reset();
+      packInserts(open.inserts, writer, onSharedRef);
+      let records: ArrayBuffer | null = null;
+      if (writer.length > 0) {
+        const packed = writer.view();
+        records = packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.length) as ArrayBuffer;
+        transfer.push(records);
+      }
+      const segment: SegmentMessage = {
+        meta: open.meta,
+        records,
+        delivered: toFloat64(open.delivered, transfer),
+        deletes: toFloat64(open.deletes, transfer),
+        bodyDeletes: toFloat64(open.bodyDeletes, transfer),
+      };
+      if (segment.meta || segment.records || segment.delivered || segment.deletes || segment.bodyDeletes) {
+        segments.push(segment);
+      }
+    }
+    return { message: { no: this.no, segments, counters: [...this.counters] }, transfer };
+  }
+}
+
+function packInserts(inserts: QueueEntry[], writer: ByteWriter, onSharedRef: (bodyId: number) => void): void {
+  for (const entry of inserts) if (entry.storeState === StoreState.Pending) entry.message.batchRefs++;
+  for (const entry of inserts) {
+    if (entry.storeState !== StoreState.Pending) continue;
+    entry.storeState = StoreState.Stored;
+    const message = entry.message;
+    if (message.sharedBodyId === 0 && message.batchRefs > 1) {
+      // the first of several live entries of this message: write its body once
+      message.sharedBodyId = entry.seq;
+      const props = propertiesOf(message);
+      writer.u8(RecordKind.SharedBody);
+      writer.f64(message.sharedBodyId);
+      writer.longStr(props);
+      writer.longStr(message.body);
+    }
+    message.batchRefs = 0;
+    const sharedId = message.sharedBodyId;
+    writer.u8(RecordKind.Entry);
+    writer.f64(entry.seq);
+    writer.u32(entry.queue.id);
+    writer.u32(entry.rank);
+    writer.u8((entry.deliveries > 0 ? ENTRY_FLAG_DELIVERED : 0) | (entry.durable ? ENTRY_FLAG_PERSISTENT : 0));
+    writer.f64(sharedId);
+    writer.longStr(message.exchange);
+    writer.longStr(message.routingKey);
+    entry.sharedBodyId = sharedId;
+    if (sharedId > 0) {
+      onSharedRef(sharedId);
+      writer.u32(0);
+      writer.u32(0);
+    } else {
+      writer.longStr(propertiesOf(message));
+      writer.longStr(message.body);
+    }
+  }
+}
+
+function toFloat64(values: number[], transfer: ArrayBuffer[]): Float64Array | null {
+  if (values.length === 0) return null;
+  const array = Float64Array.from(values);
+  transfer.push(array.buffer as ArrayBuffer);
+  return array;
+}

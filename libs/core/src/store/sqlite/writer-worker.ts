@@ -1,0 +1,192 @@
+/**
+ * The writer thread: owns the SQLite write connection and turns each batch into one transaction,
+ * so commits (and their fsyncs) never block the broker's event loop.
+ */
+import Database from 'better-sqlite3';
+import { parentPort, workerData } from 'node:worker_threads';
+import { BatchMessage, MetaOp, RecordKind, SegmentMessage, toRuns, WriterReply, WriterRequest } from './batch-format';
+import { pragmasFor, SyncMode } from './schema';
+
+interface WriterOptions {
+  file: string;
+  sync: SyncMode;
+}
+
+const { file, sync } = workerData as WriterOptions;
+const db = new Database(file);
+for (const pragma of pragmasFor(sync)) db.pragma(pragma);
+db.pragma('wal_autocheckpoint = 4000');
+
+const statements = {
+  insertEntry: db.prepare(
+    'INSERT OR REPLACE INTO entries (seq, queue, rank, flags, exchange, routing_key, shared, props, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  ),
+  insertBody: db.prepare('INSERT OR REPLACE INTO bodies (id, props, body) VALUES (?, ?, ?)'),
+  markDelivered: db.prepare('UPDATE entries SET flags = flags | 1 WHERE seq BETWEEN ? AND ?'),
+  deleteEntries: db.prepare('DELETE FROM entries WHERE seq BETWEEN ? AND ?'),
+  deleteBodies: db.prepare('DELETE FROM bodies WHERE id BETWEEN ? AND ?'),
+  putVhost: db.prepare('INSERT OR IGNORE INTO vhosts (name) VALUES (?)'),
+  putExchange: db.prepare(
+    'INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)',
+  ),
+  deleteExchange: db.prepare('DELETE FROM exchanges WHERE vhost = ? AND name = ?'),
+  deleteExchangeBindings: db.prepare(
+    "DELETE FROM bindings WHERE vhost = ? AND (source = ? OR (dest_kind = 'exchange' AND destination = ?))",
+  ),
+  putQueue: db.prepare('INSERT OR REPLACE INTO queues (id, vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)'),
+  selectQueue: db.prepare('SELECT vhost, name FROM queues WHERE id = ?'),
+  deleteQueue: db.prepare('DELETE FROM queues WHERE id = ?'),
+  deleteQueueEntries: db.prepare('DELETE FROM entries WHERE queue = ?'),
+  deleteQueueBindings: db.prepare("DELETE FROM bindings WHERE vhost = ? AND dest_kind = 'queue' AND destination = ?"),
+  putBinding: db.prepare(
+    'INSERT OR REPLACE INTO bindings (vhost, source, dest_kind, destination, routing_key, arguments, identity) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  ),
+  deleteBinding: db.prepare('DELETE FROM bindings WHERE vhost = ? AND source = ? AND identity = ?'),
+  deletePaged: db.prepare('DELETE FROM entries WHERE queue = ? AND rank = ? AND seq > ?'),
+  setCounter: db.prepare('INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)'),
+};
+
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+function applyMeta(op: MetaOp): void {
+  switch (op.op) {
+    case 'putVhost':
+      statements.putVhost.run(op.name);
+      return;
+    case 'putExchange':
+      statements.putExchange.run(op.vhost, op.name, op.type, op.autoDelete ? 1 : 0, op.internal ? 1 : 0, asBuffer(op.args));
+      return;
+    case 'deleteExchange':
+      statements.deleteExchange.run(op.vhost, op.name);
+      statements.deleteExchangeBindings.run(op.vhost, op.name, op.name);
+      return;
+    case 'putQueue':
+      statements.putQueue.run(op.id, op.vhost, op.name, op.autoDelete ? 1 : 0, asBuffer(op.args));
+      return;
+    case 'deleteQueue': {
+      const row = statements.selectQueue.get(op.id) as { vhost: string; name: string } | undefined;
+      if (row) statements.deleteQueueBindings.run(row.vhost, row.name);
+      statements.deleteQueue.run(op.id);
+      statements.deleteQueueEntries.run(op.id);
+      return;
+    }
+    case 'putBinding':
+      statements.putBinding.run(
+        op.vhost,
+        op.source,
+        op.destKind,
+        op.destination,
+        op.routingKey,
+        asBuffer(op.args),
+        op.identity,
+      );
+      return;
+    case 'deleteBinding':
+      statements.deleteBinding.run(op.vhost, op.source, op.identity);
+      return;
+    case 'deletePaged':
+      statements.deletePaged.run(op.queue, op.rank, op.afterSeq);
+      return;
+  }
+}
+
+/** Reads the packed records of a segment (see RecordKind) and inserts them. */
+function applyRecords(records: ArrayBuffer): number {
+  const buf = Buffer.from(records);
+  let pos = 0;
+  let ops = 0;
+  const blob = (): Buffer => {
+    const length = buf.readUInt32BE(pos);
+    const bytes = buf.subarray(pos + 4, pos + 4 + length);
+    pos += 4 + length;
+    return bytes;
+  };
+  const text = (): string => {
+    const length = buf.readUInt32BE(pos);
+    const value = buf.toString('utf8', pos + 4, pos + 4 + length);
+    pos += 4 + length;
+    return value;
+  };
+  while (pos < buf.length) {
+    const kind = buf[pos++];
+    if (kind === RecordKind.Entry) {
+      const seq = buf.readDoubleBE(pos);
+      const queue = buf.readUInt32BE(pos + 8);
+      const rank = buf.readUInt32BE(pos + 12);
+      const flags = buf[pos + 16]!;
+      const shared = buf.readDoubleBE(pos + 17);
+      pos += 25;
+      const exchange = text();
+      const routingKey = text();
+      const props = blob();
+      const body = blob();
+      if (shared > 0) statements.insertEntry.run(seq, queue, rank, flags, exchange, routingKey, shared, null, null);
+      else statements.insertEntry.run(seq, queue, rank, flags, exchange, routingKey, null, props, body);
+    } else if (kind === RecordKind.SharedBody) {
+      const id = buf.readDoubleBE(pos);
+      pos += 8;
+      const props = blob();
+      const body = blob();
+      statements.insertBody.run(id, props, body);
+    } else {
+      throw new Error(`corrupt batch: record kind ${String(kind)} at ${pos - 1}`);
+    }
+    ops++;
+  }
+  return ops;
+}
+
+function applyRuns(seqs: Float64Array, statement: { run: (a: number, b: number) => unknown }): number {
+  seqs.sort();
+  let ops = 0;
+  toRuns(seqs, (first, last) => {
+    statement.run(first, last);
+    ops++;
+  });
+  return ops;
+}
+
+function applySegment(segment: SegmentMessage): number {
+  let ops = 0;
+  if (segment.meta) {
+    applyMeta(segment.meta);
+    ops++;
+  }
+  if (segment.records) ops += applyRecords(segment.records);
+  if (segment.delivered) ops += applyRuns(segment.delivered, statements.markDelivered);
+  if (segment.deletes) ops += applyRuns(segment.deletes, statements.deleteEntries);
+  if (segment.bodyDeletes) ops += applyRuns(segment.bodyDeletes, statements.deleteBodies);
+  return ops;
+}
+
+const applyBatch = db.transaction((batch: BatchMessage): number => {
+  let ops = 0;
+  for (const segment of batch.segments) ops += applySegment(segment);
+  for (const [name, value] of batch.counters) {
+    statements.setCounter.run(name, value);
+    ops++;
+  }
+  return ops;
+});
+
+const port = parentPort!;
+port.on('message', (request: WriterRequest) => {
+  if (request.kind === 'close') {
+    try {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      db.close();
+      port.postMessage({ kind: 'closed' } satisfies WriterReply);
+    }
+    return;
+  }
+  const started = process.hrtime.bigint();
+  try {
+    const ops = applyBatch(request.batch);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    port.postMessage({ kind: 'committed', no: request.batch.no, seconds, ops } satisfies WriterReply);
+  } catch (error) {
+    port.postMessage({ kind: 'failed', no: request.batch.no, error: String(error) } satisfies WriterReply);
+  }
+});
+port.postMessage({ kind: 'ready' } satisfies WriterReply);

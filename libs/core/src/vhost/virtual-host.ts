@@ -1,0 +1,413 @@
+import { randomBytes } from 'node:crypto';
+import type { FieldTable } from '../encoding/field-table';
+import { Binding, Destination, destinationKind, isQueue } from '../exchange/binding';
+import { DefaultExchange } from '../exchange/default-exchange';
+import type { Exchange, ExchangeType } from '../exchange/exchange';
+import { createExchange, isExchangeType } from '../exchange/exchange-factory';
+import { matchModeOf } from '../exchange/headers-match';
+import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from '../errors';
+import type { Message } from '../message/message';
+import type { CoreMetrics } from '../metrics';
+import { Queue, QueueOwner } from '../queue/queue';
+import { readQueueFeatures } from '../queue/queue-options';
+import type { BrokerStore } from '../store/broker-store';
+import { requireEquivalent, requireEquivalentArgs } from './equivalence';
+import { Router } from './router';
+
+/** What a virtual host needs from the broker around it. */
+export interface VhostContext {
+  readonly store: BrokerStore | null;
+  readonly metrics: CoreMetrics;
+  nextSeq(): number;
+  nextQueueId(): number;
+  readonly queueMemoryBudget: number;
+}
+
+export interface ExchangeDeclaration {
+  name: string;
+  type: string;
+  passive?: boolean;
+  durable?: boolean;
+  autoDelete?: boolean;
+  internal?: boolean;
+  arguments?: FieldTable;
+}
+
+export interface QueueDeclaration {
+  /** Empty: the server picks a name (amq.gen-…). */
+  name: string;
+  passive?: boolean;
+  durable?: boolean;
+  exclusive?: boolean;
+  autoDelete?: boolean;
+  arguments?: FieldTable;
+  /** Connection (or other owner) declaring it; owns it when exclusive. */
+  owner?: string | null;
+}
+
+export interface QueueDeleteConditions {
+  ifUnused?: boolean;
+  ifEmpty?: boolean;
+  owner?: string | null;
+}
+
+/** Result of one publish; the object is reused, read it before the next publish. */
+export interface PublishOutcome {
+  /** Queues the message was enqueued on. */
+  routed: number;
+  /** Whether it was written to the store (persistent message, durable queue). */
+  persisted: boolean;
+}
+
+const PREDECLARED: readonly [string, ExchangeType][] = [
+  ['amq.direct', 'direct'],
+  ['amq.fanout', 'fanout'],
+  ['amq.topic', 'topic'],
+  ['amq.headers', 'headers'],
+  ['amq.match', 'headers'],
+];
+
+const reservedName = (name: string): boolean => name.startsWith('amq.');
+
+export class VirtualHost implements QueueOwner {
+  readonly exchanges = new Map<string, Exchange>();
+  readonly queues = new Map<string, Queue>();
+  private readonly defaultExchange: DefaultExchange;
+  private readonly router: Router;
+  private readonly routed: Queue[] = [];
+  private readonly outcome: PublishOutcome = { routed: 0, persisted: false };
+
+  constructor(
+    readonly name: string,
+    private readonly context: VhostContext,
+  ) {
+    this.defaultExchange = new DefaultExchange(name, this.queues);
+    this.exchanges.set('', this.defaultExchange);
+    for (const [exchangeName, type] of PREDECLARED) {
+      this.exchanges.set(
+        exchangeName,
+        createExchange(name, exchangeName, type, { durable: true, autoDelete: false, internal: false, arguments: {} }),
+      );
+    }
+    this.router = new Router((exchangeName) => this.exchanges.get(exchangeName));
+  }
+
+  private get store(): BrokerStore | null {
+    return this.context.store;
+  }
+
+  nextSeq(): number {
+    return this.context.nextSeq();
+  }
+
+  // ---- publishing ------------------------------------------------------------------------------
+
+  /** Routes and enqueues a message. Throws 404 for an unknown exchange, 403 for an internal one. */
+  publish(exchangeName: string, message: Message): PublishOutcome {
+    const exchange = this.exchanges.get(exchangeName);
+    if (exchange === undefined) throw notFound(`no exchange '${exchangeName}' in vhost '${this.name}'`);
+    if (exchange.options.internal) {
+      throw accessRefused(`cannot publish to internal exchange '${exchangeName}' in vhost '${this.name}'`);
+    }
+    return this.publishTo(exchange, message);
+  }
+
+  publishTo(exchange: Exchange, message: Message): PublishOutcome {
+    const metrics = this.context.metrics;
+    metrics.published++;
+    const queues = this.routed;
+    const outcome = this.outcome;
+    outcome.routed = this.router.route(exchange, message.routingKey, message.properties.headers, queues);
+    outcome.persisted = false;
+    if (outcome.routed === 0) {
+      metrics.unroutable++;
+      return outcome;
+    }
+    metrics.routed += outcome.routed;
+    const persistent = message.properties.deliveryMode === 2;
+    for (let i = 0; i < queues.length; i++) {
+      const queue = queues[i]!;
+      if (persistent && queue.durable) outcome.persisted = true;
+      queue.enqueue(message);
+    }
+    queues.length = 0;
+    return outcome;
+  }
+
+  // ---- exchanges -------------------------------------------------------------------------------
+
+  getExchange(name: string): Exchange {
+    const exchange = this.exchanges.get(name);
+    if (exchange === undefined) throw notFound(`no exchange '${name}' in vhost '${this.name}'`);
+    return exchange;
+  }
+
+  declareExchange(request: ExchangeDeclaration): Exchange {
+    const { name } = request;
+    const existing = this.exchanges.get(name);
+    if (request.passive) {
+      if (existing === undefined) throw notFound(`no exchange '${name}' in vhost '${this.name}'`);
+      return existing;
+    }
+    if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
+    if (!isExchangeType(request.type)) throw commandInvalid(`unknown exchange type '${request.type}'`);
+    if (reservedName(name)) {
+      throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
+    }
+    const durable = request.durable ?? false;
+    const autoDelete = request.autoDelete ?? false;
+    const internal = request.internal ?? false;
+    const args = request.arguments ?? {};
+    if (existing !== undefined) {
+      requireEquivalent('exchange', name, this.name, 'type', request.type, existing.type);
+      requireEquivalent('exchange', name, this.name, 'durable', durable, existing.options.durable);
+      requireEquivalent('exchange', name, this.name, 'auto_delete', autoDelete, existing.options.autoDelete);
+      requireEquivalent('exchange', name, this.name, 'internal', internal, existing.options.internal);
+      requireEquivalentArgs('exchange', name, this.name, args, existing.options.arguments);
+      return existing;
+    }
+    const exchange = createExchange(this.name, name, request.type, { durable, autoDelete, internal, arguments: args });
+    this.exchanges.set(name, exchange);
+    if (durable) {
+      this.store?.putExchange({ vhost: this.name, name, type: request.type, durable, autoDelete, internal, arguments: args });
+    }
+    return exchange;
+  }
+
+  deleteExchange(name: string, ifUnused = false): void {
+    if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
+    if (reservedName(name)) throw accessRefused(`operation not permitted on exchange '${name}'`);
+    const exchange = this.exchanges.get(name);
+    if (exchange === undefined) return; // RabbitMQ: deleting a missing exchange succeeds
+    if (ifUnused && exchange.bindingCount > 0) {
+      throw preconditionFailed(`exchange '${name}' in vhost '${this.name}' in use`);
+    }
+    this.removeExchange(exchange);
+  }
+
+  private removeExchange(exchange: Exchange): void {
+    exchange.deleted = true;
+    this.exchanges.delete(exchange.name);
+    // bindings from it and to it (exchange-to-exchange)
+    for (const binding of [...exchange.bindings()]) exchange.unbind(binding);
+    for (const other of [...this.exchanges.values()]) {
+      if (other.unbindDestination(exchange).length > 0) this.maybeAutoDelete(other);
+    }
+    if (exchange.durable) this.store?.deleteExchange(this.name, exchange.name);
+  }
+
+  private maybeAutoDelete(exchange: Exchange): void {
+    if (exchange.options.autoDelete && exchange.bindingCount === 0 && !exchange.deleted) this.removeExchange(exchange);
+  }
+
+  // ---- queues ----------------------------------------------------------------------------------
+
+  /** Looks a queue up for use by `owner`: 404 when missing, 405 when exclusive to someone else. */
+  getQueue(name: string, owner: string | null = null): Queue {
+    const queue = this.queues.get(name);
+    if (queue === undefined) throw notFound(`no queue '${name}' in vhost '${this.name}'`);
+    this.checkOwner(queue, owner);
+    return queue;
+  }
+
+  private checkOwner(queue: Queue, owner: string | null): void {
+    const holder = queue.options.exclusiveOwner;
+    if (holder !== null && holder !== owner) {
+      throw resourceLocked(
+        `cannot obtain exclusive access to locked queue '${queue.name}' in vhost '${this.name}'. ` +
+          'It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.',
+      );
+    }
+  }
+
+  declareQueue(request: QueueDeclaration): Queue {
+    const owner = request.owner ?? null;
+    let name = request.name;
+    if (request.passive) {
+      const queue = this.queues.get(name);
+      if (queue === undefined) throw notFound(`no queue '${name}' in vhost '${this.name}'`);
+      this.checkOwner(queue, owner);
+      return queue;
+    }
+    if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url')}`;
+    else if (reservedName(name)) throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    const durable = request.durable ?? false;
+    const exclusive = request.exclusive ?? false;
+    const autoDelete = request.autoDelete ?? false;
+    const args = request.arguments ?? {};
+    const existing = this.queues.get(name);
+    if (existing !== undefined) {
+      this.checkOwner(existing, exclusive ? owner : null);
+      requireEquivalent('queue', name, this.name, 'durable', durable, existing.options.durable);
+      requireEquivalent('queue', name, this.name, 'exclusive', exclusive, existing.options.exclusiveOwner !== null);
+      requireEquivalent('queue', name, this.name, 'auto_delete', autoDelete, existing.options.autoDelete);
+      requireEquivalentArgs('queue', name, this.name, args, existing.options.arguments);
+      return existing;
+    }
+    const features = readQueueFeatures(name, args);
+    const queue = new Queue(
+      this.context.nextQueueId(),
+      this.name,
+      name,
+      { durable, exclusiveOwner: exclusive ? owner : null, autoDelete, arguments: args },
+      features,
+      this,
+      this.store,
+      this.context.metrics,
+      this.context.queueMemoryBudget,
+    );
+    this.queues.set(name, queue);
+    if (durable && !exclusive) {
+      this.store?.putQueue({ id: queue.id, vhost: this.name, name, autoDelete, arguments: args });
+    }
+    return queue;
+  }
+
+  /** Deletes a queue; returns the number of ready messages it held. Missing queue: 0. */
+  deleteQueue(name: string, conditions: QueueDeleteConditions = {}): number {
+    const queue = this.queues.get(name);
+    if (queue === undefined) return 0;
+    this.checkOwner(queue, conditions.owner ?? null);
+    if (conditions.ifUnused && queue.consumerCount > 0) {
+      throw preconditionFailed(`queue '${name}' in vhost '${this.name}' in use`);
+    }
+    if (conditions.ifEmpty && queue.messageCount > 0) {
+      throw preconditionFailed(`queue '${name}' in vhost '${this.name}' is not empty`);
+    }
+    return this.removeQueue(queue);
+  }
+
+  purgeQueue(name: string, owner: string | null = null): number {
+    return this.getQueue(name, owner).purge();
+  }
+
+  private removeQueue(queue: Queue): number {
+    this.queues.delete(queue.name);
+    const count = queue.delete();
+    for (const exchange of [...this.exchanges.values()]) {
+      if (exchange.unbindDestination(queue).length > 0) this.maybeAutoDelete(exchange);
+    }
+    this.store?.deleteQueue(queue.id);
+    return count;
+  }
+
+  onQueueUnused(queue: Queue): void {
+    if (this.queues.get(queue.name) === queue) this.removeQueue(queue);
+  }
+
+  /** An owner (connection) went away: its exclusive queues go with it. */
+  releaseOwner(owner: string): void {
+    for (const queue of [...this.queues.values()]) {
+      if (queue.options.exclusiveOwner === owner) this.removeQueue(queue);
+    }
+  }
+
+  // ---- bindings --------------------------------------------------------------------------------
+
+  private resolveDestination(kind: 'queue' | 'exchange', name: string, owner: string | null): Destination {
+    if (kind === 'queue') return this.getQueue(name, owner);
+    if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
+    return this.getExchange(name);
+  }
+
+  private resolveSource(name: string): Exchange {
+    if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
+    return this.getExchange(name);
+  }
+
+  bind(
+    kind: 'queue' | 'exchange',
+    destinationName: string,
+    sourceName: string,
+    routingKey: string,
+    args: FieldTable = {},
+    owner: string | null = null,
+  ): void {
+    const destination = this.resolveDestination(kind, destinationName, owner);
+    const source = this.resolveSource(sourceName);
+    if (source.type === 'headers' && matchModeOf(args) === undefined) {
+      throw preconditionFailed(`Invalid x-match field value '${String(args['x-match'])}'; expected all, any, all-with-x, or any-with-x`);
+    }
+    const binding = new Binding(source, destination, routingKey, args);
+    if (!source.bind(binding)) return;
+    if (source.durable && this.isDurable(destination)) {
+      this.store?.putBinding(
+        {
+          vhost: this.name,
+          source: source.name,
+          destinationKind: kind,
+          destination: destination.name,
+          routingKey,
+          arguments: args,
+        },
+        binding.key,
+      );
+    }
+  }
+
+  unbind(
+    kind: 'queue' | 'exchange',
+    destinationName: string,
+    sourceName: string,
+    routingKey: string,
+    args: FieldTable = {},
+    owner: string | null = null,
+  ): void {
+    const destination = this.resolveDestination(kind, destinationName, owner);
+    const source = this.resolveSource(sourceName);
+    const removed = source.unbind(new Binding(source, destination, routingKey, args));
+    if (removed === undefined) return; // RabbitMQ: unbinding a missing binding succeeds
+    if (source.durable && this.isDurable(destination)) this.store?.deleteBinding(this.name, source.name, removed.key);
+    this.maybeAutoDelete(source);
+  }
+
+  private isDurable(destination: Destination): boolean {
+    return isQueue(destination)
+      ? destination.durable && destination.options.exclusiveOwner === null
+      : destination.durable;
+  }
+
+  /** Re-creates a recovered binding without writing it back. */
+  restoreBinding(kind: 'queue' | 'exchange', destinationName: string, sourceName: string, routingKey: string, args: FieldTable): boolean {
+    const source = this.exchanges.get(sourceName);
+    const destination = kind === 'queue' ? this.queues.get(destinationName) : this.exchanges.get(destinationName);
+    if (source === undefined || destination === undefined || sourceName === '') return false;
+    source.bind(new Binding(source, destination, routingKey, args));
+    return true;
+  }
+
+  /** Re-creates a recovered exchange without writing it back. */
+  restoreExchange(name: string, type: string, autoDelete: boolean, internal: boolean, args: FieldTable): void {
+    if (this.exchanges.has(name) || !isExchangeType(type)) return;
+    this.exchanges.set(name, createExchange(this.name, name, type, { durable: true, autoDelete, internal, arguments: args }));
+  }
+
+  /** Re-creates a recovered durable queue without writing it back. */
+  restoreQueue(id: number, name: string, autoDelete: boolean, args: FieldTable): Queue {
+    const queue = new Queue(
+      id,
+      this.name,
+      name,
+      { durable: true, exclusiveOwner: null, autoDelete, arguments: args },
+      readQueueFeatures(name, args),
+      this,
+      this.store,
+      this.context.metrics,
+      this.context.queueMemoryBudget,
+    );
+    this.queues.set(name, queue);
+    return queue;
+  }
+
+  bindingsOf(destination: Destination): Binding[] {
+    const out: Binding[] = [];
+    for (const exchange of this.exchanges.values()) {
+      for (const binding of exchange.bindings()) if (binding.destination === destination) out.push(binding);
+    }
+    return out;
+  }
+
+  describeDestination(destination: Destination): string {
+    return `${destinationKind(destination)} '${destination.name}' in vhost '${this.name}'`;
+  }
+}

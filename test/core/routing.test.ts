@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { BrokerError, VirtualHost } from '#core';
+import { CollectingConsumer } from '../support/collecting-consumer';
+import { message, openTestBroker } from '../support/test-broker';
+
+let vhost: VirtualHost;
+let close: () => Promise<void>;
+
+before(async () => {
+  const opened = await openTestBroker();
+  vhost = opened.broker.defaultVhost;
+  close = opened.close;
+});
+after(() => close());
+
+function queueWithConsumer(name: string): CollectingConsumer {
+  vhost.declareQueue({ name });
+  const consumer = new CollectingConsumer(name, 0, { autoAck: true });
+  vhost.getQueue(name).addConsumer(consumer);
+  return consumer;
+}
+
+const code = (fn: () => unknown): number => {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof BrokerError) return error.code;
+    throw error;
+  }
+  return 0;
+};
+
+test('the default exchange routes by queue name and cannot be bound', () => {
+  const c = queueWithConsumer('d1');
+  assert.equal(vhost.publish('', message('hello', 'd1')).routed, 1);
+  assert.equal(vhost.publish('', message('nowhere', 'missing')).routed, 0);
+  assert.deepEqual(c.bodies(), ['hello']);
+  assert.equal(code(() => vhost.bind('queue', 'd1', '', 'x')), 403);
+  assert.equal(code(() => vhost.unbind('queue', 'd1', '', 'd1')), 403);
+  assert.equal(code(() => vhost.declareExchange({ name: '', type: 'direct' })), 403);
+  assert.equal(code(() => vhost.deleteExchange('')), 403);
+});
+
+test('amq.* exchanges are pre-declared with their types and the prefix is reserved', () => {
+  assert.equal(vhost.getExchange('amq.direct').type, 'direct');
+  assert.equal(vhost.getExchange('amq.fanout').type, 'fanout');
+  assert.equal(vhost.getExchange('amq.topic').type, 'topic');
+  assert.equal(vhost.getExchange('amq.headers').type, 'headers');
+  assert.equal(vhost.getExchange('amq.match').type, 'headers');
+  assert.equal(code(() => vhost.declareExchange({ name: 'amq.custom', type: 'direct' })), 403);
+  assert.equal(vhost.declareExchange({ name: 'amq.direct', type: 'direct', passive: true }).name, 'amq.direct');
+  assert.equal(code(() => vhost.declareQueue({ name: 'amq.q' })), 403);
+});
+
+test('a direct exchange delivers to every binding with the key, once per queue', () => {
+  vhost.declareExchange({ name: 'dx', type: 'direct' });
+  const a = queueWithConsumer('dx-a');
+  const b = queueWithConsumer('dx-b');
+  vhost.bind('queue', 'dx-a', 'dx', 'k');
+  vhost.bind('queue', 'dx-b', 'dx', 'k');
+  vhost.bind('queue', 'dx-a', 'dx', 'k2');
+  vhost.bind('queue', 'dx-a', 'dx', 'k', { extra: 1 }); // second binding, same queue and key
+  assert.equal(vhost.publish('dx', message('m1', 'k')).routed, 2);
+  assert.equal(vhost.publish('dx', message('m2', 'k2')).routed, 1);
+  assert.equal(vhost.publish('dx', message('m3', 'other')).routed, 0);
+  assert.deepEqual(a.bodies(), ['m1', 'm2']);
+  assert.deepEqual(b.bodies(), ['m1']);
+  vhost.unbind('queue', 'dx-b', 'dx', 'k');
+  assert.equal(vhost.publish('dx', message('m4', 'k')).routed, 1);
+});
+
+test('fanout ignores the routing key; topic matches patterns', () => {
+  vhost.declareExchange({ name: 'fx', type: 'fanout' });
+  const f1 = queueWithConsumer('fx-1');
+  const f2 = queueWithConsumer('fx-2');
+  vhost.bind('queue', 'fx-1', 'fx', '');
+  vhost.bind('queue', 'fx-2', 'fx', 'ignored');
+  assert.equal(vhost.publish('fx', message('all', 'whatever')).routed, 2);
+  assert.deepEqual([f1.bodies(), f2.bodies()], [['all'], ['all']]);
+
+  vhost.declareExchange({ name: 'tx', type: 'topic' });
+  const t1 = queueWithConsumer('tx-1');
+  const t2 = queueWithConsumer('tx-2');
+  vhost.bind('queue', 'tx-1', 'tx', '*.orange.*');
+  vhost.bind('queue', 'tx-2', 'tx', '*.*.rabbit');
+  vhost.bind('queue', 'tx-2', 'tx', 'lazy.#');
+  for (const key of ['quick.orange.rabbit', 'lazy.orange.elephant', 'quick.orange.fox', 'lazy.brown.fox', 'quick.brown.fox', 'lazy']) {
+    vhost.publish('tx', message(key, key));
+  }
+  assert.deepEqual(t1.bodies(), ['quick.orange.rabbit', 'lazy.orange.elephant', 'quick.orange.fox']);
+  assert.deepEqual(t2.bodies(), ['quick.orange.rabbit', 'lazy.orange.elephant', 'lazy.brown.fox', 'lazy']);
+});
+
+test('headers exchange routes on x-match all/any and refuses bad x-match', () => {
+  vhost.declareExchange({ name: 'hx', type: 'headers' });
+  const all = queueWithConsumer('hx-all');
+  const any = queueWithConsumer('hx-any');
+  vhost.bind('queue', 'hx-all', 'hx', '', { 'x-match': 'all', format: 'pdf', type: 'report' });
+  vhost.bind('queue', 'hx-any', 'hx', '', { 'x-match': 'any', format: 'pdf', type: 'report' });
+  vhost.publish('hx', message('both', '', { headers: { format: 'pdf', type: 'report' } }));
+  vhost.publish('hx', message('one', '', { headers: { format: 'pdf', type: 'log' } }));
+  vhost.publish('hx', message('none', '', { headers: { format: 'zip' } }));
+  vhost.publish('hx', message('no-headers'));
+  assert.deepEqual(all.bodies(), ['both']);
+  assert.deepEqual(any.bodies(), ['both', 'one']);
+  assert.equal(code(() => vhost.bind('queue', 'hx-all', 'hx', '', { 'x-match': 'some' })), 406);
+});
+
+test('exchange-to-exchange bindings route onward, cycles are harmless, a queue gets a message once', () => {
+  vhost.declareExchange({ name: 'e-src', type: 'topic' });
+  vhost.declareExchange({ name: 'e-mid', type: 'fanout' });
+  const q = queueWithConsumer('e-q');
+  vhost.bind('exchange', 'e-mid', 'e-src', 'a.#');
+  vhost.bind('exchange', 'e-src', 'e-mid', ''); // cycle
+  vhost.bind('queue', 'e-q', 'e-mid', '');
+  vhost.bind('queue', 'e-q', 'e-src', 'a.b'); // second path to the same queue
+  assert.equal(vhost.publish('e-src', message('m', 'a.b')).routed, 1);
+  assert.equal(vhost.publish('e-src', message('n', 'b')).routed, 0);
+  assert.deepEqual(q.bodies(), ['m']);
+  vhost.unbind('exchange', 'e-mid', 'e-src', 'a.#');
+  assert.equal(vhost.publish('e-src', message('o', 'a.c')).routed, 0);
+});
+
+test('alternate exchange receives what the exchange cannot route', () => {
+  vhost.declareExchange({ name: 'ae', type: 'fanout' });
+  vhost.declareExchange({ name: 'with-ae', type: 'direct', arguments: { 'alternate-exchange': 'ae' } });
+  const main = queueWithConsumer('ae-main');
+  const unrouted = queueWithConsumer('ae-unrouted');
+  vhost.bind('queue', 'ae-main', 'with-ae', 'known');
+  vhost.bind('queue', 'ae-unrouted', 'ae', '');
+  vhost.publish('with-ae', message('routed', 'known'));
+  vhost.publish('with-ae', message('stray', 'unknown'));
+  assert.deepEqual(main.bodies(), ['routed']);
+  assert.deepEqual(unrouted.bodies(), ['stray']);
+});
+
+test('internal exchanges refuse publishes but route from other exchanges', () => {
+  vhost.declareExchange({ name: 'int', type: 'fanout', internal: true });
+  vhost.declareExchange({ name: 'front', type: 'fanout' });
+  const q = queueWithConsumer('int-q');
+  vhost.bind('queue', 'int-q', 'int', '');
+  vhost.bind('exchange', 'int', 'front', '');
+  assert.equal(code(() => vhost.publish('int', message('x'))), 403);
+  vhost.publish('front', message('via-front'));
+  assert.deepEqual(q.bodies(), ['via-front']);
+});
+
+test('unknown exchange is 404; unknown type is 503; re-declare must be equivalent (406)', () => {
+  assert.equal(code(() => vhost.publish('nope', message('x'))), 404);
+  assert.equal(code(() => vhost.declareExchange({ name: 'nope', type: 'direct', passive: true })), 404);
+  assert.equal(code(() => vhost.declareExchange({ name: 'weird', type: 'x-unknown' })), 503);
+  vhost.declareExchange({ name: 'eq', type: 'direct', durable: false });
+  assert.equal(code(() => vhost.declareExchange({ name: 'eq', type: 'topic' })), 406);
+  assert.equal(code(() => vhost.declareExchange({ name: 'eq', type: 'direct', durable: true })), 406);
+  vhost.declareExchange({ name: 'eq', type: 'direct' }); // equivalent: fine
+  vhost.deleteExchange('eq');
+  vhost.deleteExchange('eq'); // deleting a missing exchange succeeds
+  assert.equal(code(() => vhost.getExchange('eq')), 404);
+});
+
+test('exchange delete if-unused, and auto-delete exchanges go with their last binding', () => {
+  vhost.declareExchange({ name: 'used', type: 'direct' });
+  vhost.declareQueue({ name: 'used-q' });
+  vhost.bind('queue', 'used-q', 'used', 'k');
+  assert.equal(code(() => vhost.deleteExchange('used', true)), 406);
+  vhost.deleteExchange('used');
+  assert.equal(code(() => vhost.getExchange('used')), 404);
+
+  vhost.declareExchange({ name: 'auto', type: 'direct', autoDelete: true });
+  vhost.bind('queue', 'used-q', 'auto', 'a');
+  vhost.bind('queue', 'used-q', 'auto', 'b');
+  vhost.unbind('queue', 'used-q', 'auto', 'a');
+  assert.ok(vhost.exchanges.has('auto'));
+  vhost.unbind('queue', 'used-q', 'auto', 'b');
+  assert.ok(!vhost.exchanges.has('auto'));
+  vhost.declareExchange({ name: 'auto2', type: 'fanout', autoDelete: true });
+  vhost.bind('queue', 'used-q', 'auto2', '');
+  vhost.deleteQueue('used-q');
+  assert.ok(!vhost.exchanges.has('auto2'), 'deleting the bound queue removes the auto-delete exchange');
+});
+
+test('exclusive queues belong to their owner (405 for others) and go with it', () => {
+  const q = vhost.declareQueue({ name: 'excl', exclusive: true, owner: 'conn-1' });
+  assert.equal(code(() => vhost.getQueue('excl', 'conn-2')), 405);
+  assert.equal(code(() => vhost.declareQueue({ name: 'excl', exclusive: true, owner: 'conn-2' })), 405);
+  assert.equal(vhost.getQueue('excl', 'conn-1'), q);
+  vhost.releaseOwner('conn-1');
+  assert.equal(code(() => vhost.getQueue('excl', 'conn-1')), 404);
+});
+
+test('server-named queues and queue equivalence', () => {
+  const q = vhost.declareQueue({ name: '' });
+  assert.match(q.name, /^amq\.gen-[A-Za-z0-9_-]{22}$/);
+  vhost.declareQueue({ name: 'qe', durable: false });
+  assert.equal(code(() => vhost.declareQueue({ name: 'qe', durable: true })), 406);
+  assert.equal(code(() => vhost.declareQueue({ name: 'qe', arguments: { 'x-max-priority': 5 } })), 406);
+  assert.equal(code(() => vhost.declareQueue({ name: 'qp', arguments: { 'x-max-priority': 300 } })), 406);
+  assert.equal(code(() => vhost.declareQueue({ name: 'missing', passive: true })), 404);
+});
