@@ -12,8 +12,6 @@
  */
 
 const TWO_32 = 4294967296;
-/** Short strings at most this long are decoded with a JS loop when they are ASCII. */
-const SHORT_ASCII_MAX = 24;
 
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
@@ -167,18 +165,6 @@ export class ByteReader {
     if (stop > this.end) this.truncated(1 + n, what);
     this.pos = stop;
     if (n === 0) return '';
-    if (n <= SHORT_ASCII_MAX) {
-      // Short ASCII strings (exchange names, routing keys, consumer tags) are the common case;
-      // decoding them in JS avoids a native call. Falls back to the UTF-8 decoder otherwise.
-      let s = '';
-      let i = start;
-      for (; i < stop; i++) {
-        const c = b[i];
-        if (c > 0x7f) break;
-        s += String.fromCharCode(c);
-      }
-      if (i === stop) return s;
-    }
     return b.toString('utf8', start, stop);
   }
 
