@@ -488,6 +488,9 @@ function generate(xmlText) {
     emit(`  | { readonly id: typeof MethodId.${key}; readonly args: ${key} }${i === methods.length - 1 ? ';' : ''}`);
   });
   emit();
+  emit('/** The AmqpMethod member for one method id, e.g. `AmqpMethodOf<typeof MethodId.BasicPublish>`. */');
+  emit('export type AmqpMethodOf<K extends MethodId> = Extract<AmqpMethod, { readonly id: K }>;');
+  emit();
 
   // Info tables
   emit('export interface MethodInfo {');

@@ -626,6 +626,9 @@ export type AmqpMethod =
   | { readonly id: typeof MethodId.ConfirmSelect; readonly args: ConfirmSelect }
   | { readonly id: typeof MethodId.ConfirmSelectOk; readonly args: ConfirmSelectOk };
 
+/** The AmqpMethod member for one method id, e.g. `AmqpMethodOf<typeof MethodId.BasicPublish>`. */
+export type AmqpMethodOf<K extends MethodId> = Extract<AmqpMethod, { readonly id: K }>;
+
 export interface MethodInfo {
   readonly id: MethodId;
   /** e.g. 'basic.publish' */
