@@ -14,3 +14,4 @@ export { VirtualHost } from './vhost/virtual-host';
 export type { ExchangeDeclaration, PublishOutcome, QueueDeclaration, QueueDeleteConditions } from './vhost/virtual-host';
 export type { BrokerStore } from './store/broker-store';
 export type { SyncMode } from './store/sqlite/schema';
+export * from './core.module';

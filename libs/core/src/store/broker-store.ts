@@ -26,5 +26,7 @@ export interface BrokerStore extends QueueStore {
   /** True while writes are piling up faster than they commit. */
   readonly backlogged: boolean;
   onDrain(listener: () => void): void;
+  /** Write batches open or in flight. */
+  readonly pendingBatches: number;
   close(): Promise<void>;
 }

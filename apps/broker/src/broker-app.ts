@@ -1,0 +1,40 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { BrokerConfig } from '#config';
+import { createLogger, Logger, NestPinoLogger } from '#observability';
+import { AppModule } from './app.module';
+
+export interface RunningBroker {
+  readonly app: NestFastifyApplication;
+  readonly logger: Logger;
+  /** The ports actually bound (differs from the configuration when it asked for 0). */
+  readonly ports: { management: number };
+  /** Stops the listeners, then commits and closes the store. */
+  close(): Promise<void>;
+}
+
+/** Builds the Nest application on Fastify and starts every listener. */
+export async function startBroker(config: BrokerConfig): Promise<RunningBroker> {
+  const logger = createLogger(config.LOG_LEVEL);
+  const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
+    logger: new NestPinoLogger(logger),
+    abortOnError: false,
+  });
+  await app.listen(config.MANAGEMENT_PORT, config.BIND_HOST);
+  const management = (app.getHttpServer().address() as AddressInfo).port;
+  logger.info({ dataDir: config.DATA_DIR, management }, 'broker started');
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    logger,
+    ports: { management },
+    close: () => (closing ??= app.close()),
+  };
+}

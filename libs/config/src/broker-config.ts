@@ -1,0 +1,72 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Every setting of the broker. The property names are the environment variables (and the keys
+ * of the optional JSON config file); each has a default, so no configuration is needed.
+ */
+export class BrokerConfig {
+  /** Directory of the SQLite database (created if missing). */
+  @IsString()
+  @IsNotEmpty()
+  DATA_DIR = './data';
+
+  /** AMQP 0-9-1 listener; 0 picks a free port. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  AMQP_PORT = 5672;
+
+  /** dispenserd-compatible job API. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  JOBS_PORT = 8282;
+
+  /** Dispatcher-style outbound delivery intake. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  DISPATCH_PORT = 8080;
+
+  /** /metrics, and the admin API/UI. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  MANAGEMENT_PORT = 15672;
+
+  /** Address every listener binds to. */
+  @IsString()
+  @IsNotEmpty()
+  BIND_HOST = '0.0.0.0';
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+
+  /** SQLite synchronous mode: `full` fsyncs every commit, `normal` only at checkpoints. */
+  @IsIn(['full', 'normal'])
+  STORE_SYNC: 'full' | 'normal' = 'full';
+
+  /** Ready-message bytes a queue keeps in memory before paging the rest to the store. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65536)
+  QUEUE_MEMORY_BUDGET_MB = 64;
+
+  /** Optional JSON file with the same keys; environment variables win over it. */
+  @IsOptional()
+  @IsString()
+  CONFIG_FILE?: string;
+}
+
+/** The keys a config source may set (everything but CONFIG_FILE's own contents). */
+export const CONFIG_KEYS: readonly (keyof BrokerConfig)[] = Object.keys(new BrokerConfig()) as (keyof BrokerConfig)[];

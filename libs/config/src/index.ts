@@ -1,0 +1,3 @@
+export * from './broker-config';
+export * from './broker-config.module';
+export * from './load-config';

@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { readFileSync } from 'node:fs';
+import { BrokerConfig } from './broker-config';
+
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+type Source = Record<string, unknown>;
+
+const KNOWN_KEYS = new Set<string>([...Object.keys(new BrokerConfig()), 'CONFIG_FILE']);
+
+function readConfigFile(path: string): Source {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigurationError(`CONFIG_FILE: cannot read '${path}': ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigurationError(`CONFIG_FILE: '${path}' is not valid JSON: ${(error as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigurationError(`CONFIG_FILE: '${path}' must hold a JSON object`);
+  }
+  return parsed as Source;
+}
+
+function describe(errors: ValidationError[]): string {
+  return errors
+    .map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')} (got ${JSON.stringify(e.value)})`)
+    .join(', ');
+}
+
+/**
+ * Builds the validated configuration from environment-style variables and, when CONFIG_FILE is
+ * set, a JSON file with the same keys (variables win). Throws ConfigurationError naming the key.
+ */
+export function loadBrokerConfig(env: Source = process.env): BrokerConfig {
+  const fromEnv: Source = {};
+  for (const key of KNOWN_KEYS) if (env[key] !== undefined && env[key] !== '') fromEnv[key] = env[key];
+  const configFile = typeof fromEnv.CONFIG_FILE === 'string' ? fromEnv.CONFIG_FILE : undefined;
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const merged: Source = { ...fromFile, ...fromEnv };
+  const config = plainToInstance(BrokerConfig, merged);
+  const errors = validateSync(config, { forbidUnknownValues: true });
+  if (errors.length > 0) throw new ConfigurationError(`Invalid configuration: ${describe(errors)}`);
+  return config;
+}
+
+/** Non-fatal remarks about a config file: keys we do not know (typos). */
+export function unknownConfigKeys(env: Source = process.env): string[] {
+  const configFile = typeof env.CONFIG_FILE === 'string' && env.CONFIG_FILE !== '' ? env.CONFIG_FILE : undefined;
+  if (!configFile) return [];
+  return Object.keys(readConfigFile(configFile)).filter((key) => !KNOWN_KEYS.has(key) && !FILE_ONLY_KEYS.has(key));
+}
+
+/** Keys only the JSON file can carry (structured values). */
+export const FILE_ONLY_KEYS = new Set<string>(['users']);

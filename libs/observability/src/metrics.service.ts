@@ -1,0 +1,90 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Broker, Queue } from '#core';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+type CoreCounterName = 'published' | 'routed' | 'unroutable' | 'delivered' | 'acked' | 'requeued' | 'dropped';
+
+const CORE_COUNTERS: [CoreCounterName, string, string][] = [
+  ['published', 'broker_messages_published_total', 'Messages published to an exchange'],
+  ['routed', 'broker_messages_routed_total', 'Message copies enqueued by routing (one per queue reached)'],
+  ['unroutable', 'broker_messages_unroutable_total', 'Messages that reached no queue'],
+  ['delivered', 'broker_messages_delivered_total', 'Deliveries to consumers and fetches'],
+  ['acked', 'broker_messages_acked_total', 'Deliveries settled positively (incl. auto-ack)'],
+  ['requeued', 'broker_messages_requeued_total', 'Deliveries returned to their queue'],
+  ['dropped', 'broker_messages_dead_total', 'Deliveries rejected without requeue or discarded'],
+];
+
+/**
+ * One prom-client registry for the process. Core counters are plain numbers read at scrape time,
+ * so the hot paths never touch prom-client; transports can register their own metrics here.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  constructor(@Inject(Broker) broker: Broker) {
+    collectDefaultMetrics({ register: this.registry });
+    const metrics = broker.metrics;
+    for (const [field, name, help] of CORE_COUNTERS) {
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(metrics[field]);
+        },
+      });
+    }
+    const commitSeconds = new Histogram({
+      name: 'broker_store_commit_seconds',
+      help: 'Time from handing a batch to the store writer until it is committed',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+    const committedOps = new Counter({
+      name: 'broker_store_committed_operations_total',
+      help: 'Row operations committed by the store',
+      registers: [this.registry],
+    });
+    metrics.onCommit((seconds, ops) => {
+      commitSeconds.observe(seconds);
+      committedOps.inc(ops);
+    });
+    new Gauge({
+      name: 'broker_store_pending_batches',
+      help: 'Write batches open or in flight to the store writer',
+      registers: [this.registry],
+      collect() {
+        this.set(broker.store.pendingBatches);
+      },
+    });
+    const labelNames = ['vhost', 'queue'] as const;
+    const queueGauge = (name: string, help: string, read: (q: Queue) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const vhost of broker.allVhosts()) {
+            for (const queue of vhost.queues.values()) this.set({ vhost: vhost.name, queue: queue.name }, read(queue));
+          }
+        },
+      });
+    };
+    queueGauge('broker_queue_messages_ready', 'Messages ready for delivery', (q) => q.messageCount);
+    queueGauge('broker_queue_messages_unacked', 'Messages delivered and not yet settled', (q) => q.unackedCount);
+    queueGauge('broker_queue_messages_paged', 'Ready messages kept only in the store (beyond the memory budget)', (q) => q.ready.pagedCount);
+    queueGauge('broker_queue_consumers', 'Consumers attached to the queue', (q) => q.consumerCount);
+  }
+
+  contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
