@@ -6,6 +6,7 @@
  * Scenarios: transient, persistent (acked in time: nothing written), persistent-backlog (write all,
  * then consume all), backlog-memory (2M persistent 200-byte backlog, RSS), recovery (1M restart).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,7 +139,7 @@ async function backlogMemory(total: number): Promise<void> {
       const started = process.hrtime.bigint();
       for (let sent = 0; sent < total; sent += 5_000) {
         for (let i = 0; i < 5_000; i++) {
-          vhost.publish('bench', new Message('bench', 'k', properties, null, Buffer.alloc(SIZE, i & 0xff)));
+          vhost.publish('bench', new Message('bench', 'k', properties, null, Buffer.alloc(SIZE, (sent + i) & 0xff)));
         }
         while (broker.store.backlogged) await new Promise((r) => setTimeout(r, 1));
         await new Promise((r) => setImmediate(r));
@@ -151,28 +152,49 @@ async function backlogMemory(total: number): Promise<void> {
       console.log(
         `backlog: ${total.toLocaleString()} persistent x ${SIZE} B in ${seconds.toFixed(1)} s ` +
           `(${Math.round(total / seconds).toLocaleString()} msg/s); ready ${queue.messageCount.toLocaleString()}, ` +
-          `paged ${queue.ready.pagedCount.toLocaleString()}; peak RSS ${(peakRss / 1048576).toFixed(0)} MB`,
+          `paged ${queue.ready.pagedCount.toLocaleString()}; peak RSS ${(Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 1048576).toFixed(0)} MB`,
       );
     }, dir);
-    const t0 = process.hrtime.bigint();
-    await withBroker(async (broker) => {
-      const opened = Number(process.hrtime.bigint() - t0) / 1e9;
-      const queue = broker.defaultVhost.getQueue('bench-q');
-      console.log(
-        `recovery: ${broker.recoveredMessages.toLocaleString()} messages back in ${opened.toFixed(2)} s ` +
-          `(recovery itself ${broker.recoverySeconds.toFixed(2)} s); ready ${queue.messageCount.toLocaleString()}, RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MB`,
-      );
-      const consumer = new AckingConsumer();
-      const t1 = process.hrtime.bigint();
-      queue.addConsumer(consumer);
-      while (consumer.count < total) await new Promise((r) => setImmediate(r));
-      await broker.store.flush();
-      const drained = Number(process.hrtime.bigint() - t1) / 1e9;
-      console.log(`drain after recovery: ${Math.round(total / drained).toLocaleString()} msg/s, in order`);
-    }, dir);
+    // recovery in a fresh process, so its RSS is its own
+    const child = spawnSync(process.execPath, [__filename, '--scenario', 'recovery', '--dir', dir, '--messages', String(total), '--sync', sync], {
+      stdio: 'inherit',
+    });
+    if (child.status !== 0) throw new Error(`recovery run failed with ${child.status}`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+    else console.log('kept', dir);
   }
+}
+
+async function recovery(dir: string, total: number): Promise<void> {
+  const t0 = process.hrtime.bigint();
+  await withBroker(async (broker) => {
+    const opened = Number(process.hrtime.bigint() - t0) / 1e9;
+    const queue = broker.defaultVhost.getQueue('bench-q');
+    console.log(
+      `recovery: ${broker.recoveredMessages.toLocaleString()} messages back in ${opened.toFixed(2)} s ` +
+        `(recovery itself ${broker.recoverySeconds.toFixed(2)} s); ready ${queue.messageCount.toLocaleString()}, ` +
+        `RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MB`,
+    );
+    let expected = 0;
+    let outOfOrder = 0;
+    const consumer = new AckingConsumer();
+    consumer.deliver = (entry: QueueEntry): void => {
+      if (entry.message.body[0] !== (expected++ & 0xff)) outOfOrder++;
+      if (process.env.BENCH_TRACE && expected % 200000 === 0) console.log(expected, process.memoryUsage());
+      consumer.count++;
+      entry.queue.ack(entry);
+    };
+    const t1 = process.hrtime.bigint();
+    queue.addConsumer(consumer);
+    while (consumer.count < total) await new Promise((r) => setImmediate(r));
+    await broker.store.flush();
+    const drained = Number(process.hrtime.bigint() - t1) / 1e9;
+    console.log(
+      `drain after recovery: ${Math.round(total / drained).toLocaleString()} msg/s, ${outOfOrder} out of order, ` +
+        `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+    );
+  }, dir);
 }
 
 async function main(): Promise<void> {
@@ -181,6 +203,7 @@ async function main(): Promise<void> {
   if (run('persistent')) await flowing(true, Number(flag('messages', '2000000')));
   if (run('persistent-backlog')) await persistentBacklog(Number(flag('messages', '1000000')));
   if (run('backlog-memory')) await backlogMemory(Number(flag('messages', '2000000')));
+  if (scenario === 'recovery') await recovery(flag('dir', ''), Number(flag('messages', '0')));
 }
 
 void main();

@@ -193,3 +193,16 @@ test('deleting a queue cancels its consumers; auto-delete queues go with their l
   auto.removeConsumer(b);
   assert.ok(!vhost.queues.has('auto-q'));
 });
+
+test('a long backlog is dispatched in bounded slices that yield to the event loop', async () => {
+  const q = vhost.declareQueue({ name: 'yielding' });
+  for (let i = 0; i < 20_000; i++) vhost.publish('', message(String(i), 'yielding'));
+  const c = new CollectingConsumer('c', 0, { autoAck: true });
+  let seenDuringDispatch = -1;
+  setImmediate(() => (seenDuringDispatch = c.received.length));
+  q.addConsumer(c);
+  assert.ok(c.received.length < 20_000, 'the first slice stops before the end');
+  while (c.received.length < 20_000) await new Promise((r) => setImmediate(r));
+  assert.ok(seenDuringDispatch > 0 && seenDuringDispatch < 20_000, `other callbacks ran mid-way (${seenDuringDispatch})`);
+  assert.deepEqual(c.bodies(), Array.from({ length: 20_000 }, (_, i) => String(i)));
+});

@@ -37,6 +37,11 @@ export class Queue {
   private dispatching = false;
   private dispatchAgain = false;
   private readonly refilled = (): void => this.dispatch();
+  private continuationScheduled = false;
+  private readonly continueDispatch = (): void => {
+    this.continuationScheduled = false;
+    this.dispatch();
+  };
 
   constructor(
     /** Store id, unique across the broker's lifetime. */
@@ -116,27 +121,39 @@ export class Queue {
     if (this.consumers.size === 0 || this.deleted) return;
     this.dispatching = true;
     try {
+      let yielded = false;
       do {
         this.dispatchAgain = false;
-        this.dispatchLoop();
-      } while (this.dispatchAgain);
+        yielded = this.dispatchLoop();
+      } while (this.dispatchAgain && !yielded);
     } finally {
       this.dispatching = false;
     }
   }
 
-  private dispatchLoop(): void {
+  /** Returns true when it stopped to yield (a continuation is scheduled). */
+  private dispatchLoop(): boolean {
     const ready = this.ready;
+    // Bounded per turn, so one long backlog cannot starve other connections and timers.
+    let budget = DISPATCH_BATCH;
     while (ready.count > 0 && this.consumers.size > 0) {
+      if (budget-- === 0) {
+        if (!this.continuationScheduled) {
+          this.continuationScheduled = true;
+          setImmediate(this.continueDispatch);
+        }
+        return true;
+      }
       const head = ready.peek();
       // Credit is checked against the head when it is in memory; when it is still paged out the
       // check uses a zero-size probe, and the real entry is delivered once it is read back.
       const consumer = this.consumers.pick(head ?? PROBE_ENTRY);
-      if (consumer === undefined) return;
+      if (consumer === undefined) return false;
       const entry = ready.take(this.refilled);
-      if (entry === undefined) return;
+      if (entry === undefined) return false;
       this.handOver(entry, consumer);
     }
+    return false;
   }
 
   private handOver(entry: QueueEntry, consumer: Consumer): void {
@@ -240,6 +257,9 @@ export class Queue {
     return count;
   }
 }
+
+/** Most deliveries one dispatch call makes before yielding to the event loop. */
+const DISPATCH_BATCH = 4096;
 
 /** Stands in for a paged-out head when asking consumers for credit. */
 const PROBE_ENTRY = { message: { body: Buffer.alloc(0) } } as unknown as QueueEntry;
