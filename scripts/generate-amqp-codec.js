@@ -1,21 +1,26 @@
 #!/usr/bin/env node
 // Generates libs/amqp/src/codec/methods.generated.ts from the AMQP 0-9-1 spec XML in
-// libs/amqp/spec/. Plain Node, no dependencies (includes a tiny parser for the subset of XML the
-// spec file uses: declaration, comments, elements with double-quoted attributes).
+// libs/amqp/spec/: amqp0-9-1.stripped.extended.xml (RabbitMQ's copy of the spec, kept unmodified)
+// plus rabbitmq-extensions.xml (RabbitMQ methods that copy lacks, e.g. connection.blocked), whose
+// methods are merged into the main spec's classes. Plain Node, no dependencies (includes a tiny
+// parser for the subset of XML the spec files use: declaration, comments, elements with
+// double-quoted attributes).
 //
 //   node scripts/generate-amqp-codec.js          write the generated file
 //   node scripts/generate-amqp-codec.js --check  exit 1 if the committed file is out of date
 //
-// Also usable as a module: require('./generate-amqp-codec.js').generate(xmlText) returns the
-// file contents (the regeneration test uses this).
+// Also usable as a module: require('./generate-amqp-codec.js').generate(specXml, extensionsXml)
+// returns the file contents; readInputs() reads both XML files (the regeneration test uses these).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const SPEC_REL = 'libs/amqp/spec/amqp0-9-1.stripped.extended.xml';
+const EXTENSIONS_REL = 'libs/amqp/spec/rabbitmq-extensions.xml';
 const OUT_REL = 'libs/amqp/src/codec/methods.generated.ts';
 const SPEC_PATH = path.join(ROOT, SPEC_REL);
+const EXTENSIONS_PATH = path.join(ROOT, EXTENSIONS_REL);
 const OUT_PATH = path.join(ROOT, OUT_REL);
 
 // Constants RabbitMQ uses that the stripped spec does not list.
@@ -129,12 +134,16 @@ function int(s, what) {
   return v;
 }
 
-function loadSpec(xmlText) {
+/**
+ * Reads one spec document: constants, domains and classes. `baseDomains` (the main spec's) are
+ * visible to field types, so the extensions file can use e.g. domain="shortstr".
+ */
+function readDocument(xmlText, label, baseDomains, extension) {
   const amqp = parseXml(xmlText);
-  if (amqp.name !== 'amqp') throw new Error(`root element is <${amqp.name}>, expected <amqp>`);
+  if (amqp.name !== 'amqp') throw new Error(`${label}: root element is <${amqp.name}>, expected <amqp>`);
   const version = `${amqp.attrs.major}-${amqp.attrs.minor}-${amqp.attrs.revision}`;
   const constants = [];
-  const domains = new Map();
+  const domains = new Map(baseDomains);
   const classes = [];
   for (const el of amqp.children) {
     if (el.name === 'constant') {
@@ -143,19 +152,16 @@ function loadSpec(xmlText) {
       domains.set(el.attrs.name, el.attrs.type);
     }
   }
-  for (const c of EXTRA_CONSTANTS) {
-    if (!constants.some((k) => k.name === c.name)) constants.push({ ...c, extra: true });
-  }
   const resolve = (field, where) => {
     let t = field.attrs.type;
     if (!t) {
       t = domains.get(field.attrs.domain);
-      if (!t) throw new Error(`${where}: unknown domain ${field.attrs.domain}`);
+      if (!t) throw new Error(`${label}: ${where}: unknown domain ${field.attrs.domain}`);
     }
     // Domains may refer to other domains.
     for (let guard = 0; !PRIMITIVES.has(t); guard++) {
       const next = domains.get(t);
-      if (!next || guard > 10) throw new Error(`${where}: cannot resolve type ${t}`);
+      if (!next || guard > 10) throw new Error(`${label}: ${where}: cannot resolve type ${t}`);
       t = next;
     }
     return t;
@@ -180,6 +186,7 @@ function loadSpec(xmlText) {
           synchronous: child.attrs.synchronous === '1',
           content: child.attrs.content === '1',
           deprecated: child.attrs.deprecated === '1',
+          extension,
           responses: [],
           server: false,
           client: false,
@@ -204,7 +211,46 @@ function loadSpec(xmlText) {
     }
     classes.push(cls);
   }
-  return { version, constants, classes };
+  return { version, constants, domains, classes };
+}
+
+/**
+ * Loads the main spec and, if given, merges the extensions document into it: each extension
+ * method is appended to the main spec's class of the same name (which must exist with the same
+ * index); a repeated method name or index is an error. Extension methods get `extension: true`.
+ * The extensions document may define domains, not constants or class properties.
+ */
+function loadSpec(xmlText, extensionsXmlText) {
+  const spec = readDocument(xmlText, SPEC_REL, new Map(), false);
+  for (const c of EXTRA_CONSTANTS) {
+    if (!spec.constants.some((k) => k.name === c.name)) spec.constants.push({ ...c, extra: true });
+  }
+  if (extensionsXmlText !== undefined) {
+    const label = EXTENSIONS_REL;
+    const ext = readDocument(extensionsXmlText, label, spec.domains, true);
+    if (ext.version !== spec.version) throw new Error(`${label}: version ${ext.version}, main spec is ${spec.version}`);
+    if (ext.constants.length) throw new Error(`${label}: <constant> is not supported in the extensions file`);
+    for (const extCls of ext.classes) {
+      const cls = spec.classes.find((c) => c.name === extCls.name);
+      if (!cls) throw new Error(`${label}: class ${extCls.name} is not in the main spec`);
+      if (cls.index !== extCls.index) {
+        throw new Error(`${label}: class ${extCls.name} has index ${extCls.index}, main spec says ${cls.index}`);
+      }
+      if (extCls.properties.length) throw new Error(`${label}: class ${extCls.name}: properties cannot be extended`);
+      for (const m of extCls.methods) {
+        const clash = cls.methods.find((o) => o.name === m.name || o.index === m.index);
+        if (clash) {
+          throw new Error(`${label}: ${cls.name}.${m.name} (${m.index}) clashes with ${cls.name}.${clash.name} (${clash.index})`);
+        }
+        cls.methods.push(m);
+      }
+    }
+  }
+  return { version: spec.version, constants: spec.constants, classes: spec.classes };
+}
+
+function readInputs() {
+  return { specXml: fs.readFileSync(SPEC_PATH, 'utf8'), extensionsXml: fs.readFileSync(EXTENSIONS_PATH, 'utf8') };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,6 +436,7 @@ function genInterface(m) {
   if (m.synchronous) traits.push('synchronous');
   if (m.content) traits.push('carries content');
   if (m.deprecated) traits.push('deprecated');
+  if (m.extension) traits.push('RabbitMQ extension');
   const dirs = [];
   if (m.client) dirs.push('server → client');
   if (m.server) dirs.push('client → server');
@@ -408,17 +455,22 @@ function genInterface(m) {
   return lines.join('\n');
 }
 
-function generate(xmlText) {
-  const spec = loadSpec(xmlText);
+function generate(xmlText, extensionsXmlText) {
+  const spec = loadSpec(xmlText, extensionsXmlText);
   const methods = [];
   for (const c of spec.classes) for (const m of c.methods) methods.push(m);
+  const extensionCount = methods.filter((m) => m.extension).length;
   const byName = new Map(methods.map((m) => [`${m.className}.${m.name}`, m]));
   const out = [];
   const emit = (s = '') => out.push(s);
 
-  emit(`// GENERATED by scripts/generate-amqp-codec.js from ${SPEC_REL}; do not edit.`);
+  const inputs = extensionsXmlText !== undefined ? `${SPEC_REL}\n// and ${EXTENSIONS_REL}` : SPEC_REL;
+  emit(`// GENERATED by scripts/generate-amqp-codec.js from ${inputs}; do not edit.`);
   emit('// Regenerate with `npm run gen:amqp`; test/unit/amqp-codec.test.ts fails if this file drifts.');
-  emit(`// AMQP ${spec.version}: ${spec.classes.length} classes, ${methods.length} methods.`);
+  emit(
+    `// AMQP ${spec.version}: ${spec.classes.length} classes, ${methods.length} methods` +
+      (extensionCount ? ` (${extensionCount} of them RabbitMQ extensions).` : '.'),
+  );
   emit('/* eslint-disable */');
   emit("import { ByteReader } from '#core/encoding/byte-reader';");
   emit("import { ByteWriter } from '#core/encoding/byte-writer';");
@@ -621,10 +673,22 @@ function generate(xmlText) {
   return out.join('\n') + '\n';
 }
 
-module.exports = { generate, parseXml, loadSpec, SPEC_PATH, OUT_PATH, SPEC_REL, OUT_REL };
+module.exports = {
+  generate,
+  parseXml,
+  loadSpec,
+  readInputs,
+  SPEC_PATH,
+  EXTENSIONS_PATH,
+  OUT_PATH,
+  SPEC_REL,
+  EXTENSIONS_REL,
+  OUT_REL,
+};
 
 if (require.main === module) {
-  const text = generate(fs.readFileSync(SPEC_PATH, 'utf8'));
+  const { specXml, extensionsXml } = readInputs();
+  const text = generate(specXml, extensionsXml);
   if (process.argv.includes('--check')) {
     const current = fs.existsSync(OUT_PATH) ? fs.readFileSync(OUT_PATH, 'utf8') : '';
     if (current !== text) {
