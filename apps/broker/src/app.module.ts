@@ -1,22 +1,43 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import bcrypt from 'bcryptjs';
+import { AmqpModule, UserRecord, usersFromConfig } from '#amqp';
 import { BrokerConfig, BrokerConfigModule } from '#config';
 import { CoreModule } from '#core';
-import { ObservabilityModule } from '#observability';
+import { Logger, ObservabilityModule } from '#observability';
+
+/** AMQP users: the built-in default (RabbitMQ's guest/guest) plus those of the config file. */
+function amqpUsers(config: BrokerConfig): UserRecord[] {
+  const users = usersFromConfig(config.users);
+  if (config.AMQP_DEFAULT_USER !== '' && !users.some((u) => u.name === config.AMQP_DEFAULT_USER)) {
+    users.push({ name: config.AMQP_DEFAULT_USER, passwordHash: bcrypt.hashSync(config.AMQP_DEFAULT_PASS, 8) });
+  }
+  return users;
+}
 
 /** Composition only: configuration, the core, and the front doors. */
 @Module({})
 export class AppModule {
-  static register(config: BrokerConfig): DynamicModule {
+  static register(config: BrokerConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
       imports: [
         BrokerConfigModule.forRoot(config),
+        ObservabilityModule.forRoot(logger),
         CoreModule.forRoot({
           dataDir: config.DATA_DIR,
           sync: config.STORE_SYNC,
           queueMemoryBudget: config.QUEUE_MEMORY_BUDGET_MB * 1024 * 1024,
         }),
-        ObservabilityModule,
+        AmqpModule.forRoot({
+          port: config.AMQP_PORT,
+          host: config.BIND_HOST,
+          heartbeat: config.AMQP_HEARTBEAT,
+          frameMax: config.AMQP_FRAME_MAX,
+          channelMax: config.AMQP_CHANNEL_MAX,
+          maxMessageBytes: config.AMQP_MAX_MESSAGE_MB * 1024 * 1024,
+          handshakeTimeout: config.AMQP_HANDSHAKE_TIMEOUT,
+          users: amqpUsers(config),
+        }),
       ],
     };
   }

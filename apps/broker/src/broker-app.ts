@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { AmqpService } from '#amqp';
 import type { BrokerConfig } from '#config';
 import { createLogger, Logger, NestPinoLogger } from '#observability';
 import { AppModule } from './app.module';
@@ -11,7 +12,7 @@ export interface RunningBroker {
   readonly app: NestFastifyApplication;
   readonly logger: Logger;
   /** The ports actually bound (differs from the configuration when it asked for 0). */
-  readonly ports: { management: number };
+  readonly ports: { management: number; amqp: number };
   /** Stops the listeners, then commits and closes the store. */
   close(): Promise<void>;
 }
@@ -23,18 +24,19 @@ export async function startBroker(config: BrokerConfig): Promise<RunningBroker> 
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, logger), adapter, {
     logger: new NestPinoLogger(logger),
     abortOnError: false,
   });
   await app.listen(config.MANAGEMENT_PORT, config.BIND_HOST);
   const management = (app.getHttpServer().address() as AddressInfo).port;
-  logger.info({ dataDir: config.DATA_DIR, management }, 'broker started');
+  const amqp = app.get(AmqpService).server.port;
+  logger.info({ dataDir: config.DATA_DIR, management, amqp }, 'broker started');
   let closing: Promise<void> | null = null;
   return {
     app,
     logger,
-    ports: { management },
+    ports: { management, amqp },
     close: () => (closing ??= app.close()),
   };
 }

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -61,6 +61,56 @@ export class BrokerConfig {
   @Min(1)
   @Max(65536)
   QUEUE_MEMORY_BUDGET_MB = 64;
+
+  /** Heartbeat interval (seconds) the AMQP server proposes; 0 disables heartbeats. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  AMQP_HEARTBEAT = 60;
+
+  /** Largest AMQP frame the server accepts (frame_max in connection.tune). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(4096)
+  @Max(1048576)
+  AMQP_FRAME_MAX = 131072;
+
+  /** Most channels per AMQP connection. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  AMQP_CHANNEL_MAX = 2047;
+
+  /** Largest message body accepted over AMQP, in MiB (406 PRECONDITION_FAILED above). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(512)
+  AMQP_MAX_MESSAGE_MB = 128;
+
+  /** Seconds a client has to finish the AMQP handshake. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  AMQP_HANDSHAKE_TIMEOUT = 10;
+
+  /** The built-in user (RabbitMQ's guest/guest); set AMQP_DEFAULT_USER empty in the file to have none. */
+  @IsString()
+  AMQP_DEFAULT_USER = 'guest';
+
+  @IsString()
+  AMQP_DEFAULT_PASS = 'guest';
+
+  /**
+   * More AMQP users, from the config file only, in dispatchd's form:
+   * `{ "users": { "name": { "password_bcrypt_base64": "<base64 of a bcrypt hash>" } } }`.
+   */
+  @IsOptional()
+  @IsObject()
+  users?: Record<string, unknown>;
 
   /** Optional JSON file with the same keys; environment variables win over it. */
   @IsOptional()

@@ -12,8 +12,10 @@ export class ConfigurationError extends Error {
 }
 
 type Source = Record<string, unknown>;
-
+/** Keys only the JSON file can carry (structured values). */
+export const FILE_ONLY_KEYS = new Set<string>(['users']);
 const KNOWN_KEYS = new Set<string>([...Object.keys(new BrokerConfig()), 'CONFIG_FILE']);
+const ENV_KEYS = [...KNOWN_KEYS].filter((key) => !FILE_ONLY_KEYS.has(key));
 
 function readConfigFile(path: string): Source {
   let text: string;
@@ -46,10 +48,12 @@ function describe(errors: ValidationError[]): string {
  */
 export function loadBrokerConfig(env: Source = process.env): BrokerConfig {
   const fromEnv: Source = {};
-  for (const key of KNOWN_KEYS) if (env[key] !== undefined && env[key] !== '') fromEnv[key] = env[key];
+  for (const key of ENV_KEYS) if (env[key] !== undefined && env[key] !== '') fromEnv[key] = env[key];
   const configFile = typeof fromEnv.CONFIG_FILE === 'string' ? fromEnv.CONFIG_FILE : undefined;
   const fromFile = configFile ? readConfigFile(configFile) : {};
-  const merged: Source = { ...fromFile, ...fromEnv };
+  const merged: Source = {};
+  for (const [key, value] of Object.entries(fromFile)) if (KNOWN_KEYS.has(key) || FILE_ONLY_KEYS.has(key)) merged[key] = value;
+  Object.assign(merged, fromEnv);
   const config = plainToInstance(BrokerConfig, merged);
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigurationError(`Invalid configuration: ${describe(errors)}`);
@@ -62,6 +66,3 @@ export function unknownConfigKeys(env: Source = process.env): string[] {
   if (!configFile) return [];
   return Object.keys(readConfigFile(configFile)).filter((key) => !KNOWN_KEYS.has(key) && !FILE_ONLY_KEYS.has(key));
 }
-
-/** Keys only the JSON file can carry (structured values). */
-export const FILE_ONLY_KEYS = new Set<string>(['users']);

@@ -3,6 +3,9 @@ import pino, { Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
+/** Injection token of the process's pino logger. */
+export const APP_LOGGER = Symbol('APP_LOGGER');
+
 /** The process's structured logger (pino, the logger Fastify uses), JSON lines on stdout. */
 export function createLogger(level: string): Logger {
   return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });

@@ -33,6 +33,8 @@ export class QueueEntry {
   state: EntryState = EntryState.Ready;
   /** Consumer holding it unacked; null while ready or when fetched with basic.get. */
   holder: Consumer | null = null;
+  /** The holder's own reference for it while unacked (an AMQP delivery tag). */
+  deliveryTag = 0;
 
   constructor(
     /** Global, monotonically increasing: arrival order and store key. */

@@ -26,6 +26,8 @@ export interface BrokerStore extends QueueStore {
   /** True while writes are piling up faster than they commit. */
   readonly backlogged: boolean;
   onDrain(listener: () => void): void;
+  /** Number of the batch collecting writes now; writes made in one turn share it. */
+  readonly openBatchNo: number;
   /** Write batches open or in flight. */
   readonly pendingBatches: number;
   close(): Promise<void>;

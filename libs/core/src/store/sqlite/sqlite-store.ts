@@ -391,6 +391,10 @@ export class SqliteStore implements BrokerStore {
     this.drainListeners.push(listener);
   }
 
+  get openBatchNo(): number {
+    return this.open.no;
+  }
+
   get pendingBatches(): number {
     return this.inFlight.length + (this.open.isEmpty ? 0 : 1);
   }

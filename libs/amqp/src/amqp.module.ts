@@ -1,0 +1,38 @@
+import { BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { Broker } from '#core';
+import { APP_LOGGER, Logger } from '#observability';
+import { AMQP_OPTIONS, AmqpServerOptions } from './amqp-options';
+import { AmqpServer } from './server/amqp-server';
+
+/** Owns the AMQP listener: started with the application, closed before the store shuts down. */
+@Injectable()
+export class AmqpService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly server: AmqpServer;
+
+  constructor(
+    @Inject(Broker) broker: Broker,
+    @Inject(AMQP_OPTIONS) options: AmqpServerOptions,
+    @Inject(APP_LOGGER) logger: Logger,
+  ) {
+    this.server = new AmqpServer(broker, options, logger.child({ component: 'amqp' }));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.server.listen();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.server.close();
+  }
+}
+
+@Module({})
+export class AmqpModule {
+  static forRoot(options: AmqpServerOptions): DynamicModule {
+    return {
+      module: AmqpModule,
+      providers: [{ provide: AMQP_OPTIONS, useValue: options }, AmqpService],
+      exports: [AmqpService],
+    };
+  }
+}

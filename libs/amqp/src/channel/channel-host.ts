@@ -1,0 +1,30 @@
+import type { Broker, VirtualHost } from '#core';
+import type { FrameOutput } from '../connection/frame-output';
+import type { AmqpError } from '../errors';
+
+/** What the client said it supports (connection.start-ok client-properties capabilities). */
+export interface ClientCapabilities {
+  consumerCancelNotify: boolean;
+  connectionBlocked: boolean;
+  authenticationFailureClose: boolean;
+  basicNack: boolean;
+  publisherConfirms: boolean;
+}
+
+/** What a channel needs from its connection. */
+export interface ChannelHost {
+  /** Owner id for exclusive queues. */
+  readonly connectionId: string;
+  readonly broker: Broker;
+  readonly vhost: VirtualHost;
+  readonly output: FrameOutput;
+  readonly frameMax: number;
+  readonly maxMessageBytes: number;
+  readonly capabilities: ClientCapabilities;
+  /** The channel finished closing (close-ok sent or received). */
+  channelClosed(channelId: number): void;
+  /** A hard error: the whole connection must close. */
+  connectionError(error: AmqpError): void;
+  /** A publish was accepted; the connection may need to slow its reader down. */
+  publishAccepted(): void;
+}

@@ -1,0 +1,94 @@
+import type { BrokerStore } from '#core';
+
+/** Publishes whose confirmation waits for one store commit (one batch). */
+interface CommitBarrier {
+  first: number;
+  last: number;
+  done: boolean;
+  committed: boolean;
+}
+
+export type ConfirmSender = (deliveryTag: number, multiple: boolean, ack: boolean) => void;
+
+/**
+ * Publisher confirms for one channel. A publish that wrote to the store is confirmed once its
+ * batch commits; others at once, but never ahead of an earlier unconfirmed publish, so each
+ * flush sends one `multiple` ack covering everything confirmable.
+ */
+export class PublisherConfirms {
+  private lastPublished = 0;
+  private confirmed = 0;
+  private readonly barriers: CommitBarrier[] = [];
+  private barrierBatch = -1;
+  private emitScheduled = false;
+
+  constructor(
+    private readonly store: BrokerStore,
+    private readonly send: ConfirmSender,
+  ) {}
+
+  /** Registers the next publish; `persisted` when it must wait for the store. Returns its seq no. */
+  onPublish(persisted: boolean): number {
+    const seq = ++this.lastPublished;
+    if (persisted) {
+      const batch = this.store.openBatchNo;
+      const last = this.barriers[this.barriers.length - 1];
+      if (last !== undefined && !last.done && this.barrierBatch === batch) last.last = seq;
+      else {
+        const barrier: CommitBarrier = { first: seq, last: seq, done: false, committed: false };
+        this.barriers.push(barrier);
+        this.barrierBatch = batch;
+        this.store.afterCommit((committed) => {
+          barrier.done = true;
+          barrier.committed = committed;
+          this.scheduleEmit();
+        });
+      }
+    }
+    this.scheduleEmit();
+    return seq;
+  }
+
+  /** Publishes the store could not take (e.g. refused while closing): nack it now. */
+  rejectedNow(): void {
+    const seq = ++this.lastPublished;
+    const barrier: CommitBarrier = { first: seq, last: seq, done: true, committed: false };
+    this.barriers.push(barrier);
+    this.barrierBatch = -1;
+    this.scheduleEmit();
+  }
+
+  private scheduleEmit(): void {
+    if (this.emitScheduled) return;
+    this.emitScheduled = true;
+    process.nextTick(this.emit);
+  }
+
+  private readonly emit = (): void => {
+    this.emitScheduled = false;
+    const barriers = this.barriers;
+    for (;;) {
+      const head = barriers[0];
+      if (head === undefined) {
+        this.ackUpTo(this.lastPublished);
+        return;
+      }
+      if (!head.done) {
+        this.ackUpTo(head.first - 1);
+        return;
+      }
+      barriers.shift();
+      if (!head.committed) {
+        this.ackUpTo(head.first - 1);
+        this.send(head.last, head.last > head.first, false);
+        this.confirmed = head.last;
+      }
+    }
+  };
+
+  private ackUpTo(seq: number): void {
+    if (seq <= this.confirmed) return;
+    this.send(seq, seq > this.confirmed + 1, true);
+    this.confirmed = seq;
+  }
+}

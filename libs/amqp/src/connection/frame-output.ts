@@ -1,0 +1,54 @@
+import type { Socket } from 'node:net';
+import { ByteWriter } from '#core';
+
+/** Bytes queued for a socket above which its consumers get no more deliveries until it drains. */
+const CONGESTED_BYTES = 1024 * 1024;
+/** A writer that grew beyond this for a big message is replaced after the flush. */
+const KEEP_CAPACITY = 1024 * 1024;
+
+/**
+ * Frames for one socket, coalesced per event-loop turn: everything written during a turn leaves in
+ * a single socket write (set up by `schedule`).
+ */
+export class FrameOutput {
+  writer = new ByteWriter(64 * 1024);
+  /** Bytes ever handed to the socket (for heartbeat bookkeeping). */
+  bytesWritten = 0;
+  private scheduled = false;
+  private closed = false;
+
+  constructor(private readonly socket: Socket) {}
+
+  /** True while the socket is behind: deliveries to this connection should pause. */
+  get congested(): boolean {
+    return this.socket.writableLength + this.writer.length > CONGESTED_BYTES;
+  }
+
+  schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(this.flush);
+  }
+
+  readonly flush = (): void => {
+    this.scheduled = false;
+    const writer = this.writer;
+    if (writer.length === 0 || this.closed) return;
+    const bytes = writer.toBuffer();
+    if (writer.capacity > KEEP_CAPACITY) this.writer = new ByteWriter(64 * 1024);
+    else writer.reset();
+    this.bytesWritten += bytes.length;
+    this.socket.write(bytes);
+  };
+
+  /** Writes what is queued and then the socket end; nothing more is accepted. */
+  end(): void {
+    this.flush();
+    this.closed = true;
+    this.socket.end();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
