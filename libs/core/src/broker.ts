@@ -1,6 +1,7 @@
 import { BrokerError, ReplyCode } from './errors';
 import { CoreMetrics } from './metrics';
 import { ENTRY_OVERHEAD_BYTES } from './queue/ready-set';
+import type { QueueLimits } from './queue/queue';
 import type { BrokerStore } from './store/broker-store';
 import { SqliteStore } from './store/sqlite/sqlite-store';
 import type { SyncMode } from './store/sqlite/schema';
@@ -16,6 +17,8 @@ export interface BrokerOptions {
   queueMemoryBudget: number;
   /** Flush a batch early when it holds this many bytes. */
   maxBatchBytes?: number;
+  /** Ready messages above which a consumed queue asks its publishers to pause (flow control). */
+  queueFlowHigh?: number;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -70,8 +73,9 @@ export class Broker implements VhostContext {
     return broker;
   }
 
-  get queueMemoryBudget(): number {
-    return this.options.queueMemoryBudget;
+  get queueLimits(): QueueLimits {
+    const flowHigh = this.options.queueFlowHigh ?? 8192;
+    return { memoryBudget: this.options.queueMemoryBudget, flowHigh, flowLow: Math.floor(flowHigh / 2) };
   }
 
   nextSeq(): number {

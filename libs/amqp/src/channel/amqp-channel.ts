@@ -262,18 +262,16 @@ export class AmqpChannel implements ConsumerHost {
   }
 
   private publish(exchange: string, message: Message, mandatory: boolean): boolean {
-    let routed: number;
-    let persisted: boolean;
+    let outcome;
     try {
-      const outcome = this.host.vhost.publish(exchange, message);
-      routed = outcome.routed;
-      persisted = outcome.persisted;
+      outcome = this.host.vhost.publish(exchange, message);
     } catch (error) {
       throw asAmqpError(error, MethodId.BasicPublish);
     }
-    if (routed === 0 && mandatory) this.returnMessage(message, ReplyCode.NoRoute, 'NO_ROUTE');
+    const persisted = outcome.persisted;
+    if (outcome.routed === 0 && mandatory) this.returnMessage(message, ReplyCode.NoRoute, 'NO_ROUTE');
     this.confirms?.onPublish(persisted);
-    this.host.publishAccepted();
+    this.host.publishAccepted(outcome.overloaded);
     return persisted;
   }
 

@@ -1,4 +1,4 @@
-import type { Broker, VirtualHost } from '#core';
+import type { Broker, Queue, VirtualHost } from '#core';
 import type { FrameOutput } from '../connection/frame-output';
 import type { AmqpError } from '../errors';
 
@@ -25,6 +25,6 @@ export interface ChannelHost {
   channelClosed(channelId: number): void;
   /** A hard error: the whole connection must close. */
   connectionError(error: AmqpError): void;
-  /** A publish was accepted; the connection may need to slow its reader down. */
-  publishAccepted(): void;
+  /** A publish was accepted; the connection may need to slow its reader down (flow control). */
+  publishAccepted(overloaded: Queue | null): void;
 }

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { Broker, BrokerError, DecodeError, VirtualHost } from '#core';
+import { Broker, BrokerError, DecodeError, Queue, VirtualHost } from '#core';
 import type { AmqpServerOptions } from '../amqp-options';
 import { parseSaslResponse, SASL_MECHANISMS } from '../auth/sasl';
 import type { UserDirectory } from '../auth/user-directory';
@@ -57,6 +57,12 @@ const enum Phase {
   Closed,
 }
 
+/**
+ * Longest a publisher stays paused by one overloaded queue. The pause normally ends when the queue
+ * drains; the cap keeps a connection that also consumes from that queue from stalling itself.
+ */
+const FLOW_PAUSE_MAX_MS = 250;
+
 /** How long we wait for close-ok after sending connection.close. */
 const CLOSE_TIMEOUT_MS = 3000;
 
@@ -91,6 +97,7 @@ export class AmqpConnection implements ChannelHost {
   private lastBytesWritten = 0;
   private blockedReason: string | null = null;
   private pausedForStore = false;
+  private pausedForFlow = false;
   private hasPublished = false;
 
   constructor(
@@ -389,7 +396,7 @@ export class AmqpConnection implements ChannelHost {
 
   // ---- flow control ----------------------------------------------------------------------------
 
-  publishAccepted(): void {
+  publishAccepted(overloaded: Queue | null): void {
     this.hasPublished = true;
     if (this.blockedReason !== null) this.socket.pause();
     if (!this.pausedForStore && this.broker.store.backlogged) {
@@ -397,9 +404,30 @@ export class AmqpConnection implements ChannelHost {
       this.socket.pause();
       this.broker.store.onDrain(() => {
         this.pausedForStore = false;
-        if (this.blockedReason === null && this.phase !== Phase.Closed && !this.output.congested) this.socket.resume();
+        this.resumeReading();
       });
     }
+    if (overloaded !== null && !this.pausedForFlow) {
+      this.pausedForFlow = true;
+      this.socket.pause();
+      let timer: NodeJS.Timeout | null = null;
+      const resume = (): void => {
+        if (timer !== null) clearTimeout(timer);
+        timer = null;
+        if (!this.pausedForFlow) return;
+        this.pausedForFlow = false;
+        this.resumeReading();
+      };
+      overloaded.onRelief(resume);
+      timer = setTimeout(resume, FLOW_PAUSE_MAX_MS);
+    }
+  }
+
+  /** Resumes reading unless something still holds the connection back. */
+  private resumeReading(): void {
+    if (this.phase === Phase.Closed || this.blockedReason !== null || this.pausedForStore || this.pausedForFlow) return;
+    if (this.output.congested) return; // 'drain' resumes
+    this.socket.resume();
   }
 
   /** A resource alarm started (reason) or cleared (null): RabbitMQ's connection.blocked. */
@@ -413,13 +441,13 @@ export class AmqpConnection implements ChannelHost {
       if (this.hasPublished) this.socket.pause();
     } else if (reason === null && wasBlocked) {
       if (this.capabilities.connectionBlocked) encodeConnectionUnblockedFrame(this.output.writer, 0, {});
-      if (!this.pausedForStore) this.socket.resume();
+      this.resumeReading();
     }
     this.output.schedule();
   }
 
   private onDrain(): void {
-    if (this.blockedReason === null && !this.pausedForStore && this.socket.isPaused()) this.socket.resume();
+    if (this.socket.isPaused()) this.resumeReading();
     for (const channel of this.channels.values()) channel.resume();
   }
 

@@ -17,6 +17,18 @@ export interface QueueOwner {
   nextSeq(): number;
 }
 
+/** Per-queue resource settings, shared by all queues of a broker. */
+export interface QueueLimits {
+  /** Ready-message bytes kept in memory before paging to the store. */
+  memoryBudget: number;
+  /**
+   * Flow control: while a queue with consumers has more ready messages than this, publishers to
+   * it are asked to pause (RabbitMQ's "flow" state) until it is back under `flowLow`.
+   */
+  flowHigh: number;
+  flowLow: number;
+}
+
 export interface QueueStats {
   published: number;
   delivered: number;
@@ -37,6 +49,7 @@ export class Queue {
   private dispatching = false;
   private dispatchAgain = false;
   private readonly refilled = (): void => this.dispatch();
+  private reliefListeners: (() => void)[] = [];
   private continuationScheduled = false;
   private readonly continueDispatch = (): void => {
     this.continuationScheduled = false;
@@ -53,9 +66,26 @@ export class Queue {
     private readonly owner: QueueOwner,
     private readonly store: QueueStore | null,
     private readonly metrics: CoreMetrics,
-    memoryBudget: number,
+    private readonly limits: QueueLimits,
   ) {
-    this.ready = new ReadySet(this, features.maxPriority > 0, store, memoryBudget);
+    this.ready = new ReadySet(this, features.maxPriority > 0, store, limits.memoryBudget);
+  }
+
+  /** True while consumers cannot keep up: publishers should pause until `onRelief`. */
+  get overloaded(): boolean {
+    return this.ready.count > this.limits.flowHigh && this.consumers.size > 0;
+  }
+
+  /** Calls back once the backlog is down to the low mark (or the queue is gone). */
+  onRelief(listener: () => void): void {
+    this.reliefListeners.push(listener);
+  }
+
+  private relieve(): void {
+    const listeners = this.reliefListeners;
+    if (listeners.length === 0) return;
+    this.reliefListeners = [];
+    for (const listener of listeners) listener();
   }
 
   get durable(): boolean {
@@ -107,6 +137,7 @@ export class Queue {
 
   removeConsumer(consumer: Consumer): void {
     if (!this.consumers.remove(consumer)) return;
+    if (this.consumers.size === 0) this.relieve();
     if (this.consumers.size === 0 && this.hadConsumers && this.options.autoDelete && !this.deleted) {
       this.owner.onQueueUnused(this);
     }
@@ -128,6 +159,9 @@ export class Queue {
       } while (this.dispatchAgain && !yielded);
     } finally {
       this.dispatching = false;
+    }
+    if (this.reliefListeners.length > 0 && (this.ready.count <= this.limits.flowLow || this.consumers.size === 0)) {
+      this.relieve();
     }
   }
 
@@ -240,6 +274,7 @@ export class Queue {
 
   /** Removes all ready entries; unacked ones stay with their consumers. */
   purge(): number {
+    queueMicrotask(() => this.relieve());
     return this.ready.clear(
       (entry) => this.settle(entry),
       (rank, afterSeq) => this.store?.removePaged(this.id, rank, afterSeq),

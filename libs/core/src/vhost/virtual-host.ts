@@ -8,7 +8,7 @@ import { matchModeOf } from '../exchange/headers-match';
 import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from '../errors';
 import type { Message } from '../message/message';
 import type { CoreMetrics } from '../metrics';
-import { Queue, QueueOwner } from '../queue/queue';
+import { Queue, QueueLimits, QueueOwner } from '../queue/queue';
 import { readQueueFeatures } from '../queue/queue-options';
 import type { BrokerStore } from '../store/broker-store';
 import { requireEquivalent, requireEquivalentArgs } from './equivalence';
@@ -20,7 +20,7 @@ export interface VhostContext {
   readonly metrics: CoreMetrics;
   nextSeq(): number;
   nextQueueId(): number;
-  readonly queueMemoryBudget: number;
+  readonly queueLimits: QueueLimits;
 }
 
 export interface ExchangeDeclaration {
@@ -57,6 +57,8 @@ export interface PublishOutcome {
   routed: number;
   /** Whether it was written to the store (persistent message, durable queue). */
   persisted: boolean;
+  /** A queue it reached is overloaded (flow control): the publisher should pause until its relief. */
+  overloaded: Queue | null;
 }
 
 const PREDECLARED: readonly [string, ExchangeType][] = [
@@ -75,7 +77,7 @@ export class VirtualHost implements QueueOwner {
   private readonly defaultExchange: DefaultExchange;
   private readonly router: Router;
   private readonly routed: Queue[] = [];
-  private readonly outcome: PublishOutcome = { routed: 0, persisted: false };
+  private readonly outcome: PublishOutcome = { routed: 0, persisted: false, overloaded: null };
 
   constructor(
     readonly name: string,
@@ -119,6 +121,7 @@ export class VirtualHost implements QueueOwner {
     const outcome = this.outcome;
     outcome.routed = this.router.route(exchange, message.routingKey, message.properties.headers, queues);
     outcome.persisted = false;
+    outcome.overloaded = null;
     if (outcome.routed === 0) {
       metrics.unroutable++;
       return outcome;
@@ -129,6 +132,7 @@ export class VirtualHost implements QueueOwner {
       const queue = queues[i]!;
       if (persistent && queue.durable) outcome.persisted = true;
       queue.enqueue(message);
+      if (queue.overloaded) outcome.overloaded = queue;
     }
     queues.length = 0;
     return outcome;
@@ -254,7 +258,7 @@ export class VirtualHost implements QueueOwner {
       this,
       this.store,
       this.context.metrics,
-      this.context.queueMemoryBudget,
+      this.context.queueLimits,
     );
     this.queues.set(name, queue);
     if (durable && !exclusive) {
@@ -393,7 +397,7 @@ export class VirtualHost implements QueueOwner {
       this,
       this.store,
       this.context.metrics,
-      this.context.queueMemoryBudget,
+      this.context.queueLimits,
     );
     this.queues.set(name, queue);
     return queue;
