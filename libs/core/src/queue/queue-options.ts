@@ -9,14 +9,34 @@ export interface QueueOptions {
   arguments: FieldTable;
 }
 
-/** Queue features read from the declare arguments (x-*). */
+/**
+ * How a queue orders ready messages. All three map onto one rank key (lower first, then arrival):
+ * - `fifo`: rank 0 for everything (the fast path);
+ * - `priority`: AMQP priorities 0..x-max-priority, higher first (rank = max - priority);
+ * - `rank`: an explicit rank per message, lower first (the job API's priorities, 0..2^32-1).
+ */
+export type QueueOrder = 'fifo' | 'priority' | 'rank';
+
 export interface QueueFeatures {
-  /** x-max-priority: 0 means a plain FIFO queue. */
+  order: QueueOrder;
+  /** x-max-priority for `priority` queues; 0 otherwise. */
   maxPriority: number;
 }
 
 const MAX_PRIORITY_LIMIT = 255;
 
+/** Message header carrying the rank in `rank`-ordered queues. */
+export const RANK_HEADER = 'x-rank';
+/** Rank of a message without the header in a `rank` queue (dispenserd's default priority). */
+export const DEFAULT_RANK = 512;
+/** Header holding a not-before time (epoch milliseconds): the message waits until then. */
+export const NOT_BEFORE_HEADER = 'x-not-before';
+export const MAX_RANK = 0xffffffff;
+
+/**
+ * Reads queue features from x-* declare arguments. `x-queue-order: "rank"` selects explicit
+ * ranks; `x-max-priority` selects AMQP priorities.
+ */
 export function readQueueFeatures(name: string, args: FieldTable): QueueFeatures {
   let maxPriority = 0;
   const raw = args['x-max-priority'];
@@ -31,5 +51,34 @@ export function readQueueFeatures(name: string, args: FieldTable): QueueFeatures
     }
     maxPriority = raw;
   }
-  return { maxPriority };
+  const order = args['x-queue-order'];
+  if (order !== undefined && order !== null && order !== 'fifo' && order !== 'rank') {
+    throw preconditionFailed(`invalid arg 'x-queue-order' for queue '${name}': expected "fifo" or "rank"`);
+  }
+  if (order === 'rank') {
+    if (maxPriority > 0) {
+      throw preconditionFailed(`queue '${name}': x-queue-order "rank" and x-max-priority cannot be combined`);
+    }
+    return { order: 'rank', maxPriority: 0 };
+  }
+  return { order: maxPriority > 0 ? 'priority' : 'fifo', maxPriority };
+}
+
+/** Rank of a message in a `rank` queue: the x-rank header, else 512 minus its AMQP priority. */
+export function explicitRank(headers: FieldTable | undefined, priority: number | undefined): number {
+  const value = headers?.[RANK_HEADER];
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_RANK) return value;
+  if (typeof value === 'bigint' && value >= 0n && value <= BigInt(MAX_RANK)) return Number(value);
+  const p = priority ?? 0;
+  return DEFAULT_RANK - (p > 255 ? 255 : p);
+}
+
+/** The not-before time of a message (epoch ms), or 0. */
+export function notBeforeOf(headers: FieldTable | undefined): number {
+  if (headers === undefined) return 0;
+  const value = headers[NOT_BEFORE_HEADER];
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Date) return value.getTime();
+  return 0;
 }

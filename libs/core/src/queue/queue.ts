@@ -4,7 +4,8 @@ import type { Message } from '../message/message';
 import type { CoreMetrics } from '../metrics';
 import type { Consumer } from './consumer';
 import { ConsumerSet } from './consumer-set';
-import type { QueueFeatures, QueueOptions } from './queue-options';
+import { DelayedSet } from './delayed-set';
+import { explicitRank, notBeforeOf, QueueFeatures, QueueOptions } from './queue-options';
 import { EntryState, QueueEntry, StoreState } from './queue-entry';
 import type { QueueStore } from './queue-store';
 import { ReadySet } from './ready-set';
@@ -38,6 +39,8 @@ export interface QueueStats {
 
 export class Queue {
   readonly ready: ReadySet;
+  /** Entries whose not-before time has not come yet. */
+  readonly delayed: DelayedSet;
   readonly consumers = new ConsumerSet();
   readonly stats: QueueStats = { published: 0, delivered: 0, acked: 0, requeued: 0 };
   unackedCount = 0;
@@ -68,7 +71,13 @@ export class Queue {
     private readonly metrics: CoreMetrics,
     private readonly limits: QueueLimits,
   ) {
-    this.ready = new ReadySet(this, features.maxPriority > 0, store, limits.memoryBudget);
+    this.ready = new ReadySet(this, features.order !== 'fifo', store, limits.memoryBudget, (seq) =>
+      this.delayed.has(seq),
+    );
+    this.delayed = new DelayedSet((due) => {
+      for (const entry of due) if (entry.state === EntryState.Ready) this.ready.restore(entry);
+      this.dispatch();
+    });
   }
 
   /** True while consumers cannot keep up: publishers should pause until `onRelief`. */
@@ -106,10 +115,27 @@ export class Queue {
 
   /** Ordering key for a message: lower ranks are served first. */
   rankOf(message: Message): number {
-    const max = this.features.maxPriority;
-    if (max === 0) return 0;
-    const priority = message.properties.priority ?? 0;
-    return max - (priority > max ? max : priority);
+    switch (this.features.order) {
+      case 'fifo':
+        return 0;
+      case 'priority': {
+        const max = this.features.maxPriority;
+        const priority = message.properties.priority ?? 0;
+        return max - (priority > max ? max : priority);
+      }
+      case 'rank':
+        return explicitRank(message.properties.headers, message.properties.priority);
+    }
+  }
+
+  /** Entries that must wait (not-before in the future) go to the delayed set instead. */
+  private deferIfEarly(entry: QueueEntry): boolean {
+    const headers = entry.message.properties.headers;
+    if (headers === undefined) return false;
+    const notBefore = notBeforeOf(headers);
+    if (notBefore === 0 || notBefore <= Date.now()) return false;
+    this.delayed.add(entry, notBefore);
+    return true;
   }
 
   /** Adds a routed message behind everything of its rank and tries to deliver it. */
@@ -118,6 +144,7 @@ export class Queue {
     const entry = new QueueEntry(this.owner.nextSeq(), this.rankOf(message), message, this, durable);
     if (durable && this.store) this.store.insert(entry);
     this.stats.published++;
+    if (this.deferIfEarly(entry)) return entry;
     this.ready.append(entry);
     this.dispatch();
     return entry;
@@ -185,6 +212,7 @@ export class Queue {
       if (consumer === undefined) return false;
       const entry = ready.take(this.refilled);
       if (entry === undefined) return false;
+      if (this.deferIfEarly(entry)) continue; // recovered or paged-in before its time
       this.handOver(entry, consumer);
     }
     return false;
@@ -208,7 +236,8 @@ export class Queue {
 
   /** basic.get: takes the next entry; with autoAck it is settled at once. */
   fetch(autoAck: boolean): QueueEntry | undefined {
-    const entry = this.ready.take(this.refilled);
+    let entry = this.ready.take(this.refilled);
+    while (entry !== undefined && this.deferIfEarly(entry)) entry = this.ready.take(this.refilled);
     if (entry === undefined) return undefined;
     this.markDelivered(entry);
     if (autoAck) {
@@ -272,10 +301,33 @@ export class Queue {
     if (entry.storeState !== StoreState.None && this.store) this.store.remove(entry);
   }
 
-  /** Removes all ready entries; unacked ones stay with their consumers. */
+  /**
+   * Visits ready entries in dispatch order (reading paged ones from the store), then delayed ones.
+   * Waits for the store first when paged-out entries are not committed yet.
+   */
+  async list(visit: (entry: QueueEntry, dueAt: number) => boolean): Promise<void> {
+    if (this.ready.pagedUncommitted && this.store) {
+      await new Promise<void>((resolve) => this.store!.afterCommit(() => resolve()));
+    }
+    let go = true;
+    this.ready.list((entry) => (go = visit(entry, 0)));
+    if (!go) return;
+    for (const { entry, dueAt } of this.delayed.list()) if (!visit(entry, dueAt)) return;
+  }
+
+  /** Removes one ready or delayed entry (a job deleted by id). */
+  remove(entry: QueueEntry): boolean {
+    if (entry.state !== EntryState.Ready || entry.queue !== this) return false;
+    if (!this.delayed.remove(entry) && !this.ready.remove(entry)) return false;
+    this.settle(entry);
+    return true;
+  }
+
+  /** Removes all ready (and delayed) entries; unacked ones stay with their consumers. */
   purge(): number {
     queueMicrotask(() => this.relieve());
-    return this.ready.clear(
+    const delayed = this.delayed.clear((entry) => this.settle(entry));
+    return delayed + this.ready.clear(
       (entry) => this.settle(entry),
       (rank, afterSeq) => this.store?.removePaged(this.id, rank, afterSeq),
     );
@@ -285,6 +337,7 @@ export class Queue {
   delete(): number {
     const count = this.purge();
     this.deleted = true;
+    this.delayed.stop();
     for (const consumer of this.consumers.all()) {
       this.consumers.remove(consumer);
       consumer.cancelledByQueue();

@@ -18,6 +18,8 @@ class RankBucket {
   pagedAfter = 0;
   /** The batch holding the newest paged write: read back only once it is committed. */
   pagedBatch = 0;
+  /** Paged entries removed one by one (job deletion): skipped when read back. */
+  removed: Set<number> | null = null;
 
   constructor(readonly rank: number) {}
 
@@ -47,6 +49,8 @@ export class ReadySet {
     private readonly prioritized: boolean,
     private readonly pager: EntryPager | null,
     private readonly memoryBudget: number,
+    /** Rows of entries held elsewhere (delayed): skipped when paged rows are read back. */
+    private readonly heldElsewhere: (seq: number) => boolean = () => false,
   ) {
     this.single = prioritized ? null : new RankBucket(0);
   }
@@ -87,11 +91,20 @@ export class ReadySet {
     if (this.memoryBytes > this.memoryBudget && this.pager) this.pageOutTail();
   }
 
-  /** Puts a previously delivered entry back in its original position. */
+  /**
+   * Puts an entry back in its original position: a requeued delivery, or a delayed entry that is
+   * due. One that belongs after the paged-out tail joins the tail (its row is in the store).
+   */
   restore(entry: QueueEntry): void {
     const bucket = this.bucketFor(entry.rank);
     this.total++;
     this.totalBytes += entry.message.body.length;
+    if (bucket.paged > 0 && entry.seq > bucket.pagedAfter && this.pager) {
+      bucket.pagedBatch = Math.max(bucket.pagedBatch, this.pager.pageOut(entry));
+      bucket.paged++;
+      this.pagedBytes += entry.message.body.length;
+      return;
+    }
     this.memoryBytes += entryCost(entry);
     bucket.memory.insertBySeq(entry);
   }
@@ -115,6 +128,55 @@ export class ReadySet {
     this.memoryBytes -= entryCost(entry);
     if (!this.single && bucket.count === 0) this.deactivate(bucket);
     return entry;
+  }
+
+  /** Removes one ready entry, wherever it is (in memory or paged). Returns false if not here. */
+  remove(entry: QueueEntry): boolean {
+    const bucket = this.single ?? this.buckets.get(entry.rank);
+    if (bucket === undefined) return false;
+    const removed = bucket.memory.removeWhere((e) => e === entry);
+    if (removed > 0) {
+      this.memoryBytes -= entryCost(entry);
+    } else if (bucket.paged > 0 && entry.seq > bucket.pagedAfter && !bucket.removed?.has(entry.seq)) {
+      (bucket.removed ??= new Set()).add(entry.seq);
+      bucket.paged--;
+      this.pagedBytes -= entry.message.body.length;
+    } else return false;
+    this.total--;
+    this.totalBytes -= entry.message.body.length;
+    if (!this.single && bucket.count === 0) this.deactivate(bucket);
+    return true;
+  }
+
+  /** Whether some paged-out rows are not committed yet (listing must wait for the commit). */
+  get pagedUncommitted(): boolean {
+    if (this.pager === null) return false;
+    const committed = this.pager.committedBatch();
+    if (this.single) return this.single.paged > 0 && committed < this.single.pagedBatch;
+    for (const bucket of this.buckets.values()) if (bucket.paged > 0 && committed < bucket.pagedBatch) return true;
+    return false;
+  }
+
+  /**
+   * Visits ready entries in dispatch order; paged ones are read from the store (not loaded), so
+   * call it when `pagedUncommitted` is false. Stops when `visit` returns false.
+   */
+  list(visit: (entry: QueueEntry) => boolean): void {
+    const buckets = this.single ? [this.single] : this.activeRanks.map((r) => this.buckets.get(r)!);
+    for (const bucket of buckets) {
+      for (let i = 0; i < bucket.memory.length; i++) if (!visit(bucket.memory.at(i)!)) return;
+      if (bucket.paged === 0 || this.pager === null) continue;
+      let cursor = bucket.pagedAfter;
+      for (;;) {
+        const rows = this.pager.readPaged(this.queue, bucket.rank, cursor, REFILL_CHUNK);
+        for (const entry of rows) {
+          if (bucket.removed?.has(entry.seq) || this.heldElsewhere(entry.seq)) continue;
+          if (!visit(entry)) return;
+        }
+        if (rows.length < REFILL_CHUNK) break;
+        cursor = rows[rows.length - 1]!.seq;
+      }
+    }
   }
 
   peek(): QueueEntry | undefined {
@@ -247,19 +309,30 @@ export class ReadySet {
     const pagedTotal = this.pagedCount;
     const averageCost = ENTRY_OVERHEAD_BYTES + (pagedTotal > 0 ? this.pagedBytes / pagedTotal : 0);
     const room = Math.max(1, Math.floor((this.memoryBudget * 0.75 - this.memoryBytes) / averageCost));
-    const rows = pager.readPaged(this.queue, bucket.rank, bucket.pagedAfter, Math.min(REFILL_CHUNK, bucket.paged, room));
-    for (const entry of rows) {
-      bucket.memory.pushBack(entry);
-      this.memoryBytes += entryCost(entry);
-      this.pagedBytes -= entry.message.body.length;
-    }
-    if (rows.length > 0) bucket.pagedAfter = rows[rows.length - 1]!.seq;
-    bucket.paged -= rows.length;
-    if (rows.length === 0) {
-      // The store has nothing more for this bucket: the count was stale. Never wedge on it.
-      this.total -= bucket.paged;
-      bucket.paged = 0;
-    }
+    do {
+      const wanted = Math.min(REFILL_CHUNK, bucket.paged, room) + (bucket.removed?.size ?? 0);
+      const rows = pager.readPaged(this.queue, bucket.rank, bucket.pagedAfter, wanted);
+      if (rows.length === 0) {
+        // The store has nothing more for this bucket: the count was stale. Never wedge on it.
+        this.total -= bucket.paged;
+        bucket.paged = 0;
+        bucket.removed = null;
+        break;
+      }
+      bucket.pagedAfter = rows[rows.length - 1]!.seq;
+      for (const entry of rows) {
+        if (bucket.removed?.delete(entry.seq) || this.heldElsewhere(entry.seq)) continue;
+        bucket.paged--;
+        bucket.memory.pushBack(entry);
+        this.memoryBytes += entryCost(entry);
+        this.pagedBytes -= entry.message.body.length;
+      }
+      if (bucket.removed) {
+        // removed rows below the cursor that did not come back were deleted already
+        for (const seq of bucket.removed) if (seq <= bucket.pagedAfter) bucket.removed.delete(seq);
+        if (bucket.removed.size === 0) bucket.removed = null;
+      }
+    } while (bucket.memory.length === 0 && bucket.paged > 0);
     return bucket.memory.length > 0;
   }
 }
