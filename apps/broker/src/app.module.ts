@@ -3,6 +3,7 @@ import bcrypt from 'bcryptjs';
 import { AmqpModule, UserRecord, usersFromConfig } from '#amqp';
 import { BrokerConfig, BrokerConfigModule } from '#config';
 import { CoreModule } from '#core';
+import { JobsModule } from '#jobs';
 import { Logger, ObservabilityModule } from '#observability';
 
 /** AMQP users: the built-in default (RabbitMQ's guest/guest) plus those of the config file. */
@@ -37,6 +38,16 @@ export class AppModule {
           maxMessageBytes: config.AMQP_MAX_MESSAGE_MB * 1024 * 1024,
           handshakeTimeout: config.AMQP_HANDSHAKE_TIMEOUT,
           users: amqpUsers(config),
+        }),
+        JobsModule.forRoot({
+          port: config.JOBS_PORT,
+          host: config.JOBS_HOST || config.BIND_HOST,
+          vhost: config.JOBS_VHOST,
+          queuePrefix: config.JOBS_QUEUE_PREFIX,
+          maxBodyBytes: config.JOBS_MAX_BODY_MB * 1024 * 1024,
+          throttleReceive: config.JOBS_THROTTLE_RECEIVE,
+          throttleSchedule: config.JOBS_THROTTLE_SCHEDULE,
+          defaultLeaseMs: config.JOBS_LEASE_TIMEOUT_MS,
         }),
       ],
     };

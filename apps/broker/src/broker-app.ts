@@ -4,6 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { LogController } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { AmqpService } from '#amqp';
+import { JobsHttpService } from '#jobs';
 import type { BrokerConfig } from '#config';
 import { createLogger, Logger, NestPinoLogger } from '#observability';
 import { AppModule } from './app.module';
@@ -12,7 +13,7 @@ export interface RunningBroker {
   readonly app: NestFastifyApplication;
   readonly logger: Logger;
   /** The ports actually bound (differs from the configuration when it asked for 0). */
-  readonly ports: { management: number; amqp: number };
+  readonly ports: { management: number; amqp: number; jobs: number };
   /** Stops the listeners, then commits and closes the store. */
   close(): Promise<void>;
 }
@@ -31,12 +32,13 @@ export async function startBroker(config: BrokerConfig): Promise<RunningBroker> 
   await app.listen(config.MANAGEMENT_PORT, config.BIND_HOST);
   const management = (app.getHttpServer().address() as AddressInfo).port;
   const amqp = app.get(AmqpService).server.port;
-  logger.info({ dataDir: config.DATA_DIR, management, amqp }, 'broker started');
+  const jobs = app.get(JobsHttpService).server.port;
+  logger.info({ dataDir: config.DATA_DIR, management, amqp, jobs }, 'broker started');
   let closing: Promise<void> | null = null;
   return {
     app,
     logger,
-    ports: { management, amqp },
+    ports: { management, amqp, jobs },
     close: () => (closing ??= app.close()),
   };
 }

@@ -1,6 +1,15 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
+
+/** Environment booleans: true/false, 1/0, yes/no (anything else fails validation). */
+const toBoolean = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const text = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(text)) return true;
+  if (['false', '0', 'no', 'off'].includes(text)) return false;
+  return value;
+};
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -111,6 +120,43 @@ export class BrokerConfig {
   @IsOptional()
   @IsObject()
   users?: Record<string, unknown>;
+
+  /** Address of the job API listener; empty = BIND_HOST. */
+  @IsString()
+  JOBS_HOST = '';
+
+  /** Virtual host whose queues are the job lanes. */
+  @IsString()
+  @IsNotEmpty()
+  JOBS_VHOST = '/';
+
+  /** Lane `x` is the queue `${JOBS_QUEUE_PREFIX}x`. */
+  @IsString()
+  JOBS_QUEUE_PREFIX = 'jobs.';
+
+  /** Largest job API request body, in MiB (413 above). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1024)
+  JOBS_MAX_BODY_MB = 64;
+
+  /** dispenserd's throttle_receive: 25 ms between receives. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  JOBS_THROTTLE_RECEIVE = false;
+
+  /** dispenserd's throttle_schedule: 25 ms between schedules. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  JOBS_THROTTLE_SCHEDULE = false;
+
+  /** Visibility timeout of an acknowledged receive that names none, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(43_200_000)
+  JOBS_LEASE_TIMEOUT_MS = 30_000;
 
   /** Optional JSON file with the same keys; environment variables win over it. */
   @IsOptional()

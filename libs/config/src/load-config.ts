@@ -51,7 +51,7 @@ export function loadBrokerConfig(env: Source = process.env): BrokerConfig {
   for (const key of ENV_KEYS) if (env[key] !== undefined && env[key] !== '') fromEnv[key] = env[key];
   const configFile = typeof fromEnv.CONFIG_FILE === 'string' ? fromEnv.CONFIG_FILE : undefined;
   const fromFile = configFile ? readConfigFile(configFile) : {};
-  const merged: Source = {};
+  const merged: Source = dispenserdKeys(fromFile);
   for (const [key, value] of Object.entries(fromFile)) if (KNOWN_KEYS.has(key) || FILE_ONLY_KEYS.has(key)) merged[key] = value;
   Object.assign(merged, fromEnv);
   const config = plainToInstance(BrokerConfig, merged);
@@ -60,9 +60,32 @@ export function loadBrokerConfig(env: Source = process.env): BrokerConfig {
   return config;
 }
 
+/**
+ * dispenserd's config/config.json knobs, accepted in CONFIG_FILE: `address` (host:port of the job
+ * API), `throttle_receive`, `throttle_schedule`. `persist_queue` and `persist_interval` are
+ * accepted and ignored: every job answered `ok` is already durable.
+ */
+export const DISPENSERD_KEYS = new Set<string>(['address', 'throttle_receive', 'throttle_schedule', 'persist_queue', 'persist_interval']);
+
+function dispenserdKeys(file: Source): Source {
+  const out: Source = {};
+  const address = file.address;
+  if (address !== undefined) {
+    const match = typeof address === 'string' ? /^(.*):(\d+)$/.exec(address) : null;
+    if (match === null) throw new ConfigurationError(`address: expected "host:port" (got ${JSON.stringify(address)})`);
+    out.JOBS_HOST = match[1];
+    out.JOBS_PORT = match[2];
+  }
+  if (file.throttle_receive !== undefined) out.JOBS_THROTTLE_RECEIVE = file.throttle_receive;
+  if (file.throttle_schedule !== undefined) out.JOBS_THROTTLE_SCHEDULE = file.throttle_schedule;
+  return out;
+}
+
 /** Non-fatal remarks about a config file: keys we do not know (typos). */
 export function unknownConfigKeys(env: Source = process.env): string[] {
   const configFile = typeof env.CONFIG_FILE === 'string' && env.CONFIG_FILE !== '' ? env.CONFIG_FILE : undefined;
   if (!configFile) return [];
-  return Object.keys(readConfigFile(configFile)).filter((key) => !KNOWN_KEYS.has(key) && !FILE_ONLY_KEYS.has(key));
+  return Object.keys(readConfigFile(configFile)).filter(
+    (key) => !KNOWN_KEYS.has(key) && !FILE_ONLY_KEYS.has(key) && !DISPENSERD_KEYS.has(key),
+  );
 }

@@ -15,3 +15,4 @@ export type { ExchangeDeclaration, PublishOutcome, QueueDeclaration, QueueDelete
 export type { BrokerStore } from './store/broker-store';
 export type { SyncMode } from './store/sqlite/schema';
 export * from './core.module';
+export { RANK_HEADER, NOT_BEFORE_HEADER, DEFAULT_RANK } from './queue/queue-options';

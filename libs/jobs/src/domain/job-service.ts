@@ -1,0 +1,224 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Broker, Message, NOT_BEFORE_HEADER, PersistentCounter, Queue, QueueEntry } from '#core';
+import { JOBS_OPTIONS, JobsOptions } from '../jobs-options';
+import { BlockedReceiver } from './blocked-receiver';
+import { JobRequestError, notFound } from './job-errors';
+import { idempotencyKeyOfEntry, jobMessage, jobNumOfEntry, JobView, jobView } from './job-message';
+import { Lanes } from './lanes';
+import { Leases } from './leases';
+import { Pacer } from './pacer';
+
+export interface ScheduleRequest {
+  lane: string;
+  message: string;
+  priority: number;
+  notBefore?: number;
+  idempotencyKey?: string;
+}
+
+export interface ScheduledJob {
+  jobNum: number;
+  hash: string;
+  lane: string;
+  /** An earlier schedule with the same idempotency key. */
+  duplicate: boolean;
+}
+
+export type JobState = 'ready' | 'delayed' | 'leased';
+
+export interface FoundJob {
+  entry: QueueEntry;
+  lane: string;
+  state: JobState;
+  runAt?: number;
+  leaseId?: string;
+}
+
+/** How long idempotency keys of finished jobs are remembered (in memory). */
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+const THROTTLE_GAP_MS = 25;
+
+/** The job API's domain: lanes over core queues, blocking receivers, leases, idempotency. */
+@Injectable()
+export class JobService {
+  readonly lanes: Lanes;
+  readonly leases = new Leases();
+  private readonly waiters = new Map<string, Set<BlockedReceiver>>();
+  private readonly jobNum: PersistentCounter;
+  private readonly idempotency = new Map<string, { jobNum: number; hash: string; lane: string; at: number }>();
+  private idempotencyLoaded: Promise<void> | null = null;
+  readonly schedulePacer: Pacer | null;
+  readonly receivePacer: Pacer | null;
+
+  constructor(
+    @Inject(Broker) private readonly broker: Broker,
+    @Inject(JOBS_OPTIONS) readonly options: JobsOptions,
+  ) {
+    this.lanes = new Lanes(broker, options.vhost, options.queuePrefix);
+    this.jobNum = broker.counter('jobs.job_num');
+    this.schedulePacer = options.throttleSchedule ? new Pacer(THROTTLE_GAP_MS) : null;
+    this.receivePacer = options.throttleReceive ? new Pacer(THROTTLE_GAP_MS) : null;
+  }
+
+  // ---- scheduling ------------------------------------------------------------------------------
+
+  /** Enqueues a job; resolves once it is committed to the store (the `ok` promise). */
+  async schedule(request: ScheduleRequest): Promise<ScheduledJob> {
+    if (request.idempotencyKey !== undefined) {
+      await this.loadIdempotencyKeys();
+      const seen = this.idempotency.get(request.idempotencyKey);
+      if (seen !== undefined && Date.now() - seen.at < IDEMPOTENCY_WINDOW_MS) {
+        await this.committed();
+        return { jobNum: seen.jobNum, hash: seen.hash, lane: seen.lane, duplicate: true };
+      }
+    }
+    const queue = this.lanes.queue(request.lane);
+    const jobNum = this.jobNum.next();
+    const { message, hash } = jobMessage({ ...request, queueName: queue.name, jobNum });
+    this.lanes.vhost.publishTo(this.lanes.vhost.getExchange(''), message);
+    if (request.idempotencyKey !== undefined) {
+      this.idempotency.set(request.idempotencyKey, { jobNum, hash, lane: request.lane, at: Date.now() });
+    }
+    await this.committed();
+    return { jobNum, hash, lane: request.lane, duplicate: false };
+  }
+
+  /** Puts a copy of a job back into its lane to run at `notBefore` (a delayed release). */
+  async scheduleAgain(entry: QueueEntry, notBefore: number): Promise<void> {
+    const original = entry.message;
+    const headers = { ...(original.properties.headers ?? {}), [NOT_BEFORE_HEADER]: notBefore };
+    const copy = new Message(original.exchange, entry.queue.name, { ...original.properties, headers, deliveryMode: 2 }, null, original.body);
+    this.lanes.vhost.publishTo(this.lanes.vhost.getExchange(''), copy);
+    await this.committed();
+  }
+
+  private committed(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.broker.store.afterCommit((ok) =>
+        ok ? resolve() : reject(new JobRequestError(503, 1, 'the job store could not commit; the job was not accepted')),
+      ),
+    );
+  }
+
+  /** Idempotency keys of jobs still queued survive restarts: read them once, lazily. */
+  private loadIdempotencyKeys(): Promise<void> {
+    this.idempotencyLoaded ??= (async () => {
+      for (const { lane, queue } of this.lanes.list()) {
+        if (queue === undefined) continue;
+        await queue.list((entry) => {
+          const key = idempotencyKeyOfEntry(entry);
+          if (key !== undefined && !this.idempotency.has(key)) {
+            const view = jobView(entry, lane);
+            this.idempotency.set(key, { jobNum: view.job_num, hash: view.hash, lane, at: Date.now() });
+          }
+          return true;
+        });
+      }
+    })();
+    return this.idempotencyLoaded;
+  }
+
+  // ---- receiving -------------------------------------------------------------------------------
+
+  /** The next job of a lane, unacked, or undefined when the lane is empty (creates the lane). */
+  takeNow(lane: string): QueueEntry | undefined {
+    return this.lanes.queue(lane).fetch(false);
+  }
+
+  /** Waits for the next job of a lane; counts as an idle worker meanwhile. */
+  wait(lane: string): BlockedReceiver {
+    const queue = this.lanes.queue(lane);
+    const receiver = new BlockedReceiver(queue);
+    let set = this.waiters.get(lane);
+    if (set === undefined) {
+      set = new Set();
+      this.waiters.set(lane, set);
+    }
+    set.add(receiver);
+    void receiver.result.then(() => set.delete(receiver));
+    queue.addConsumer(receiver);
+    return receiver;
+  }
+
+  /** The response carrying the job was written: it is done. */
+  complete(entry: QueueEntry): void {
+    entry.queue.ack(entry);
+  }
+
+  /** The response could not be written: the job goes back to the front of its lane. */
+  abandon(entry: QueueEntry): void {
+    entry.queue.reject(entry, true);
+  }
+
+  laneOfEntry(entry: QueueEntry): string {
+    return this.lanes.laneOf(entry.queue) ?? entry.queue.name;
+  }
+
+  // ---- views -----------------------------------------------------------------------------------
+
+  status(): { queued: Record<string, number>; idle: Record<string, number> } {
+    const queued: Record<string, number> = {};
+    const idle: Record<string, number> = {};
+    for (const { lane, queue } of this.lanes.list()) {
+      queued[lane] = queue ? queue.messageCount + queue.delayed.size : 0;
+      let waiting = 0;
+      for (const receiver of this.waiters.get(lane) ?? []) if (receiver.waiting) waiting++;
+      idle[lane] = waiting;
+    }
+    return { queued, idle };
+  }
+
+  /** Every lane's queued jobs in dispatch order (delayed ones last, by due time). */
+  async listJobs(): Promise<Record<string, JobView[]>> {
+    const out: Record<string, JobView[]> = {};
+    for (const { lane, queue } of this.lanes.list()) {
+      const jobs: JobView[] = [];
+      out[lane] = jobs;
+      if (queue) {
+        await queue.list((entry) => {
+          jobs.push(jobView(entry, lane));
+          return true;
+        });
+      }
+    }
+    return out;
+  }
+
+  async findJob(jobNum: number): Promise<FoundJob | undefined> {
+    for (const lease of this.leases.all()) {
+      if (jobNumOfEntry(lease.entry) === jobNum) return { entry: lease.entry, lane: lease.lane, state: 'leased', leaseId: lease.id };
+    }
+    for (const { lane, queue } of this.lanes.list()) {
+      if (queue === undefined) continue;
+      const found = await findIn(queue, jobNum);
+      if (found) return { entry: found.entry, lane, state: found.dueAt > 0 ? 'delayed' : 'ready', runAt: found.dueAt || undefined };
+    }
+    return undefined;
+  }
+
+  async deleteJob(jobNum: number): Promise<void> {
+    const found = await this.findJob(jobNum);
+    if (found === undefined) throw notFound(`job ${jobNum} not found`);
+    if (found.state === 'leased') {
+      this.leases.ack(found.leaseId!);
+      return;
+    }
+    if (!found.entry.queue.remove(found.entry)) throw notFound(`job ${jobNum} not found`);
+    await this.committed();
+  }
+
+  /** Stops every blocked receiver (shutdown). */
+  cancelWaiters(): void {
+    for (const set of this.waiters.values()) for (const receiver of set) receiver.cancel();
+  }
+}
+
+async function findIn(queue: Queue, jobNum: number): Promise<{ entry: QueueEntry; dueAt: number } | undefined> {
+  let found: { entry: QueueEntry; dueAt: number } | undefined;
+  await queue.list((entry, dueAt) => {
+    if (jobNumOfEntry(entry) !== jobNum) return true;
+    found = { entry, dueAt };
+    return false;
+  });
+  return found;
+}

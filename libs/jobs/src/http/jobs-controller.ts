@@ -1,0 +1,234 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { QueueEntry } from '#core';
+import { BlockedReceiver } from '../domain/blocked-receiver';
+import { badRequest, JobRequestError, missingMessage, notFound } from '../domain/job-errors';
+import { jobView } from '../domain/job-message';
+import { JobService } from '../domain/job-service';
+import {
+  booleanOf,
+  jobNumOf,
+  laneOf,
+  messageOf,
+  millisecondsOf,
+  priorityOf,
+  RequestFields,
+  runAtOf,
+  stringOf,
+} from '../domain/request-fields';
+import { emptyQueueBody, errorBody, okBody, render, statusBody } from './job-responses';
+import { fieldsOf } from './request-body';
+
+type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** Longest visibility timeout a lease may ask for. */
+const MAX_LEASE_MS = 12 * 3600 * 1000;
+
+/**
+ * The dispenserd API over HTTP. Paths and answers are dispenserd's; the extensions (ack/lease,
+ * delays, lookup, delete, idempotency) only change answers of requests that use them.
+ */
+export class JobsController {
+  private closing = false;
+  private readonly blocked = new Set<BlockedReceiver>();
+
+  constructor(
+    private readonly jobs: JobService,
+    private readonly maxBodyBytes: number,
+  ) {}
+
+  /** Path → handler; every other path answers the status document. */
+  routes(): Record<string, Handler> {
+    return {
+      '/jobs': (q, r) => this.listJobs(q, r),
+      '/schedule': (q, r) => this.schedule(q, r),
+      '/receive_noblock': (q, r) => this.receive(q, r, false),
+      '/receive_block': (q, r) => this.receive(q, r, true),
+      '/ack': (q, r) => this.ack(q, r),
+      '/release': (q, r) => this.release(q, r),
+      '/touch': (q, r) => this.touch(q, r),
+      '/job': (q, r) => this.lookup(q, r),
+      '/delete': (q, r) => this.deleteJob(q, r),
+    };
+  }
+
+  readonly status: Handler = async (_request, reply) => {
+    const { queued, idle } = this.jobs.status();
+    send(reply, 200, statusBody(queued, idle));
+  };
+
+  private async listJobs(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    send(reply, 200, await this.jobs.listJobs());
+  }
+
+  private async schedule(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    await this.jobs.schedulePacer?.turn();
+    const fields = await fieldsOf(request, this.maxBodyBytes);
+    if (fields === null) throw missingMessage();
+    const message = messageOf(fields);
+    const lane = laneOf(fields);
+    const priority = priorityOf(fields);
+    const delayMs = millisecondsOf(fields, 'delay_ms');
+    const runAt = runAtOf(fields);
+    if (delayMs !== undefined && runAt !== undefined) throw badRequest('give delay_ms or run_at, not both');
+    const notBefore = delayMs !== undefined ? Date.now() + delayMs : runAt;
+    const idempotencyKey = stringOf(fields, 'idempotency_key');
+    const job = await this.jobs.schedule({ lane, message, priority, notBefore, idempotencyKey });
+    const extended = notBefore !== undefined || idempotencyKey !== undefined;
+    send(
+      reply,
+      200,
+      extended
+        ? { ...okBody, job_num: job.jobNum, hash: job.hash, lane: job.lane, duplicate: job.duplicate, run_at: notBefore }
+        : okBody,
+    );
+  }
+
+  private async receive(request: FastifyRequest, reply: FastifyReply, block: boolean): Promise<void> {
+    await this.jobs.receivePacer?.turn();
+    const fields = await fieldsOf(request, this.maxBodyBytes);
+    if (fields === null) throw badRequest('invalid JSON body');
+    const lane = laneOf(fields);
+    const ack = booleanOf(fields, 'ack');
+    const leaseMs = ack ? (millisecondsOf(fields, 'timeout_ms', MAX_LEASE_MS) ?? this.jobs.options.defaultLeaseMs) : 0;
+    // receive_block: wait_ms (or, without ack, timeout_ms) bounds the wait; default is forever
+    const waitMs = block ? (millisecondsOf(fields, 'wait_ms') ?? (ack ? undefined : millisecondsOf(fields, 'timeout_ms'))) : 0;
+
+    let entry = this.jobs.takeNow(lane);
+    if (entry === undefined && block && waitMs !== 0) entry = await this.waitForJob(lane, request, reply, waitMs);
+    if (entry === undefined) {
+      if (!reply.raw.destroyed) send(reply, this.closing ? 503 : 200, this.closing ? errorBody(1, 'server shutting down') : emptyQueueBody);
+      return;
+    }
+    this.deliver(entry, reply, ack ? leaseMs : 0);
+  }
+
+  private async waitForJob(
+    lane: string,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    waitMs: number | undefined,
+  ): Promise<QueueEntry | undefined> {
+    if (this.closing) return undefined;
+    const receiver = this.jobs.wait(lane);
+    this.blocked.add(receiver);
+    const gone = (): void => receiver.cancel();
+    reply.raw.once('close', gone);
+    request.raw.socket.once('close', gone);
+    const timer = waitMs === undefined ? null : setTimeout(gone, waitMs);
+    try {
+      return (await receiver.result) ?? undefined;
+    } finally {
+      if (timer) clearTimeout(timer);
+      reply.raw.off('close', gone);
+      request.raw.socket.off('close', gone);
+      this.blocked.delete(receiver);
+    }
+  }
+
+  /** Writes the job; it is settled (or leased) only once the response is out. */
+  private deliver(entry: QueueEntry, reply: FastifyReply, leaseMs: number): void {
+    const raw = reply.raw;
+    if (raw.destroyed || raw.writableEnded) {
+      this.jobs.abandon(entry);
+      return;
+    }
+    const lane = this.jobs.laneOfEntry(entry);
+    let body: unknown;
+    let leaseId: string | undefined;
+    if (leaseMs > 0) {
+      const lease = this.jobs.leases.grant(entry, lane, leaseMs);
+      leaseId = lease.id;
+      const view = jobView(entry, lane);
+      body = { ...okBody, message: view.message, id: lease.id, job_num: view.job_num, lane, expires_at: new Date(lease.expiresAt).toISOString() };
+    } else {
+      body = { ...okBody, message: entry.message.body.toString('utf8') };
+    }
+    let settled = false;
+    const finished = (): void => {
+      if (settled) return;
+      settled = true;
+      if (leaseId === undefined) this.jobs.complete(entry);
+    };
+    const failed = (): void => {
+      if (settled) return;
+      settled = true;
+      if (leaseId !== undefined) this.jobs.leases.release(leaseId);
+      else this.jobs.abandon(entry);
+    };
+    raw.once('finish', finished);
+    raw.once('close', () => (raw.writableFinished ? finished() : failed()));
+    send(reply, 200, body);
+  }
+
+  private async leaseIdOf(request: FastifyRequest): Promise<{ id: string; fields: RequestFields }> {
+    const fields = await fieldsOf(request, this.maxBodyBytes);
+    if (fields === null) throw badRequest('invalid JSON body');
+    const id = stringOf(fields, 'id');
+    if (id === undefined) throw badRequest('id is required');
+    return { id, fields };
+  }
+
+  private async ack(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const { id } = await this.leaseIdOf(request);
+    if (!this.jobs.leases.ack(id)) throw notFound('unknown or expired lease');
+    send(reply, 200, okBody);
+  }
+
+  private async release(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const { id, fields } = await this.leaseIdOf(request);
+    const delayMs = millisecondsOf(fields, 'delay_ms');
+    const lease = this.jobs.leases.get(id);
+    if (lease === undefined) throw notFound('unknown or expired lease');
+    if (delayMs !== undefined && delayMs > 0) {
+      // a delayed release: ack this copy and schedule the same job again after the delay
+      const view = jobView(lease.entry, lease.lane);
+      await this.jobs.scheduleAgain(lease.entry, Date.now() + delayMs);
+      this.jobs.leases.ack(id);
+      send(reply, 200, { ...okBody, job_num: view.job_num, run_at: Date.now() + delayMs });
+      return;
+    }
+    this.jobs.leases.release(id);
+    send(reply, 200, okBody);
+  }
+
+  private async touch(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const { id, fields } = await this.leaseIdOf(request);
+    const timeoutMs = millisecondsOf(fields, 'timeout_ms', MAX_LEASE_MS) ?? this.jobs.options.defaultLeaseMs;
+    const expiresAt = this.jobs.leases.touch(id, timeoutMs);
+    if (expiresAt === undefined) throw notFound('unknown or expired lease');
+    send(reply, 200, { ...okBody, expires_at: new Date(expiresAt).toISOString() });
+  }
+
+  private async lookup(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const fields = await fieldsOf(request, this.maxBodyBytes) ?? RequestFields.empty();
+    const query = request.query as Record<string, string | undefined>;
+    const jobNum = query.job_num !== undefined ? Number(query.job_num) : jobNumOf(fields);
+    if (!Number.isInteger(jobNum) || jobNum < 1) throw badRequest('job_num must be a positive integer');
+    const found = await this.jobs.findJob(jobNum);
+    if (found === undefined) throw notFound(`job ${jobNum} not found`);
+    const job = { ...jobView(found.entry, found.lane), state: found.state, ...(found.runAt ? { run_at: new Date(found.runAt).toISOString() } : {}) };
+    send(reply, 200, { ...okBody, job });
+  }
+
+  private async deleteJob(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const fields = await fieldsOf(request, this.maxBodyBytes);
+    if (fields === null) throw badRequest('invalid JSON body');
+    await this.jobs.deleteJob(jobNumOf(fields));
+    send(reply, 200, okBody);
+  }
+
+  /** Shutdown: blocked receivers answer 503 at once. */
+  close(): void {
+    this.closing = true;
+    for (const receiver of this.blocked) receiver.cancel();
+    this.jobs.cancelWaiters();
+  }
+}
+
+export function send(reply: FastifyReply, status: number, body: unknown): void {
+  void reply.code(status).header('content-type', 'application/json').send(render(body));
+}
+
+export function sendError(reply: FastifyReply, error: JobRequestError): void {
+  send(reply, error.status, errorBody(error.code, error.message));
+}

@@ -1,0 +1,71 @@
+import fastify, { FastifyError, FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '#observability';
+import { JobRequestError } from '../domain/job-errors';
+import type { JobService } from '../domain/job-service';
+import type { JobsOptions } from '../jobs-options';
+import { JobsController, send } from './jobs-controller';
+import { errorBody } from './job-responses';
+
+/**
+ * The job API's own Fastify instance on JOBS_PORT. Bodies are read as raw bytes whatever the
+ * Content-Type (dispenserd's clients use `curl -d`, i.e. form-urlencoded), any method works on any
+ * path, and unknown paths answer the status document, as dispenserd does.
+ */
+export class JobsHttpServer {
+  readonly controller: JobsController;
+  private readonly app: FastifyInstance;
+
+  constructor(
+    jobs: JobService,
+    private readonly options: JobsOptions,
+    private readonly logger: Logger,
+  ) {
+    this.controller = new JobsController(jobs, options.maxBodyBytes);
+    this.app = fastify({
+      bodyLimit: options.maxBodyBytes,
+      forceCloseConnections: true,
+      keepAliveTimeout: 65_000,
+      logger: false,
+      return503OnClosing: true,
+    });
+    const app = this.app;
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    for (const [path, handler] of Object.entries(this.controller.routes())) app.all(path, handler);
+    app.all('/', this.controller.status);
+    app.setNotFoundHandler(this.controller.status);
+    app.setErrorHandler((error: FastifyError | JobRequestError, _request, reply) => {
+      if (error instanceof JobRequestError) {
+        send(reply, error.status, errorBody(error.code, error.message));
+        return;
+      }
+      if (error.statusCode === 413) {
+        send(reply, 413, errorBody(1, `request body is larger than the limit of ${options.maxBodyBytes} bytes`));
+        return;
+      }
+      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+        send(reply, error.statusCode, errorBody(1, error.message));
+        return;
+      }
+      this.logger.error({ err: error }, 'job API request failed');
+      send(reply, 500, errorBody(1, 'internal error'));
+    });
+  }
+
+  async listen(): Promise<number> {
+    await this.app.listen({ port: this.options.port, host: this.options.host });
+    const port = (this.app.server.address() as AddressInfo).port;
+    this.logger.info({ port, host: this.options.host }, 'job API listening');
+    return port;
+  }
+
+  get port(): number {
+    return (this.app.server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.controller.close();
+    await this.app.close();
+  }
+}

@@ -1,0 +1,3 @@
+export * from './jobs.module';
+export * from './jobs-options';
+export { JobService } from './domain/job-service';
