@@ -409,10 +409,12 @@ export class SqliteStore implements BrokerStore {
     this.flushScheduled = false;
     const batch = this.open;
     if (batch.isEmpty && batch.callbacks.length === 0) return;
-    // One batch in flight at a time lets the next one grow while a commit runs; a big batch may
-    // go early (the writer queues it) so memory and per-batch work stay bounded.
-    if (this.inFlight.length > 0 && (batch.bytes < this.maxBatchBytes || this.inFlight.length >= this.maxInFlight)) {
-      return;
+    // With nothing in flight, send now. With a commit running, keep filling this batch (writes
+    // settled meanwhile never reach the disk) unless someone waits on it (a confirm, a job `ok`)
+    // or it is big: then send too, and the writer folds it into its next commit.
+    if (this.inFlight.length > 0) {
+      if (this.inFlight.length >= this.maxInFlight) return;
+      if (batch.callbacks.length === 0 && batch.bytes < this.maxBatchBytes) return;
     }
     this.send();
   };

@@ -169,24 +169,53 @@ const applyBatch = db.transaction((batch: BatchMessage): number => {
   return ops;
 });
 
-const port = parentPort!;
-port.on('message', (request: WriterRequest) => {
-  if (request.kind === 'close') {
+const applyBatches = db.transaction((batches: BatchMessage[]): number => {
+  let ops = 0;
+  for (const batch of batches) ops += applyBatch(batch);
+  return ops;
+});
+
+/**
+ * Batches that arrived while the previous commit ran are committed together, in one transaction
+ * and one fsync: group commit on this side too, so the main thread may send eagerly.
+ */
+let pending: BatchMessage[] = [];
+let closeRequested = false;
+let commitScheduled = false;
+
+function commitPending(): void {
+  commitScheduled = false;
+  const batches = pending;
+  pending = [];
+  if (batches.length > 0) {
+    const started = process.hrtime.bigint();
+    try {
+      const ops = applyBatches(batches);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      for (const batch of batches) {
+        port.postMessage({ kind: 'committed', no: batch.no, seconds, ops: batch === batches[0] ? ops : 0 } satisfies WriterReply);
+      }
+    } catch (error) {
+      for (const batch of batches) port.postMessage({ kind: 'failed', no: batch.no, error: String(error) } satisfies WriterReply);
+    }
+  }
+  if (closeRequested) {
     try {
       db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       db.close();
       port.postMessage({ kind: 'closed' } satisfies WriterReply);
     }
-    return;
   }
-  const started = process.hrtime.bigint();
-  try {
-    const ops = applyBatch(request.batch);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    port.postMessage({ kind: 'committed', no: request.batch.no, seconds, ops } satisfies WriterReply);
-  } catch (error) {
-    port.postMessage({ kind: 'failed', no: request.batch.no, error: String(error) } satisfies WriterReply);
+}
+
+const port = parentPort!;
+port.on('message', (request: WriterRequest) => {
+  if (request.kind === 'close') closeRequested = true;
+  else pending.push(request.batch);
+  if (!commitScheduled) {
+    commitScheduled = true;
+    setImmediate(commitPending);
   }
 });
 port.postMessage({ kind: 'ready' } satisfies WriterReply);
