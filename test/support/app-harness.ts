@@ -1,0 +1,71 @@
+import { Broker } from '#core';
+import { loadBrokerConfig } from '#config';
+import { AmqpService } from '#amqp';
+import { RunningBroker, startBroker } from '../../apps/broker/src/broker-app';
+import { tempDir } from './temp-dir';
+
+export interface TestApp {
+  running: RunningBroker;
+  broker: Broker;
+  dataDir: string;
+  amqpPort: number;
+  amqpUrl: string;
+  managementUrl: string;
+  /** Stops the app (graceful); keeps the data directory. */
+  stop(): Promise<void>;
+  /** Stops the app and removes its data directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the whole application in this process on ephemeral ports (127.0.0.1) with a temporary
+ * data directory (or the given one). Extra settings are environment-style keys.
+ */
+export async function startTestApp(settings: Record<string, string> = {}, dataDir?: string): Promise<TestApp> {
+  const dir = dataDir ? { path: dataDir, cleanup: () => undefined } : tempDir();
+  const config = loadBrokerConfig({
+    DATA_DIR: dir.path,
+    AMQP_PORT: '0',
+    JOBS_PORT: '0',
+    DISPATCH_PORT: '0',
+    MANAGEMENT_PORT: '0',
+    BIND_HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    STORE_SYNC: 'normal',
+    ...settings,
+  });
+  const running = await startBroker(config);
+  const amqpPort = running.app.get(AmqpService).server.port;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await running.close();
+  };
+  return {
+    running,
+    broker: running.app.get(Broker),
+    dataDir: dir.path,
+    amqpPort,
+    amqpUrl: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
+    managementUrl: `http://127.0.0.1:${running.ports.management}`,
+    stop,
+    close: async () => {
+      await stop();
+      dir.cleanup();
+    },
+  };
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns true or the timeout passes. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(10);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
