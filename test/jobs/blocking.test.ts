@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, test } from 'node:test';
+import { eventually, sleep, startTestApp, TestApp } from '../support/app-harness';
+import { JobsClient } from '../support/jobs-client';
+
+let app: TestApp;
+let client: JobsClient;
+
+before(async () => {
+  app = await startTestApp();
+  client = new JobsClient(`http://127.0.0.1:${app.running.ports.jobs}`);
+});
+after(async () => {
+  client.close();
+  await app.close();
+});
+
+const idleWorkers = async (lane: string): Promise<number> => {
+  const status = await client.send('/');
+  return (status.json.payload as Record<string, Record<string, number>>).idle_workers![lane] ?? 0;
+};
+
+test('receive_block waits for a job and counts as an idle worker meanwhile', async () => {
+  const waiting = client.send('/receive_block', { lane: 'b1' });
+  await eventually(async () => (await idleWorkers('b1')) === 1, 3000, 'one idle worker');
+  await sleep(100);
+  let settled = false;
+  void waiting.then(() => (settled = true));
+  await sleep(50);
+  assert.equal(settled, false, 'still blocked');
+  await client.schedule('wake', { lane: 'b1' });
+  const res = await waiting;
+  assert.deepEqual(res.json, { status: 'ok', code: 0, message: 'wake' });
+  assert.equal(await idleWorkers('b1'), 0);
+});
+
+test('an available job is returned at once', async () => {
+  await client.schedule('ready', { lane: 'b2' });
+  const res = await client.send('/receive_block', { lane: 'b2' });
+  assert.equal(res.json.message, 'ready');
+});
+
+test('50 concurrent blocked receivers and 50 jobs: each gets exactly one distinct job', async () => {
+  const receivers = Array.from({ length: 50 }, () => client.send('/receive_block', { lane: 'fan' }));
+  await eventually(async () => (await idleWorkers('fan')) === 50, 5000, '50 idle workers');
+  await Promise.all(Array.from({ length: 50 }, (_, i) => client.schedule(`job-${i}`, { lane: 'fan' })));
+  const results = await Promise.all(receivers);
+  const messages = results.map((r) => String(r.json.message));
+  assert.equal(new Set(messages).size, 50, 'all distinct');
+  assert.deepEqual([...messages].sort(), Array.from({ length: 50 }, (_, i) => `job-${i}`).sort());
+  assert.equal(await idleWorkers('fan'), 0);
+  assert.equal((await client.send('/receive_noblock', { lane: 'fan' })).json.code, 2);
+});
+
+test('a blocked receiver whose client disconnects is removed and consumes nothing', async () => {
+  const url = new URL('/receive_block', client.base);
+  const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json' } });
+  req.on('error', () => undefined);
+  req.end(JSON.stringify({ lane: 'gone' }));
+  await eventually(async () => (await idleWorkers('gone')) === 1, 3000, 'the waiter registered');
+  req.destroy();
+  await eventually(async () => (await idleWorkers('gone')) === 0, 3000, 'the waiter removed');
+  await client.schedule('kept', { lane: 'gone' });
+  const res = await client.send('/receive_noblock', { lane: 'gone' });
+  assert.equal(res.json.message, 'kept', 'the job was not consumed by the vanished client');
+});
+
+test('the oldest waiter is served first', async () => {
+  const first = client.send('/receive_block', { lane: 'order' });
+  await eventually(async () => (await idleWorkers('order')) === 1, 3000, 'first waiter');
+  const second = client.send('/receive_block', { lane: 'order' });
+  await eventually(async () => (await idleWorkers('order')) === 2, 3000, 'second waiter');
+  await client.schedule('one', { lane: 'order' });
+  assert.equal((await first).json.message, 'one');
+  await client.schedule('two', { lane: 'order' });
+  assert.equal((await second).json.message, 'two');
+});
+
+test('extension: a wait limit (wait_ms, or timeout_ms without ack) answers "empty queue"', async () => {
+  const started = Date.now();
+  const res = await client.send('/receive_block', { lane: 'timed', wait_ms: 300 });
+  assert.deepEqual(res.json, { status: 'ok', code: 2, message: 'empty queue' });
+  assert.ok(Date.now() - started >= 280);
+  const res2 = await client.send('/receive_block', { lane: 'timed', timeout_ms: 100 });
+  assert.equal(res2.json.code, 2);
+  assert.equal(await idleWorkers('timed'), 0);
+  await client.schedule('after-timeout', { lane: 'timed' });
+  assert.equal((await client.send('/receive_noblock', { lane: 'timed' })).json.message, 'after-timeout');
+});
+
+test('jobs published over AMQP wake HTTP waiters too', async () => {
+  const amqp = (await import('amqplib')).default;
+  const waiting = client.send('/receive_block', { lane: 'amqp-wake' });
+  await eventually(async () => (await idleWorkers('amqp-wake')) === 1, 3000, 'waiter');
+  const connection = await amqp.connect(app.amqpUrl);
+  const channel = await connection.createConfirmChannel();
+  channel.publish('', 'jobs.amqp-wake', Buffer.from('from amqp'), { persistent: true });
+  await channel.waitForConfirms();
+  assert.equal((await waiting).json.message, 'from amqp');
+  await connection.close();
+});
