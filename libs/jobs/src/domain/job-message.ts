@@ -31,9 +31,13 @@ export interface NewJob {
   idempotencyKey?: string;
 }
 
+/** Per-process random prefix: hashes stay unpredictable without a random draw per job. */
+const HASH_SEED = randomBytes(16).toString('hex');
+let hashCounter = 0;
+
 /** 40 lowercase hex characters, unique per job (dispenserd: SHA-1 of a random number and the time). */
 export function jobHash(): string {
-  return createHash('sha1').update(randomBytes(16)).update(String(process.hrtime.bigint())).digest('hex');
+  return createHash('sha1').update(`${HASH_SEED}:${++hashCounter}:${Date.now()}`).digest('hex');
 }
 
 /**
