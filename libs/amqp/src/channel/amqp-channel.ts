@@ -261,7 +261,7 @@ export class AmqpChannel implements ConsumerHost {
     this.publish(pending.exchange, message, pending.mandatory);
   }
 
-  private publish(exchange: string, message: Message, mandatory: boolean): boolean {
+  private publish(exchange: string, message: Message, mandatory: boolean): void {
     let outcome;
     try {
       outcome = this.host.vhost.publish(exchange, message);
@@ -272,7 +272,6 @@ export class AmqpChannel implements ConsumerHost {
     if (outcome.routed === 0 && mandatory) this.returnMessage(message, ReplyCode.NoRoute, 'NO_ROUTE');
     this.confirms?.onPublish(persisted);
     this.host.publishAccepted(outcome.overloaded);
-    return persisted;
   }
 
   private returnMessage(message: Message, code: number, text: string): void {
@@ -297,9 +296,8 @@ export class AmqpChannel implements ConsumerHost {
 
   private commit(): void {
     const tx = this.tx!;
-    let persisted = false;
     for (const action of tx.takeAll()) {
-      if (action.kind === 'publish') persisted = this.publish(action.exchange, action.message, action.mandatory) || persisted;
+      if (action.kind === 'publish') this.publish(action.exchange, action.message, action.mandatory);
       else this.settle(action.tag, action.multiple, action.kind === 'ack', action.kind === 'nack' && action.requeue);
     }
     const reply = (): void => {
@@ -312,7 +310,6 @@ export class AmqpChannel implements ConsumerHost {
       if (committed) reply();
       else this.close(new AmqpError(ReplyCode.InternalError, 'INTERNAL_ERROR - the store could not commit the transaction', 90, 20));
     });
-    void persisted;
   }
 
   // ---- consuming -------------------------------------------------------------------------------
@@ -470,12 +467,8 @@ export class AmqpChannel implements ConsumerHost {
 
   /** Channel-wide credit freed: let every queue we consume from deliver again. */
   private kickConsumers(): void {
-    const seen = new Set<Queue>();
-    for (const consumer of this.consumers.values()) {
-      if (seen.has(consumer.queue)) continue;
-      seen.add(consumer.queue);
-      consumer.queue.dispatch();
-    }
+    // a queue consumed twice is dispatched twice: harmless, and cheaper than de-duplicating
+    for (const consumer of this.consumers.values()) consumer.queue.dispatch();
   }
 
   /** The socket drained: deliveries held back for congestion may go now. */
