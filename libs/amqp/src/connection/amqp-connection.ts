@@ -95,10 +95,12 @@ export class AmqpConnection implements ChannelHost {
   private receivedSinceTick = true;
   private silentTicks = 0;
   private lastBytesWritten = 0;
+  /** A resource alarm is on (RabbitMQ's memory/disk alarm): publishers get blocked. */
   private blockedReason: string | null = null;
+  /** This connection published during the alarm and was told (connection.blocked) and paused. */
+  private blocked = false;
   private pausedForStore = false;
   private pausedForFlow = false;
-  private hasPublished = false;
 
   constructor(
     readonly connectionId: string,
@@ -202,7 +204,14 @@ export class AmqpConnection implements ChannelHost {
     if (type === FRAME_HEARTBEAT) return;
     if (channelId === 0) {
       if (type !== FRAME_METHOD) throw unexpectedFrame(`content frame (type ${type}) on channel 0`);
-      this.onConnectionMethod(decodeMethod(payload));
+      const method = decodeMethod(payload);
+      if (method.id >>> 16 !== 10) {
+        throw channelError(`unexpected method ${describe(method.id)} on channel 0 (only connection methods belong there)`).withMethod(
+          method.id >>> 16,
+          method.id & 0xffff,
+        );
+      }
+      this.onConnectionMethod(method);
       return;
     }
     if (this.phase !== Phase.Open) {
@@ -272,7 +281,7 @@ export class AmqpConnection implements ChannelHost {
         this.output.schedule();
         return;
       default:
-        throw commandInvalid(`connection method ${method.id >>> 16}/${method.id & 0xffff} not allowed now`).withMethod(
+        throw commandInvalid(`connection method ${describe(method.id)} not allowed now`).withMethod(
           method.id >>> 16,
           method.id & 0xffff,
         );
@@ -330,15 +339,16 @@ export class AmqpConnection implements ChannelHost {
   }
 
   private tuneOk(channelMax: number, frameMax: number, heartbeat: number): void {
+    // As RabbitMQ: 0 ("no limit") is refused when the server has a limit, and it always has.
     const serverFrameMax = this.options.frameMax;
-    const negotiatedFrameMax = frameMax === 0 ? serverFrameMax : frameMax;
+    const negotiatedFrameMax = frameMax;
     if (negotiatedFrameMax < FRAME_MIN_SIZE || negotiatedFrameMax > serverFrameMax) {
       throw notAllowed(`frame_max=${frameMax} outside the allowed range ${FRAME_MIN_SIZE}..${serverFrameMax}`).withMethod(10, 31);
     }
     const serverChannelMax = this.options.channelMax;
-    const negotiatedChannelMax = channelMax === 0 ? serverChannelMax : channelMax;
-    if (negotiatedChannelMax > serverChannelMax) {
-      throw notAllowed(`channel_max=${channelMax} is above the server's maximum of ${serverChannelMax}`).withMethod(10, 31);
+    const negotiatedChannelMax = channelMax;
+    if (negotiatedChannelMax === 0 || negotiatedChannelMax > serverChannelMax) {
+      throw notAllowed(`channel_max=${channelMax} outside the allowed range 1..${serverChannelMax}`).withMethod(10, 31);
     }
     this.frameMax = negotiatedFrameMax;
     this.channelMax = negotiatedChannelMax;
@@ -354,9 +364,6 @@ export class AmqpConnection implements ChannelHost {
     this.phase = Phase.Open;
     this.startHeartbeats();
     encodeConnectionOpenOkFrame(this.output.writer, 0, {});
-    if (this.blockedReason !== null && this.capabilities.connectionBlocked) {
-      encodeConnectionBlockedFrame(this.output.writer, 0, { reason: this.blockedReason });
-    }
     this.output.schedule();
   }
 
@@ -378,7 +385,9 @@ export class AmqpConnection implements ChannelHost {
   }
 
   private heartbeatTick(): void {
-    if (this.receivedSinceTick) {
+    if (this.receivedSinceTick || this.socket.isPaused()) {
+      // while we hold the socket paused (blocked, flow control) we cannot see the client's
+      // heartbeats; RabbitMQ pauses its heartbeat monitor then too
       this.receivedSinceTick = false;
       this.silentTicks = 0;
     } else if (++this.silentTicks >= 4) {
@@ -397,8 +406,7 @@ export class AmqpConnection implements ChannelHost {
   // ---- flow control ----------------------------------------------------------------------------
 
   publishAccepted(overloaded: Queue | null): void {
-    this.hasPublished = true;
-    if (this.blockedReason !== null) this.socket.pause();
+    if (this.blockedReason !== null) this.block();
     if (!this.pausedForStore && this.broker.store.backlogged) {
       this.pausedForStore = true;
       this.socket.pause();
@@ -425,25 +433,37 @@ export class AmqpConnection implements ChannelHost {
 
   /** Resumes reading unless something still holds the connection back. */
   private resumeReading(): void {
-    if (this.phase === Phase.Closed || this.blockedReason !== null || this.pausedForStore || this.pausedForFlow) return;
+    if (this.phase === Phase.Closed || this.blocked || this.pausedForStore || this.pausedForFlow) return;
     if (this.output.congested) return; // 'drain' resumes
     this.socket.resume();
   }
 
-  /** A resource alarm started (reason) or cleared (null): RabbitMQ's connection.blocked. */
+  /**
+   * A resource alarm started (reason) or cleared (null). As in RabbitMQ, a connection is blocked
+   * (told with connection.blocked, and no longer read) only once it publishes during the alarm;
+   * consumers-only connections carry on.
+   */
   setBlocked(reason: string | null): void {
     if (reason === this.blockedReason) return;
-    const wasBlocked = this.blockedReason !== null;
     this.blockedReason = reason;
-    if (this.phase !== Phase.Open) return;
-    if (reason !== null && !wasBlocked) {
-      if (this.capabilities.connectionBlocked) encodeConnectionBlockedFrame(this.output.writer, 0, { reason });
-      if (this.hasPublished) this.socket.pause();
-    } else if (reason === null && wasBlocked) {
-      if (this.capabilities.connectionBlocked) encodeConnectionUnblockedFrame(this.output.writer, 0, {});
+    if (reason === null && this.blocked) {
+      this.blocked = false;
+      if (this.capabilities.connectionBlocked && this.phase === Phase.Open) {
+        encodeConnectionUnblockedFrame(this.output.writer, 0, {});
+        this.output.schedule();
+      }
       this.resumeReading();
     }
-    this.output.schedule();
+  }
+
+  private block(): void {
+    if (this.blocked || this.blockedReason === null) return;
+    this.blocked = true;
+    if (this.capabilities.connectionBlocked) {
+      encodeConnectionBlockedFrame(this.output.writer, 0, { reason: this.blockedReason });
+      this.output.schedule();
+    }
+    this.socket.pause();
   }
 
   private onDrain(): void {
@@ -504,4 +524,8 @@ export class AmqpConnection implements ChannelHost {
     this.releaseAll();
     this.events.closed(this);
   }
+}
+
+function describe(methodId: number): string {
+  return `${methodId >>> 16}/${methodId & 0xffff}`;
 }
