@@ -335,16 +335,12 @@ export class AmqpChannel implements ConsumerHost {
       throw preconditionFailed(`invalid arg 'x-priority' for consumer '${tag}': expected an integer`);
     }
     const consumer = new AmqpConsumer(this, queue, tag, noAck, exclusive, priority, this.consumerPrefetchCount, this.consumerPrefetchSize, args);
-    this.consumers.set(tag, consumer);
-    // consume-ok goes out before the first delivery
+    queue.checkConsumer(consumer);
+    // consume-ok goes out before the first delivery, which addConsumer may write at once
     if (!noWait) encodeBasicConsumeOkFrame(this.host.output.writer, this.id, { consumerTag: tag });
     this.host.output.schedule();
-    try {
-      queue.addConsumer(consumer);
-    } catch (error) {
-      this.consumers.delete(tag);
-      throw error;
-    }
+    this.consumers.set(tag, consumer);
+    queue.addConsumer(consumer);
   }
 
   private cancel(tag: string): void {

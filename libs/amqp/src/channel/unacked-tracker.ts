@@ -31,12 +31,16 @@ export class UnackedTracker {
     return entry;
   }
 
-  /** Removes every delivery with a tag up to and including `tag`, in order. */
+  /**
+   * Removes every delivery with a tag up to and including `tag`, in order. Deliveries made while
+   * it runs (a requeued message redelivered at once) are not part of it.
+   */
   takeUpTo(tag: number, visit: (entry: QueueEntry) => void): number {
     let count = 0;
     const items = this.items;
     const tags = this.tags;
-    for (let i = this.head; i < items.length && tags[i]! <= tag; i++) {
+    const end = items.length;
+    for (let i = this.head; i < end && tags[i]! <= tag; i++) {
       const entry = items[i];
       if (entry === null || entry === undefined) continue;
       items[i] = null;

@@ -110,7 +110,7 @@ export class AmqpConnection implements ChannelHost {
     private readonly users: UserDirectory,
     private readonly events: ConnectionEvents,
   ) {
-    this.output = new FrameOutput(socket);
+    this.output = new FrameOutput(socket, () => this.onWritable());
     this.parser = new FrameParser((type, channel, payload) => {
       try {
         this.onFrame(type, channel, payload);
@@ -121,7 +121,6 @@ export class AmqpConnection implements ChannelHost {
     }, FRAME_MIN_SIZE);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.onDrain());
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => this.onSocketClosed());
     this.timer = setTimeout(() => this.handshakeTimedOut(), options.handshakeTimeout * 1000);
@@ -171,7 +170,11 @@ export class AmqpConnection implements ChannelHost {
       this.phase = Phase.Closed;
       this.output.end();
     }
-    if (this.output.congested && !this.socket.isPaused()) this.socket.pause();
+    if (this.output.congested) {
+      // write what we have now; stop reading only if the socket really asks us to wait
+      this.output.flush();
+      if (this.output.needsDrain && !this.socket.isPaused()) this.socket.pause();
+    }
   }
 
   private toAmqpError(error: unknown): AmqpError {
@@ -434,7 +437,7 @@ export class AmqpConnection implements ChannelHost {
   /** Resumes reading unless something still holds the connection back. */
   private resumeReading(): void {
     if (this.phase === Phase.Closed || this.blocked || this.pausedForStore || this.pausedForFlow) return;
-    if (this.output.congested) return; // 'drain' resumes
+    if (this.output.needsDrain) return; // 'drain' resumes
     this.socket.resume();
   }
 
@@ -466,7 +469,7 @@ export class AmqpConnection implements ChannelHost {
     this.socket.pause();
   }
 
-  private onDrain(): void {
+  private onWritable(): void {
     if (this.socket.isPaused()) this.resumeReading();
     for (const channel of this.channels.values()) channel.resume();
   }

@@ -16,12 +16,33 @@ export class FrameOutput {
   bytesWritten = 0;
   private scheduled = false;
   private closed = false;
+  /** Someone was told "congested" since the last flush: tell them when it is over. */
+  private reportedCongestion = false;
 
-  constructor(private readonly socket: Socket) {}
+  constructor(
+    private readonly socket: Socket,
+    /** Called when output that was congested can flow again (a flush the socket took at once, or 'drain'). */
+    private readonly onWritable: () => void,
+  ) {
+    socket.on('drain', () => this.writable());
+  }
 
   /** True while the socket is behind: deliveries to this connection should pause. */
   get congested(): boolean {
-    return this.socket.writableLength + this.writer.length > CONGESTED_BYTES;
+    const congested = this.socket.writableLength + this.writer.length > CONGESTED_BYTES;
+    if (congested) this.reportedCongestion = true;
+    return congested;
+  }
+
+  /** Whether the socket asked us to wait for 'drain'. */
+  get needsDrain(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  private writable(): void {
+    if (!this.reportedCongestion || this.closed) return;
+    this.reportedCongestion = false;
+    this.onWritable();
   }
 
   schedule(): void {
@@ -38,7 +59,8 @@ export class FrameOutput {
     if (writer.capacity > KEEP_CAPACITY) this.writer = new ByteWriter(64 * 1024);
     else writer.reset();
     this.bytesWritten += bytes.length;
-    this.socket.write(bytes);
+    // if the socket took it all, whoever saw congestion may go on now; else 'drain' will tell
+    if (this.socket.write(bytes)) this.writable();
   };
 
   /** Writes what is queued and then the socket end; nothing more is accepted. */

@@ -150,13 +150,15 @@ export class Queue {
     return entry;
   }
 
+  /** Throws (403) if the consumer could not be added now: exclusive use. */
+  checkConsumer(consumer: Consumer): void {
+    if (this.consumers.hasExclusive() || (consumer.exclusive && this.consumers.size > 0)) {
+      throw accessRefused(`queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
+    }
+  }
+
   addConsumer(consumer: Consumer): void {
-    if (this.consumers.hasExclusive()) {
-      throw accessRefused(`queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
-    }
-    if (consumer.exclusive && this.consumers.size > 0) {
-      throw accessRefused(`queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
-    }
+    this.checkConsumer(consumer);
     this.consumers.add(consumer);
     this.hadConsumers = true;
     this.dispatch();

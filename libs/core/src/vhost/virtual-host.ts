@@ -155,7 +155,8 @@ export class VirtualHost implements QueueOwner {
     }
     if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
     if (!isExchangeType(request.type)) throw commandInvalid(`unknown exchange type '${request.type}'`);
-    if (reservedName(name)) {
+    // the prefix is reserved for creating exchanges; re-declaring an existing amq.* is fine
+    if (existing === undefined && reservedName(name)) {
       throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
     }
     const durable = request.durable ?? false;
