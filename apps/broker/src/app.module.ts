@@ -28,6 +28,8 @@ export class AppModule {
           dataDir: config.DATA_DIR,
           sync: config.STORE_SYNC,
           queueMemoryBudget: config.QUEUE_MEMORY_BUDGET_MB * 1024 * 1024,
+          memoryHighWatermarkBytes: config.MEMORY_HIGH_WATERMARK_MB * 1024 * 1024,
+          diskFreeLimitBytes: config.DISK_FREE_LIMIT_MB * 1024 * 1024,
         }),
         AmqpModule.forRoot({
           port: config.AMQP_PORT,

@@ -71,6 +71,18 @@ export class BrokerConfig {
   @Max(65536)
   QUEUE_MEMORY_BUDGET_MB = 64;
 
+  /** Resident memory (MiB) above which publishers are blocked; 0 = 40% of the machine's memory. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  MEMORY_HIGH_WATERMARK_MB = 0;
+
+  /** Free disk space (MiB) under DATA_DIR below which publishers are blocked. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  DISK_FREE_LIMIT_MB = 50;
+
   /** Heartbeat interval (seconds) the AMQP server proposes; 0 disables heartbeats. */
   @Type(() => Number)
   @IsInt()

@@ -1,5 +1,6 @@
 import { BrokerError, ReplyCode } from './errors';
 import { CoreMetrics } from './metrics';
+import { ResourceAlarms } from './resource-alarms';
 import { ENTRY_OVERHEAD_BYTES } from './queue/ready-set';
 import type { QueueLimits } from './queue/queue';
 import type { BrokerStore } from './store/broker-store';
@@ -19,6 +20,10 @@ export interface BrokerOptions {
   maxBatchBytes?: number;
   /** Ready messages above which a consumed queue asks its publishers to pause (flow control). */
   queueFlowHigh?: number;
+  /** Resident memory above which publishers are blocked; 0 = 40% of the machine's memory. */
+  memoryHighWatermarkBytes?: number;
+  /** Free disk below which publishers are blocked (default 50 MB, RabbitMQ's). */
+  diskFreeLimitBytes?: number;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -48,6 +53,7 @@ export class PersistentCounter {
  */
 export class Broker implements VhostContext {
   readonly metrics = new CoreMetrics();
+  readonly alarms: ResourceAlarms;
   private readonly vhosts = new Map<string, VirtualHost>();
   private readonly counters = new Map<string, PersistentCounter>();
   private seq = 0;
@@ -62,6 +68,11 @@ export class Broker implements VhostContext {
     private readonly options: BrokerOptions,
   ) {
     store.attachMetrics(this.metrics);
+    this.alarms = new ResourceAlarms({
+      dataDir: options.dataDir,
+      memoryHighWatermarkBytes: options.memoryHighWatermarkBytes ?? 0,
+      diskFreeLimitBytes: options.diskFreeLimitBytes ?? 50 * 1024 * 1024,
+    });
   }
 
   static async open(options: BrokerOptions): Promise<Broker> {
@@ -70,6 +81,7 @@ export class Broker implements VhostContext {
     const started = process.hrtime.bigint();
     broker.recover(store.recoverDefinitions());
     broker.recoverySeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    broker.alarms.start();
     return broker;
   }
 
@@ -160,6 +172,7 @@ export class Broker implements VhostContext {
 
   /** Commits what is pending and closes the store. */
   async close(): Promise<void> {
+    this.alarms.stop();
     await this.store.close();
   }
 }

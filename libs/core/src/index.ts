@@ -1,6 +1,7 @@
 export * from './broker';
 export * from './errors';
 export * from './metrics';
+export { ResourceAlarms } from './resource-alarms';
 export * from './encoding';
 export { Message } from './message/message';
 export { Queue } from './queue/queue';

@@ -20,6 +20,7 @@ export class AmqpServer {
     private readonly logger: Logger,
   ) {
     this.users = new UserDirectory(options.users);
+    broker.alarms.onChange((reason) => this.setBlocked(reason));
   }
 
   get port(): number {
@@ -50,6 +51,7 @@ export class AmqpServer {
     });
     this.connections.add(connection);
     if (this.blockedReason !== null) connection.setBlocked(this.blockedReason);
+    else if (this.broker.alarms.active !== null) connection.setBlocked(this.broker.alarms.active);
   }
 
   /** Publishers are throttled with connection.blocked while a resource alarm is on. */

@@ -64,6 +64,8 @@ export class JobService {
 
   /** Enqueues a job; resolves once it is committed to the store (the `ok` promise). */
   async schedule(request: ScheduleRequest): Promise<ScheduledJob> {
+    const alarm = this.broker.alarms.active;
+    if (alarm !== null) throw new JobRequestError(503, 1, `not accepting jobs while a resource alarm is on (${alarm})`);
     if (request.idempotencyKey !== undefined) {
       await this.loadIdempotencyKeys();
       const seen = this.idempotency.get(request.idempotencyKey);
