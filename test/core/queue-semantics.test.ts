@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BrokerError, VirtualHost } from '#core';
+import { VirtualHost } from '#core';
+import { errorCode } from '../support/broker-error-code';
 import { CollectingConsumer } from '../support/collecting-consumer';
 import { message, openTestBroker } from '../support/test-broker';
 
@@ -18,15 +19,7 @@ const publishAll = (queue: string, bodies: string[], priority?: number): void =>
   for (const body of bodies) vhost.publish('', message(body, queue, priority === undefined ? {} : { priority }));
 };
 
-const code = (fn: () => unknown): number => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof BrokerError) return error.code;
-    throw error;
-  }
-  return 0;
-};
+const code = errorCode;
 
 test('a plain queue is FIFO and counts its messages', () => {
   const q = vhost.declareQueue({ name: 'fifo' });

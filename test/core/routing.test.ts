@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BrokerError, VirtualHost } from '#core';
+import { VirtualHost } from '#core';
+import { errorCode } from '../support/broker-error-code';
 import { CollectingConsumer } from '../support/collecting-consumer';
 import { message, openTestBroker } from '../support/test-broker';
 
@@ -21,15 +22,7 @@ function queueWithConsumer(name: string): CollectingConsumer {
   return consumer;
 }
 
-const code = (fn: () => unknown): number => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof BrokerError) return error.code;
-    throw error;
-  }
-  return 0;
-};
+const code = errorCode;
 
 test('the default exchange routes by queue name and cannot be bound', () => {
   const c = queueWithConsumer('d1');

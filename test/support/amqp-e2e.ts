@@ -4,7 +4,6 @@
  * events), and the errors are kept so tests can assert on the server's reply codes.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import amqp, { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage, Options } from 'amqplib';
 import { sleep } from './app-harness';
 
@@ -208,18 +207,7 @@ export class Collector {
 /** Waits a moment for in-flight deliveries to settle (used before asserting that nothing more arrives). */
 export const settle = (ms = 300): Promise<void> => sleep(ms);
 
-/** A TCP port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './app-harness';
 
 export const body = (text: string): Buffer => Buffer.from(text);
 export const range = (n: number, prefix = 'm'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);

@@ -46,7 +46,7 @@ export class ReadySet {
 
   constructor(
     private readonly queue: Queue,
-    private readonly prioritized: boolean,
+    prioritized: boolean,
     private readonly pager: EntryPager | null,
     private readonly memoryBudget: number,
     /** Rows of entries held elsewhere (delayed): skipped when paged rows are read back. */
