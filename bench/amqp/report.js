@@ -153,6 +153,8 @@ function final(work, outFile) {
           other_work_during_run_pct: otherPct === '' || otherPct == null ? null : Number(otherPct),
           other_work_during_run: otherTop || null,
           disturbed: Number(otherPct) > Number(env.BENCH_QUIET_MAX ?? 10),
+          // amqp-perf runs on one Go P by default; near a full core it may be the bottleneck
+          tool_bound: r?.cpu?.gomaxprocs === 1 && (r?.cpu?.tool_pct_of_one_core ?? 0) >= 90,
           result: r,
           discarded_disturbed_attempts: discarded,
         });
@@ -186,11 +188,13 @@ function final(work, outFile) {
     lines.push(`  ${label.padEnd(8)} ${b.status}${what ? ` (${what})` : ''}${b.message ? `: ${b.message.split('\n')[0]}` : ''}`);
   }
   let disturbedNote = false;
+  let toolNote = false;
   const cell = (sr, b) => {
     if (!sr || !b) return 'n/a';
     if (b.status !== 'measured' && sr.runs_total === 0) return 'not measured';
-    const mark = sr.runs.some((r) => r.ok && r.disturbed) ? '*' : '';
-    if (mark) disturbedNote = true;
+    let mark = '';
+    if (sr.runs.some((r) => r.ok && r.disturbed)) (mark += '*'), (disturbedNote = true);
+    if (sr.runs.some((r) => r.ok && r.tool_bound)) (mark += '!'), (toolNote = true);
     if (sr.median) return int(sr.median.receive_rate) + mark + (sr.runs_ok < sr.runs_total ? ` (${sr.runs_ok}/${sr.runs_total} ok)` : '');
     if (sr.runs_total > 0) return 'ERROR';
     return 'skipped';
@@ -213,6 +217,10 @@ function final(work, outFile) {
   }
   lines.push('', pad(rows));
   if (disturbedNote) lines.push('* includes runs that other work on the machine disturbed (see below)');
+  if (toolNote)
+    lines.push(
+      "! amqp-perf used >= 90% of its one core (GOMAXPROCS=1): the load generator, not the broker, may set this figure;\n  check with AMQP_PERF_ARGS='--procs 0'",
+    );
 
   for (const { key, label } of BROKERS) {
     if (!brokers[key]) continue;
@@ -248,6 +256,8 @@ function final(work, outFile) {
         if (!run.ok) errors.push(`  ${s.id} run ${run.run}: ${run.error}`);
         if (run.disturbed)
           errors.push(`  ${s.id} run ${run.run}: disturbed, other work used ${run.other_work_during_run_pct}% of the machine: ${run.other_work_during_run}`);
+        if (run.ok && run.tool_bound)
+          errors.push(`  ${s.id} run ${run.run}: amqp-perf at ${Math.round(run.result.cpu.tool_pct_of_one_core)}% of its one core; it may be the bottleneck`);
         if (run.discarded_disturbed_attempts.length)
           errors.push(`  ${s.id} run ${run.run}: repeated ${run.discarded_disturbed_attempts.length}x because other work disturbed it`);
       }
@@ -276,7 +286,7 @@ function final(work, outFile) {
       scenarios: scenarios.map((s) => s.id),
       median: 'each figure is the median over the runs of that scenario that ended without errors',
     },
-    load_generator: { path: env.BENCH_TOOL, version: toolVersion },
+    load_generator: { path: env.BENCH_TOOL, version: toolVersion, extra_args: env.BENCH_TOOL_ARGS || null },
     repo_commit: env.BENCH_COMMIT || null,
     brokers,
     scenarios: results,

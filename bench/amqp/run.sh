@@ -42,6 +42,7 @@ Environment:
                       and built there when missing from AMQP_PERF_SRC (needs Debian packages
                       golang-go and golang-github-rabbitmq-amqp091-go-dev)
   AMQP_PERF_SRC=DIR   amqp-perf sources (default /work/shared/tools/amqp-perf)
+  AMQP_PERF_ARGS=".." extra amqp-perf flags for every run, e.g. "--procs 0" (recorded in the JSON)
   AMQP_PORT=5682      AMQP port for our broker (the other ports it opens are picked free)
   OURS_AUTH=guest:guest        credentials for our broker
   OURS_START_TIMEOUT=30        seconds to wait for our AMQP port
@@ -379,7 +380,7 @@ run_once() {
     # amqp-perf exits by itself at -z + 9.5 s at the latest; the outer timeout is a safety net
     # shellcheck disable=SC2086
     timeout -k 5 "$(awk "BEGIN{print int($TIME + 30)}")" \
-        "$TOOL" --uri "$BROKER_URI" ${SC_ARGS[$2]} -z "$TIME" --json --quiet "${pid_args[@]}" \
+        "$TOOL" --uri "$BROKER_URI" ${SC_ARGS[$2]} ${AMQP_PERF_ARGS:-} -z "$TIME" --json --quiet "${pid_args[@]}" \
         >"$base.json" 2>"$base.err" &
     TOOL_PID=$!
     wait "$TOOL_PID"; RC=$?
@@ -469,12 +470,13 @@ measure() { # measure BROKER
     if [ "$b" = ours ]; then stop_ours; else stop_rabbit; fi
 }
 
-log "amqp-perf: $TOOL; $RUNS run(s) x ${TIME} s per scenario; scenarios ${SELECTED[*]}; brokers ${BROKERS[*]}"
+log "amqp-perf: $TOOL ${AMQP_PERF_ARGS:-}; $RUNS run(s) x ${TIME} s per scenario; scenarios ${SELECTED[*]}; brokers ${BROKERS[*]}"
 for b in "${BROKERS[@]}"; do measure "$b"; done
 
 # ------------------------------------------------------------------ 5. report
 OUT=$REPO/bench/results/amqp-$STAMP.json
-BENCH_RUNS=$RUNS BENCH_TIME=$TIME BENCH_PAUSE=$PAUSE BENCH_QUIET_MAX=$QUIET_MAX BENCH_RETRIES=$RETRIES BENCH_QUICK=$QUICK BENCH_ONLY=$ONLY BENCH_TOOL=$TOOL \
+[ -e "$OUT" ] && OUT=$REPO/bench/results/amqp-$STAMP-$$.json # two runs started in the same second
+BENCH_RUNS=$RUNS BENCH_TIME=$TIME BENCH_PAUSE=$PAUSE BENCH_QUIET_MAX=$QUIET_MAX BENCH_RETRIES=$RETRIES BENCH_QUICK=$QUICK BENCH_ONLY=$ONLY BENCH_TOOL=$TOOL BENCH_TOOL_ARGS=${AMQP_PERF_ARGS:-} \
     BENCH_STARTED_AT=$STARTED_AT BENCH_COMMIT=$(git -C "$REPO" rev-parse HEAD 2>/dev/null) \
     node "$HERE/report.js" final "$WORK" "$OUT"
 rc=$?
