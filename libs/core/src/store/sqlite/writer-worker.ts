@@ -183,10 +183,25 @@ let pending: BatchMessage[] = [];
 let closeRequested = false;
 let commitScheduled = false;
 
+/** Batches folded into one transaction stop at about this many bytes of records. */
+const MERGE_BYTES = 4 * 1024 * 1024;
+
+const recordBytes = (batch: BatchMessage): number => {
+  let bytes = 0;
+  for (const segment of batch.segments) bytes += segment.records?.byteLength ?? 0;
+  return bytes;
+};
+
 function commitPending(): void {
   commitScheduled = false;
-  const batches = pending;
-  pending = [];
+  let take = 0;
+  for (let bytes = 0; take < pending.length && (take === 0 || bytes < MERGE_BYTES); take++) bytes += recordBytes(pending[take]!);
+  const batches = pending.slice(0, take);
+  pending = pending.slice(take);
+  if (pending.length > 0) {
+    commitScheduled = true;
+    setImmediate(commitPending);
+  }
   if (batches.length > 0) {
     const started = process.hrtime.bigint();
     try {
@@ -199,7 +214,7 @@ function commitPending(): void {
       for (const batch of batches) port.postMessage({ kind: 'failed', no: batch.no, error: String(error) } satisfies WriterReply);
     }
   }
-  if (closeRequested) {
+  if (closeRequested && pending.length === 0) {
     try {
       db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
