@@ -410,6 +410,16 @@ describe('acknowledgements', () => {
     const ch3 = await channel(conn);
     ch3.nack(fakeMessage(7), true, true);
     await expectChannelClosed(ch3, ReplyCode.PreconditionFailed, 'nack multiple beyond anything delivered');
+
+    // RabbitMQ: with multiple=true the tag itself must still be outstanding
+    const q2 = await queueWith('multi-ack-q', range(2));
+    const ch4 = await channel(conn);
+    const first = await getOne(ch4, q2);
+    const second = await getOne(ch4, q2);
+    ch4.ack(second, true);
+    ch4.ack(first, true);
+    await expectChannelClosed(ch4, ReplyCode.PreconditionFailed, 'multiple ack of a tag already acked');
+    assert.equal(await messageCount(conn, q2), 0, 'the first multiple ack settled both');
   });
 });
 

@@ -431,8 +431,10 @@ export class AmqpChannel implements ConsumerHost {
     const apply = (entry: QueueEntry): void => this.settleEntry(entry, ack, requeue);
     if (multiple) {
       if (tag === 0) this.unacked.takeAll(apply);
-      else if (this.unacked.takeUpTo(tag, apply) === 0 && tag > this.deliveryTag) {
-        throw preconditionFailed(`unknown delivery tag ${tag}`);
+      else {
+        // as RabbitMQ: the tag itself must still be outstanding, even with multiple
+        if (!this.unacked.has(tag)) throw preconditionFailed(`unknown delivery tag ${tag}`);
+        this.unacked.takeUpTo(tag, apply);
       }
     } else {
       const entry = this.unacked.take(tag);
