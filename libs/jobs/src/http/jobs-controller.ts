@@ -61,7 +61,7 @@ export class JobsController {
   }
 
   private async schedule(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    await this.jobs.schedulePacer?.turn();
+    if (this.jobs.schedulePacer) await this.jobs.schedulePacer.turn();
     const fields = await fieldsOf(request, this.maxBodyBytes);
     if (fields === null) throw missingMessage();
     const message = messageOf(fields);
@@ -84,7 +84,7 @@ export class JobsController {
   }
 
   private async receive(request: FastifyRequest, reply: FastifyReply, block: boolean): Promise<void> {
-    await this.jobs.receivePacer?.turn();
+    if (this.jobs.receivePacer) await this.jobs.receivePacer.turn();
     const fields = await fieldsOf(request, this.maxBodyBytes);
     if (fields === null) throw badRequest('invalid JSON body');
     const lane = laneOf(fields);
