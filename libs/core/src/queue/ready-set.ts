@@ -7,8 +7,17 @@ import type { QueueEntry } from './queue-entry';
 export const ENTRY_OVERHEAD_BYTES = 320;
 /** Most entries read back from the store at once. */
 const REFILL_CHUNK = 4096;
+/** A bucket whose in-memory head is shorter than this reads its next chunk ahead of need. */
+const REFILL_LOW_WATER = 1024;
 
-export const entryCost = (entry: QueueEntry): number => entry.message.body.length + ENTRY_OVERHEAD_BYTES;
+/** Rough extra memory of a decoded headers table (measured ~300 B for a job's five headers). */
+const HEADERS_OVERHEAD_BYTES = 320;
+
+/** Estimated memory of a ready entry: body, fixed overhead, and decoded headers if any. */
+export const entryCost = (entry: QueueEntry): number =>
+  entry.message.body.length +
+  ENTRY_OVERHEAD_BYTES +
+  (entry.message.properties.headers !== undefined ? HEADERS_OVERHEAD_BYTES : 0);
 
 /** Ready entries of one rank: an in-memory head and, possibly, a paged-out tail in the store. */
 class RankBucket {
@@ -120,7 +129,8 @@ export class ReadySet {
     if (entry === undefined) {
       if (!this.refill(bucket, onRefilled)) return undefined;
       entry = bucket.memory.popFront()!;
-    } else if (bucket.paged > 0 && this.memoryBytes < this.memoryBudget / 2) {
+    } else if (bucket.paged > 0 && bucket.memory.length < REFILL_LOW_WATER && this.memoryBytes < this.memoryBudget * 0.75) {
+      // one chunk ahead, at most one read per take: never a burst of reads in one turn
       this.refill(bucket, onRefilled);
     }
     this.total--;
@@ -308,7 +318,7 @@ export class ReadySet {
     }
     const pagedTotal = this.pagedCount;
     const averageCost = ENTRY_OVERHEAD_BYTES + (pagedTotal > 0 ? this.pagedBytes / pagedTotal : 0);
-    const room = Math.max(1, Math.floor((this.memoryBudget * 0.75 - this.memoryBytes) / averageCost));
+    const room = Math.max(1, Math.floor((this.memoryBudget * 0.9 - this.memoryBytes) / averageCost));
     do {
       const wanted = Math.min(REFILL_CHUNK, bucket.paged, room) + (bucket.removed?.size ?? 0);
       const rows = pager.readPaged(this.queue, bucket.rank, bucket.pagedAfter, wanted);
