@@ -100,3 +100,17 @@ test('jobs published over AMQP wake HTTP waiters too', async () => {
   assert.equal((await waiting).json.message, 'from amqp');
   await connection.close();
 });
+
+test('a lane held by an exclusive AMQP consumer answers 409 to a blocking receive, and counts no idle worker', async () => {
+  const amqp = (await import('amqplib')).default;
+  await client.send('/receive_noblock', { lane: 'held' }); // creates the lane
+  const connection = await amqp.connect(app.amqpUrl);
+  const channel = await connection.createChannel();
+  await channel.consume('jobs.held', () => undefined, { exclusive: true });
+  const res = await client.send('/receive_block', { lane: 'held' });
+  assert.equal(res.status, 409);
+  assert.equal(res.json.status, 'error');
+  assert.match(String(res.json.message), /exclusive use/);
+  assert.equal(await idleWorkers('held'), 0);
+  await connection.close();
+});

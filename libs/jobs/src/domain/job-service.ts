@@ -131,6 +131,12 @@ export class JobService {
   wait(lane: string): BlockedReceiver {
     const queue = this.lanes.queue(lane);
     const receiver = new BlockedReceiver(queue);
+    try {
+      queue.checkConsumer(receiver);
+    } catch (error) {
+      // e.g. an AMQP client holds the lane's queue with an exclusive consumer
+      throw new JobRequestError(409, 1, error instanceof Error ? error.message : String(error));
+    }
     let set = this.waiters.get(lane);
     if (set === undefined) {
       set = new Set();
