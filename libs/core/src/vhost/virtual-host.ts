@@ -315,6 +315,19 @@ export class VirtualHost implements QueueOwner {
     return this.getExchange(name);
   }
 
+  /** The binding a bind/unbind request names, with both ends resolved (404/403/405 as due). */
+  private bindingFor(
+    kind: 'queue' | 'exchange',
+    destinationName: string,
+    sourceName: string,
+    routingKey: string,
+    args: FieldTable,
+    owner: string | null,
+  ): Binding {
+    const destination = this.resolveDestination(kind, destinationName, owner);
+    return new Binding(this.resolveSource(sourceName), destination, routingKey, args);
+  }
+
   private resolveSource(name: string): Exchange {
     if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
     return this.getExchange(name);
@@ -328,12 +341,11 @@ export class VirtualHost implements QueueOwner {
     args: FieldTable = {},
     owner: string | null = null,
   ): void {
-    const destination = this.resolveDestination(kind, destinationName, owner);
-    const source = this.resolveSource(sourceName);
+    const binding = this.bindingFor(kind, destinationName, sourceName, routingKey, args, owner);
+    const { source, destination } = binding;
     if (source.type === 'headers' && matchModeOf(args) === undefined) {
       throw preconditionFailed(`Invalid x-match field value '${String(args['x-match'])}'; expected all, any, all-with-x, or any-with-x`);
     }
-    const binding = new Binding(source, destination, routingKey, args);
     if (!source.bind(binding)) return;
     if (source.durable && this.isDurable(destination)) {
       this.store?.putBinding(
@@ -358,9 +370,9 @@ export class VirtualHost implements QueueOwner {
     args: FieldTable = {},
     owner: string | null = null,
   ): void {
-    const destination = this.resolveDestination(kind, destinationName, owner);
-    const source = this.resolveSource(sourceName);
-    const removed = source.unbind(new Binding(source, destination, routingKey, args));
+    const requested = this.bindingFor(kind, destinationName, sourceName, routingKey, args, owner);
+    const { source, destination } = requested;
+    const removed = source.unbind(requested);
     if (removed === undefined) return; // RabbitMQ: unbinding a missing binding succeeds
     if (source.durable && this.isDurable(destination)) this.store?.deleteBinding(this.name, source.name, removed.key);
     this.maybeAutoDelete(source);
