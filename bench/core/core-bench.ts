@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Broker, Consumer, Message, QueueEntry } from '#core';
+import { Broker, Consumer, Message, QueueEntry, SqliteStore } from '#core';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string): string => {
@@ -45,7 +45,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function withBroker<T>(fn: (broker: Broker, dir: string) => Promise<T>, dir?: string): Promise<T> {
   const path = dir ?? mkdtempSync(join(tmpdir(), 'core-bench-'));
-  const broker = await Broker.open({ dataDir: path, sync, queueMemoryBudget: 64 * 1024 * 1024 });
+  const broker = await Broker.open(await SqliteStore.open({ dataDir: path, sync }), { dataDir: path, queueMemoryBudget: 64 * 1024 * 1024 });
   try {
     return await fn(broker, path);
   } finally {
@@ -77,7 +77,7 @@ async function flowing(persistent: boolean, total: number): Promise<void> {
       if (persistent) {
         const t0 = process.hrtime.bigint();
         await new Promise<void>((resolve) =>
-          broker.store.afterCommit(() => {
+          broker.onDurable(broker.durabilityToken(), () => {
             latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
             resolve();
           }),
@@ -106,16 +106,16 @@ async function persistentBacklog(total: number): Promise<void> {
     for (let sent = 0; sent < total; sent += 5_000) {
       for (let i = 0; i < 5_000; i++) vhost.publish('bench', new Message('bench', 'k', properties, null, body));
       // let the writer keep up: yield while it is backlogged
-      while (broker.store.backlogged) await new Promise((r) => setTimeout(r, 1));
+      while (broker.storeBacklogged) await new Promise((r) => setTimeout(r, 1));
       await new Promise((r) => setImmediate(r));
     }
-    await broker.store.flush();
+    await broker.whenDurable();
     const written = Number(process.hrtime.bigint() - started) / 1e9;
     const consumer = new AckingConsumer();
     const t1 = process.hrtime.bigint();
     vhost.getQueue('bench-q').addConsumer(consumer);
     while (consumer.count < total) await new Promise((r) => setImmediate(r));
-    await broker.store.flush();
+    await broker.whenDurable();
     const consumed = Number(process.hrtime.bigint() - t1) / 1e9;
     commitLatencies.sort((a, b) => a - b);
     console.log(
@@ -141,18 +141,18 @@ async function backlogMemory(total: number): Promise<void> {
         for (let i = 0; i < 5_000; i++) {
           vhost.publish('bench', new Message('bench', 'k', properties, null, Buffer.alloc(SIZE, (sent + i) & 0xff)));
         }
-        while (broker.store.backlogged) await new Promise((r) => setTimeout(r, 1));
+        while (broker.storeBacklogged) await new Promise((r) => setTimeout(r, 1));
         await new Promise((r) => setImmediate(r));
         if (sent % 100_000 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
       }
-      await broker.store.flush();
+      await broker.whenDurable();
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const queue = vhost.getQueue('bench-q');
       console.log(
         `backlog: ${total.toLocaleString()} persistent x ${SIZE} B in ${seconds.toFixed(1)} s ` +
           `(${Math.round(total / seconds).toLocaleString()} msg/s); ready ${queue.messageCount.toLocaleString()}, ` +
-          `paged ${queue.ready.pagedCount.toLocaleString()}; peak RSS ${(Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 1048576).toFixed(0)} MB`,
+          `paged ${queue.pagedCount.toLocaleString()}; peak RSS ${(Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 1048576).toFixed(0)} MB`,
       );
     }, dir);
     // recovery in a fresh process, so its RSS is its own
@@ -188,7 +188,7 @@ async function recovery(dir: string, total: number): Promise<void> {
     const t1 = process.hrtime.bigint();
     queue.addConsumer(consumer);
     while (consumer.count < total) await new Promise((r) => setImmediate(r));
-    await broker.store.flush();
+    await broker.whenDurable();
     const drained = Number(process.hrtime.bigint() - t1) / 1e9;
     console.log(
       `drain after recovery: ${Math.round(total / drained).toLocaleString()} msg/s, ${outOfOrder} out of order, ` +

@@ -440,7 +440,7 @@ test('connection.blocked / unblocked: a publisher is told with the reason and he
       for (let i = 0; i < 500 && (await cch.checkQueue('blocked-q')).messageCount === 0; i++) await sleep(10);
       assert.deepEqual(await drain(), ['before']);
 
-      server.setBlocked('low on memory');
+      server.setAlarm('low on memory');
       // RabbitMQ blocks a connection when it publishes during the alarm (that publish may still go through)
       ch.sendToQueue('blocked-q', Buffer.from('trigger'));
       for (let i = 0; i < 500 && events.length === 0; i++) await sleep(10);
@@ -459,7 +459,7 @@ test('connection.blocked / unblocked: a publisher is told with the reason and he
       assert.equal(lateState.blocked, true, 'a publisher connected during the alarm gets connection.blocked');
       await late.close();
 
-      server.setBlocked(null);
+      server.setAlarm(null);
       for (let i = 0; i < 500 && events.length < 2; i++) await sleep(10);
       assert.deepEqual(events, ['blocked:low on memory', 'unblocked']);
       const afterwards = [...during];
@@ -474,7 +474,7 @@ test('connection.blocked / unblocked: a publisher is told with the reason and he
         'no connection.blocked for a client without the capability',
       );
     } finally {
-      server.setBlocked(null);
+      server.setAlarm(null);
       incapable.close();
       await checker.close();
       await conn.close();
@@ -487,7 +487,7 @@ test('connection.blocked is for publishers: a connection that never publishes is
     const server = a.running.app.get(AmqpService).server;
     const consumer = await openRaw(a.amqpPort, { capabilities: { 'connection.blocked': true }, channels: [1] });
     try {
-      server.setBlocked('low on memory');
+      server.setAlarm('low on memory');
       await sleep(500);
       // it can still declare and get while the alarm is on
       consumer.write(queueDeclareFrame(1, 'consumer-only-q'));
@@ -498,7 +498,7 @@ test('connection.blocked is for publishers: a connection that never publishes is
         'connection.blocked sent to a connection that has not published during the alarm',
       );
     } finally {
-      server.setBlocked(null);
+      server.setAlarm(null);
       consumer.close();
     }
   });
@@ -514,7 +514,7 @@ test('a blocked publisher is not dropped for missed heartbeats while the server 
     try {
       const ch = await conn.createChannel();
       await ch.assertQueue('hb-blocked-q');
-      server.setBlocked('disk alarm');
+      server.setAlarm('disk alarm');
       ch.sendToQueue('hb-blocked-q', Buffer.from('during the alarm'));
       const state = conn.connection as unknown as { blocked: boolean };
       for (let i = 0; i < 500 && !state.blocked; i++) await sleep(10);
@@ -523,10 +523,10 @@ test('a blocked publisher is not dropped for missed heartbeats while the server 
       // heartbeating, but the server is not reading the socket, so silence is not the client's fault
       await sleep(4000);
       assert.deepEqual(events, [], 'the blocked connection stays open for 4 heartbeat intervals');
-      server.setBlocked(null);
+      server.setAlarm(null);
       await roundTrip(conn, 'after the alarm');
     } finally {
-      server.setBlocked(null);
+      server.setAlarm(null);
       if (events.length === 0) await conn.close();
     }
   });

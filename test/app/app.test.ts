@@ -53,7 +53,7 @@ test('GET /metrics serves Prometheus text with the core counters and queue gauge
     broker.defaultVhost.declareQueue({ name: 'metrics-q', durable: true });
     broker.defaultVhost.publish('', new Message('', 'metrics-q', { deliveryMode: 2 }, null, Buffer.from('x')));
     broker.defaultVhost.publish('', new Message('', 'nowhere', {}, null, Buffer.from('y')));
-    await broker.store.flush();
+    await broker.whenDurable();
     const response = await fetch(`http://127.0.0.1:${running.ports.management}/metrics`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /text\/plain/);

@@ -57,8 +57,8 @@ test('durable definitions and persistent messages come back in order; transient 
     assert.equal(vhost.getExchange('dx').alternateExchange, 'ae');
     assert.equal(vhost.getExchange('auto').options.internal, true);
     assert.equal(vhost.getExchange('auto').options.autoDelete, true);
-    assert.ok(!vhost.exchanges.has('transient-x'));
-    assert.ok(!vhost.queues.has('tq'));
+    assert.equal(vhost.findExchange('transient-x'), undefined);
+    assert.equal(vhost.findQueue('tq'), undefined);
     assert.equal(vhost.getQueue('q1').features.maxPriority, 3);
     assert.equal(vhost.publish('dx', message('via-binding', 'a.z', persistent)).routed, 1);
     assert.equal(vhost.publish('dx', message('via-e2e', 'b.z', persistent)).routed, 1);
@@ -80,7 +80,7 @@ test('unsettled deliveries come back first, in order, with redelivered set', asy
     let vhost = opened.broker.defaultVhost;
     const q = vhost.declareQueue({ name: 'rq', durable: true });
     for (let i = 1; i <= 10; i++) vhost.publish('', message(`m${i}`, 'rq', persistent));
-    await opened.broker.store.flush();
+    await opened.broker.whenDurable();
     const c = new CollectingConsumer('c', 4);
     q.addConsumer(c);
     c.ack(c.received[1]!); // m2 acked; m1, m3, m4, m5 unacked at the crash
@@ -112,7 +112,7 @@ test('commit callbacks fire only once the write is committed', async () => {
       for (let i = 0; i < 50; i++) vhost.publish('', message(`r${round}-${i}`, 'cq', persistent));
       let fired = false;
       const committed = new Promise<number>((resolve) =>
-        opened.broker.store.afterCommit((ok) => {
+        opened.broker.onDurable(opened.broker.durabilityToken(), (ok) => {
           fired = true;
           assert.equal(ok, true);
           // another connection sees the rows at the moment the callback runs
@@ -132,11 +132,11 @@ test('a message settled before its batch commits never touches disk', async () =
   try {
     const vhost = opened.broker.defaultVhost;
     const q = vhost.declareQueue({ name: 'fast', durable: true });
-    await opened.broker.store.flush();
+    await opened.broker.whenDurable();
     const opsBefore = opened.broker.metrics.storeCommittedOps;
     q.addConsumer(new CollectingConsumer('c', 0, { autoAck: true }));
     for (let i = 0; i < 1000; i++) vhost.publish('', message(`m${i}`, 'fast', persistent));
-    await opened.broker.store.flush();
+    await opened.broker.whenDurable();
     assert.equal(opened.broker.metrics.storeCommittedOps, opsBefore, 'no writes reached the database');
     assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM entries'), 0);
   } finally {
@@ -154,16 +154,16 @@ test('a body routed to several durable queues is stored once and deleted with it
       vhost.bind('queue', name, 'fan', '');
     }
     vhost.publish('fan', message('x'.repeat(10_000), '', persistent));
-    await opened.broker.store.flush();
+    await opened.broker.whenDurable();
     assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM bodies'), 1);
     assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM entries WHERE shared IS NOT NULL AND body IS NULL'), 3);
     drain(opened.broker, 's1');
     drain(opened.broker, 's2');
-    await opened.broker.store.flush();
+    await opened.broker.whenDurable();
     assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM bodies'), 1);
     assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM entries'), 1);
     drain(opened.broker, 's3');
-    await opened.broker.store.flush();
+    await opened.broker.whenDurable();
     assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM bodies'), 0);
     assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM entries'), 0);
   } finally {
@@ -184,11 +184,11 @@ test('a backlog beyond the memory budget is paged out and read back in order (FI
       vhost.publish('', message(body(i), 'big-transient'));
       vhost.publish('', message(body(i), 'big-prio', { deliveryMode: 2, priority: i % 3 }));
     }
-    assert.ok(fifo.ready.pagedCount > 2000, `paged ${fifo.ready.pagedCount}`);
-    assert.ok(transient.ready.pagedCount > 2000, 'transient messages page out too');
-    assert.ok(fifo.ready.bytesInMemory <= 64 * 1024 + 1024);
+    assert.ok(fifo.pagedCount > 2000, `paged ${fifo.pagedCount}`);
+    assert.ok(transient.pagedCount > 2000, 'transient messages page out too');
+    assert.ok(fifo.snapshot().memoryBytes <= 64 * 1024 + 1024);
     assert.equal(fifo.messageCount, 3000);
-    await opened.broker.store.flush();
+    await opened.broker.whenDurable();
     const consumer = new CollectingConsumer('c', 100);
     fifo.addConsumer(consumer);
     while (consumer.received.length < 3000) {
@@ -224,7 +224,7 @@ test('paged messages survive a restart; purge removes paged ones too', async () 
     vhost = opened.broker.defaultVhost;
     assert.equal(vhost.getQueue('purged').messageCount, 0);
     assert.equal(vhost.getQueue('pq').messageCount, 2000);
-    assert.ok(vhost.getQueue('pq').ready.pagedCount > 0, 'recovery keeps only the head in memory');
+    assert.ok(vhost.getQueue('pq').pagedCount > 0, 'recovery keeps only the head in memory');
     const bodies = drain(opened.broker, 'pq').map((e) => e.message.body.toString().trim());
     assert.deepEqual(bodies, Array.from({ length: 2000 }, (_, i) => `m${i}`));
     await opened.broker.close();

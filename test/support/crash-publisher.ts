@@ -3,11 +3,11 @@
  * queue and prints `confirmed N` each time the store reports everything up to N committed. The
  * parent kills it with SIGKILL at a random moment.
  */
-import { Broker, Message } from '#core';
+import { Broker, Message, SqliteStore } from '#core';
 
 async function main(): Promise<void> {
   const dataDir = process.argv[2]!;
-  const broker = await Broker.open({ dataDir, sync: 'full', queueMemoryBudget: 1024 * 1024 });
+  const broker = await Broker.open(await SqliteStore.open({ dataDir, sync: 'full' }), { dataDir, queueMemoryBudget: 1024 * 1024 });
   const vhost = broker.defaultVhost;
   vhost.declareExchange({ name: 'crash-x', type: 'fanout', durable: true });
   vhost.declareQueue({ name: 'crash-q', durable: true });
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
       vhost.publish('crash-x', new Message('crash-x', '', { deliveryMode: 2 }, null, Buffer.from(`m${n}`)));
     }
     const confirmed = n;
-    broker.store.afterCommit((ok) => {
+    broker.onDurable(broker.durabilityToken(), (ok) => {
       if (ok) process.stdout.write(`confirmed ${confirmed}\n`);
     });
     setImmediate(publishSome);

@@ -1,8 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import bcrypt from 'bcryptjs';
-import { AmqpModule, UserRecord, usersFromConfig } from '#amqp';
+import { AmqpModule, Clock, systemClock, UserRecord, usersFromConfig } from '#amqp';
 import { BrokerConfig, BrokerConfigModule } from '#config';
-import { CoreModule } from '#core';
+import { CoreModule, SqliteStore } from '#core';
 import { JobsModule } from '#jobs';
 import { Logger, ObservabilityModule } from '#observability';
 
@@ -15,21 +15,30 @@ function amqpUsers(config: BrokerConfig): UserRecord[] {
   return users;
 }
 
+/** What an embedder (the tests) may replace in the composition. */
+export interface CompositionOverrides {
+  /** Timers of AMQP connections (heartbeats, handshake and close timeouts). */
+  amqpClock?: Clock;
+}
+
 /** Composition only: configuration, the core, and the front doors. */
 @Module({})
 export class AppModule {
-  static register(config: BrokerConfig, logger: Logger): DynamicModule {
+  static register(config: BrokerConfig, logger: Logger, overrides: CompositionOverrides = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         BrokerConfigModule.forRoot(config),
         ObservabilityModule.forRoot(logger),
         CoreModule.forRoot({
-          dataDir: config.DATA_DIR,
-          sync: config.STORE_SYNC,
-          queueMemoryBudget: config.QUEUE_MEMORY_BUDGET_MB * 1024 * 1024,
-          memoryHighWatermarkBytes: config.MEMORY_HIGH_WATERMARK_MB * 1024 * 1024,
-          diskFreeLimitBytes: config.DISK_FREE_LIMIT_MB * 1024 * 1024,
+          // the embedded store; another BrokerStore implementation would be composed in here
+          openStore: () => SqliteStore.open({ dataDir: config.DATA_DIR, sync: config.STORE_SYNC }),
+          broker: {
+            dataDir: config.DATA_DIR,
+            queueMemoryBudget: config.QUEUE_MEMORY_BUDGET_MB * 1024 * 1024,
+            memoryHighWatermarkBytes: config.MEMORY_HIGH_WATERMARK_MB * 1024 * 1024,
+            diskFreeLimitBytes: config.DISK_FREE_LIMIT_MB * 1024 * 1024,
+          },
         }),
         AmqpModule.forRoot({
           port: config.AMQP_PORT,
@@ -40,7 +49,7 @@ export class AppModule {
           maxMessageBytes: config.AMQP_MAX_MESSAGE_MB * 1024 * 1024,
           handshakeTimeout: config.AMQP_HANDSHAKE_TIMEOUT,
           users: amqpUsers(config),
-        }),
+        }, overrides.amqpClock ?? systemClock),
         JobsModule.forRoot({
           port: config.JOBS_PORT,
           host: config.JOBS_HOST || config.BIND_HOST,

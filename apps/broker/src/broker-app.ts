@@ -7,7 +7,7 @@ import { AmqpService } from '#amqp';
 import { JobsHttpService } from '#jobs';
 import type { BrokerConfig } from '#config';
 import { createLogger, Logger, NestPinoLogger } from '#observability';
-import { AppModule } from './app.module';
+import { AppModule, CompositionOverrides } from './app.module';
 
 export interface RunningBroker {
   readonly app: NestFastifyApplication;
@@ -19,13 +19,13 @@ export interface RunningBroker {
 }
 
 /** Builds the Nest application on Fastify and starts every listener. */
-export async function startBroker(config: BrokerConfig): Promise<RunningBroker> {
+export async function startBroker(config: BrokerConfig, overrides: CompositionOverrides = {}): Promise<RunningBroker> {
   const logger = createLogger(config.LOG_LEVEL);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, logger), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, logger, overrides), adapter, {
     logger: new NestPinoLogger(logger),
     abortOnError: false,
   });

@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Module, O
 import { Broker } from '#core';
 import { APP_LOGGER, Logger } from '#observability';
 import { AMQP_OPTIONS, AmqpServerOptions } from './amqp-options';
+import { AMQP_CLOCK, Clock, systemClock } from './connection/clock';
 import { AmqpServer } from './server/amqp-server';
 
 /** Owns the AMQP listener: started with the application, closed before the store shuts down. */
@@ -13,8 +14,9 @@ export class AmqpService implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(Broker) broker: Broker,
     @Inject(AMQP_OPTIONS) options: AmqpServerOptions,
     @Inject(APP_LOGGER) logger: Logger,
+    @Inject(AMQP_CLOCK) clock: Clock,
   ) {
-    this.server = new AmqpServer(broker, options, logger.child({ component: 'amqp' }));
+    this.server = new AmqpServer(broker, options, logger.child({ component: 'amqp' }), clock);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -22,16 +24,17 @@ export class AmqpService implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.server.close();
+    await this.server.stop();
   }
 }
 
 @Module({})
 export class AmqpModule {
-  static forRoot(options: AmqpServerOptions): DynamicModule {
+  /** `clock` replaces the system timers of connections (tests drive heartbeats with it). */
+  static forRoot(options: AmqpServerOptions, clock: Clock = systemClock): DynamicModule {
     return {
       module: AmqpModule,
-      providers: [{ provide: AMQP_OPTIONS, useValue: options }, AmqpService],
+      providers: [{ provide: AMQP_OPTIONS, useValue: options }, { provide: AMQP_CLOCK, useValue: clock }, AmqpService],
       exports: [AmqpService],
     };
   }

@@ -1,25 +1,20 @@
-import { BrokerError, ReplyCode } from './errors';
+import { notFound, storeUnavailable } from './errors';
+import type { BrokerSnapshot, VhostSnapshot } from './introspection/snapshots';
 import { CoreMetrics } from './metrics';
 import { ResourceAlarms } from './resource-alarms';
-import { ENTRY_OVERHEAD_BYTES } from './queue/ready-set';
-import type { QueueLimits } from './queue/queue';
+import { recoverBroker } from './recovery';
+import { SessionRegistries } from './sessions/session-registry';
 import type { BrokerStore } from './store/broker-store';
-import { SqliteStore } from './store/sqlite/sqlite-store';
-import type { SyncMode } from './store/sqlite/schema';
-import type { RecoveredDefinitions } from './store/store-records';
+import { CommitCallback, CommitToken, NO_COMMIT_NEEDED } from './store/commit-token';
 import { VhostContext, VirtualHost } from './vhost/virtual-host';
 
 export interface BrokerOptions {
-  /** Directory of the SQLite database. */
-  dataDir: string;
-  /** SQLite `synchronous`: full (fsync every commit) or normal. */
-  sync: SyncMode;
   /** Bytes of ready messages a queue keeps in memory before paging the rest to the store. */
   queueMemoryBudget: number;
-  /** Flush a batch early when it holds this many bytes. */
-  maxBatchBytes?: number;
   /** Ready messages above which a consumed queue asks its publishers to pause (flow control). */
   queueFlowHigh?: number;
+  /** Directory whose file system is watched for free space (the store's); none: no disk alarm. */
+  dataDir?: string;
   /** Resident memory above which publishers are blocked; 0 = 40% of the machine's memory. */
   memoryHighWatermarkBytes?: number;
   /** Free disk below which publishers are blocked (default 50 MB, RabbitMQ's). */
@@ -48,63 +43,77 @@ export class PersistentCounter {
 }
 
 /**
- * The broker's heart: virtual hosts over one durable store. Transports (AMQP, HTTP jobs,
- * delivery) talk to it; it knows nothing about them.
+ * The broker's heart: virtual hosts over one durable store, which the application injects. Front
+ * doors (AMQP, HTTP jobs, delivery, management) use this class, the virtual hosts and queues it
+ * hands out, and the snapshots it describes itself with; it knows nothing about them.
  */
-export class Broker implements VhostContext {
+export class Broker {
   readonly metrics = new CoreMetrics();
   readonly alarms: ResourceAlarms;
+  /** The doors' own registries (AMQP connections, …), listed and closed by the management layer. */
+  readonly sessions = new SessionRegistries();
   private readonly vhosts = new Map<string, VirtualHost>();
   private readonly counters = new Map<string, PersistentCounter>();
+  private recoveredCounters = new Map<string, number>();
   private seq = 0;
   private queueId = 0;
-  private recoveredCounters = new Map<string, number>();
+  private readonly startedAt = Date.now();
   /** Wall time spent recovering at start, in seconds. */
   recoverySeconds = 0;
   recoveredMessages = 0;
 
+  /** What the virtual hosts share: the store, metrics, id allocation and queue limits. */
+  private readonly context: VhostContext;
+
   private constructor(
-    readonly store: BrokerStore,
-    private readonly options: BrokerOptions,
+    private readonly store: BrokerStore,
+    options: BrokerOptions,
   ) {
     store.attachMetrics(this.metrics);
+    const flowHigh = options.queueFlowHigh ?? 8192;
+    this.context = {
+      store,
+      metrics: this.metrics,
+      queueLimits: { memoryBudget: options.queueMemoryBudget, flowHigh, flowLow: Math.floor(flowHigh / 2) },
+      nextSeq: () => ++this.seq,
+      nextQueueId: () => ++this.queueId,
+    };
     this.alarms = new ResourceAlarms({
-      dataDir: options.dataDir,
+      dataDir: options.dataDir ?? null,
       memoryHighWatermarkBytes: options.memoryHighWatermarkBytes ?? 0,
       diskFreeLimitBytes: options.diskFreeLimitBytes ?? 50 * 1024 * 1024,
     });
   }
 
-  static async open(options: BrokerOptions): Promise<Broker> {
-    const store = await SqliteStore.open({ dataDir: options.dataDir, sync: options.sync, maxBatchBytes: options.maxBatchBytes });
+  /** Builds the broker over `store`, recovering what the store kept, and starts its alarms. */
+  static async open(store: BrokerStore, options: BrokerOptions): Promise<Broker> {
     const broker = new Broker(store, options);
     const started = process.hrtime.bigint();
-    broker.recover(store.recoverDefinitions());
+    const recovered = recoverBroker(await store.recover(), {
+      store,
+      memoryBudget: options.queueMemoryBudget,
+      vhost: (name) => broker.vhostForRecovery(name),
+    });
+    broker.seq = recovered.maxSeq;
+    broker.queueId = recovered.maxQueueId;
+    broker.recoveredCounters = recovered.counters;
+    broker.recoveredMessages = recovered.messages;
+    if (!broker.vhosts.has(DEFAULT_VHOST)) broker.addVhost(DEFAULT_VHOST);
     broker.recoverySeconds = Number(process.hrtime.bigint() - started) / 1e9;
     broker.alarms.start();
     return broker;
   }
 
-  get queueLimits(): QueueLimits {
-    const flowHigh = this.options.queueFlowHigh ?? 8192;
-    return { memoryBudget: this.options.queueMemoryBudget, flowHigh, flowLow: Math.floor(flowHigh / 2) };
-  }
-
-  nextSeq(): number {
-    return ++this.seq;
-  }
-
-  nextQueueId(): number {
-    return ++this.queueId;
-  }
+  // ---- virtual hosts ---------------------------------------------------------------------------
 
   vhost(name: string): VirtualHost | undefined {
     return this.vhosts.get(name);
   }
 
+  /** The named vhost; `not-found` when it does not exist. */
   getVhost(name: string): VirtualHost {
     const vhost = this.vhosts.get(name);
-    if (vhost === undefined) throw new BrokerError(ReplyCode.NotAllowed, `NOT_ALLOWED - vhost '${name}' not found`);
+    if (vhost === undefined) throw notFound(`vhost '${name}' not found`);
     return vhost;
   }
 
@@ -112,16 +121,26 @@ export class Broker implements VhostContext {
     return this.getVhost(DEFAULT_VHOST);
   }
 
-  allVhosts(): IterableIterator<VirtualHost> {
-    return this.vhosts.values();
+  vhostNames(): string[] {
+    return [...this.vhosts.keys()];
   }
 
+  /** Creates the vhost (durably) unless it exists; returns it either way. */
   addVhost(name: string): VirtualHost {
     let vhost = this.vhosts.get(name);
     if (vhost === undefined) {
-      vhost = new VirtualHost(name, this);
+      vhost = new VirtualHost(name, this.context);
       this.vhosts.set(name, vhost);
       this.store.putVhost(name);
+    }
+    return vhost;
+  }
+
+  private vhostForRecovery(name: string): VirtualHost {
+    let vhost = this.vhosts.get(name);
+    if (vhost === undefined) {
+      vhost = new VirtualHost(name, this.context);
+      this.vhosts.set(name, vhost);
     }
     return vhost;
   }
@@ -135,39 +154,54 @@ export class Broker implements VhostContext {
     return counter;
   }
 
-  private recover(state: RecoveredDefinitions): void {
-    this.seq = state.maxSeq;
-    this.queueId = state.maxQueueId;
-    this.recoveredCounters = state.counters;
-    for (const name of state.vhosts) this.vhosts.set(name, new VirtualHost(name, this));
-    if (!this.vhosts.has(DEFAULT_VHOST)) this.addVhost(DEFAULT_VHOST);
-    const vhostOf = (name: string): VirtualHost => {
-      let vhost = this.vhosts.get(name);
-      if (vhost === undefined) {
-        vhost = new VirtualHost(name, this);
-        this.vhosts.set(name, vhost);
-      }
-      return vhost;
+  // ---- durability ------------------------------------------------------------------------------
+
+  /** A token covering everything accepted so far; `whenDurable` says when it is on disk. */
+  durabilityToken(): CommitToken {
+    return this.store.currentToken();
+  }
+
+  /**
+   * Calls back once what the token covers is durable (true), or can never be (false: the store
+   * failed). The callback form is for hot paths (publisher confirms); doors that await use
+   * `whenDurable`.
+   */
+  onDurable(token: CommitToken, callback: CommitCallback): void {
+    if (token === NO_COMMIT_NEEDED) queueMicrotask(() => callback(true));
+    else this.store.whenCommitted(token, callback);
+  }
+
+  /** Resolves once the token (default: everything so far) is durable; rejects with `store-unavailable`. */
+  whenDurable(token: CommitToken = this.durabilityToken()): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.onDurable(token, (ok) => (ok ? resolve() : reject(storeUnavailable('the store could not commit; nothing since its last commit is durable')))),
+    );
+  }
+
+  /** Store write pressure: publishers should pause while `active`, until `onRelief`. */
+  get storeBacklogged(): boolean {
+    return this.store.backlogged;
+  }
+
+  onStoreRelief(listener: () => void): void {
+    this.store.onDrain(listener);
+  }
+
+  // ---- introspection ---------------------------------------------------------------------------
+
+  /** A read-only picture of the whole broker (vhosts with their totals), for management views. */
+  snapshot(): BrokerSnapshot {
+    const vhosts: VhostSnapshot[] = [];
+    for (const vhost of this.vhosts.values()) vhosts.push(vhost.snapshot());
+    return {
+      startedAt: this.startedAt,
+      vhosts,
+      counters: this.metrics.snapshot(),
+      pendingCommits: this.store.pendingCommits,
+      alarm: this.alarms.active,
+      recoveredMessages: this.recoveredMessages,
+      recoverySeconds: this.recoverySeconds,
     };
-    for (const e of state.exchanges) vhostOf(e.vhost).restoreExchange(e.name, e.type, e.autoDelete, e.internal, e.arguments);
-    const queuesById = new Map<number, ReturnType<VirtualHost['restoreQueue']>>();
-    for (const q of state.queues) queuesById.set(q.id, vhostOf(q.vhost).restoreQueue(q.id, q.name, q.autoDelete, q.arguments));
-    for (const b of state.bindings) {
-      vhostOf(b.vhost).restoreBinding(b.destinationKind, b.destination, b.source, b.routingKey, b.arguments);
-    }
-    const budget = this.options.queueMemoryBudget;
-    for (const bucket of state.buckets) {
-      const queue = queuesById.get(bucket.queueId);
-      if (queue === undefined) continue;
-      const averageCost = ENTRY_OVERHEAD_BYTES + bucket.bytes / bucket.count;
-      const limit = Math.min(bucket.count, Math.max(1, Math.floor((budget * 0.75) / averageCost)));
-      const head = this.store.readPaged(queue, bucket.rank, 0, limit);
-      let headBytes = 0;
-      for (const entry of head) headBytes += entry.message.body.length;
-      const last = head[head.length - 1];
-      queue.ready.recover(bucket.rank, head, last ? last.seq : 0, bucket.count - head.length, bucket.bytes - headBytes);
-      this.recoveredMessages += bucket.count;
-    }
   }
 
   /** Commits what is pending and closes the store. */

@@ -1,22 +1,30 @@
 /**
- * Errors raised by the core for requests a client made. The codes are AMQP 0-9-1 reply codes
- * because they name the situations precisely; other front doors map them (e.g. 404 -> HTTP 404).
+ * What went wrong, in the core's own terms. Each front door maps a kind to its protocol once
+ * (AMQP reply codes in libs/amqp, HTTP statuses in the HTTP doors); the core knows no protocol.
  */
-export const enum ReplyCode {
-  NotFound = 404,
-  AccessRefused = 403,
-  ResourceLocked = 405,
-  PreconditionFailed = 406,
-  CommandInvalid = 503,
-  NotAllowed = 530,
-  NotImplemented = 540,
-  InternalError = 541,
-  ResourceError = 506,
-}
+export type BrokerErrorKind =
+  /** The named vhost, exchange, queue or binding does not exist. */
+  | 'not-found'
+  /** The operation is not permitted on this object (reserved names, internal exchanges). */
+  | 'access-refused'
+  /** The queue is exclusive to another owner (connection). */
+  | 'resource-locked'
+  /** The queue is held by an exclusive consumer, or an exclusive consumer cannot join. */
+  | 'exclusive-use'
+  /** The object exists with other properties, or a condition (if-empty, if-unused) failed. */
+  | 'precondition-failed'
+  /** The request itself is malformed (an unknown exchange type). */
+  | 'invalid-request'
+  /** A feature the broker does not offer. */
+  | 'not-implemented'
+  /** A limit of the broker was reached (memory, disk, counts). */
+  | 'resource-limit'
+  /** The durable store failed: nothing more can be promised durable. */
+  | 'store-unavailable';
 
 export class BrokerError extends Error {
   constructor(
-    readonly code: ReplyCode,
+    readonly kind: BrokerErrorKind,
     message: string,
   ) {
     super(message);
@@ -24,15 +32,10 @@ export class BrokerError extends Error {
   }
 }
 
-export const notFound = (text: string): BrokerError => new BrokerError(ReplyCode.NotFound, `NOT_FOUND - ${text}`);
-export const accessRefused = (text: string): BrokerError =>
-  new BrokerError(ReplyCode.AccessRefused, `ACCESS_REFUSED - ${text}`);
-export const resourceLocked = (text: string): BrokerError =>
-  new BrokerError(ReplyCode.ResourceLocked, `RESOURCE_LOCKED - ${text}`);
-export const preconditionFailed = (text: string): BrokerError =>
-  new BrokerError(ReplyCode.PreconditionFailed, `PRECONDITION_FAILED - ${text}`);
-export const notAllowed = (text: string): BrokerError => new BrokerError(ReplyCode.NotAllowed, `NOT_ALLOWED - ${text}`);
-export const notImplemented = (text: string): BrokerError =>
-  new BrokerError(ReplyCode.NotImplemented, `NOT_IMPLEMENTED - ${text}`);
-export const commandInvalid = (text: string): BrokerError =>
-  new BrokerError(ReplyCode.CommandInvalid, `COMMAND_INVALID - ${text}`);
+export const notFound = (text: string): BrokerError => new BrokerError('not-found', text);
+export const accessRefused = (text: string): BrokerError => new BrokerError('access-refused', text);
+export const resourceLocked = (text: string): BrokerError => new BrokerError('resource-locked', text);
+export const exclusiveUse = (text: string): BrokerError => new BrokerError('exclusive-use', text);
+export const preconditionFailed = (text: string): BrokerError => new BrokerError('precondition-failed', text);
+export const invalidRequest = (text: string): BrokerError => new BrokerError('invalid-request', text);
+export const storeUnavailable = (text: string): BrokerError => new BrokerError('store-unavailable', text);

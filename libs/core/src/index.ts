@@ -1,19 +1,49 @@
-export * from './broker';
-export * from './errors';
-export * from './metrics';
-export { ResourceAlarms } from './resource-alarms';
-export * from './encoding';
-export { Message } from './message/message';
-export { Queue } from './queue/queue';
-export type { QueueStats } from './queue/queue';
-export type { Consumer } from './queue/consumer';
-export { QueueEntry, EntryState } from './queue/queue-entry';
-export { Exchange } from './exchange/exchange';
-export type { ExchangeType } from './exchange/exchange';
-export { Binding, isQueue } from './exchange/binding';
+// The core's public API: everything a front door, the management layer or the application may
+// use. Doors import '#core' only; the modules behind it are internal (lint enforces this).
+
+// the broker and its virtual hosts
+export { Broker, DEFAULT_VHOST, PersistentCounter } from './broker';
+export type { BrokerOptions } from './broker';
 export { VirtualHost } from './vhost/virtual-host';
 export type { ExchangeDeclaration, PublishOutcome, QueueDeclaration, QueueDeleteConditions } from './vhost/virtual-host';
-export type { BrokerStore } from './store/broker-store';
-export type { SyncMode } from './store/sqlite/schema';
-export * from './core.module';
+export { Queue } from './queue/queue';
+export type { Consumer } from './queue/consumer';
+export { QueueEntry, EntryState } from './queue/queue-entry';
+export { Message } from './message/message';
 export { RANK_HEADER, NOT_BEFORE_HEADER, DEFAULT_RANK } from './queue/queue-options';
+export { BrokerError } from './errors';
+export type { BrokerErrorKind } from './errors';
+
+// durability
+export { NO_COMMIT_NEEDED } from './store/commit-token';
+export type { CommitToken, CommitCallback } from './store/commit-token';
+
+// the store port and its implementations, composed in by the application
+export type { BrokerStore } from './store/broker-store';
+export type { BindingRecord, BucketSummary, ExchangeRecord, QueueRecord, RecoveredState } from './store/store-records';
+export type { QueueStore } from './queue/queue-store';
+export { SqliteStore } from './store/sqlite/sqlite-store';
+export type { SqliteStoreOptions } from './store/sqlite/sqlite-store';
+export type { SyncMode } from './store/sqlite/schema';
+export { MemoryStore } from './store/memory/memory-store';
+
+// introspection and the doors' session registries
+export type {
+  BindingSnapshot,
+  BrokerSnapshot,
+  ConsumerSnapshot,
+  ExchangeSnapshot,
+  MessageStats,
+  QueueSnapshot,
+  VhostSnapshot,
+} from './introspection/snapshots';
+export type { ChannelSnapshot, SessionRegistry, SessionSnapshot } from './sessions/session-registry';
+export { CoreMetrics } from './metrics';
+export type { CoreCounters } from './metrics';
+export { ResourceAlarms } from './resource-alarms';
+
+// the AMQP-shaped message model the core stores (field tables, properties) and its encoding
+export * from './encoding';
+
+// Nest composition
+export * from './core.module';

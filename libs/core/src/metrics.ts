@@ -1,16 +1,29 @@
+/** The broker-wide message counters, as a snapshot reports them. */
+export interface CoreCounters {
+  published: number;
+  /** Queue deliveries made by routing (one message routed to 3 queues counts 3). */
+  routed: number;
+  unroutable: number;
+  delivered: number;
+  acked: number;
+  requeued: number;
+  /** Rejected/nacked without requeue, or discarded. */
+  dropped: number;
+  storeCommits: number;
+  storeCommittedOps: number;
+}
+
 /**
  * Plain counters the core bumps on its hot paths (a field increment, nothing more). The
  * observability module reads them at scrape time; the core never imports a metrics library.
  */
-export class CoreMetrics {
+export class CoreMetrics implements CoreCounters {
   published = 0;
-  /** Queue deliveries made by routing (one message routed to 3 queues counts 3). */
   routed = 0;
   unroutable = 0;
   delivered = 0;
   acked = 0;
   requeued = 0;
-  /** Rejected/nacked without requeue, or discarded. */
   dropped = 0;
   storeCommits = 0;
   storeCommittedOps = 0;
@@ -24,5 +37,10 @@ export class CoreMetrics {
     this.storeCommits++;
     this.storeCommittedOps += ops;
     for (const listener of this.commitListeners) listener(seconds, ops);
+  }
+
+  snapshot(): CoreCounters {
+    const { published, routed, unroutable, delivered, acked, requeued, dropped, storeCommits, storeCommittedOps } = this;
+    return { published, routed, unroutable, delivered, acked, requeued, dropped, storeCommits, storeCommittedOps };
   }
 }

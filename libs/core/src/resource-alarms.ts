@@ -2,8 +2,8 @@ import { statfs } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 
 export interface ResourceLimits {
-  /** Directory whose file system is watched for free space. */
-  dataDir: string;
+  /** Directory whose file system is watched for free space; null: no disk alarm. */
+  dataDir: string | null;
   /** Resident memory above which publishers are blocked; 0 = 40% of the machine's memory. */
   memoryHighWatermarkBytes: number;
   /** Free disk space below which publishers are blocked. */
@@ -61,7 +61,7 @@ export class ResourceAlarms {
     let reason: string | null = null;
     if (rss > this.memoryLimit) {
       reason = `memory: ${mb(rss)} MB in use, above the high watermark of ${mb(this.memoryLimit)} MB`;
-    } else {
+    } else if (this.limits.dataDir !== null) {
       try {
         const fs = await statfs(this.limits.dataDir);
         const free = fs.bavail * fs.bsize;

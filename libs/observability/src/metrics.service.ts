@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Broker, Queue } from '#core';
+import { Broker, QueueSnapshot } from '#core';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 type CoreCounterName = 'published' | 'routed' | 'unroutable' | 'delivered' | 'acked' | 'requeued' | 'dropped';
@@ -56,11 +56,11 @@ export class MetricsService {
       help: 'Write batches open or in flight to the store writer',
       registers: [this.registry],
       collect() {
-        this.set(broker.store.pendingBatches);
+        this.set(broker.snapshot().pendingCommits);
       },
     });
     const labelNames = ['vhost', 'queue'] as const;
-    const queueGauge = (name: string, help: string, read: (q: Queue) => number): void => {
+    const queueGauge = (name: string, help: string, read: (q: QueueSnapshot) => number): void => {
       new Gauge({
         name,
         help,
@@ -68,16 +68,16 @@ export class MetricsService {
         registers: [this.registry],
         collect() {
           this.reset();
-          for (const vhost of broker.allVhosts()) {
-            for (const queue of vhost.queues.values()) this.set({ vhost: vhost.name, queue: queue.name }, read(queue));
+          for (const name of broker.vhostNames()) {
+            for (const queue of broker.getVhost(name).queueSnapshots()) this.set({ vhost: name, queue: queue.name }, read(queue));
           }
         },
       });
     };
-    queueGauge('broker_queue_messages_ready', 'Messages ready for delivery', (q) => q.messageCount);
-    queueGauge('broker_queue_messages_unacked', 'Messages delivered and not yet settled', (q) => q.unackedCount);
-    queueGauge('broker_queue_messages_paged', 'Ready messages kept only in the store (beyond the memory budget)', (q) => q.ready.pagedCount);
-    queueGauge('broker_queue_consumers', 'Consumers attached to the queue', (q) => q.consumerCount);
+    queueGauge('broker_queue_messages_ready', 'Messages ready for delivery', (q) => q.messagesReady);
+    queueGauge('broker_queue_messages_unacked', 'Messages delivered and not yet settled', (q) => q.messagesUnacknowledged);
+    queueGauge('broker_queue_messages_paged', 'Ready messages kept only in the store (beyond the memory budget)', (q) => q.messagesPaged);
+    queueGauge('broker_queue_consumers', 'Consumers attached to the queue', (q) => q.consumers);
   }
 
   contentType(): string {

@@ -1,19 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import {
-  BrokerError,
-  EntryState,
-  FieldTable,
-  Message,
-  peekProperties,
-  decodeProperties,
-  Queue,
-  QueueEntry,
-} from '#core';
+import { ChannelSnapshot, EntryState, FieldTable, Message, Queue, QueueEntry } from '#core';
 import {
   AmqpMethod,
   BASIC_CLASS_ID,
-  ContentHeader,
-  decodeContentHeader,
   encodeBasicAckFrame,
   encodeBasicCancelFrame,
   encodeBasicCancelOkFrame,
@@ -34,6 +23,7 @@ import {
   encodeTxCommitOkFrame,
   encodeTxRollbackOkFrame,
   encodeTxSelectOkFrame,
+  methodName,
   MethodId,
   ReplyCode,
 } from '../codec';
@@ -41,18 +31,21 @@ import {
   AmqpError,
   channelError,
   commandInvalid,
-  fromBrokerError,
+  internalError,
+  isUnexpected,
   notAllowed,
   notImplemented,
   preconditionFailed,
+  toAmqpError,
   unexpectedFrame,
 } from '../errors';
 import { AmqpConsumer, ConsumerHost } from './amqp-consumer';
 import type { ChannelHost } from './channel-host';
+import { ContentAssembler } from './content-assembler';
 import { PublisherConfirms } from './publisher-confirms';
 import { handleTopologyMethod } from './topology-methods';
 import { Transaction } from './transaction';
-import { UnackedTracker } from './unacked-tracker';
+import { ConsumerCredit, UnackedDeliveries } from './unacked-deliveries';
 
 const enum ChannelState {
   Open,
@@ -61,105 +54,69 @@ const enum ChannelState {
   Closed,
 }
 
-/** A basic.publish whose content frames are still arriving. */
-interface PendingPublish {
-  exchange: string;
-  routingKey: string;
-  mandatory: boolean;
-  header: ContentHeader | null;
-  body: Buffer | null;
-  received: number;
-}
-
 const generatedTag = (): string => `amq.ctag-${randomBytes(16).toString('base64url')}`;
 
-/** One AMQP channel: content assembly, basic.*, confirms, transactions, and its consumers. */
+/** One AMQP channel: basic.*, confirms, transactions, and its consumers. */
 export class AmqpChannel implements ConsumerHost {
   private state = ChannelState.Open;
-  private publishing: PendingPublish | null = null;
+  private readonly content: ContentAssembler;
   private deliveryTag = 0;
-  private readonly unacked = new UnackedTracker();
+  private readonly unacked = new UnackedDeliveries();
   private readonly consumers = new Map<string, AmqpConsumer>();
-  private unackedCount = 0;
-  private unackedBytes = 0;
   /** basic.qos(global=false): applies to consumers created afterwards. */
   private consumerPrefetchCount = 0;
   private consumerPrefetchSize = 0;
-  /** basic.qos(global=true): shared by all consumers of the channel. */
-  private channelPrefetchCount = 0;
-  private channelPrefetchSize = 0;
   private confirms: PublisherConfirms | null = null;
   private tx: Transaction | null = null;
 
   constructor(
     readonly id: number,
     private readonly host: ChannelHost,
-  ) {}
+  ) {
+    this.content = new ContentAssembler(id, host.maxMessageBytes, (exchange, message, mandatory) => this.assembled(exchange, message, mandatory));
+  }
 
   get isOpen(): boolean {
     return this.state === ChannelState.Open;
+  }
+
+  snapshot(): ChannelSnapshot {
+    return {
+      number: this.id,
+      consumers: this.consumers.size,
+      unacknowledged: this.unacked.size,
+      prefetchCount: this.consumerPrefetchCount,
+      confirm: this.confirms !== null,
+      transactional: this.tx !== null,
+    };
   }
 
   // ---- frames ----------------------------------------------------------------------------------
 
   onMethod(method: AmqpMethod): void {
     if (this.state !== ChannelState.Open) {
-      // After we asked to close, only the handshake matters (spec 2.2.4 / RabbitMQ behaviour).
+      // After we asked to close, only the close handshake matters (spec 2.2.4). A client close
+      // that crossed ours is answered; we keep waiting for the close-ok of ours (as RabbitMQ).
       if (method.id === MethodId.ChannelCloseOk) this.finishClose();
       else if (method.id === MethodId.ChannelClose) this.writeCloseOk();
       return;
     }
-    if (this.publishing !== null) {
+    if (this.content.busy) {
       throw unexpectedFrame(`expected content header for class 60, got a method frame on channel ${this.id}`);
     }
     try {
       this.handle(method);
     } catch (error) {
-      throw asAmqpError(error, method.id);
+      throw blame(error, method.id);
     }
   }
 
   onHeader(payload: Buffer): void {
-    if (this.state !== ChannelState.Open) return;
-    const pending = this.publishing;
-    if (pending === null || pending.header !== null) {
-      throw unexpectedFrame(`content header frame on channel ${this.id} without a basic.publish before it`);
-    }
-    const header = decodeContentHeader(payload);
-    if (header.classId !== BASIC_CLASS_ID) {
-      throw unexpectedFrame(`content header for class ${header.classId}, expected class ${BASIC_CLASS_ID}`);
-    }
-    peekProperties(header.propertiesRaw); // validates the property list before we keep it
-    if (header.bodySize > this.host.maxMessageBytes) {
-      this.publishing = null;
-      throw preconditionFailed(
-        `message size ${header.bodySize} is larger than configured max size ${this.host.maxMessageBytes}`,
-      ).withMethod(60, 40);
-    }
-    pending.header = header;
-    if (header.bodySize === 0) this.completePublish(pending, Buffer.alloc(0));
+    if (this.state === ChannelState.Open) this.content.onHeader(payload);
   }
 
   onBody(payload: Buffer): void {
-    if (this.state !== ChannelState.Open) return;
-    const pending = this.publishing;
-    if (pending === null || pending.header === null) {
-      throw unexpectedFrame(`content body frame on channel ${this.id} without a content header before it`);
-    }
-    const size = pending.header.bodySize;
-    const received = pending.received + payload.length;
-    if (received > size) {
-      throw unexpectedFrame(`content body frames on channel ${this.id} carry ${received} bytes, header said ${size}`);
-    }
-    if (pending.received === 0 && received === size) {
-      // the usual single-frame body: one copy, detached from the socket chunk
-      this.completePublish(pending, Buffer.from(payload));
-      return;
-    }
-    pending.body ??= Buffer.allocUnsafe(size);
-    payload.copy(pending.body, pending.received);
-    pending.received = received;
-    if (received === size) this.completePublish(pending, pending.body);
+    if (this.state === ChannelState.Open) this.content.onBody(payload);
   }
 
   // ---- methods ---------------------------------------------------------------------------------
@@ -170,7 +127,7 @@ export class AmqpChannel implements ConsumerHost {
       case MethodId.BasicPublish: {
         const a = method.args;
         if (a.immediate) throw notImplemented('immediate=true');
-        this.publishing = { exchange: a.exchange, routingKey: a.routingKey, mandatory: a.mandatory, header: null, body: null, received: 0 };
+        this.content.begin(a.exchange, a.routingKey, a.mandatory);
         return;
       }
       case MethodId.BasicAck:
@@ -206,7 +163,7 @@ export class AmqpChannel implements ConsumerHost {
         break;
       case MethodId.ConfirmSelect:
         if (this.tx) throw preconditionFailed('cannot switch from tx to confirm mode');
-        this.confirms ??= new PublisherConfirms(this.host.broker.store, (tag, multiple, ack) => this.sendConfirm(tag, multiple, ack));
+        this.confirms ??= new PublisherConfirms(this.host.durability, (tag, multiple, ack) => this.sendConfirm(tag, multiple, ack));
         if (!method.args.noWait) encodeConfirmSelectOkFrame(out.writer, this.id, {});
         break;
       case MethodId.TxSelect:
@@ -232,6 +189,7 @@ export class AmqpChannel implements ConsumerHost {
       case MethodId.ChannelClose:
         this.release();
         this.writeCloseOk();
+        this.finishClose();
         return;
       case MethodId.ChannelCloseOk:
         // close-ok without our close: ignore, as RabbitMQ does
@@ -240,7 +198,7 @@ export class AmqpChannel implements ConsumerHost {
         throw channelError(`second 'channel.open' seen on channel ${this.id}`);
       default:
         if (!handleTopologyMethod(method, this.id, this.host)) {
-          throw commandInvalid(`method ${describeMethod(method.id)} is not valid on a channel here`);
+          throw commandInvalid(`method ${methodName(method.id >>> 16, method.id & 0xffff)} is not valid on a channel here`);
         }
         return;
     }
@@ -249,16 +207,14 @@ export class AmqpChannel implements ConsumerHost {
 
   // ---- publishing ------------------------------------------------------------------------------
 
-  private completePublish(pending: PendingPublish, body: Buffer): void {
-    this.publishing = null;
-    const header = pending.header!;
-    const encoded = Buffer.from(header.propertiesRaw);
-    const message = new Message(pending.exchange, pending.routingKey, decodeProperties(encoded), encoded, body);
-    if (this.tx) {
-      this.tx.add({ kind: 'publish', exchange: pending.exchange, message, mandatory: pending.mandatory });
-      return;
+  private assembled(exchange: string, message: Message, mandatory: boolean): void {
+    const userId = message.properties.userId;
+    if (userId !== undefined && userId !== this.host.user) {
+      // as RabbitMQ: user_id must name the authenticated user
+      throw preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${this.host.user}'`).withMethod(MethodId.BasicPublish);
     }
-    this.publish(pending.exchange, message, pending.mandatory);
+    if (this.tx) this.tx.add({ kind: 'publish', exchange, message, mandatory });
+    else this.publish(exchange, message, mandatory);
   }
 
   private publish(exchange: string, message: Message, mandatory: boolean): void {
@@ -266,11 +222,10 @@ export class AmqpChannel implements ConsumerHost {
     try {
       outcome = this.host.vhost.publish(exchange, message);
     } catch (error) {
-      throw asAmqpError(error, MethodId.BasicPublish);
+      throw blame(error, MethodId.BasicPublish);
     }
-    const persisted = outcome.persisted;
     if (outcome.routed === 0 && mandatory) this.returnMessage(message, ReplyCode.NoRoute, 'NO_ROUTE');
-    this.confirms?.onPublish(persisted);
+    this.confirms?.onPublish(outcome.commitToken);
     this.host.publishAccepted(outcome.overloaded);
   }
 
@@ -300,15 +255,16 @@ export class AmqpChannel implements ConsumerHost {
       if (action.kind === 'publish') this.publish(action.exchange, action.message, action.mandatory);
       else this.settle(action.tag, action.multiple, action.kind === 'ack', action.kind === 'nack' && action.requeue);
     }
-    const reply = (): void => {
-      if (this.state !== ChannelState.Open) return;
-      encodeTxCommitOkFrame(this.host.output.writer, this.id, {});
-      this.host.output.schedule();
-    };
     // acks and publishes of a committed transaction are durable before commit-ok
-    this.host.broker.store.afterCommit((committed) => {
-      if (committed) reply();
-      else this.close(new AmqpError(ReplyCode.InternalError, 'INTERNAL_ERROR - the store could not commit the transaction', 90, 20));
+    const durability = this.host.durability;
+    durability.onDurable(durability.durabilityToken(), (committed) => {
+      if (this.state !== ChannelState.Open) return;
+      if (committed) {
+        encodeTxCommitOkFrame(this.host.output.writer, this.id, {});
+        this.host.output.schedule();
+      } else {
+        this.close(internalError('the store could not commit the transaction').withMethod(MethodId.TxCommit));
+      }
     });
   }
 
@@ -316,8 +272,7 @@ export class AmqpChannel implements ConsumerHost {
 
   private qos(prefetchSize: number, prefetchCount: number, global: boolean): void {
     if (global) {
-      this.channelPrefetchCount = prefetchCount;
-      this.channelPrefetchSize = prefetchSize;
+      this.unacked.setChannelPrefetch(prefetchCount, prefetchSize);
       this.kickConsumers();
     } else {
       this.consumerPrefetchCount = prefetchCount;
@@ -326,7 +281,7 @@ export class AmqpChannel implements ConsumerHost {
   }
 
   private consume(queueName: string, requestedTag: string, noAck: boolean, exclusive: boolean, noWait: boolean, args: FieldTable): void {
-    const queue = this.resolveQueue(queueName);
+    const queue = this.host.vhost.getQueue(queueName, this.host.connectionId);
     const tag = requestedTag === '' ? generatedTag() : requestedTag;
     if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`);
     const rawPriority = args['x-priority'];
@@ -334,7 +289,8 @@ export class AmqpChannel implements ConsumerHost {
     if (rawPriority !== undefined && typeof rawPriority !== 'number') {
       throw preconditionFailed(`invalid arg 'x-priority' for consumer '${tag}': expected an integer`);
     }
-    const consumer = new AmqpConsumer(this, queue, tag, noAck, exclusive, priority, this.consumerPrefetchCount, this.consumerPrefetchSize, args);
+    const credit = new ConsumerCredit(this.consumerPrefetchCount, this.consumerPrefetchSize);
+    const consumer = new AmqpConsumer(this, queue, tag, noAck, exclusive, priority, credit, args, `${this.host.connectionId}#${this.id}`);
     queue.checkConsumer(consumer);
     // consume-ok goes out before the first delivery, which addConsumer may write at once
     if (!noWait) encodeBasicConsumeOkFrame(this.host.output.writer, this.id, { consumerTag: tag });
@@ -361,25 +317,12 @@ export class AmqpChannel implements ConsumerHost {
 
   canDeliver(consumer: AmqpConsumer, entry: QueueEntry): boolean {
     if (this.state !== ChannelState.Open || this.host.output.congested) return false;
-    if (consumer.autoAck) return true;
-    const size = entry.message.body.length;
-    if (consumer.prefetchCount > 0 && consumer.unacked >= consumer.prefetchCount) return false;
-    if (consumer.prefetchSize > 0 && consumer.unacked > 0 && consumer.unackedBytes + size > consumer.prefetchSize) return false;
-    if (this.channelPrefetchCount > 0 && this.unackedCount >= this.channelPrefetchCount) return false;
-    if (this.channelPrefetchSize > 0 && this.unackedCount > 0 && this.unackedBytes + size > this.channelPrefetchSize) return false;
-    return true;
+    return consumer.autoAck || this.unacked.hasCredit(consumer.credit, entry.message.body.length);
   }
 
   deliver(consumer: AmqpConsumer, entry: QueueEntry): void {
     const tag = ++this.deliveryTag;
-    if (!consumer.autoAck) {
-      entry.deliveryTag = tag;
-      this.unacked.push(entry);
-      consumer.unacked++;
-      consumer.unackedBytes += entry.message.body.length;
-      this.unackedCount++;
-      this.unackedBytes += entry.message.body.length;
-    }
+    if (!consumer.autoAck) this.unacked.add(entry, tag, consumer.credit);
     const out = this.host.output;
     const message = entry.message;
     encodeBasicDeliverFrame(out.writer, this.id, {
@@ -394,7 +337,7 @@ export class AmqpChannel implements ConsumerHost {
   }
 
   private get(queueName: string, noAck: boolean): void {
-    const queue = this.resolveQueue(queueName);
+    const queue: Queue = this.host.vhost.getQueue(queueName, this.host.connectionId);
     const out = this.host.output;
     const entry = queue.fetch(noAck);
     if (entry === undefined) {
@@ -402,12 +345,7 @@ export class AmqpChannel implements ConsumerHost {
       return;
     }
     const tag = ++this.deliveryTag;
-    if (!noAck) {
-      entry.deliveryTag = tag;
-      this.unacked.push(entry);
-      this.unackedCount++;
-      this.unackedBytes += entry.message.body.length;
-    }
+    if (!noAck) this.unacked.add(entry, tag, null);
     encodeBasicGetOkFrame(out.writer, this.id, {
       deliveryTag: tag,
       redelivered: entry.redelivered,
@@ -428,7 +366,7 @@ export class AmqpChannel implements ConsumerHost {
   // ---- settling --------------------------------------------------------------------------------
 
   private settle(tag: number, multiple: boolean, ack: boolean, requeue: boolean): void {
-    const apply = (entry: QueueEntry): void => this.settleEntry(entry, ack, requeue);
+    const apply = (entry: QueueEntry): void => settleEntry(entry, ack, requeue);
     if (multiple) {
       if (tag === 0) this.unacked.takeAll(apply);
       else {
@@ -441,25 +379,11 @@ export class AmqpChannel implements ConsumerHost {
       if (entry === undefined) throw preconditionFailed(`unknown delivery tag ${tag}`);
       apply(entry);
     }
-    if (this.channelPrefetchCount > 0 || this.channelPrefetchSize > 0) this.kickConsumers();
-  }
-
-  private settleEntry(entry: QueueEntry, ack: boolean, requeue: boolean): void {
-    const size = entry.message.body.length;
-    this.unackedCount--;
-    this.unackedBytes -= size;
-    const holder = entry.holder;
-    if (holder instanceof AmqpConsumer) {
-      holder.unacked--;
-      holder.unackedBytes -= size;
-    }
-    if (entry.state !== EntryState.Unacked) return;
-    if (ack) entry.queue.ack(entry);
-    else entry.queue.reject(entry, requeue);
+    if (this.unacked.channelLimited) this.kickConsumers();
   }
 
   private requeueAll(): void {
-    this.unacked.takeAll((entry) => this.settleEntry(entry, false, true));
+    this.unacked.takeAll(requeueEntry);
     this.kickConsumers();
   }
 
@@ -472,16 +396,6 @@ export class AmqpChannel implements ConsumerHost {
   /** The socket drained: deliveries held back for congestion may go now. */
   resume(): void {
     this.kickConsumers();
-  }
-
-  private resolveQueue(name: string): Queue {
-    const vhost = this.host.vhost;
-    try {
-      return vhost.getQueue(name, this.host.connectionId);
-    } catch (error) {
-      if (error instanceof BrokerError) throw fromBrokerError(error);
-      throw error;
-    }
   }
 
   // ---- closing ---------------------------------------------------------------------------------
@@ -503,7 +417,6 @@ export class AmqpChannel implements ConsumerHost {
   private writeCloseOk(): void {
     encodeChannelCloseOkFrame(this.host.output.writer, this.id, {});
     this.host.output.schedule();
-    this.finishClose();
   }
 
   private finishClose(): void {
@@ -513,23 +426,25 @@ export class AmqpChannel implements ConsumerHost {
 
   /** Gives everything back: consumers cancelled, unacked deliveries requeued. Idempotent. */
   release(): void {
-    this.publishing = null;
+    this.content.reset();
     for (const consumer of this.consumers.values()) consumer.queue.removeConsumer(consumer);
     this.consumers.clear();
-    this.unacked.takeAll((entry) => this.settleEntry(entry, false, true));
+    this.unacked.takeAll(requeueEntry);
     this.tx = null;
   }
 }
 
-function describeMethod(id: number): string {
-  return `${id >>> 16}/${id & 0xffff}`;
+/** Names the method in an expected error; unexpected ones go up as they are, to be logged. */
+function blame(error: unknown, methodId: number): unknown {
+  return isUnexpected(error) ? error : toAmqpError(error, methodId);
 }
 
-/** Brings any error from handling a method into AMQP form, tagged with that method. */
-export function asAmqpError(error: unknown, methodId: number): AmqpError {
-  const classId = methodId >>> 16;
-  const method = methodId & 0xffff;
-  if (error instanceof AmqpError) return error.withMethod(classId, method);
-  if (error instanceof BrokerError) return fromBrokerError(error).withMethod(classId, method);
-  throw error;
+function settleEntry(entry: QueueEntry, ack: boolean, requeue: boolean): void {
+  if (entry.state !== EntryState.Unacked) return;
+  if (ack) entry.queue.ack(entry);
+  else entry.queue.reject(entry, requeue);
+}
+
+function requeueEntry(entry: QueueEntry): void {
+  settleEntry(entry, false, true);
 }

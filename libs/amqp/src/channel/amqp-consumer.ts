@@ -1,4 +1,5 @@
 import type { Consumer, FieldTable, Queue, QueueEntry } from '#core';
+import type { ConsumerCredit } from './unacked-deliveries';
 
 /** What a consumer needs from its channel. */
 export interface ConsumerHost {
@@ -9,9 +10,6 @@ export interface ConsumerHost {
 
 /** An AMQP basic.consume subscription: the core's Consumer with per-consumer prefetch. */
 export class AmqpConsumer implements Consumer {
-  unacked = 0;
-  unackedBytes = 0;
-
   constructor(
     private readonly host: ConsumerHost,
     readonly queue: Queue,
@@ -19,11 +17,20 @@ export class AmqpConsumer implements Consumer {
     readonly autoAck: boolean,
     readonly exclusive: boolean,
     readonly priority: number,
-    /** basic.qos(global=false) in force when it subscribed; 0 = unlimited. */
-    readonly prefetchCount: number,
-    readonly prefetchSize: number,
-    readonly args: FieldTable,
+    /** basic.qos(global=false) in force when it subscribed, and what it holds. */
+    readonly credit: ConsumerCredit,
+    private readonly args: FieldTable,
+    /** Connection and channel, for introspection. */
+    readonly owner: string,
   ) {}
+
+  get arguments(): FieldTable {
+    return this.args;
+  }
+
+  get prefetchCount(): number {
+    return this.credit.prefetchCount;
+  }
 
   hasCredit(entry: QueueEntry): boolean {
     return this.host.canDeliver(this, entry);

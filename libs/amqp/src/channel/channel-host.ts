@@ -11,11 +11,16 @@ export interface ClientCapabilities {
   publisherConfirms: boolean;
 }
 
+/** The broker's durability promise, as confirms and transactions use it. */
+export type Durability = Pick<Broker, 'durabilityToken' | 'onDurable'>;
+
 /** What a channel needs from its connection. */
 export interface ChannelHost {
   /** Owner id for exclusive queues. */
   readonly connectionId: string;
-  readonly broker: Broker;
+  /** The authenticated user (checked against a publish's user_id). */
+  readonly user: string;
+  readonly durability: Durability;
   readonly vhost: VirtualHost;
   readonly output: FrameOutput;
   readonly frameMax: number;

@@ -1,6 +1,7 @@
-import type { BrokerStore } from '#core';
+import { CommitToken, NO_COMMIT_NEEDED } from '#core';
+import type { Durability } from './channel-host';
 
-/** Publishes whose confirmation waits for one store commit (one batch). */
+/** Publishes whose confirmation waits for one commit token. */
 interface CommitBarrier {
   first: number;
   last: number;
@@ -19,26 +20,28 @@ export class PublisherConfirms {
   private lastPublished = 0;
   private confirmed = 0;
   private readonly barriers: CommitBarrier[] = [];
-  private barrierBatch = -1;
+  private barrierToken: CommitToken = NO_COMMIT_NEEDED;
   private emitScheduled = false;
 
   constructor(
-    private readonly store: BrokerStore,
+    private readonly durability: Durability,
     private readonly send: ConfirmSender,
   ) {}
 
-  /** Registers the next publish; `persisted` when it must wait for the store. Returns its seq no. */
-  onPublish(persisted: boolean): number {
+  /**
+   * Registers the next publish with what it must wait for (NO_COMMIT_NEEDED: nothing). Publishes
+   * that wait for the same token share one barrier. Returns its sequence number.
+   */
+  onPublish(token: CommitToken): number {
     const seq = ++this.lastPublished;
-    if (persisted) {
-      const batch = this.store.openBatchNo;
+    if (token !== NO_COMMIT_NEEDED) {
       const last = this.barriers[this.barriers.length - 1];
-      if (last !== undefined && !last.done && this.barrierBatch === batch) last.last = seq;
+      if (last !== undefined && !last.done && this.barrierToken === token) last.last = seq;
       else {
         const barrier: CommitBarrier = { first: seq, last: seq, done: false, committed: false };
         this.barriers.push(barrier);
-        this.barrierBatch = batch;
-        this.store.afterCommit((committed) => {
+        this.barrierToken = token;
+        this.durability.onDurable(token, (committed) => {
           barrier.done = true;
           barrier.committed = committed;
           this.scheduleEmit();
@@ -47,15 +50,6 @@ export class PublisherConfirms {
     }
     this.scheduleEmit();
     return seq;
-  }
-
-  /** Publishes the store could not take (e.g. refused while closing): nack it now. */
-  rejectedNow(): void {
-    const seq = ++this.lastPublished;
-    const barrier: CommitBarrier = { first: seq, last: seq, done: true, committed: false };
-    this.barriers.push(barrier);
-    this.barrierBatch = -1;
-    this.scheduleEmit();
   }
 
   private scheduleEmit(): void {

@@ -1,67 +1,42 @@
 import type { Socket } from 'node:net';
-import { Broker, BrokerError, DecodeError, Queue, VirtualHost } from '#core';
+import type { Broker, ChannelSnapshot, Queue, SessionSnapshot, VirtualHost } from '#core';
 import type { AmqpServerOptions } from '../amqp-options';
-import { parseSaslResponse, SASL_MECHANISMS } from '../auth/sasl';
 import type { UserDirectory } from '../auth/user-directory';
 import { AmqpChannel } from '../channel/amqp-channel';
-import type { ChannelHost, ClientCapabilities } from '../channel/channel-host';
+import type { ChannelHost, ClientCapabilities, Durability } from '../channel/channel-host';
 import {
-  AmqpMethod,
-  checkProtocolHeader,
   decodeMethod,
+  encodeChannelCloseOkFrame,
   encodeChannelOpenOkFrame,
-  encodeConnectionBlockedFrame,
   encodeConnectionCloseFrame,
   encodeConnectionCloseOkFrame,
-  encodeConnectionOpenOkFrame,
-  encodeConnectionStartFrame,
-  encodeConnectionTuneFrame,
-  encodeConnectionUnblockedFrame,
   encodeConnectionUpdateSecretOkFrame,
   FRAME_BODY,
   FRAME_HEADER,
   FRAME_HEARTBEAT,
   FRAME_METHOD,
   FRAME_MIN_SIZE,
-  FrameError,
   FrameParser,
+  methodName,
   MethodId,
-  PROTOCOL_HEADER,
   ReplyCode,
-  UnknownMethodError,
   writeHeartbeatFrame,
+  AmqpMethod,
 } from '../codec';
-import {
-  accessRefused,
-  AmqpError,
-  channelError,
-  commandInvalid,
-  frameError,
-  internalError,
-  notAllowed,
-  syntaxError,
-  unexpectedFrame,
-} from '../errors';
+import { AmqpError, channelError, commandInvalid, connectionForced, isUnexpected, notAllowed, toAmqpError, unexpectedFrame } from '../errors';
+import type { Clock } from './clock';
+import { ConnectionHandshake, OpenedSession } from './connection-handshake';
 import { FrameOutput } from './frame-output';
-import { serverProperties } from './server-properties';
+import { HeartbeatMonitor } from './heartbeat-monitor';
+import { PublisherThrottle } from './publisher-throttle';
 
 const enum Phase {
-  AwaitProtocolHeader,
-  AwaitStartOk,
-  Authenticating,
-  AwaitTuneOk,
-  AwaitOpen,
+  Handshake,
   Open,
   /** We sent connection.close; waiting for close-ok. */
   Closing,
   Closed,
 }
-
-/**
- * Longest a publisher stays paused by one overloaded queue. The pause normally ends when the queue
- * drains; the cap keeps a connection that also consumes from that queue from stalling itself.
- */
-const FLOW_PAUSE_MAX_MS = 250;
 
 /** How long we wait for close-ok after sending connection.close. */
 const CLOSE_TIMEOUT_MS = 3000;
@@ -71,102 +46,142 @@ export interface ConnectionEvents {
   log(level: 'info' | 'warn' | 'debug', message: string, fields?: Record<string, unknown>): void;
 }
 
-/** One client connection: handshake, frame routing to channels, heartbeats, close. */
+/** Everything a connection is built from besides its socket. */
+export interface ConnectionContext {
+  broker: Broker;
+  options: AmqpServerOptions;
+  users: UserDirectory;
+  clock: Clock;
+  events: ConnectionEvents;
+}
+
+/**
+ * One client connection after accept: frames in, demultiplexed to the handshake, channel 0 or a
+ * channel; frames out through FrameOutput; and closing in both directions. Heartbeats and publisher
+ * throttling are the monitor's and the throttle's.
+ */
 export class AmqpConnection implements ChannelHost {
   readonly output: FrameOutput;
-  frameMax = FRAME_MIN_SIZE;
-  channelMax = 0;
-  heartbeat = 0;
-  vhost!: VirtualHost;
-  user = '';
-  capabilities: ClientCapabilities = {
-    consumerCancelNotify: false,
-    connectionBlocked: false,
-    authenticationFailureClose: false,
-    basicNack: false,
-    publisherConfirms: false,
-  };
-  clientProperties: Record<string, unknown> = {};
-  private phase = Phase.AwaitProtocolHeader;
+  readonly connectedAt = Date.now();
+  private session: OpenedSession | null = null;
+  private phase = Phase.Handshake;
   private readonly parser: FrameParser;
-  private headerBytes: Buffer | null = null;
   private readonly channels = new Map<number, AmqpChannel>();
-  private timer: NodeJS.Timeout | null = null;
-  private receivedSinceTick = true;
-  private silentTicks = 0;
+  private readonly handshake: ConnectionHandshake;
+  private readonly heartbeats: HeartbeatMonitor;
+  private readonly throttle: PublisherThrottle;
+  private readonly broker: Broker;
+  private cancelHandshakeTimeout: (() => void) | null;
+  private cancelCloseTimeout: (() => void) | null = null;
   private lastBytesWritten = 0;
-  /** A resource alarm is on (RabbitMQ's memory/disk alarm): publishers get blocked. */
-  private blockedReason: string | null = null;
-  /** This connection published during the alarm and was told (connection.blocked) and paused. */
-  private blocked = false;
-  private pausedForStore = false;
-  private pausedForFlow = false;
 
   constructor(
     readonly connectionId: string,
     private readonly socket: Socket,
-    readonly broker: Broker,
-    private readonly options: AmqpServerOptions,
-    private readonly users: UserDirectory,
-    private readonly events: ConnectionEvents,
+    private readonly context: ConnectionContext,
   ) {
+    const { broker, options, clock } = context;
+    this.broker = broker;
     this.output = new FrameOutput(socket, () => this.onWritable());
+    this.handshake = new ConnectionHandshake(this.output, broker, options, context.users, {
+      failed: (error) => this.connectionError(error),
+      opened: (session) => this.opened(session),
+      loginRefused: (user) => context.events.log('warn', 'login refused', { user, remote: this.remoteAddress }),
+    });
+    this.heartbeats = new HeartbeatMonitor(clock, {
+      readingPaused: () => socket.isPaused(),
+      sendHeartbeatIfIdle: () => this.sendHeartbeatIfIdle(),
+      timedOut: () => {
+        context.events.log('info', 'missed heartbeats from client, closing', { remote: this.remoteAddress, heartbeat: this.session?.heartbeat });
+        this.destroy();
+      },
+    });
+    this.throttle = new PublisherThrottle(broker, this.output, clock, {
+      pauseReading: () => socket.pause(),
+      readingAllowed: () => this.resumeReading(),
+      supportsBlocked: () => this.session?.capabilities.connectionBlocked ?? false,
+      isOpen: () => this.phase === Phase.Open,
+    });
     this.parser = new FrameParser((type, channel, payload) => {
       try {
         this.onFrame(type, channel, payload);
       } catch (error) {
         // the stream is still in sync: close politely and keep reading for close-ok
-        this.connectionError(this.toAmqpError(error));
+        this.connectionError(this.asAmqpError(error));
       }
     }, FRAME_MIN_SIZE);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => this.onSocketClosed());
-    this.timer = setTimeout(() => this.handshakeTimedOut(), options.handshakeTimeout * 1000);
+    this.cancelHandshakeTimeout = clock.after(options.handshakeTimeout * 1000, () => this.handshakeTimedOut());
+  }
+
+  // ---- what channels see (ChannelHost) ---------------------------------------------------------
+
+  get vhost(): VirtualHost {
+    return this.openSession().vhost;
+  }
+
+  get user(): string {
+    return this.session?.user ?? '';
+  }
+
+  get frameMax(): number {
+    return this.session?.frameMax ?? FRAME_MIN_SIZE;
+  }
+
+  get capabilities(): ClientCapabilities {
+    return this.openSession().capabilities;
   }
 
   get maxMessageBytes(): number {
-    return this.options.maxMessageBytes;
+    return this.context.options.maxMessageBytes;
+  }
+
+  get durability(): Durability {
+    return this.broker;
   }
 
   get remoteAddress(): string {
     return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
   }
 
-  get channelCount(): number {
-    return this.channels.size;
+  private openSession(): OpenedSession {
+    if (this.session === null) throw new Error('connection is not open');
+    return this.session;
+  }
+
+  publishAccepted(overloaded: Queue | null): void {
+    this.throttle.publishAccepted(overloaded);
+  }
+
+  /** A resource alarm started (reason) or cleared (null). */
+  setAlarm(reason: string | null): void {
+    this.throttle.setAlarm(reason);
   }
 
   // ---- input -----------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
-    this.receivedSinceTick = true;
+    this.heartbeats.received();
     if (this.phase === Phase.Closed) return;
-    if (this.phase === Phase.AwaitProtocolHeader) {
-      const data: Buffer = this.headerBytes ? Buffer.concat([this.headerBytes, chunk]) : chunk;
-      const check = checkProtocolHeader(data);
-      if (check === 'need-more') {
-        this.headerBytes = data;
-        return;
-      }
-      if (check === 'mismatch') {
-        // spec 4.2.2: answer with the header we support, then close
-        this.socket.end(PROTOCOL_HEADER);
+    if (this.handshake.awaitingHeader) {
+      const header = this.handshake.acceptHeader(chunk);
+      if (header.kind === 'need-more') return;
+      if (header.kind === 'mismatch') {
+        this.socket.end(header.reply);
         this.phase = Phase.Closed;
         return;
       }
-      this.headerBytes = null;
-      this.phase = Phase.AwaitStartOk;
-      this.sendStart();
-      chunk = data.subarray(8);
+      chunk = header.rest;
       if (chunk.length === 0) return;
     }
     try {
       this.parser.push(chunk);
     } catch (error) {
       // a framing error: the byte stream cannot be followed any further
-      this.connectionError(this.toAmqpError(error));
+      this.connectionError(this.asAmqpError(error));
       this.phase = Phase.Closed;
       this.output.end();
     }
@@ -177,52 +192,28 @@ export class AmqpConnection implements ChannelHost {
     }
   }
 
-  private toAmqpError(error: unknown): AmqpError {
-    if (error instanceof AmqpError) return error;
-    if (error instanceof FrameError) return frameError(error.message);
-    if (error instanceof UnknownMethodError) {
-      return error.classKnown
-        ? commandInvalid(error.message).withMethod(error.classId, error.methodId)
-        : new AmqpError(ReplyCode.NotImplemented, `NOT_IMPLEMENTED - ${error.message}`, error.classId, error.methodId);
+  private asAmqpError(error: unknown, methodId = 0): AmqpError {
+    if (isUnexpected(error)) {
+      this.context.events.log('warn', 'internal error handling a frame', { err: String(error), stack: (error as Error)?.stack });
     }
-    if (error instanceof DecodeError) return syntaxError(error.message);
-    if (error instanceof BrokerError) return new AmqpError(error.code, error.message);
-    this.events.log('warn', 'internal error handling a frame', { err: String(error), stack: (error as Error)?.stack });
-    return internalError(error instanceof Error ? error.message : String(error));
+    return toAmqpError(error, methodId);
   }
 
   private onFrame(type: number, channelId: number, payload: Buffer): void {
     if (this.phase === Phase.Closing) {
-      if (type === FRAME_METHOD && channelId === 0) {
-        const method = decodeMethod(payload);
-        if (method.id === MethodId.ConnectionCloseOk) this.destroy();
-        else if (method.id === MethodId.ConnectionClose) {
-          encodeConnectionCloseOkFrame(this.output.writer, 0, {});
-          this.output.end();
-        }
-      }
+      this.onFrameWhileClosing(type, channelId, payload);
       return;
     }
-    if (this.phase === Phase.Closed) return;
-    if (type === FRAME_HEARTBEAT) return;
+    if (this.phase === Phase.Closed || type === FRAME_HEARTBEAT) return;
     if (channelId === 0) {
       if (type !== FRAME_METHOD) throw unexpectedFrame(`content frame (type ${type}) on channel 0`);
-      const method = decodeMethod(payload);
-      if (method.id >>> 16 !== 10) {
-        throw channelError(`unexpected method ${describe(method.id)} on channel 0 (only connection methods belong there)`).withMethod(
-          method.id >>> 16,
-          method.id & 0xffff,
-        );
-      }
-      this.onConnectionMethod(method);
+      this.onChannelZeroMethod(decodeMethod(payload));
       return;
     }
-    if (this.phase !== Phase.Open) {
-      throw channelError(`frame on channel ${channelId} before the connection was opened`);
-    }
+    if (this.phase !== Phase.Open) throw channelError(`frame on channel ${channelId} before the connection was opened`);
     const channel = this.channels.get(channelId);
     if (channel === undefined) {
-      this.openChannel(channelId, type, payload);
+      this.onFrameForClosedChannel(channelId, type, payload);
       return;
     }
     try {
@@ -230,45 +221,50 @@ export class AmqpConnection implements ChannelHost {
       else if (type === FRAME_HEADER) channel.onHeader(payload);
       else if (type === FRAME_BODY) channel.onBody(payload);
     } catch (error) {
-      const amqpError = this.toAmqpError(error);
+      const amqpError = this.asAmqpError(error);
       if (amqpError.closesConnection) throw amqpError;
       channel.close(amqpError);
     }
   }
 
-  private openChannel(channelId: number, type: number, payload: Buffer): void {
-    const method = type === FRAME_METHOD ? decodeMethod(payload) : null;
-    if (method === null || method.id !== MethodId.ChannelOpen) {
-      throw channelError(`expected 'channel.open' on channel ${channelId}`);
+  private onFrameWhileClosing(type: number, channelId: number, payload: Buffer): void {
+    if (type !== FRAME_METHOD || channelId !== 0) return;
+    const method = decodeMethod(payload);
+    if (method.id === MethodId.ConnectionCloseOk) this.destroy();
+    else if (method.id === MethodId.ConnectionClose) {
+      encodeConnectionCloseOkFrame(this.output.writer, 0, {});
+      this.output.end();
     }
-    if (channelId > this.channelMax) {
-      throw notAllowed(`channel_max exceeded: channel ${channelId} is above the negotiated maximum of ${this.channelMax}`).withMethod(20, 10);
+  }
+
+  /** A frame on a channel number not in use: channel.open, or what a crossing close leaves behind. */
+  private onFrameForClosedChannel(channelId: number, type: number, payload: Buffer): void {
+    const method = type === FRAME_METHOD ? decodeMethod(payload) : null;
+    // As RabbitMQ: a close-ok for a channel already gone is dropped, and a close is answered,
+    // so a client whose close crossed ours on the wire keeps its connection.
+    if (method?.id === MethodId.ChannelCloseOk) return;
+    if (method?.id === MethodId.ChannelClose) {
+      encodeChannelCloseOkFrame(this.output.writer, channelId, {});
+      this.output.schedule();
+      return;
+    }
+    if (method === null || method.id !== MethodId.ChannelOpen) throw channelError(`expected 'channel.open' on channel ${channelId}`);
+    const channelMax = this.openSession().channelMax;
+    if (channelId > channelMax) {
+      throw notAllowed(`channel_max exceeded: channel ${channelId} is above the negotiated maximum of ${channelMax}`).withMethod(MethodId.ChannelOpen);
     }
     this.channels.set(channelId, new AmqpChannel(channelId, this));
     encodeChannelOpenOkFrame(this.output.writer, channelId, {});
     this.output.schedule();
   }
 
-  // ---- connection class ------------------------------------------------------------------------
-
-  private onConnectionMethod(method: AmqpMethod): void {
-    switch (this.phase) {
-      case Phase.AwaitStartOk:
-        if (method.id !== MethodId.ConnectionStartOk) throw commandInvalid(`expected 'connection.start-ok', got ${method.id}`);
-        this.startOk(method.args.clientProperties, method.args.mechanism, method.args.response);
-        return;
-      case Phase.Authenticating:
-        throw commandInvalid('connection method received while authenticating');
-      case Phase.AwaitTuneOk:
-        if (method.id !== MethodId.ConnectionTuneOk) throw commandInvalid(`expected 'connection.tune-ok'`);
-        this.tuneOk(method.args.channelMax, method.args.frameMax, method.args.heartbeat);
-        return;
-      case Phase.AwaitOpen:
-        if (method.id !== MethodId.ConnectionOpen) throw commandInvalid(`expected 'connection.open'`);
-        this.open(method.args.virtualHost);
-        return;
-      default:
-        break;
+  private onChannelZeroMethod(method: AmqpMethod): void {
+    if (method.id >>> 16 !== 10) {
+      throw channelError(`unexpected method ${describeMethod(method.id)} on channel 0 (only connection methods belong there)`).withMethod(method.id);
+    }
+    if (this.phase === Phase.Handshake) {
+      this.handshake.onMethod(method);
+      return;
     }
     switch (method.id) {
       case MethodId.ConnectionClose:
@@ -284,121 +280,26 @@ export class AmqpConnection implements ChannelHost {
         this.output.schedule();
         return;
       default:
-        throw commandInvalid(`connection method ${describe(method.id)} not allowed now`).withMethod(
-          method.id >>> 16,
-          method.id & 0xffff,
-        );
+        throw commandInvalid(`connection method ${describeMethod(method.id)} not allowed now`).withMethod(method.id);
     }
   }
 
-  private sendStart(): void {
-    encodeConnectionStartFrame(this.output.writer, 0, {
-      versionMajor: 0,
-      versionMinor: 9,
-      serverProperties: serverProperties(),
-      mechanisms: Buffer.from(SASL_MECHANISMS.join(' ')),
-      locales: Buffer.from('en_US'),
-    });
-    this.output.schedule();
-  }
-
-  private startOk(clientProperties: Record<string, unknown>, mechanism: string, response: Buffer): void {
-    this.clientProperties = clientProperties;
-    const caps = (clientProperties.capabilities ?? {}) as Record<string, unknown>;
-    this.capabilities = {
-      consumerCancelNotify: caps.consumer_cancel_notify === true,
-      connectionBlocked: caps['connection.blocked'] === true,
-      authenticationFailureClose: caps.authentication_failure_close === true,
-      basicNack: caps['basic.nack'] === true,
-      publisherConfirms: caps.publisher_confirms === true,
-    };
-    if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism)) {
-      throw accessRefused(`unsupported authentication mechanism '${mechanism}', supported: ${SASL_MECHANISMS.join(' ')}`).withMethod(10, 11);
-    }
-    const credentials = parseSaslResponse(mechanism, response);
-    if (credentials === null) throw accessRefused(`malformed ${mechanism} response`).withMethod(10, 11);
-    this.phase = Phase.Authenticating;
-    this.users.verify(credentials.username, credentials.password).then(
-      (ok) => {
-        if (this.phase !== Phase.Authenticating) return;
-        if (!ok) {
-          this.events.log('warn', 'login refused', { user: credentials.username, remote: this.remoteAddress });
-          this.connectionError(
-            accessRefused(`Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`).withMethod(10, 11),
-          );
-          return;
-        }
-        this.user = credentials.username;
-        this.phase = Phase.AwaitTuneOk;
-        encodeConnectionTuneFrame(this.output.writer, 0, {
-          channelMax: this.options.channelMax,
-          frameMax: this.options.frameMax,
-          heartbeat: this.options.heartbeat,
-        });
-        this.output.schedule();
-      },
-      (error: unknown) => this.connectionError(internalError(`authentication failed: ${String(error)}`)),
-    );
-  }
-
-  private tuneOk(channelMax: number, frameMax: number, heartbeat: number): void {
-    // As RabbitMQ: 0 ("no limit") is refused when the server has a limit, and it always has.
-    const serverFrameMax = this.options.frameMax;
-    const negotiatedFrameMax = frameMax;
-    if (negotiatedFrameMax < FRAME_MIN_SIZE || negotiatedFrameMax > serverFrameMax) {
-      throw notAllowed(`frame_max=${frameMax} outside the allowed range ${FRAME_MIN_SIZE}..${serverFrameMax}`).withMethod(10, 31);
-    }
-    const serverChannelMax = this.options.channelMax;
-    const negotiatedChannelMax = channelMax;
-    if (negotiatedChannelMax === 0 || negotiatedChannelMax > serverChannelMax) {
-      throw notAllowed(`channel_max=${channelMax} outside the allowed range 1..${serverChannelMax}`).withMethod(10, 31);
-    }
-    this.frameMax = negotiatedFrameMax;
-    this.channelMax = negotiatedChannelMax;
-    this.heartbeat = heartbeat;
-    this.parser.frameMax = negotiatedFrameMax;
-    this.phase = Phase.AwaitOpen;
-  }
-
-  private open(vhostName: string): void {
-    const vhost = this.broker.vhost(vhostName);
-    if (vhost === undefined) throw notAllowed(`vhost '${vhostName}' not found`).withMethod(10, 40);
-    this.vhost = vhost;
+  private opened(session: OpenedSession): void {
+    this.session = session;
     this.phase = Phase.Open;
-    this.startHeartbeats();
-    encodeConnectionOpenOkFrame(this.output.writer, 0, {});
-    this.output.schedule();
+    this.parser.frameMax = session.frameMax;
+    this.cancelHandshakeTimeout?.();
+    this.cancelHandshakeTimeout = null;
+    this.heartbeats.start(session.heartbeat);
   }
-
-  // ---- heartbeats ------------------------------------------------------------------------------
 
   private handshakeTimedOut(): void {
-    if (this.phase === Phase.Open || this.phase === Phase.Closed) return;
-    this.events.log('info', 'handshake timed out', { remote: this.remoteAddress });
+    if (this.phase !== Phase.Handshake) return;
+    this.context.events.log('info', 'handshake timed out', { remote: this.remoteAddress });
     this.destroy();
   }
 
-  private startHeartbeats(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.heartbeat === 0) return;
-    const tickMs = (this.heartbeat * 1000) / 2;
-    this.timer = setInterval(() => this.heartbeatTick(), tickMs);
-    this.timer.unref();
-  }
-
-  private heartbeatTick(): void {
-    if (this.receivedSinceTick || this.socket.isPaused()) {
-      // while we hold the socket paused (blocked, flow control) we cannot see the client's
-      // heartbeats; RabbitMQ pauses its heartbeat monitor then too
-      this.receivedSinceTick = false;
-      this.silentTicks = 0;
-    } else if (++this.silentTicks >= 4) {
-      // two heartbeat intervals without a byte from the peer (ticks are half an interval)
-      this.events.log('info', 'missed heartbeats from client, closing', { remote: this.remoteAddress, heartbeat: this.heartbeat });
-      this.destroy();
-      return;
-    }
+  private sendHeartbeatIfIdle(): void {
     if (this.output.bytesWritten === this.lastBytesWritten && this.output.writer.length === 0) {
       writeHeartbeatFrame(this.output.writer);
       this.output.flush();
@@ -406,72 +307,47 @@ export class AmqpConnection implements ChannelHost {
     this.lastBytesWritten = this.output.bytesWritten;
   }
 
-  // ---- flow control ----------------------------------------------------------------------------
-
-  publishAccepted(overloaded: Queue | null): void {
-    if (this.blockedReason !== null) this.block();
-    if (!this.pausedForStore && this.broker.store.backlogged) {
-      this.pausedForStore = true;
-      this.socket.pause();
-      this.broker.store.onDrain(() => {
-        this.pausedForStore = false;
-        this.resumeReading();
-      });
-    }
-    if (overloaded !== null && !this.pausedForFlow) {
-      this.pausedForFlow = true;
-      this.socket.pause();
-      let timer: NodeJS.Timeout | null = null;
-      const resume = (): void => {
-        if (timer !== null) clearTimeout(timer);
-        timer = null;
-        if (!this.pausedForFlow) return;
-        this.pausedForFlow = false;
-        this.resumeReading();
-      };
-      overloaded.onRelief(resume);
-      timer = setTimeout(resume, FLOW_PAUSE_MAX_MS);
-    }
-  }
+  // ---- flow ------------------------------------------------------------------------------------
 
   /** Resumes reading unless something still holds the connection back. */
   private resumeReading(): void {
-    if (this.phase === Phase.Closed || this.blocked || this.pausedForStore || this.pausedForFlow) return;
+    if (this.phase === Phase.Closed || this.throttle.holding) return;
     if (this.output.needsDrain) return; // 'drain' resumes
     this.socket.resume();
-  }
-
-  /**
-   * A resource alarm started (reason) or cleared (null). As in RabbitMQ, a connection is blocked
-   * (told with connection.blocked, and no longer read) only once it publishes during the alarm;
-   * consumers-only connections carry on.
-   */
-  setBlocked(reason: string | null): void {
-    if (reason === this.blockedReason) return;
-    this.blockedReason = reason;
-    if (reason === null && this.blocked) {
-      this.blocked = false;
-      if (this.capabilities.connectionBlocked && this.phase === Phase.Open) {
-        encodeConnectionUnblockedFrame(this.output.writer, 0, {});
-        this.output.schedule();
-      }
-      this.resumeReading();
-    }
-  }
-
-  private block(): void {
-    if (this.blocked || this.blockedReason === null) return;
-    this.blocked = true;
-    if (this.capabilities.connectionBlocked) {
-      encodeConnectionBlockedFrame(this.output.writer, 0, { reason: this.blockedReason });
-      this.output.schedule();
-    }
-    this.socket.pause();
   }
 
   private onWritable(): void {
     if (this.socket.isPaused()) this.resumeReading();
     for (const channel of this.channels.values()) channel.resume();
+  }
+
+  // ---- introspection ---------------------------------------------------------------------------
+
+  snapshot(): SessionSnapshot {
+    const session = this.session;
+    const channels: ChannelSnapshot[] = [];
+    for (const channel of this.channels.values()) channels.push(channel.snapshot());
+    const client = session?.clientProperties ?? {};
+    const details: Record<string, string | number | boolean> = {
+      frameMax: this.frameMax,
+      channelMax: session?.channelMax ?? 0,
+      heartbeat: session?.heartbeat ?? 0,
+    };
+    for (const key of ['product', 'version', 'platform', 'connection_name'] as const) {
+      const value = client[key];
+      if (typeof value === 'string') details[key] = value;
+    }
+    return {
+      id: this.connectionId,
+      door: 'amqp',
+      user: this.user,
+      vhost: session?.vhost.name ?? null,
+      peer: this.remoteAddress,
+      connectedAt: this.connectedAt,
+      state: phaseName(this.phase),
+      channels,
+      details,
+    };
   }
 
   // ---- closing ---------------------------------------------------------------------------------
@@ -484,7 +360,7 @@ export class AmqpConnection implements ChannelHost {
   connectionError(error: AmqpError): void {
     if (this.phase === Phase.Closing || this.phase === Phase.Closed) return;
     if (error.replyCode !== ReplyCode.AccessRefused || this.phase === Phase.Open) {
-      this.events.log('debug', 'closing connection on error', { code: error.replyCode, text: error.replyText, remote: this.remoteAddress });
+      this.context.events.log('debug', 'closing connection on error', { code: error.replyCode, text: error.replyText, remote: this.remoteAddress });
     }
     this.releaseAll();
     this.phase = Phase.Closing;
@@ -495,19 +371,20 @@ export class AmqpConnection implements ChannelHost {
       methodId: error.methodId,
     });
     this.output.flush();
-    if (this.timer) clearInterval(this.timer);
-    this.timer = setTimeout(() => this.destroy(), CLOSE_TIMEOUT_MS);
+    this.heartbeats.stop();
+    this.cancelCloseTimeout = this.context.clock.after(CLOSE_TIMEOUT_MS, () => this.destroy());
   }
 
   /** Server shutdown: connection.close 320 CONNECTION_FORCED. */
-  shutdown(): void {
-    this.connectionError(new AmqpError(ReplyCode.ConnectionForced, 'CONNECTION_FORCED - broker shutting down'));
+  shutdown(reason = 'broker shutting down'): void {
+    this.connectionError(connectionForced(reason));
   }
 
   private releaseAll(): void {
+    this.handshake.abandon();
     for (const channel of this.channels.values()) channel.release();
     this.channels.clear();
-    if (this.vhost) this.vhost.releaseOwner(this.connectionId);
+    this.session?.vhost.releaseOwner(this.connectionId);
   }
 
   destroy(): void {
@@ -519,16 +396,28 @@ export class AmqpConnection implements ChannelHost {
 
   private onSocketClosed(): void {
     this.phase = Phase.Closed;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      clearInterval(this.timer);
-      this.timer = null;
-    }
+    this.cancelHandshakeTimeout?.();
+    this.cancelCloseTimeout?.();
+    this.heartbeats.stop();
+    this.throttle.stop();
     this.releaseAll();
-    this.events.closed(this);
+    this.context.events.closed(this);
   }
 }
 
-function describe(methodId: number): string {
-  return `${methodId >>> 16}/${methodId & 0xffff}`;
+function describeMethod(methodId: number): string {
+  return methodName(methodId >>> 16, methodId & 0xffff);
+}
+
+function phaseName(phase: Phase): string {
+  switch (phase) {
+    case Phase.Handshake:
+      return 'starting';
+    case Phase.Open:
+      return 'running';
+    case Phase.Closing:
+      return 'closing';
+    case Phase.Closed:
+      return 'closed';
+  }
 }

@@ -1,26 +1,44 @@
 import { createServer, Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { Broker } from '#core';
+import type { Broker, SessionRegistry, SessionSnapshot } from '#core';
 import type { Logger } from '#observability';
 import type { AmqpServerOptions } from '../amqp-options';
 import { UserDirectory } from '../auth/user-directory';
-import { AmqpConnection } from '../connection/amqp-connection';
+import { AmqpConnection, ConnectionContext } from '../connection/amqp-connection';
+import type { Clock } from '../connection/clock';
 
-/** The AMQP 0-9-1 listener and the set of live connections. */
-export class AmqpServer {
+/** Longest a graceful close waits for clients to answer connection.close. */
+const SHUTDOWN_GRACE_MS = 3000;
+
+/**
+ * The AMQP 0-9-1 listener and the registry of live connections, which the broker's management
+ * layer lists and closes through the SessionRegistry interface.
+ */
+export class AmqpServer implements SessionRegistry {
+  readonly door = 'amqp';
   private server: Server | null = null;
-  private readonly connections = new Set<AmqpConnection>();
-  private readonly users: UserDirectory;
+  private readonly connections = new Map<string, AmqpConnection>();
+  private readonly context: ConnectionContext;
   private nextId = 0;
-  private blockedReason: string | null = null;
+  private alarm: string | null = null;
 
   constructor(
     private readonly broker: Broker,
     private readonly options: AmqpServerOptions,
     private readonly logger: Logger,
+    clock: Clock,
   ) {
-    this.users = new UserDirectory(options.users);
-    broker.alarms.onChange((reason) => this.setBlocked(reason));
+    this.context = {
+      broker,
+      options,
+      users: new UserDirectory(options.users),
+      clock,
+      events: {
+        closed: (connection) => this.connections.delete(connection.connectionId),
+        log: (level, message, fields) => this.logger[level](fields ?? {}, message),
+      },
+    };
+    broker.alarms.onChange((reason) => this.setAlarm(reason));
   }
 
   get port(): number {
@@ -34,6 +52,7 @@ export class AmqpServer {
   listen(): Promise<number> {
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
+    this.broker.sessions.register(this);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.options.port, this.options.host, () => {
@@ -45,31 +64,43 @@ export class AmqpServer {
   }
 
   private accept(socket: Socket): void {
-    const connection = new AmqpConnection(`amqp-${++this.nextId}`, socket, this.broker, this.options, this.users, {
-      closed: (c) => this.connections.delete(c),
-      log: (level, message, fields) => this.logger[level](fields ?? {}, message),
-    });
-    this.connections.add(connection);
-    if (this.blockedReason !== null) connection.setBlocked(this.blockedReason);
-    else if (this.broker.alarms.active !== null) connection.setBlocked(this.broker.alarms.active);
+    const id = `amqp-${++this.nextId}`;
+    const connection = new AmqpConnection(id, socket, this.context);
+    this.connections.set(id, connection);
+    const alarm = this.alarm ?? this.broker.alarms.active;
+    if (alarm !== null) connection.setAlarm(alarm);
   }
 
-  /** Publishers are throttled with connection.blocked while a resource alarm is on. */
-  setBlocked(reason: string | null): void {
-    this.blockedReason = reason;
-    for (const connection of this.connections) connection.setBlocked(reason);
+  /** A resource alarm started (reason) or cleared (null): publishers get connection.blocked. */
+  setAlarm(reason: string | null): void {
+    this.alarm = reason;
+    for (const connection of this.connections.values()) connection.setAlarm(reason);
+  }
+
+  // ---- SessionRegistry -------------------------------------------------------------------------
+
+  list(): SessionSnapshot[] {
+    return [...this.connections.values()].map((connection) => connection.snapshot());
+  }
+
+  close(id: string, reason: string): boolean {
+    const connection = this.connections.get(id);
+    if (connection === undefined) return false;
+    connection.shutdown(reason);
+    return true;
   }
 
   /** Stops accepting, tells every client the broker is going away, and waits for the sockets. */
-  async close(): Promise<void> {
+  async stop(): Promise<void> {
     const server = this.server;
     if (server === null) return;
     this.server = null;
+    this.broker.sessions.unregister(this);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const connection of this.connections) connection.shutdown();
-    const deadline = Date.now() + 3000;
+    for (const connection of this.connections.values()) connection.shutdown();
+    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const connection of this.connections) connection.destroy();
+    for (const connection of this.connections.values()) connection.destroy();
     await closed;
   }
 }

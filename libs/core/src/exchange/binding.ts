@@ -19,7 +19,7 @@ export class Binding {
   }
 }
 
-export const isQueue = (destination: Destination): destination is Queue => 'ready' in destination;
+export const isQueue = (destination: Destination): destination is Queue => destination.kind === 'queue';
 
 export const destinationKind = (destination: Destination): 'queue' | 'exchange' =>
   isQueue(destination) ? 'queue' : 'exchange';

@@ -1,4 +1,4 @@
-import { commandInvalid } from '../errors';
+import { invalidRequest } from '../errors';
 import { DirectExchange } from './direct-exchange';
 import type { Exchange, ExchangeOptions, ExchangeType } from './exchange';
 import { FanoutExchange } from './fanout-exchange';
@@ -21,6 +21,6 @@ export function createExchange(vhost: string, name: string, type: string, option
     case 'headers':
       return new HeadersExchange(vhost, name, options);
     default:
-      throw commandInvalid(`unknown exchange type '${type}'`);
+      throw invalidRequest(`unknown exchange type '${type}'`);
   }
 }

@@ -16,6 +16,7 @@ export interface ExchangeOptions {
  */
 export abstract class Exchange {
   abstract readonly type: ExchangeType;
+  readonly kind = 'exchange';
   /** Stamp used by routing to visit an exchange once per publish. */
   routeMark = 0;
   deleted = false;

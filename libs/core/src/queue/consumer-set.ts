@@ -47,11 +47,6 @@ export class ConsumerSet {
     return false;
   }
 
-  find(tag: string): Consumer | undefined {
-    for (const group of this.groups) for (const c of group.members) if (c.tag === tag) return c;
-    return undefined;
-  }
-
   hasExclusive(): boolean {
     for (const group of this.groups) for (const c of group.members) if (c.exclusive) return true;
     return false;

@@ -1,3 +1,4 @@
+import type { FieldTable } from '../encoding/field-table';
 import type { QueueEntry } from './queue-entry';
 
 /**
@@ -12,6 +13,11 @@ export interface Consumer {
   readonly exclusive: boolean;
   /** Settled at hand-over (AMQP no-ack); the queue does not wait for an ack. */
   readonly autoAck: boolean;
+  /** The door's id of what holds this consumer (a session and channel), for introspection. */
+  readonly owner?: string;
+  /** Its prefetch limit (0: none), for introspection. */
+  readonly prefetchCount?: number;
+  readonly arguments?: FieldTable;
   /** Whether it can take this entry now (prefetch count/size, socket back-pressure). */
   hasCredit(entry: QueueEntry): boolean;
   deliver(entry: QueueEntry): void;

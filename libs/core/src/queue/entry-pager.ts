@@ -1,3 +1,4 @@
+import type { CommitCallback, CommitToken } from '../store/commit-token';
 import type { Queue } from './queue';
 import type { QueueEntry } from './queue-entry';
 
@@ -8,13 +9,11 @@ import type { QueueEntry } from './queue-entry';
 export interface EntryPager {
   /**
    * Makes sure the entry has a row in the store (writing it if it was memory-only), so it may be
-   * dropped from memory. Returns the number of the batch that holds the write.
+   * dropped from memory. Returns the token after which that row can be read back.
    */
-  pageOut(entry: QueueEntry): number;
-  /** Number of the most recent batch known to be committed. */
-  committedBatch(): number;
-  /** Calls back once everything written so far is committed. */
-  afterCommit(callback: (committed: boolean) => void): void;
+  pageOut(entry: QueueEntry): CommitToken;
+  isCommitted(token: CommitToken): boolean;
+  whenCommitted(token: CommitToken, callback: CommitCallback): void;
   /** Reads up to `limit` entries of (queue, rank) with seq > afterSeq, in seq order. */
   readPaged(queue: Queue, rank: number, afterSeq: number, limit: number): QueueEntry[];
 }

@@ -1,5 +1,7 @@
 import type { FieldTable } from '../encoding/field-table';
-import { accessRefused } from '../errors';
+import { exclusiveUse } from '../errors';
+import { RateMeter } from '../introspection/rate-meter';
+import type { ConsumerSnapshot, MessageStats, QueueSnapshot } from '../introspection/snapshots';
 import type { Message } from '../message/message';
 import type { CoreMetrics } from '../metrics';
 import type { Consumer } from './consumer';
@@ -30,21 +32,43 @@ export interface QueueLimits {
   flowLow: number;
 }
 
-export interface QueueStats {
-  published: number;
-  delivered: number;
-  acked: number;
-  requeued: number;
+/** A queue's cumulative message counts, with rates computed when a snapshot reads them. */
+class QueueStats {
+  published = 0;
+  delivered = 0;
+  acked = 0;
+  redelivered = 0;
+  private readonly publishRate = new RateMeter();
+  private readonly deliverRate = new RateMeter();
+  private readonly ackRate = new RateMeter();
+
+  snapshot(now: number): MessageStats {
+    return {
+      published: this.published,
+      delivered: this.delivered,
+      acked: this.acked,
+      redelivered: this.redelivered,
+      publishRate: this.publishRate.rate(this.published, now),
+      deliverRate: this.deliverRate.rate(this.delivered, now),
+      ackRate: this.ackRate.rate(this.acked, now),
+    };
+  }
 }
 
+/**
+ * One queue: ready entries in rank order (paged beyond the memory budget), delayed entries,
+ * consumers with credit, and the unacked entries they hold. Doors publish through the vhost and
+ * consume, fetch, settle and inspect here.
+ */
 export class Queue {
-  readonly ready: ReadySet;
+  readonly kind = 'queue';
+  private readonly ready: ReadySet;
   /** Entries whose not-before time has not come yet. */
-  readonly delayed: DelayedSet;
-  readonly consumers = new ConsumerSet();
-  readonly stats: QueueStats = { published: 0, delivered: 0, acked: 0, requeued: 0 };
-  unackedCount = 0;
-  unackedBytes = 0;
+  private readonly delayed: DelayedSet;
+  private readonly consumers = new ConsumerSet();
+  private readonly stats = new QueueStats();
+  private unackedCount = 0;
+  private unackedBytes = 0;
   deleted = false;
   /** Stamp used by routing to add a queue once per publish. */
   routeMark = 0;
@@ -105,8 +129,22 @@ export class Queue {
     return this.options.arguments;
   }
 
+  /** Ready messages (in memory or paged; delayed ones are not ready yet). */
   get messageCount(): number {
     return this.ready.count;
+  }
+
+  get unackedMessageCount(): number {
+    return this.unackedCount;
+  }
+
+  /** Entries waiting for their not-before time. */
+  get delayedCount(): number {
+    return this.delayed.size;
+  }
+
+  get pagedCount(): number {
+    return this.ready.pagedCount;
   }
 
   get consumerCount(): number {
@@ -150,10 +188,10 @@ export class Queue {
     return entry;
   }
 
-  /** Throws (403) if the consumer could not be added now: exclusive use. */
+  /** Throws `exclusive-use` if the consumer could not be added now. */
   checkConsumer(consumer: Consumer): void {
     if (this.consumers.hasExclusive() || (consumer.exclusive && this.consumers.size > 0)) {
-      throw accessRefused(`queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
+      throw exclusiveUse(`queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
     }
   }
 
@@ -224,15 +262,10 @@ export class Queue {
     this.markDelivered(entry);
     if (consumer.autoAck) {
       consumer.deliver(entry);
-      this.settle(entry);
-      this.stats.acked++;
-      this.metrics.acked++;
+      this.settleAcked(entry);
       return;
     }
-    entry.state = EntryState.Unacked;
-    entry.holder = consumer;
-    this.unackedCount++;
-    this.unackedBytes += entry.message.body.length;
+    this.hold(entry, consumer);
     consumer.deliver(entry);
   }
 
@@ -242,22 +275,30 @@ export class Queue {
     while (entry !== undefined && this.deferIfEarly(entry)) entry = this.ready.take(this.refilled);
     if (entry === undefined) return undefined;
     this.markDelivered(entry);
-    if (autoAck) {
-      this.settle(entry);
-      this.stats.acked++;
-      this.metrics.acked++;
-    } else {
-      entry.state = EntryState.Unacked;
-      this.unackedCount++;
-      this.unackedBytes += entry.message.body.length;
-    }
+    if (autoAck) this.settleAcked(entry);
+    else this.hold(entry, null);
     return entry;
+  }
+
+  /** The entry is out with a consumer (or a fetcher) until it is settled. */
+  private hold(entry: QueueEntry, holder: Consumer | null): void {
+    entry.state = EntryState.Unacked;
+    entry.holder = holder;
+    this.unackedCount++;
+    this.unackedBytes += entry.message.body.length;
+  }
+
+  private release(entry: QueueEntry): void {
+    entry.holder = null;
+    this.unackedCount--;
+    this.unackedBytes -= entry.message.body.length;
   }
 
   private markDelivered(entry: QueueEntry): void {
     if (entry.deliveries++ === 0 && entry.durable && entry.storeState === StoreState.Stored && this.store) {
       this.store.markDelivered(entry);
     }
+    if (entry.redelivered) this.stats.redelivered++;
     this.stats.delivered++;
     this.metrics.delivered++;
   }
@@ -266,9 +307,7 @@ export class Queue {
   ack(entry: QueueEntry): void {
     if (entry.state !== EntryState.Unacked) return;
     this.release(entry);
-    this.settle(entry);
-    this.stats.acked++;
-    this.metrics.acked++;
+    this.settleAcked(entry);
     // the holder may have credit again
     if (this.ready.count > 0) this.dispatch();
   }
@@ -281,7 +320,6 @@ export class Queue {
       entry.state = EntryState.Ready;
       entry.redelivered = true;
       this.ready.restore(entry);
-      this.stats.requeued++;
       this.metrics.requeued++;
       this.dispatch();
     } else {
@@ -291,10 +329,10 @@ export class Queue {
     }
   }
 
-  private release(entry: QueueEntry): void {
-    entry.holder = null;
-    this.unackedCount--;
-    this.unackedBytes -= entry.message.body.length;
+  private settleAcked(entry: QueueEntry): void {
+    this.settle(entry);
+    this.stats.acked++;
+    this.metrics.acked++;
   }
 
   private settle(entry: QueueEntry): void {
@@ -308,8 +346,10 @@ export class Queue {
    * Waits for the store first when paged-out entries are not committed yet.
    */
   async list(visit: (entry: QueueEntry, dueAt: number) => boolean): Promise<void> {
-    if (this.ready.pagedUncommitted && this.store) {
-      await new Promise<void>((resolve) => this.store!.afterCommit(() => resolve()));
+    const token = this.ready.uncommittedPagedToken;
+    if (token !== null && this.store) {
+      const store = this.store;
+      await new Promise<void>((resolve) => store.whenCommitted(token, () => resolve()));
     }
     let go = true;
     this.ready.list((entry) => (go = visit(entry, 0)));
@@ -333,6 +373,50 @@ export class Queue {
       (entry) => this.settle(entry),
       (rank, afterSeq) => this.store?.removePaged(this.id, rank, afterSeq),
     );
+  }
+
+  /** Loads one recovered rank: its head entries in memory, the rest (count, bytes) paged. */
+  recoverBucket(rank: number, head: readonly QueueEntry[], count: number, bytes: number): void {
+    this.ready.recover(rank, head, count, bytes);
+  }
+
+  // ---- introspection ---------------------------------------------------------------------------
+
+  snapshot(now: number = Date.now()): QueueSnapshot {
+    const { durable, autoDelete, exclusiveOwner } = this.options;
+    return {
+      vhost: this.vhost,
+      name: this.name,
+      durable,
+      autoDelete,
+      exclusive: exclusiveOwner !== null,
+      owner: exclusiveOwner,
+      arguments: this.options.arguments,
+      order: this.features.order,
+      messagesReady: this.ready.count,
+      messagesUnacknowledged: this.unackedCount,
+      messagesDelayed: this.delayed.size,
+      messagesPaged: this.ready.pagedCount,
+      messageBytesReady: this.ready.bytes,
+      messageBytesUnacknowledged: this.unackedBytes,
+      memoryBytes: this.ready.bytesInMemory,
+      consumers: this.consumers.size,
+      stats: this.stats.snapshot(now),
+    };
+  }
+
+  consumerSnapshots(): ConsumerSnapshot[] {
+    return this.consumers.all().map((consumer) => ({
+      vhost: this.vhost,
+      queue: this.name,
+      tag: consumer.tag,
+      priority: consumer.priority,
+      exclusive: consumer.exclusive,
+      ackRequired: !consumer.autoAck,
+      owner: consumer.owner ?? null,
+      prefetchCount: consumer.prefetchCount ?? 0,
+      arguments: consumer.arguments ?? {},
+    }));
   }
 
   /** Marks the queue deleted, drops its ready entries and cancels its consumers. */

@@ -1,15 +1,21 @@
 import type { CoreMetrics } from '../metrics';
 import type { QueueStore } from '../queue/queue-store';
-import type { BindingRecord, ExchangeRecord, QueueRecord, RecoveredDefinitions } from './store-records';
+import type { CommitCallback, CommitToken } from './commit-token';
+import type { BindingRecord, ExchangeRecord, QueueRecord, RecoveredState } from './store-records';
 
 /**
- * The narrow interface between the broker and its durable store: entry writes (through
- * QueueStore), definition writes, recovery and commit notification. SQLite implements it; a
- * PostgreSQL implementation could let several broker nodes share one database.
+ * The port between the broker and its durable store: entry writes (through QueueStore),
+ * definition writes, recovery and commit notification by token. The application composes an
+ * implementation into the broker: SqliteStore is the embedded default, MemoryStore serves tests,
+ * and a networked one (PostgreSQL) could let several broker nodes share one database.
  */
 export interface BrokerStore extends QueueStore {
   attachMetrics(metrics: CoreMetrics): void;
-  recoverDefinitions(): RecoveredDefinitions;
+  /**
+   * Reads what survived the last run: durable definitions and a per-(queue, rank) summary of
+   * stored entries. Called once, before any write.
+   */
+  recover(): Promise<RecoveredState>;
 
   putVhost(name: string): void;
   putExchange(record: ExchangeRecord): void;
@@ -20,15 +26,16 @@ export interface BrokerStore extends QueueStore {
   deleteBinding(vhost: string, source: string, identity: string): void;
   setCounter(name: string, value: number): void;
 
-  /** Calls back once everything written so far is durable (true) or failed (false). */
-  afterCommit(callback: (committed: boolean) => void): void;
-  flush(): Promise<void>;
-  /** True while writes are piling up faster than they commit. */
+  /** A token covering every write made so far. */
+  currentToken(): CommitToken;
+  /** Calls back (never synchronously) once the token is committed (true) or never can be (false). */
+  whenCommitted(token: CommitToken, callback: CommitCallback): void;
+  isCommitted(token: CommitToken): boolean;
+  /** True while writes pile up faster than they commit: publishers should pause until `onDrain`. */
   readonly backlogged: boolean;
   onDrain(listener: () => void): void;
-  /** Number of the batch collecting writes now; writes made in one turn share it. */
-  readonly openBatchNo: number;
-  /** Write batches open or in flight. */
-  readonly pendingBatches: number;
+  /** Writes handed over and not yet committed, in the store's own unit (batches for SQLite). */
+  readonly pendingCommits: number;
+  /** Commits what is pending, then releases the store. */
   close(): Promise<void>;
 }

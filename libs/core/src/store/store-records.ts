@@ -28,17 +28,6 @@ export interface BindingRecord {
   arguments: FieldTable;
 }
 
-/** One recovered entry row, before it becomes a QueueEntry. */
-export interface EntryRow {
-  seq: number;
-  delivered: boolean;
-  exchange: string;
-  routingKey: string;
-  sharedBodyId: number;
-  properties: Buffer;
-  body: Buffer;
-}
-
 /** Per (queue, rank) totals found at recovery. */
 export interface BucketSummary {
   queueId: number;
@@ -47,7 +36,8 @@ export interface BucketSummary {
   bytes: number;
 }
 
-export interface RecoveredDefinitions {
+/** What a store hands the broker at start. */
+export interface RecoveredState {
   vhosts: string[];
   exchanges: ExchangeRecord[];
   queues: QueueRecord[];

@@ -1,22 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import type { FieldTable } from '../encoding/field-table';
-import { Binding, Destination, destinationKind, isQueue } from '../exchange/binding';
+import { Binding, Destination, isQueue } from '../exchange/binding';
 import { DefaultExchange } from '../exchange/default-exchange';
 import type { Exchange, ExchangeType } from '../exchange/exchange';
 import { createExchange, isExchangeType } from '../exchange/exchange-factory';
 import { matchModeOf } from '../exchange/headers-match';
-import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from '../errors';
+import { accessRefused, invalidRequest, notFound, preconditionFailed, resourceLocked } from '../errors';
+import type { BindingSnapshot, ConsumerSnapshot, ExchangeSnapshot, QueueSnapshot, VhostSnapshot } from '../introspection/snapshots';
 import type { Message } from '../message/message';
 import type { CoreMetrics } from '../metrics';
 import { Queue, QueueLimits, QueueOwner } from '../queue/queue';
 import { readQueueFeatures } from '../queue/queue-options';
 import type { BrokerStore } from '../store/broker-store';
+import { CommitToken, NO_COMMIT_NEEDED } from '../store/commit-token';
 import { requireEquivalent, requireEquivalentArgs } from './equivalence';
 import { Router } from './router';
 
 /** What a virtual host needs from the broker around it. */
 export interface VhostContext {
-  readonly store: BrokerStore | null;
+  readonly store: BrokerStore;
   readonly metrics: CoreMetrics;
   nextSeq(): number;
   nextQueueId(): number;
@@ -55,8 +57,11 @@ export interface QueueDeleteConditions {
 export interface PublishOutcome {
   /** Queues the message was enqueued on. */
   routed: number;
-  /** Whether it was written to the store (persistent message, durable queue). */
-  persisted: boolean;
+  /**
+   * What to wait for before the publish may be acknowledged as durable (Broker.onDurable):
+   * NO_COMMIT_NEEDED unless it was written to the store (persistent message, durable queue).
+   */
+  commitToken: CommitToken;
   /** A queue it reached is overloaded (flow control): the publisher should pause until its relief. */
   overloaded: Queue | null;
 }
@@ -71,13 +76,17 @@ const PREDECLARED: readonly [string, ExchangeType][] = [
 
 const reservedName = (name: string): boolean => name.startsWith('amq.');
 
+/**
+ * A virtual host: its exchanges, queues and bindings, with RabbitMQ's checks on every declare,
+ * bind and delete. Doors reach queues only through the checked lookups here.
+ */
 export class VirtualHost implements QueueOwner {
-  readonly exchanges = new Map<string, Exchange>();
-  readonly queues = new Map<string, Queue>();
+  private readonly exchanges = new Map<string, Exchange>();
+  private readonly queues = new Map<string, Queue>();
   private readonly defaultExchange: DefaultExchange;
   private readonly router: Router;
   private readonly routed: Queue[] = [];
-  private readonly outcome: PublishOutcome = { routed: 0, persisted: false, overloaded: null };
+  private readonly outcome: PublishOutcome = { routed: 0, commitToken: NO_COMMIT_NEEDED, overloaded: null };
 
   constructor(
     readonly name: string,
@@ -94,7 +103,7 @@ export class VirtualHost implements QueueOwner {
     this.router = new Router((exchangeName) => this.exchanges.get(exchangeName));
   }
 
-  private get store(): BrokerStore | null {
+  private get store(): BrokerStore {
     return this.context.store;
   }
 
@@ -120,7 +129,7 @@ export class VirtualHost implements QueueOwner {
     const queues = this.routed;
     const outcome = this.outcome;
     outcome.routed = this.router.route(exchange, message.routingKey, message.properties.headers, queues);
-    outcome.persisted = false;
+    outcome.commitToken = NO_COMMIT_NEEDED;
     outcome.overloaded = null;
     if (outcome.routed === 0) {
       metrics.unroutable++;
@@ -128,13 +137,15 @@ export class VirtualHost implements QueueOwner {
     }
     metrics.routed += outcome.routed;
     const persistent = message.properties.deliveryMode === 2;
+    let persisted = false;
     for (let i = 0; i < queues.length; i++) {
       const queue = queues[i]!;
-      if (persistent && queue.durable) outcome.persisted = true;
+      if (persistent && queue.durable) persisted = true;
       queue.enqueue(message);
       if (queue.overloaded) outcome.overloaded = queue;
     }
     queues.length = 0;
+    if (persisted) outcome.commitToken = this.store.currentToken();
     return outcome;
   }
 
@@ -154,7 +165,7 @@ export class VirtualHost implements QueueOwner {
       return existing;
     }
     if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
-    if (!isExchangeType(request.type)) throw commandInvalid(`unknown exchange type '${request.type}'`);
+    if (!isExchangeType(request.type)) throw invalidRequest(`unknown exchange type '${request.type}'`);
     // the prefix is reserved for creating exchanges; re-declaring an existing amq.* is fine
     if (existing === undefined && reservedName(name)) {
       throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
@@ -174,7 +185,7 @@ export class VirtualHost implements QueueOwner {
     const exchange = createExchange(this.name, name, request.type, { durable, autoDelete, internal, arguments: args });
     this.exchanges.set(name, exchange);
     if (durable) {
-      this.store?.putExchange({ vhost: this.name, name, type: request.type, durable, autoDelete, internal, arguments: args });
+      this.store.putExchange({ vhost: this.name, name, type: request.type, durable, autoDelete, internal, arguments: args });
     }
     return exchange;
   }
@@ -198,7 +209,7 @@ export class VirtualHost implements QueueOwner {
     for (const other of [...this.exchanges.values()]) {
       if (other.unbindDestination(exchange).length > 0) this.maybeAutoDelete(other);
     }
-    if (exchange.durable) this.store?.deleteExchange(this.name, exchange.name);
+    if (exchange.durable) this.store.deleteExchange(this.name, exchange.name);
   }
 
   private maybeAutoDelete(exchange: Exchange): void {
@@ -263,7 +274,7 @@ export class VirtualHost implements QueueOwner {
     );
     this.queues.set(name, queue);
     if (durable && !exclusive) {
-      this.store?.putQueue({ id: queue.id, vhost: this.name, name, autoDelete, arguments: args });
+      this.store.putQueue({ id: queue.id, vhost: this.name, name, autoDelete, arguments: args });
     }
     return queue;
   }
@@ -292,7 +303,7 @@ export class VirtualHost implements QueueOwner {
     for (const exchange of [...this.exchanges.values()]) {
       if (exchange.unbindDestination(queue).length > 0) this.maybeAutoDelete(exchange);
     }
-    this.store?.deleteQueue(queue.id);
+    this.store.deleteQueue(queue.id);
     return count;
   }
 
@@ -348,7 +359,7 @@ export class VirtualHost implements QueueOwner {
     }
     if (!source.bind(binding)) return;
     if (source.durable && this.isDurable(destination)) {
-      this.store?.putBinding(
+      this.store.putBinding(
         {
           vhost: this.name,
           source: source.name,
@@ -374,7 +385,7 @@ export class VirtualHost implements QueueOwner {
     const { source, destination } = requested;
     const removed = source.unbind(requested);
     if (removed === undefined) return; // RabbitMQ: unbinding a missing binding succeeds
-    if (source.durable && this.isDurable(destination)) this.store?.deleteBinding(this.name, source.name, removed.key);
+    if (source.durable && this.isDurable(destination)) this.store.deleteBinding(this.name, source.name, removed.key);
     this.maybeAutoDelete(source);
   }
 
@@ -416,15 +427,80 @@ export class VirtualHost implements QueueOwner {
     return queue;
   }
 
-  bindingsOf(destination: Destination): Binding[] {
-    const out: Binding[] = [];
+  // ---- introspection ---------------------------------------------------------------------------
+
+  /** The exchange of that name if it exists. */
+  findExchange(name: string): Exchange | undefined {
+    return this.exchanges.get(name);
+  }
+
+  /** The queue of that name if it exists (no ownership check: for listings and lookups by name). */
+  findQueue(name: string): Queue | undefined {
+    return this.queues.get(name);
+  }
+
+  /** The vhost's queues, optionally only those whose name starts with `prefix`. */
+  listQueues(prefix = ''): Queue[] {
+    const out: Queue[] = [];
+    for (const queue of this.queues.values()) if (queue.name.startsWith(prefix)) out.push(queue);
+    return out;
+  }
+
+  snapshot(): VhostSnapshot {
+    let messagesReady = 0;
+    let messagesUnacknowledged = 0;
+    let consumers = 0;
+    for (const queue of this.queues.values()) {
+      messagesReady += queue.messageCount;
+      messagesUnacknowledged += queue.unackedMessageCount;
+      consumers += queue.consumerCount;
+    }
+    return { name: this.name, exchanges: this.exchanges.size, queues: this.queues.size, consumers, messagesReady, messagesUnacknowledged };
+  }
+
+  queueSnapshots(): QueueSnapshot[] {
+    const now = Date.now();
+    return [...this.queues.values()].map((queue) => queue.snapshot(now));
+  }
+
+  exchangeSnapshots(): ExchangeSnapshot[] {
+    return [...this.exchanges.values()].map((exchange) => ({
+      vhost: this.name,
+      name: exchange.name,
+      type: exchange.type,
+      durable: exchange.durable,
+      autoDelete: exchange.options.autoDelete,
+      internal: exchange.options.internal,
+      arguments: exchange.options.arguments,
+      bindings: exchange.bindingCount,
+    }));
+  }
+
+  /** Every binding, the default exchange's implicit ones (one per queue) first, as RabbitMQ lists them. */
+  bindingSnapshots(): BindingSnapshot[] {
+    const out: BindingSnapshot[] = [];
+    for (const queue of this.queues.values()) {
+      out.push({ vhost: this.name, source: '', destination: queue.name, destinationKind: 'queue', routingKey: queue.name, arguments: {}, key: queue.name });
+    }
     for (const exchange of this.exchanges.values()) {
-      for (const binding of exchange.bindings()) if (binding.destination === destination) out.push(binding);
+      for (const binding of exchange.bindings()) {
+        out.push({
+          vhost: this.name,
+          source: exchange.name,
+          destination: binding.destination.name,
+          destinationKind: isQueue(binding.destination) ? 'queue' : 'exchange',
+          routingKey: binding.routingKey,
+          arguments: binding.args,
+          key: binding.key,
+        });
+      }
     }
     return out;
   }
 
-  describeDestination(destination: Destination): string {
-    return `${destinationKind(destination)} '${destination.name}' in vhost '${this.name}'`;
+  consumerSnapshots(): ConsumerSnapshot[] {
+    const out: ConsumerSnapshot[] = [];
+    for (const queue of this.queues.values()) out.push(...queue.consumerSnapshots());
+    return out;
   }
 }

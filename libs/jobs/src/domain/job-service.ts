@@ -77,7 +77,7 @@ export class JobService {
     const queue = this.lanes.queue(request.lane);
     const jobNum = this.jobNum.next();
     const { message, hash } = jobMessage({ ...request, queueName: queue.name, jobNum });
-    this.lanes.vhost.publishTo(this.lanes.vhost.getExchange(''), message);
+    this.lanes.vhost.publish('', message);
     if (request.idempotencyKey !== undefined) {
       this.idempotency.set(request.idempotencyKey, { jobNum, hash, lane: request.lane, at: Date.now() });
     }
@@ -90,16 +90,13 @@ export class JobService {
     const original = entry.message;
     const headers = { ...(original.properties.headers ?? {}), [NOT_BEFORE_HEADER]: notBefore };
     const copy = new Message(original.exchange, entry.queue.name, { ...original.properties, headers, deliveryMode: 2 }, null, original.body);
-    this.lanes.vhost.publishTo(this.lanes.vhost.getExchange(''), copy);
+    this.lanes.vhost.publish('', copy);
     await this.committed();
   }
 
+  /** Everything accepted so far is durable (rejects with `store-unavailable` when it cannot be). */
   private committed(): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.broker.store.afterCommit((ok) =>
-        ok ? resolve() : reject(new JobRequestError(503, 1, 'the job store could not commit; the job was not accepted')),
-      ),
-    );
+    return this.broker.whenDurable();
   }
 
   /** Idempotency keys of jobs still queued survive restarts: read them once, lazily. */
@@ -131,12 +128,8 @@ export class JobService {
   wait(lane: string): BlockedReceiver {
     const queue = this.lanes.queue(lane);
     const receiver = new BlockedReceiver(queue);
-    try {
-      queue.checkConsumer(receiver);
-    } catch (error) {
-      // e.g. an AMQP client holds the lane's queue with an exclusive consumer
-      throw new JobRequestError(409, 1, error instanceof Error ? error.message : String(error));
-    }
+    // e.g. an AMQP client holds the lane's queue with an exclusive consumer (409)
+    queue.checkConsumer(receiver);
     let set = this.waiters.get(lane);
     if (set === undefined) {
       set = new Set();
@@ -168,7 +161,7 @@ export class JobService {
     const queued: Record<string, number> = {};
     const idle: Record<string, number> = {};
     for (const { lane, queue } of this.lanes.list()) {
-      queued[lane] = queue ? queue.messageCount + queue.delayed.size : 0;
+      queued[lane] = queue ? queue.messageCount + queue.delayedCount : 0;
       let waiting = 0;
       for (const receiver of this.waiters.get(lane) ?? []) if (receiver.waiting) waiting++;
       idle[lane] = waiting;

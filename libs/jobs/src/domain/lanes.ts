@@ -6,6 +6,9 @@ import { DEFAULT_LANE } from '../jobs-options';
  * configured virtual host. So a job scheduled over HTTP can be consumed over AMQP and back.
  */
 export class Lanes {
+  /** Lanes declared so far; a queue deleted meanwhile (over AMQP) is declared again. */
+  private readonly declared = new Map<string, Queue>();
+
   constructor(
     private readonly broker: Broker,
     private readonly vhostName: string,
@@ -20,19 +23,23 @@ export class Lanes {
     return this.prefix + lane;
   }
 
-  /** The lane's queue, created (durable, rank-ordered) on first use, as dispenserd creates lanes. */
+  /**
+   * The lane's queue, declared (durable, rank-ordered) on first use as dispenserd creates lanes.
+   * It is the same checked declare AMQP uses: a queue of that name declared otherwise (exclusive,
+   * or with other arguments) is refused with the core's error.
+   */
   queue(lane: string): Queue {
-    const vhost = this.vhost;
-    const name = this.queueName(lane);
-    return vhost.queues.get(name) ?? vhost.declareQueue({ name, durable: true, arguments: { 'x-queue-order': 'rank' } });
+    const known = this.declared.get(lane);
+    if (known !== undefined && !known.deleted) return known;
+    const queue = this.vhost.declareQueue({ name: this.queueName(lane), durable: true, arguments: { 'x-queue-order': 'rank' } });
+    this.declared.set(lane, queue);
+    return queue;
   }
 
   /** Lanes that exist (queues with the prefix), sorted as Go sorts map keys; `main` is always there. */
   list(): { lane: string; queue: Queue | undefined }[] {
     const out = new Map<string, Queue | undefined>([[DEFAULT_LANE, undefined]]);
-    for (const queue of this.vhost.queues.values()) {
-      if (queue.name.startsWith(this.prefix)) out.set(queue.name.slice(this.prefix.length), queue);
-    }
+    for (const queue of this.vhost.listQueues(this.prefix)) out.set(queue.name.slice(this.prefix.length), queue);
     return [...out.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([lane, queue]) => ({ lane, queue }));

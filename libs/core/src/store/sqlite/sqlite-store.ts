@@ -11,16 +11,11 @@ import type { CoreMetrics } from '../../metrics';
 import type { Queue } from '../../queue/queue';
 import { QueueEntry, StoreState } from '../../queue/queue-entry';
 import type { BrokerStore } from '../broker-store';
-import type {
-  BindingRecord,
-  BucketSummary,
-  ExchangeRecord,
-  QueueRecord,
-  RecoveredDefinitions,
-} from '../store-records';
+import type { CommitCallback, CommitToken } from '../commit-token';
+import type { BindingRecord, BucketSummary, ExchangeRecord, QueueRecord, RecoveredState } from '../store-records';
 import type { WriterReply, WriterRequest } from './batch-format';
 import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT, SCHEMA_SQL, SCHEMA_VERSION, SyncMode, pragmasFor } from './schema';
-import { CommitCallback, WriteBatch } from './write-batch';
+import { WriteBatch } from './write-batch';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -33,6 +28,8 @@ export interface SqliteStoreOptions {
 
 interface InFlight {
   no: number;
+  /** Its commit also covers later batches that had nothing to write (they were folded into it). */
+  coversUpTo: number;
   callbacks: CommitCallback[];
   sentAt: bigint;
 }
@@ -43,7 +40,8 @@ const DB_FILE = 'broker.sqlite';
  * The message store on SQLite (WAL). The main thread keeps a read connection (recovery, reading
  * paged-out entries back) and collects writes into an open batch; a worker thread owns the write
  * connection and commits each batch as one transaction. Only one batch is normally in flight, so
- * batches grow with load by themselves: while a commit runs, the next batch fills.
+ * batches grow with load by themselves: while a commit runs, the next batch fills. Commit tokens
+ * are batch numbers: the open batch's number covers every write made so far.
  */
 export class SqliteStore implements BrokerStore {
   private readonly reader: Database.Database;
@@ -122,7 +120,11 @@ export class SqliteStore implements BrokerStore {
    * what must not survive a restart: transient paged copies, entries of queues that are gone, and
    * bodies nothing points to any more.
    */
-  recoverDefinitions(): RecoveredDefinitions {
+  async recover(): Promise<RecoveredState> {
+    return this.recoverNow();
+  }
+
+  private recoverNow(): RecoveredState {
     const db = this.reader;
     db.transaction(() => {
       db.exec(`
@@ -253,15 +255,11 @@ export class SqliteStore implements BrokerStore {
     this.scheduleFlush();
   }
 
-  pageOut(entry: QueueEntry): number {
+  pageOut(entry: QueueEntry): CommitToken {
     if (entry.storeState === StoreState.None) this.insert(entry);
-    if (entry.storeState === StoreState.Pending) return this.open.no;
+    if (entry.storeState === StoreState.Pending) return this.open.no as CommitToken;
     // already handed to the writer: the newest batch sent holds it at the latest
-    return this.open.no - 1;
-  }
-
-  committedBatch(): number {
-    return this.committed;
+    return (this.open.no - 1) as CommitToken;
   }
 
   readPaged(queue: Queue, rank: number, afterSeq: number, limit: number): QueueEntry[] {
@@ -362,23 +360,42 @@ export class SqliteStore implements BrokerStore {
 
   // ---- commits ---------------------------------------------------------------------------------
 
+  currentToken(): CommitToken {
+    return this.open.no as CommitToken;
+  }
+
+  isCommitted(token: CommitToken): boolean {
+    return token <= this.committed;
+  }
+
   /**
-   * Calls back once everything written so far is committed (true), or could not be (false).
+   * Calls back once the batch the token names is committed (true), or could not be (false).
    * Durable acknowledgements (publisher confirms, job `ok`, delivery 202) wait on this.
    */
-  afterCommit(callback: CommitCallback): void {
+  whenCommitted(token: CommitToken, callback: CommitCallback): void {
     if (this.failure) {
       queueMicrotask(() => callback(false));
       return;
+    }
+    if (token <= this.committed) {
+      queueMicrotask(() => callback(true));
+      return;
+    }
+    if (token < this.open.no) {
+      const flight = this.inFlight.find((f) => f.coversUpTo >= token);
+      if (flight !== undefined) {
+        flight.callbacks.push(callback);
+        return;
+      }
     }
     this.open.callbacks.push(callback);
     this.scheduleFlush();
   }
 
-  /** Resolves once everything written so far is committed. */
-  flush(): Promise<void> {
+  /** Resolves once everything written so far is committed (tests, shutdown). */
+  private flush(): Promise<void> {
     return new Promise((resolve, reject) =>
-      this.afterCommit((ok) => (ok ? resolve() : reject(this.failure ?? new Error('store commit failed')))),
+      this.whenCommitted(this.currentToken(), (ok) => (ok ? resolve() : reject(this.failure ?? new Error('store commit failed')))),
     );
   }
 
@@ -391,11 +408,7 @@ export class SqliteStore implements BrokerStore {
     this.drainListeners.push(listener);
   }
 
-  get openBatchNo(): number {
-    return this.open.no;
-  }
-
-  get pendingBatches(): number {
+  get pendingCommits(): number {
     return this.inFlight.length + (this.open.isEmpty ? 0 : 1);
   }
 
@@ -431,12 +444,16 @@ export class SqliteStore implements BrokerStore {
       // Nothing reached the writer (everything was settled in time): the callbacks only have to
       // wait for what is already in flight.
       const last = this.inFlight[this.inFlight.length - 1];
-      if (last) last.callbacks.push(...batch.callbacks);
-      else for (const callback of batch.callbacks) callback(true);
-      this.committed = Math.max(this.committed, batch.no);
+      if (last) {
+        last.callbacks.push(...batch.callbacks);
+        last.coversUpTo = batch.no;
+      } else {
+        this.committed = batch.no;
+        for (const callback of batch.callbacks) callback(true);
+      }
       return;
     }
-    this.inFlight.push({ no: batch.no, callbacks: batch.callbacks, sentAt: process.hrtime.bigint() });
+    this.inFlight.push({ no: batch.no, coversUpTo: batch.no, callbacks: batch.callbacks, sentAt: process.hrtime.bigint() });
     this.worker.postMessage({ kind: 'batch', batch: message } satisfies WriterRequest, transfer);
   }
 
@@ -452,7 +469,7 @@ export class SqliteStore implements BrokerStore {
       for (const callback of done.callbacks) callback(false);
       return;
     }
-    this.committed = done.no;
+    this.committed = done.coversUpTo;
     this.metrics?.recordCommit(Number(process.hrtime.bigint() - done.sentAt) / 1e9, reply.ops);
     for (const callback of done.callbacks) callback(true);
     if (!this.open.isEmpty || this.open.callbacks.length > 0) this.send();
@@ -469,17 +486,13 @@ export class SqliteStore implements BrokerStore {
     process.emitWarning(error);
   }
 
-  get failed(): Error | null {
-    return this.failure;
-  }
-
   /** Commits what is pending, stops the writer (checkpointing the WAL) and closes the database. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
         if (!this.failure) await this.flush();
       } catch {
-        // reported through `failed`; closing goes on
+        // already reported as a warning by fail(); closing goes on
       }
       const worker = this.worker;
       if (worker) {

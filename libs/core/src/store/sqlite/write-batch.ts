@@ -2,10 +2,9 @@ import { encodeProperties } from '../../encoding/properties';
 import { ByteWriter } from '../../encoding/byte-writer';
 import type { Message } from '../../message/message';
 import { QueueEntry, StoreState } from '../../queue/queue-entry';
+import type { CommitCallback } from '../commit-token';
 import { BatchMessage, MetaOp, RecordKind, SegmentMessage } from './batch-format';
 import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT } from './schema';
-
-export type CommitCallback = (committed: boolean) => void;
 
 class OpenSegment {
   inserts: QueueEntry[] = [];

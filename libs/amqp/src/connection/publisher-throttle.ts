@@ -1,0 +1,112 @@
+import type { Broker, Queue } from '#core';
+import { encodeConnectionBlockedFrame, encodeConnectionUnblockedFrame } from '../codec';
+import type { Cancel, Clock } from './clock';
+import type { FrameOutput } from './frame-output';
+
+/**
+ * Longest a publisher stays paused by one overloaded queue. The pause normally ends when the queue
+ * drains; the cap keeps a connection that also consumes from that queue from stalling itself.
+ */
+const FLOW_PAUSE_MAX_MS = 250;
+
+/** What the throttle needs from its connection. */
+export interface ThrottledReader {
+  /** Stops reading the socket. */
+  pauseReading(): void;
+  /** Reading may go on as far as the throttle is concerned (other holds may remain). */
+  readingAllowed(): void;
+  /** Whether the client understands connection.blocked (its capabilities). */
+  supportsBlocked(): boolean;
+  /** Whether the connection is open (blocked/unblocked frames are sent only then). */
+  isOpen(): boolean;
+}
+
+/**
+ * The three reasons a publishing connection stops being read, each with its own end:
+ * - a resource alarm (RabbitMQ's memory/disk alarm): the connection is blocked once it publishes
+ *   during the alarm, told with connection.blocked, and read again when the alarm clears;
+ * - store backpressure: the writer is behind; read again when it drains;
+ * - queue flow control: a queue it published to is overloaded; read again on relief (capped).
+ */
+export class PublisherThrottle {
+  /** The active alarm, or null. */
+  private alarm: string | null = null;
+  /** This connection published during the alarm, was told and paused. */
+  private blockedByAlarm = false;
+  private pausedForStore = false;
+  private flowPause: Cancel | null = null;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly output: FrameOutput,
+    private readonly clock: Clock,
+    private readonly reader: ThrottledReader,
+  ) {}
+
+  /** True while any of the three holds the connection back. */
+  get holding(): boolean {
+    return this.blockedByAlarm || this.pausedForStore || this.flowPause !== null;
+  }
+
+  /** A publish was accepted: apply whatever holds now apply. */
+  publishAccepted(overloaded: Queue | null): void {
+    if (this.alarm !== null) this.blockForAlarm();
+    if (!this.pausedForStore && this.broker.storeBacklogged) {
+      this.pausedForStore = true;
+      this.reader.pauseReading();
+      this.broker.onStoreRelief(() => {
+        this.pausedForStore = false;
+        this.reader.readingAllowed();
+      });
+    }
+    if (overloaded !== null && this.flowPause === null) this.pauseForFlow(overloaded);
+  }
+
+  /**
+   * A resource alarm started (reason) or cleared (null). As in RabbitMQ, only connections that
+   * publish during the alarm are blocked; consumer-only connections carry on.
+   */
+  setAlarm(reason: string | null): void {
+    if (reason === this.alarm) return;
+    this.alarm = reason;
+    if (reason === null && this.blockedByAlarm) {
+      this.blockedByAlarm = false;
+      if (this.reader.supportsBlocked() && this.reader.isOpen()) {
+        encodeConnectionUnblockedFrame(this.output.writer, 0, {});
+        this.output.schedule();
+      }
+      this.reader.readingAllowed();
+    }
+  }
+
+  /** The connection is gone: drop pending timers. */
+  stop(): void {
+    this.flowPause?.();
+    this.flowPause = null;
+  }
+
+  private blockForAlarm(): void {
+    if (this.blockedByAlarm || this.alarm === null) return;
+    this.blockedByAlarm = true;
+    if (this.reader.supportsBlocked()) {
+      encodeConnectionBlockedFrame(this.output.writer, 0, { reason: this.alarm });
+      this.output.schedule();
+    }
+    this.reader.pauseReading();
+  }
+
+  private pauseForFlow(overloaded: Queue): void {
+    this.reader.pauseReading();
+    let cancelTimer: Cancel | null = null;
+    const resume = (): void => {
+      if (this.flowPause !== end) return;
+      this.flowPause = null;
+      cancelTimer?.();
+      this.reader.readingAllowed();
+    };
+    const end: Cancel = () => cancelTimer?.();
+    this.flowPause = end;
+    overloaded.onRelief(resume);
+    cancelTimer = this.clock.after(FLOW_PAUSE_MAX_MS, resume);
+  }
+}
