@@ -259,6 +259,20 @@ describe('basic.publish / basic.return / basic.get', () => {
   });
 });
 
+describe('user_id', () => {
+  it('a publish whose user_id is not the authenticated user closes the channel with 406; its own name is accepted', async () => {
+    const q = await queueWith('user-id-q', []);
+    const ch = await channel(conn);
+    ch.sendToQueue(q, body('as guest'), { userId: 'guest' });
+    await eventually(async () => (await messageCount(conn, q)) === 1, 5000, 'the publish with the right user_id');
+    ch.sendToQueue(q, body('as someone else'), { userId: 'mallory' });
+    const error = await expectChannelClosed(ch, ReplyCode.PreconditionFailed, 'publish with a foreign user_id');
+    assert.match(error.message, /PRECONDITION_FAILED - user_id property set to 'mallory' but authenticated user was 'guest'/);
+    assert.deepEqual([error.classId, error.methodId], [60, 40], 'blamed on basic.publish');
+    assert.deepEqual(await drain(await channel(conn), q), ['as guest'], 'the refused message was not enqueued');
+  });
+});
+
 describe('acknowledgements', () => {
   it('ack/nack/reject with multiple=true settle everything up to the tag', async () => {
     const q = await queueWith('settle-q', range(10));

@@ -12,7 +12,8 @@ import amqp from 'amqplib';
 import bcrypt from 'bcryptjs';
 import { AmqpService } from '#amqp';
 import { encodeConnectionStartOkFrame, FRAME_HEARTBEAT, HEARTBEAT_FRAME, isHardError, MethodId, PROTOCOL_HEADER } from '#amqp/codec/index';
-import { startTestApp, TestApp } from '../support/app-harness';
+import { eventually, startTestApp, TestApp } from '../support/app-harness';
+import { ManualClock } from '../support/manual-clock';
 import {
   basicGetFrame,
   channelOpenFrame,
@@ -39,9 +40,9 @@ after(async () => {
   await app?.close();
 });
 
-/** Starts an app with extra settings for one test and always closes it. */
-async function withApp(settings: Record<string, string>, body: (app: TestApp) => Promise<void>): Promise<void> {
-  const own = await startTestApp(settings);
+/** Starts an app with extra settings (and a manual clock for AMQP timers) for one test; always closes it. */
+async function withApp(settings: Record<string, string>, body: (app: TestApp) => Promise<void>, clock?: ManualClock): Promise<void> {
+  const own = await startTestApp(settings, undefined, clock ? { amqpClock: clock } : {});
   try {
     await body(own);
   } finally {
@@ -139,11 +140,10 @@ test('SASL PLAIN: wrong password or unknown user → connection.close 403 ACCESS
     assert.match(close.replyText, /ACCESS_REFUSED/);
     assert.equal(client.frames.some((f) => f.method?.id === MethodId.ConnectionTune), false, 'no connection.tune after a refused login');
   }
-  // a mechanism the server did not offer: refused (RabbitMQ closes; the code varies), never tuned
+  // a mechanism the server did not offer: refused as RabbitMQ does (503 COMMAND_INVALID), never tuned
   const external = await startOk(app.amqpPort, 'EXTERNAL', Buffer.alloc(0));
-  assert.ok(await external.waitForClose(15000) || (await waitFor(external, (f) => f.method?.id === MethodId.ConnectionClose)), 'unsupported mechanism refused');
-  external.write(Buffer.from([1, 0, 0, 0, 0, 0, 4, 0, 10, 0, 51, 0xce])); // close-ok, in case it was a polite close
-  assert.ok(await external.waitForClose(10000), 'socket closed after refusing EXTERNAL');
+  const refused = await expectConnectionClose(external, 503, 'start-ok with EXTERNAL');
+  assert.match(refused.replyText, /^COMMAND_INVALID - unknown authentication mechanism 'EXTERNAL'/);
   assert.equal(external.frames.some((f) => f.method?.id === MethodId.ConnectionTune), false, 'no connection.tune for EXTERNAL');
 });
 
@@ -277,29 +277,39 @@ test('tune-ok asking for "no limit" (channel_max 0 / frame_max 0) while the serv
   assert.deepEqual(outcomes, { 'channel_max 0': 'connection.close 530', 'frame_max 0': 'connection.close 530' });
 });
 
-test('heartbeats: the server sends them when idle and drops a silent client after about two intervals', async (t) => {
-  await withApp({ AMQP_HEARTBEAT: '1' }, async (a) => {
-    const client = await openRaw(a.amqpPort, { heartbeat: 1 });
-    // a client that heartbeats stays connected
-    const until = Date.now() + 3500;
-    while (Date.now() < until) {
-      client.write(HEARTBEAT_FRAME);
-      await sleep(300);
-    }
-    assert.equal(client.closed, false, `a heartbeating client is kept (${describeEnd(client)})`);
-    const beats = client.frames.filter((f) => f.type === FRAME_HEARTBEAT).length;
-    assert.ok(beats >= 2, `server sent heartbeats while idle (got ${beats} in 3.5 s)`);
-    // now go silent
-    const silentSince = Date.now();
-    assert.ok(await client.waitForClose(10000), 'silent client disconnected');
-    const after = Date.now() - silentSince;
-    t.diagnostic(`silent client dropped after ${after} ms; ${beats} heartbeats received in 3.5 s`);
-    assert.ok(after >= 1000 && after <= 8000, `disconnected after ${after} ms of silence (heartbeat 1 s: expected about 2 s)`);
+/** Lets the server read what a client just wrote (in-process app on loopback). */
+const serverTurn = (): Promise<void> => sleep(30);
 
-    // amqplib heartbeating at 1 s keeps its connection
+test('heartbeats: the server sends them when idle and drops a silent client after about two intervals', async () => {
+  const clock = new ManualClock();
+  await withApp(
+    { AMQP_HEARTBEAT: '1' },
+    async (a) => {
+      const client = await openRaw(a.amqpPort, { heartbeat: 1 });
+      // a client that heartbeats stays connected: 3.5 intervals of half-interval ticks
+      for (let tick = 0; tick < 7; tick++) {
+        client.write(HEARTBEAT_FRAME);
+        await serverTurn();
+        clock.advance(500);
+      }
+      await eventually(() => client.frames.filter((f) => f.type === FRAME_HEARTBEAT).length >= 2, 2000, 'server heartbeats');
+      assert.equal(client.closed, false, `a heartbeating client is kept (${describeEnd(client)})`);
+      const beats = client.frames.filter((f) => f.type === FRAME_HEARTBEAT).length;
+      assert.ok(beats >= 2, `server sent heartbeats while idle (got ${beats} in 3.5 intervals)`);
+      // now go silent: kept through 1.5 intervals, dropped at 2 (heartbeat 1 s: about 2 s)
+      clock.advance(1500);
+      await serverTurn();
+      assert.equal(client.closed, false, `not dropped after 1.5 silent intervals (${describeEnd(client)})`);
+      clock.advance(500);
+      assert.ok(await client.waitForClose(5000), 'silent client disconnected after two intervals');
+    },
+    clock,
+  );
+  // amqplib heartbeating at 1 s keeps its connection (real time: its own timer sends them)
+  await withApp({ AMQP_HEARTBEAT: '1' }, async (a) => {
     const conn = await amqp.connect(`${a.amqpUrl}?heartbeat=1`);
     try {
-      await sleep(3500);
+      await sleep(2500);
       await roundTrip(conn, 'still alive');
     } finally {
       await conn.close();
@@ -308,40 +318,56 @@ test('heartbeats: the server sends them when idle and drops a silent client afte
 });
 
 test('heartbeat 0 in tune-ok: no heartbeats and an idle connection is never dropped', async () => {
-  await withApp({ AMQP_HEARTBEAT: '1' }, async (a) => {
-    const client = await openRaw(a.amqpPort, { heartbeat: 0 });
-    try {
-      await sleep(3500);
-      assert.equal(client.closed, false, 'idle connection with heartbeat 0 is kept');
-      assert.equal(client.frames.filter((f) => f.type === FRAME_HEARTBEAT).length, 0, 'no heartbeat frames with heartbeat 0');
-      client.write(channelOpenFrame(1));
-      assert.ok(await waitFor(client, (f) => f.method?.id === MethodId.ChannelOpenOk), `still usable (${describeEnd(client)})`);
-    } finally {
-      client.close();
-    }
-  });
+  const clock = new ManualClock();
+  await withApp(
+    { AMQP_HEARTBEAT: '1' },
+    async (a) => {
+      const client = await openRaw(a.amqpPort, { heartbeat: 0 });
+      try {
+        clock.advance(60_000);
+        await serverTurn();
+        assert.equal(client.closed, false, 'idle connection with heartbeat 0 is kept');
+        assert.equal(client.frames.filter((f) => f.type === FRAME_HEARTBEAT).length, 0, 'no heartbeat frames with heartbeat 0');
+        client.write(channelOpenFrame(1));
+        assert.ok(await waitFor(client, (f) => f.method?.id === MethodId.ChannelOpenOk), `still usable (${describeEnd(client)})`);
+      } finally {
+        client.close();
+      }
+    },
+    clock,
+  );
 });
 
 test('handshake timeout: a client that does not complete the handshake is disconnected', async () => {
-  await withApp({ AMQP_HANDSHAKE_TIMEOUT: '1' }, async (a) => {
-    const silent = await RawAmqpClient.connect(a.amqpPort);
-    const t0 = Date.now();
-    assert.ok(await silent.waitForClose(10000), 'silent socket closed');
-    assert.ok(Date.now() - t0 >= 700, `closed after ${Date.now() - t0} ms, not before the timeout`);
+  const clock = new ManualClock();
+  await withApp(
+    { AMQP_HANDSHAKE_TIMEOUT: '1' },
+    async (a) => {
+      const silent = await RawAmqpClient.connect(a.amqpPort);
+      await eventually(() => clock.pending === 1, 2000, 'the server accepted the socket');
+      clock.advance(900);
+      await serverTurn();
+      assert.equal(silent.closed, false, 'not closed before the timeout');
+      clock.advance(100);
+      assert.ok(await silent.waitForClose(5000), 'silent socket closed');
 
-    const headerOnly = await RawAmqpClient.connect(a.amqpPort);
-    headerOnly.write(PROTOCOL_HEADER);
-    assert.ok(await headerOnly.waitForMethod(MethodId.ConnectionStart, 10000));
-    assert.ok(await headerOnly.waitForClose(10000), 'client that stops after the protocol header is closed');
+      const headerOnly = await RawAmqpClient.connect(a.amqpPort);
+      headerOnly.write(PROTOCOL_HEADER);
+      assert.ok(await headerOnly.waitForMethod(MethodId.ConnectionStart, 10000));
+      clock.advance(1000);
+      assert.ok(await headerOnly.waitForClose(5000), 'client that stops after the protocol header is closed');
 
-    const done = await openRaw(a.amqpPort, { heartbeat: 0 });
-    try {
-      await sleep(2500);
-      assert.equal(done.closed, false, 'a completed handshake is not affected by the handshake timeout');
-    } finally {
-      done.close();
-    }
-  });
+      const done = await openRaw(a.amqpPort, { heartbeat: 0 });
+      try {
+        clock.advance(2500);
+        await serverTurn();
+        assert.equal(done.closed, false, 'a completed handshake is not affected by the handshake timeout');
+      } finally {
+        done.close();
+      }
+    },
+    clock,
+  );
 });
 
 test('frame_max: a frame of exactly frame_max is accepted, a larger one → connection.close 501', async () => {
@@ -505,6 +531,7 @@ test('connection.blocked is for publishers: a connection that never publishes is
 });
 
 test('a blocked publisher is not dropped for missed heartbeats while the server is not reading it', async () => {
+  const clock = new ManualClock();
   await withApp({ AMQP_HEARTBEAT: '1' }, async (a) => {
     const server = a.running.app.get(AmqpService).server;
     const conn = await amqp.connect(`${a.amqpUrl}?heartbeat=1`);
@@ -521,7 +548,8 @@ test('a blocked publisher is not dropped for missed heartbeats while the server 
       assert.equal(state.blocked, true, 'connection.blocked received');
       // RabbitMQ pauses its heartbeat monitor for a blocked connection: the client keeps
       // heartbeating, but the server is not reading the socket, so silence is not the client's fault
-      await sleep(4000);
+      for (let tick = 0; tick < 8; tick++) clock.advance(500);
+      await serverTurn();
       assert.deepEqual(events, [], 'the blocked connection stays open for 4 heartbeat intervals');
       server.setAlarm(null);
       await roundTrip(conn, 'after the alarm');
@@ -529,7 +557,7 @@ test('a blocked publisher is not dropped for missed heartbeats while the server 
       server.setAlarm(null);
       if (events.length === 0) await conn.close();
     }
-  });
+  }, clock);
 });
 
 test('graceful app stop sends connection.close 320 CONNECTION_FORCED to clients', async () => {

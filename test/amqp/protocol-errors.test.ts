@@ -364,3 +364,31 @@ test(`fuzz: ${ITERATIONS} connections fed random and mutated frames each end in 
     await sentinel.close().catch(() => undefined);
   }
 });
+
+test('crossing channel closes: the client closes a channel the server is closing; the connection stays up (RabbitMQ)', async () => {
+  const client = await fresh();
+  try {
+    // a publish to a missing exchange (the server answers with channel.close 404), then, in the
+    // same write, the client's own channel.close and its close-ok for the close it expects
+    client.write(
+      Buffer.concat([
+        publishFrames(1, 'no-such-exchange', 'k', Buffer.from('x')),
+        methodFrame(1, { id: MethodId.ChannelClose, args: { replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 } }),
+        methodFrame(1, { id: MethodId.ChannelCloseOk, args: {} }),
+      ]),
+    );
+    const close = await waitChannelClose(client, 1, 5000, false);
+    assert.equal(close?.replyCode, 404, `server closed channel 1 with 404 (${describeEnd(client)})`);
+    assert.ok(await waitFor(client, (f) => f.channel === 1 && f.method?.id === MethodId.ChannelCloseOk), 'the client close is answered with close-ok');
+    // the connection is still up: channel 1 reopens and works, another channel too
+    client.write(Buffer.concat([channelOpenFrame(1), channelOpenFrame(2)]));
+    const from = client.frames.length;
+    client.write(Buffer.concat([queueDeclareFrame(1, 'crossing-q1'), queueDeclareFrame(2, 'crossing-q2')]));
+    assert.ok(await waitFor(client, (f) => f.channel === 1 && f.method?.id === MethodId.QueueDeclareOk, 5000, from), `channel 1 works again (${describeEnd(client)})`);
+    assert.ok(await waitFor(client, (f) => f.channel === 2 && f.method?.id === MethodId.QueueDeclareOk, 5000, from), 'channel 2 works');
+    assert.equal(client.closed, false, 'the connection was not closed');
+    assert.equal(client.frames.some((f) => f.channel === 0 && f.method?.id === MethodId.ConnectionClose), false, 'no connection.close');
+  } finally {
+    client.close();
+  }
+});

@@ -114,3 +114,34 @@ test('a lane held by an exclusive AMQP consumer answers 409 to a blocking receiv
   assert.equal(await idleWorkers('held'), 0);
   await connection.close();
 });
+
+test('a lane whose queue AMQP declared otherwise (exclusive, or without rank order) is refused with 409, and nothing else is lost', async () => {
+  const amqp = (await import('amqplib')).default;
+  await client.schedule('kept', { lane: 'fine' });
+  const connection = await amqp.connect(app.amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    await channel.assertQueue('jobs.taken', { exclusive: true });
+    await channel.assertQueue('jobs.plain', { durable: true });
+
+    const locked = await client.schedule('never', { lane: 'taken' });
+    assert.equal(locked.status, 409);
+    assert.equal(locked.json.status, 'error');
+    assert.match(String(locked.json.message), /exclusive access to locked queue 'jobs\.taken'/);
+
+    const inequivalent = await client.schedule('never', { lane: 'plain' });
+    assert.equal(inequivalent.status, 409);
+    assert.match(String(inequivalent.json.message), /inequivalent arg 'x-queue-order' for queue 'jobs\.plain'/);
+    assert.equal((await client.send('/receive_noblock', { lane: 'plain' })).status, 409, 'receive on that lane too');
+
+    // the AMQP queues are untouched, and the other lanes go on
+    assert.equal((await channel.checkQueue('jobs.plain')).messageCount, 0);
+    const got = await client.send('/receive_noblock', { lane: 'fine' });
+    assert.equal(got.json.message, 'kept');
+    assert.equal((await client.schedule('after', { lane: 'fine' })).status, 200);
+  } finally {
+    await connection.close();
+  }
+  // once the exclusive owner is gone, the lane can be created normally
+  assert.equal((await client.schedule('now', { lane: 'taken' })).status, 200);
+});

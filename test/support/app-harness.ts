@@ -1,6 +1,7 @@
 import { Broker } from '#core';
 import { loadBrokerConfig } from '#config';
 import { AmqpService } from '#amqp';
+import type { CompositionOverrides } from '../../apps/broker/src/app.module';
 import { RunningBroker, startBroker } from '../../apps/broker/src/broker-app';
 import { tempDir } from './temp-dir';
 
@@ -21,7 +22,11 @@ export interface TestApp {
  * Starts the whole application in this process on ephemeral ports (127.0.0.1) with a temporary
  * data directory (or the given one). Extra settings are environment-style keys.
  */
-export async function startTestApp(settings: Record<string, string> = {}, dataDir?: string): Promise<TestApp> {
+export async function startTestApp(
+  settings: Record<string, string> = {},
+  dataDir?: string,
+  overrides: CompositionOverrides = {},
+): Promise<TestApp> {
   const dir = dataDir ? { path: dataDir, cleanup: () => undefined } : tempDir();
   const config = loadBrokerConfig({
     DATA_DIR: dir.path,
@@ -34,7 +39,7 @@ export async function startTestApp(settings: Record<string, string> = {}, dataDi
     STORE_SYNC: 'normal',
     ...settings,
   });
-  const running = await startBroker(config);
+  const running = await startBroker(config, overrides);
   const amqpPort = running.app.get(AmqpService).server.port;
   let stopped = false;
   const stop = async (): Promise<void> => {

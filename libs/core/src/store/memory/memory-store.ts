@@ -43,7 +43,9 @@ export class MemoryStore implements BrokerStore {
     this.metrics = metrics;
   }
 
+  /** Starts a run over what the store holds (a new MemoryStore holds nothing). */
   async recover(): Promise<RecoveredState> {
+    this.closed = false;
     for (const [seq, row] of this.rows) if (!row.durable || !this.queues.has(row.queueId)) this.rows.delete(seq);
     const buckets = new Map<string, BucketSummary>();
     let maxSeq = 0;
