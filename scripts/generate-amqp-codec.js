@@ -472,9 +472,7 @@ function generate(xmlText, extensionsXmlText) {
       (extensionCount ? ` (${extensionCount} of them RabbitMQ extensions).` : '.'),
   );
   emit('/* eslint-disable */');
-  emit("import { ByteReader } from '#core/encoding/byte-reader';");
-  emit("import { ByteWriter } from '#core/encoding/byte-writer';");
-  emit("import { FieldTable, decodeFieldTable, encodeFieldTable } from '#core/encoding/field-table';");
+  emit("import { ByteReader, ByteWriter, FieldTable, decodeFieldTable, encodeFieldTable } from '#core';");
   emit("import { UnknownMethodError } from './errors';");
   emit("import { beginMethodFrame, endFrame } from './frame';");
   emit();
@@ -593,6 +591,11 @@ function generate(xmlText, extensionsXmlText) {
   emit('  if (info !== undefined) return info.name;');
   emit('  const cls = CLASS_NAMES.get(classId);');
   emit('  return cls !== undefined ? `unknown method ${cls}/${methodId}` : `unknown class ${classId} method ${methodId}`;');
+  emit('}');
+  emit();
+  emit('/** methodName of a MethodId (class id in the high 16 bits). */');
+  emit('export function methodNameOf(id: number): string {');
+  emit('  return methodName(id >>> 16, id & 0xffff);');
   emit('}');
   emit();
   emit('/** True for basic.publish, basic.return, basic.deliver and basic.get-ok. */');

@@ -193,8 +193,14 @@ function final(work, outFile) {
     if (!sr || !b) return 'n/a';
     if (b.status !== 'measured' && sr.runs_total === 0) return 'not measured';
     let mark = '';
-    if (sr.runs.some((r) => r.ok && r.disturbed)) (mark += '*'), (disturbedNote = true);
-    if (sr.runs.some((r) => r.ok && r.tool_bound)) (mark += '!'), (toolNote = true);
+    if (sr.runs.some((r) => r.ok && r.disturbed)) {
+      mark += '*';
+      disturbedNote = true;
+    }
+    if (sr.runs.some((r) => r.ok && r.tool_bound)) {
+      mark += '!';
+      toolNote = true;
+    }
     if (sr.median) return int(sr.median.receive_rate) + mark + (sr.runs_ok < sr.runs_total ? ` (${sr.runs_ok}/${sr.runs_total} ok)` : '');
     if (sr.runs_total > 0) return 'ERROR';
     return 'skipped';

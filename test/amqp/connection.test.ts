@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import amqp from 'amqplib';
 import bcrypt from 'bcryptjs';
 import { AmqpService } from '#amqp';
-import { encodeConnectionStartOkFrame, FRAME_HEARTBEAT, HEARTBEAT_FRAME, isHardError, MethodId, PROTOCOL_HEADER } from '#amqp/codec/index';
+import { encodeConnectionStartOkFrame, FRAME_HEARTBEAT, HEARTBEAT_FRAME, isHardError, MethodId, PROTOCOL_HEADER } from '../../libs/amqp/src/codec/index';
 import { eventually, startTestApp, TestApp } from '../support/app-harness';
 import { ManualClock } from '../support/manual-clock';
 import {

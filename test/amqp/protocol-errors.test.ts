@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import amqp from 'amqplib';
 import { AmqpService } from '#amqp';
 import { ByteWriter } from '#core';
-import { isHardError, MethodId, PROTOCOL_HEADER } from '#amqp/codec/index';
+import { MethodId, PROTOCOL_HEADER } from '../../libs/amqp/src/codec/index';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { FUZZ_FRAME_MAX, fuzzInput } from '../support/amqp-fuzz';
 import {

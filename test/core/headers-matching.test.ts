@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FieldTable } from '#core';
-import { headersMatch, matchModeOf } from '#core/exchange/headers-match';
+import { headersMatch, matchModeOf } from '../../libs/core/src/exchange/headers-match';
 
 const CASES: [FieldTable, FieldTable | undefined, boolean][] = [
   [{ 'x-match': 'all', a: 1, b: 'x' }, { a: 1, b: 'x' }, true],

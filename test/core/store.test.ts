@@ -177,7 +177,7 @@ test('a backlog beyond the memory budget is paged out and read back in order (FI
     const vhost = opened.broker.defaultVhost;
     const fifo = vhost.declareQueue({ name: 'big', durable: true });
     const transient = vhost.declareQueue({ name: 'big-transient' });
-    const prio = vhost.declareQueue({ name: 'big-prio', durable: true, arguments: { 'x-max-priority': 2 } });
+    vhost.declareQueue({ name: 'big-prio', durable: true, arguments: { 'x-max-priority': 2 } });
     const body = (i: number): string => `${i}:`.padEnd(200, '.');
     for (let i = 0; i < 3000; i++) {
       vhost.publish('', message(body(i), 'big', persistent));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TopicTrie } from '#core/exchange/topic-trie';
+import { TopicTrie } from '../../libs/core/src/exchange/topic-trie';
 
 /** [pattern, routing key, matches] — RabbitMQ's topic semantics. */
 const TABLE: [string, string, boolean][] = [

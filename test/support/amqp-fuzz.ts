@@ -11,7 +11,7 @@ import {
   encodeMethodFrame,
   MethodId,
   PROTOCOL_HEADER,
-} from '#amqp/codec/index';
+} from '../../libs/amqp/src/codec/index';
 import { Prng, rawFrame } from './amqp-wire';
 
 /** The frame_max the fuzzing connections negotiate: bounds how many bytes a partial frame can still need. */
@@ -139,8 +139,8 @@ function mutate(rng: Prng, frames: Buffer[], notes: string[]): Buffer {
     const a = rng.int(0, list.length - 1);
     const b = rng.int(0, list.length - 1);
     if (op === 'drop-frame') list.splice(a, 1);
-    else if (op === 'dup-frame') list.splice(b, 0, list[a]);
-    else if (op === 'swap-frames') [list[a], list[b]] = [list[b], list[a]];
+    else if (op === 'dup-frame') list.splice(b, 0, list[a]!);
+    else if (op === 'swap-frames') [list[a], list[b]] = [list[b]!, list[a]!];
     else list.splice(a, 0, randomFrame(rng));
     notes.push(`${op}@${a}/${b}`);
   }
@@ -155,7 +155,7 @@ function mutate(rng: Prng, frames: Buffer[], notes: string[]): Buffer {
       const n = rng.int(1, 4);
       for (let k = 0; k < n; k++) {
         const pos = rng.chance(0.5) ? at + k : rng.int(0, bytes.length - 1);
-        if (pos < bytes.length) bytes[pos] = rng.chance(0.5) ? rng.int(0, 255) : bytes[pos] ^ (1 << rng.int(0, 7));
+        if (pos < bytes.length) bytes[pos] = rng.chance(0.5) ? rng.int(0, 255) : bytes[pos]! ^ (1 << rng.int(0, 7));
       }
     } else if (op === 'truncate') {
       bytes = bytes.subarray(0, at);

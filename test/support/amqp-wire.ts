@@ -15,7 +15,7 @@ import {
   FRAME_END,
   MethodId,
   PROTOCOL_HEADER,
-} from '#amqp/codec/index';
+} from '../../libs/amqp/src/codec/index';
 import { RawAmqpClient, RawFrame } from './raw-amqp';
 
 export { RawAmqpClient };
@@ -176,7 +176,7 @@ export async function openRaw(port: number, options: HandshakeOptions & { channe
 export async function waitFor(client: RawAmqpClient, match: (f: RawFrame) => boolean, timeoutMs = 10000, from = 0): Promise<RawFrame | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    for (let i = from; i < client.frames.length; i++) if (match(client.frames[i])) return client.frames[i];
+    for (let i = from; i < client.frames.length; i++) if (match(client.frames[i]!)) return client.frames[i];
     if (client.closed || Date.now() > deadline) return undefined;
     await sleep(5);
   }
@@ -259,7 +259,7 @@ export class Prng {
   }
 
   pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)];
+    return items[this.int(0, items.length - 1)]!;
   }
 
   bytes(n: number): Buffer {

@@ -11,7 +11,7 @@ import {
   FrameParser,
   MethodId,
   PROTOCOL_HEADER,
-} from '#amqp/codec/index';
+} from '../../libs/amqp/src/codec/index';
 
 export interface RawFrame {
   type: number;

@@ -15,7 +15,7 @@ import {
   encodeProperties,
   encodePropertiesToBuffer,
   peekProperties,
-} from '#core/encoding/index';
+} from '../../libs/core/src/encoding/index';
 import {
   AmqpConstant,
   AmqpMethod,
@@ -52,7 +52,7 @@ import {
   methodHasContent,
   methodInfo,
   methodName,
-} from '#amqp/codec/index';
+} from '../../libs/amqp/src/codec/index';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -177,7 +177,7 @@ function toAmqplibFields(m: SpecMethod, args: Args): Record<string, unknown> {
   assert.equal(info.args.length, m.fields.length, `${m.className}.${m.name}: field count vs amqplib`);
   const fields: Record<string, unknown> = {};
   m.fields.forEach((f, i) => {
-    const theirs = info.args[i];
+    const theirs = info.args[i]!;
     assert.equal(theirs.type, f.type, `${m.className}.${m.name} field ${f.name} type vs amqplib`);
     if (f.reserved) {
       fields[theirs.name] = f.type === 'bit' ? false : f.type === 'longstr' ? Buffer.alloc(0) : f.type === 'shortstr' ? '' : 0;
@@ -193,7 +193,7 @@ function fromAmqplibFields(m: SpecMethod, fields: Record<string, unknown>): Args
   const info = defs.info(idOf(m));
   const args: Args = {};
   m.fields.forEach((f, i) => {
-    if (!f.reserved) args[f.prop] = fields[info.args[i].name];
+    if (!f.reserved) args[f.prop] = fields[info.args[i]!.name];
   });
   return args;
 }
@@ -252,7 +252,7 @@ test('RabbitMQ extensions are merged into the spec classes; the spec XML alone l
     specXml,
     ext('<class name="connection" index="10"><method name="x" index="99"><field name="vhost" domain="path"/></method></class>'),
   );
-  const x = merged.classes[0].methods.find((m) => m.name === 'x');
+  const x = merged.classes[0]!.methods.find((m) => m.name === 'x');
   assert.deepEqual(x?.fields, [{ name: 'vhost', prop: 'vhost', type: 'shortstr', reserved: false }]);
 });
 
@@ -315,9 +315,9 @@ test('every method round-trips through encodeMethodFrame, FrameParser and decode
     const bytes = frameOf(asMethod(idOf(m), args), 513);
     const frames = parseFrames(bytes);
     assert.equal(frames.length, 1);
-    assert.equal(frames[0].type, FRAME_METHOD);
-    assert.equal(frames[0].channel, 513);
-    const decoded = decodeMethod(frames[0].payload);
+    assert.equal(frames[0]!.type, FRAME_METHOD);
+    assert.equal(frames[0]!.channel, 513);
+    const decoded = decodeMethod(frames[0]!.payload);
     assert.equal(decoded.id, idOf(m), `${m.className}.${m.name}`);
     assert.deepEqual(decoded.args, args, `${m.className}.${m.name}`);
   }
@@ -329,7 +329,7 @@ test('bits are packed in order, each in its own position, 8 per octet', () => {
     for (const only of bits) {
       const args = sampleArgs(m);
       for (const b of bits) args[b.prop] = b === only;
-      const decoded = decodeMethod(parseFrames(frameOf(asMethod(idOf(m), args)))[0].payload);
+      const decoded = decodeMethod(parseFrames(frameOf(asMethod(idOf(m), args)))[0]!.payload);
       assert.deepEqual(decoded.args, args, `${m.className}.${m.name} with only ${only.name} set`);
     }
   }
@@ -485,8 +485,8 @@ test('RabbitMQ extensions: METHOD_INFO, round trip, typed encoders/decoders, amq
     const ours = frameOf(method, 0);
     const frames = parseFrames(ours);
     assert.equal(frames.length, 1);
-    assert.equal(frames[0].channel, 0);
-    assert.deepEqual(decodeMethod(frames[0].payload), method, what);
+    assert.equal(frames[0]!.channel, 0);
+    assert.deepEqual(decodeMethod(frames[0]!.payload), method, what);
     // amqplib encodes the same bytes, decodes ours, and we decode theirs.
     const theirs = defs.encodeMethod(method.id, 0, toAmqplibFields(m, args));
     assert.deepEqual(ours, theirs, what);
@@ -514,12 +514,12 @@ test('RabbitMQ extensions: METHOD_INFO, round trip, typed encoders/decoders, amq
   assert.deepEqual(payloads[1], Buffer.from([0, 10, 0, 61]), 'unblocked has no arguments');
   assert.deepEqual(payloads[3], Buffer.from([0, 10, 0, 71]), 'update-secret-ok has no arguments');
   // Direct argument decoders, from a reader positioned after the ids; truncation is a DecodeError.
-  assert.deepEqual(decodeConnectionBlocked(new ByteReader(payloads[0], 4)), { reason: 'disk alarm' });
-  const secret = new ByteReader(payloads[2], 4);
+  assert.deepEqual(decodeConnectionBlocked(new ByteReader(payloads[0]!, 4)), { reason: 'disk alarm' });
+  const secret = new ByteReader(payloads[2]!, 4);
   assert.deepEqual(decodeConnectionUpdateSecret(secret), { newSecret: Buffer.from('s3cret'), reason: 'rotate' });
   assert.equal(secret.remaining, 0);
-  for (let cut = 4; cut < payloads[2].length; cut++) {
-    assert.throws(() => decodeMethod(payloads[2], 0, cut), DecodeError, `update-secret cut at ${cut}`);
+  for (let cut = 4; cut < payloads[2]!.length; cut++) {
+    assert.throws(() => decodeMethod(payloads[2]!, 0, cut), DecodeError, `update-secret cut at ${cut}`);
   }
 });
 
@@ -652,8 +652,8 @@ test('cross-check: content header frames match amqplib byte for byte and decode 
     const theirs = defs.encodeProperties(ClassId.Basic, 5, 1234567, props as Record<string, unknown>);
     assert.deepEqual(ours, theirs, JSON.stringify(props));
     const frames = parseFrames(theirs);
-    assert.equal(frames[0].type, FRAME_HEADER);
-    const header = decodeContentHeader(frames[0].payload);
+    assert.equal(frames[0]!.type, FRAME_HEADER);
+    const header = decodeContentHeader(frames[0]!.payload);
     assert.ok(header instanceof ContentHeader);
     assert.equal(header.classId, 60);
     assert.equal(header.weight, 0);
@@ -682,7 +682,7 @@ test('content: raw property passthrough, body split at frameMax - 8, empty body'
     const w = new ByteWriter();
     encodeContent(w, 9, raw, body, frameMax);
     const frames = parseFrames(w.toBuffer(), frameMax);
-    const header = decodeContentHeader(frames[0].payload);
+    const header = decodeContentHeader(frames[0]!.payload);
     assert.equal(header.bodySize, size);
     assert.deepEqual(header.propertiesRaw, raw);
     const bodies = frames.slice(1);

@@ -15,7 +15,7 @@ import {
   decodeFieldTable,
   encodeFieldArray,
   encodeFieldTable,
-} from '#core/encoding/index';
+} from '../../libs/core/src/encoding/index';
 
 // amqplib's own field-table codec, loaded by path (its package.json does not export lib/*).
 interface AmqplibCodec {
@@ -241,7 +241,7 @@ test('field table round-trips every inferred type', () => {
 test('field table encoding picks RabbitMQ type codes', () => {
   const codeOf = (v: FieldValue): string => {
     const b = encodeTable({ k: v });
-    return String.fromCharCode(b[4 + 2]); // u32 len, u8 key len, 'k', type
+    return String.fromCharCode(b[4 + 2]!); // u32 len, u8 key len, 'k', type
   };
   assert.equal(codeOf(true), 't');
   assert.equal(codeOf(1), 'I');
@@ -294,7 +294,7 @@ test('TypedValue selects every wire type explicitly', () => {
   ];
   for (const [tv, code, decoded] of cases) {
     const b = encodeTable({ k: tv });
-    assert.equal(String.fromCharCode(b[6]), code, `type code for ${code}`);
+    assert.equal(String.fromCharCode(b[6]!), code, `type code for ${code}`);
     assert.deepEqual(decodeTable(b).k, decoded, `value for ${code}`);
   }
   assert.throws(() => encodeTable({ k: new TypedValue('B', 256) }), RangeError);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteWriter } from '#core/encoding/index';
+import { ByteWriter } from '../../libs/core/src/encoding/index';
 import {
   FRAME_BODY,
   FRAME_HEADER,
@@ -19,7 +19,7 @@ import {
   encodeContent,
   endFrame,
   writeHeartbeatFrame,
-} from '#amqp/codec/index';
+} from '../../libs/amqp/src/codec/index';
 
 interface Frame {
   type: number;
@@ -60,7 +60,7 @@ function sampleStream(): { bytes: Buffer; expected: Frame[] } {
   const expected: Frame[] = [];
   for (let off = 0; off < bytes.length; ) {
     const size = bytes.readUInt32BE(off + 3);
-    expected.push({ type: bytes[off], channel: bytes.readUInt16BE(off + 1), payload: bytes.subarray(off + 7, off + 7 + size) });
+    expected.push({ type: bytes[off]!, channel: bytes.readUInt16BE(off + 1), payload: bytes.subarray(off + 7, off + 7 + size) });
     off += size + 8;
   }
   return { bytes, expected };

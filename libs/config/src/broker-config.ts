@@ -175,6 +175,3 @@ export class BrokerConfig {
   @IsString()
   CONFIG_FILE?: string;
 }
-
-/** The keys a config source may set (everything but CONFIG_FILE's own contents). */
-export const CONFIG_KEYS: readonly (keyof BrokerConfig)[] = Object.keys(new BrokerConfig()) as (keyof BrokerConfig)[];

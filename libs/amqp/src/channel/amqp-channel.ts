@@ -23,7 +23,7 @@ import {
   encodeTxCommitOkFrame,
   encodeTxRollbackOkFrame,
   encodeTxSelectOkFrame,
-  methodName,
+  methodNameOf,
   MethodId,
   ReplyCode,
 } from '../codec';
@@ -198,7 +198,7 @@ export class AmqpChannel implements ConsumerHost {
         throw channelError(`second 'channel.open' seen on channel ${this.id}`);
       default:
         if (!handleTopologyMethod(method, this.id, this.host)) {
-          throw commandInvalid(`method ${methodName(method.id >>> 16, method.id & 0xffff)} is not valid on a channel here`);
+          throw commandInvalid(`method ${methodNameOf(method.id)} is not valid on a channel here`);
         }
         return;
     }

@@ -4,9 +4,7 @@
  *
  * Header payload:  class-id u16 | weight u16 (0) | body-size u64 | property flags + fields
  */
-import { ByteReader } from '#core/encoding/byte-reader';
-import { ByteWriter } from '#core/encoding/byte-writer';
-import { MessageProperties, decodeProperties, encodeProperties } from '#core/encoding/properties';
+import { ByteReader, ByteWriter, MessageProperties, decodeProperties, encodeProperties } from '#core';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_OVERHEAD, beginFrame, endFrame } from './frame';
 
 /** Basic class id, the only content class in 0-9-1. */

@@ -8,7 +8,7 @@
  *   +------+---------+---------+ +-------------+ +-----------+
  *    octet   short      long        size octets      octet
  */
-import { ByteWriter } from '#core/encoding/byte-writer';
+import { ByteWriter } from '#core';
 import { FrameError } from './errors';
 
 export const FRAME_METHOD = 1;
@@ -119,9 +119,9 @@ export class FrameParser {
     }
     // Fast path: whole frames inside this chunk.
     while (len - off >= FRAME_HEADER_SIZE) {
-      const type = chunk[off];
-      const channel = (chunk[off + 1] << 8) | chunk[off + 2];
-      const size = chunk[off + 3] * 0x1000000 + ((chunk[off + 4] << 16) | (chunk[off + 5] << 8) | chunk[off + 6]);
+      const type = chunk[off]!;
+      const channel = (chunk[off + 1]! << 8) | chunk[off + 2]!;
+      const size = chunk[off + 3]! * 0x1000000 + ((chunk[off + 4]! << 16) | (chunk[off + 5]! << 8) | chunk[off + 6]!);
       this.checkHeader(type, channel, size);
       const endAt = off + FRAME_HEADER_SIZE + size;
       if (endAt >= len) {
@@ -135,7 +135,7 @@ export class FrameParser {
         this.curChannel = channel;
         return;
       }
-      if (chunk[endAt] !== FRAME_END) throw badFrameEnd(type, channel, chunk[endAt]);
+      if (chunk[endAt] !== FRAME_END) throw badFrameEnd(type, channel, chunk[endAt]!);
       off = endAt + 1;
       this.handler(type, channel, chunk.subarray(endAt - size, endAt));
     }
@@ -155,8 +155,8 @@ export class FrameParser {
       off = take;
       if (this.headLen < FRAME_HEADER_SIZE) return off;
       const h = this.head;
-      const type = h[0];
-      const channel = (h[1] << 8) | h[2];
+      const type = h[0]!;
+      const channel = (h[1]! << 8) | h[2]!;
       const size = h.readUInt32BE(3);
       this.headLen = 0;
       this.checkHeader(type, channel, size);
@@ -174,7 +174,7 @@ export class FrameParser {
     this.body = null;
     this.bodyLen = 0;
     const size = body.length - 1;
-    if (body[size] !== FRAME_END) throw badFrameEnd(this.curType, this.curChannel, body[size]);
+    if (body[size] !== FRAME_END) throw badFrameEnd(this.curType, this.curChannel, body[size]!);
     this.handler(this.curType, this.curChannel, body.subarray(0, size));
     return off;
   }

@@ -3,9 +3,7 @@
 // Regenerate with `npm run gen:amqp`; test/unit/amqp-codec.test.ts fails if this file drifts.
 // AMQP 0-9-1: 7 classes, 64 methods (4 of them RabbitMQ extensions).
 /* eslint-disable */
-import { ByteReader } from '#core/encoding/byte-reader';
-import { ByteWriter } from '#core/encoding/byte-writer';
-import { FieldTable, decodeFieldTable, encodeFieldTable } from '#core/encoding/field-table';
+import { ByteReader, ByteWriter, FieldTable, decodeFieldTable, encodeFieldTable } from '#core';
 import { UnknownMethodError } from './errors';
 import { beginMethodFrame, endFrame } from './frame';
 
@@ -764,6 +762,11 @@ export function methodName(classId: number, methodId: number): string {
   if (info !== undefined) return info.name;
   const cls = CLASS_NAMES.get(classId);
   return cls !== undefined ? `unknown method ${cls}/${methodId}` : `unknown class ${classId} method ${methodId}`;
+}
+
+/** methodName of a MethodId (class id in the high 16 bits). */
+export function methodNameOf(id: number): string {
+  return methodName(id >>> 16, id & 0xffff);
 }
 
 /** True for basic.publish, basic.return, basic.deliver and basic.get-ok. */

@@ -17,7 +17,7 @@ import {
   FRAME_METHOD,
   FRAME_MIN_SIZE,
   FrameParser,
-  methodName,
+  methodNameOf,
   MethodId,
   ReplyCode,
   writeHeartbeatFrame,
@@ -260,7 +260,7 @@ export class AmqpConnection implements ChannelHost {
 
   private onChannelZeroMethod(method: AmqpMethod): void {
     if (method.id >>> 16 !== 10) {
-      throw channelError(`unexpected method ${describeMethod(method.id)} on channel 0 (only connection methods belong there)`).withMethod(method.id);
+      throw channelError(`unexpected method ${methodNameOf(method.id)} on channel 0 (only connection methods belong there)`).withMethod(method.id);
     }
     if (this.phase === Phase.Handshake) {
       this.handshake.onMethod(method);
@@ -280,7 +280,7 @@ export class AmqpConnection implements ChannelHost {
         this.output.schedule();
         return;
       default:
-        throw commandInvalid(`connection method ${describeMethod(method.id)} not allowed now`).withMethod(method.id);
+        throw commandInvalid(`connection method ${methodNameOf(method.id)} not allowed now`).withMethod(method.id);
     }
   }
 
@@ -403,10 +403,6 @@ export class AmqpConnection implements ChannelHost {
     this.releaseAll();
     this.context.events.closed(this);
   }
-}
-
-function describeMethod(methodId: number): string {
-  return methodName(methodId >>> 16, methodId & 0xffff);
 }
 
 function phaseName(phase: Phase): string {

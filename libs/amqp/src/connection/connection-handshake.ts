@@ -10,7 +10,7 @@ import {
   encodeConnectionStartFrame,
   encodeConnectionTuneFrame,
   FRAME_MIN_SIZE,
-  methodName,
+  methodNameOf,
   MethodId,
   PROTOCOL_HEADER,
 } from '../codec';
@@ -90,11 +90,6 @@ export class ConnectionHandshake {
     return this.step === Step.AwaitProtocolHeader;
   }
 
-  /** The limit frames must respect so far (frame_max once tuned). */
-  get negotiatedFrameMax(): number {
-    return this.frameMax;
-  }
-
   /** Reads the protocol header from the first bytes; on success sends connection.start. */
   acceptHeader(chunk: Buffer): HeaderResult {
     const data: Buffer = this.headerBytes ? Buffer.concat([this.headerBytes, chunk]) : chunk;
@@ -136,12 +131,12 @@ export class ConnectionHandshake {
         this.open(method.args.virtualHost);
         return;
       default:
-        throw commandInvalid(`unexpected ${methodName(method.id >>> 16, method.id & 0xffff)} during the handshake`);
+        throw commandInvalid(`unexpected ${methodNameOf(method.id)} during the handshake`);
     }
   }
 
   private unexpected(method: AmqpMethod, expected: string): AmqpError {
-    return commandInvalid(`expected '${expected}', got ${methodName(method.id >>> 16, method.id & 0xffff)}`).withMethod(method.id);
+    return commandInvalid(`expected '${expected}', got ${methodNameOf(method.id)}`).withMethod(method.id);
   }
 
   private startOk(clientProperties: Record<string, unknown>, mechanism: string, response: Buffer): void {

@@ -69,8 +69,4 @@ export class FrameOutput {
     this.closed = true;
     this.socket.end();
   }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
 }

@@ -54,7 +54,7 @@ export class ByteReader {
 
   u8(what = 'u8'): number {
     if (this.pos + 1 > this.end) this.truncated(1, what);
-    return this.buf[this.pos++];
+    return this.buf[this.pos++]!;
   }
 
   u16(what = 'u16'): number {
@@ -62,7 +62,7 @@ export class ByteReader {
     if (p + 2 > this.end) this.truncated(2, what);
     const b = this.buf;
     this.pos = p + 2;
-    return (b[p] << 8) | b[p + 1];
+    return (b[p]! << 8) | b[p + 1]!;
   }
 
   u32(what = 'u32'): number {
@@ -89,7 +89,7 @@ export class ByteReader {
 
   i8(what = 'i8'): number {
     if (this.pos + 1 > this.end) this.truncated(1, what);
-    return (this.buf[this.pos++] << 24) >> 24;
+    return (this.buf[this.pos++]! << 24) >> 24;
   }
 
   i16(what = 'i16'): number {
@@ -97,7 +97,7 @@ export class ByteReader {
     if (p + 2 > this.end) this.truncated(2, what);
     const b = this.buf;
     this.pos = p + 2;
-    return (((b[p] << 8) | b[p + 1]) << 16) >> 16;
+    return (((b[p]! << 8) | b[p + 1]!) << 16) >> 16;
   }
 
   i32(what = 'i32'): number {
@@ -105,7 +105,7 @@ export class ByteReader {
     if (p + 4 > this.end) this.truncated(4, what);
     const b = this.buf;
     this.pos = p + 4;
-    return (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
+    return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
   }
 
   /** Signed 64-bit as a number: exact within ±2^53, rounded beyond (use `i64Big` or `i64Exact`). */
@@ -114,7 +114,7 @@ export class ByteReader {
     if (p + 8 > this.end) this.truncated(8, what);
     this.pos = p + 8;
     const b = this.buf;
-    const hi = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
+    const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
     return hi * TWO_32 + readU32At(b, p + 4);
   }
 
@@ -130,7 +130,7 @@ export class ByteReader {
     const p = this.pos;
     if (p + 8 > this.end) this.truncated(8, what);
     const b = this.buf;
-    const hi = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
+    const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
     // The value lies in [-2^53, 2^53) iff the high word is in [-2^21, 2^21): exact as a double.
     this.pos = p + 8;
     if (hi >= -0x200000 && hi < 0x200000) {
@@ -159,7 +159,7 @@ export class ByteReader {
     const p = this.pos;
     if (p + 1 > this.end) this.truncated(1, what);
     const b = this.buf;
-    const n = b[p];
+    const n = b[p]!;
     const start = p + 1;
     const stop = start + n;
     if (stop > this.end) this.truncated(1 + n, what);
@@ -201,7 +201,7 @@ export class ByteReader {
     if (p + 2 > this.end) this.truncated(2, what);
     const b = this.buf;
     this.pos = p + 2;
-    return b[p] | (b[p + 1] << 8);
+    return b[p]! | (b[p + 1]! << 8);
   }
 
   u32le(what = 'u32le'): number {
@@ -209,7 +209,7 @@ export class ByteReader {
     if (p + 4 > this.end) this.truncated(4, what);
     const b = this.buf;
     this.pos = p + 4;
-    return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16)) + b[p + 3] * 0x1000000;
+    return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
   }
 
   f64le(what = 'f64le'): number {
@@ -241,5 +241,5 @@ function checkRange(buf: Buffer, offset: number, end: number): void {
 }
 
 function readU32At(b: Buffer, p: number): number {
-  return b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+  return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
 }

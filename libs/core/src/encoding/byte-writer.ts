@@ -254,7 +254,7 @@ export class ByteWriter {
     if (n < 32) {
       const d = this.buf;
       const p = this.pos;
-      for (let i = 0; i < n; i++) d[p + i] = b[i];
+      for (let i = 0; i < n; i++) d[p + i] = b[i]!;
     } else {
       b.copy(this.buf, this.pos);
     }
@@ -268,12 +268,6 @@ export class ByteWriter {
     const at = this.pos;
     this.pos += n;
     return at;
-  }
-
-  patchU8(offset: number, v: number): void {
-    if ((v & 0xff) !== v) throw new RangeError(`u8 out of range: ${v}`);
-    this.checkPatch(offset, 1);
-    this.buf[offset] = v;
   }
 
   patchU16(offset: number, v: number): void {

@@ -198,14 +198,14 @@ export function peekProperties(buf: Buffer, offset = 0, end = buf.length, out?: 
   res.expiration = undefined;
   res.headersAt = -1;
   if (offset + 2 > end || end > buf.length) throw new DecodeError('truncated input reading property flags');
-  const flags = (buf[offset] << 8) | buf[offset + 1];
+  const flags = (buf[offset]! << 8) | buf[offset + 1]!;
   res.flags = flags;
   let p = offset + 2;
   if (flags & 1) {
     let more = 1;
     while (more) {
       if (p + 2 > end) throw new DecodeError('truncated input reading property flags (continuation)');
-      more = buf[p + 1] & 1;
+      more = buf[p + 1]! & 1;
       p += 2;
     }
   }
@@ -218,17 +218,17 @@ export function peekProperties(buf: Buffer, offset = 0, end = buf.length, out?: 
   if (flags & 0x2000) {
     if (p + 4 > end) throw new DecodeError('truncated input reading property headers length');
     res.headersAt = p;
-    const len = buf[p] * 0x1000000 + ((buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]);
+    const len = buf[p]! * 0x1000000 + ((buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!);
     p += 4 + len;
     if (p > end) throw new DecodeError(`property headers table length ${len} exceeds the property list`);
   }
   if (flags & 0x1000) {
     if (p + 1 > end) throw new DecodeError('truncated input reading property delivery-mode');
-    res.deliveryMode = buf[p++];
+    res.deliveryMode = buf[p++]!;
   }
   if (flags & 0x0800) {
     if (p + 1 > end) throw new DecodeError('truncated input reading property priority');
-    res.priority = buf[p++];
+    res.priority = buf[p++]!;
   }
   if (flags & 0x0400) p = skipShortStr(buf, p, end, 'correlation-id');
   if (flags & 0x0200) p = skipShortStr(buf, p, end, 'reply-to');
@@ -258,7 +258,7 @@ export function decodeHeadersAt(buf: Buffer, headersAt: number, end = buf.length
 
 function skipShortStr(buf: Buffer, p: number, end: number, what: string): number {
   if (p + 1 > end) throw new DecodeError(`truncated input reading property ${what}`);
-  const next = p + 1 + buf[p];
+  const next = p + 1 + buf[p]!;
   if (next > end) throw new DecodeError(`truncated input reading property ${what}`);
   return next;
 }

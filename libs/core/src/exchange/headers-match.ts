@@ -35,7 +35,7 @@ function valuesEqual(a: FieldValue, b: FieldValue): boolean {
   if (a === b) return true;
   if (a === null || b === null || a === undefined || b === undefined) return false;
   if (typeof a === 'number' || typeof a === 'bigint') {
-    return (typeof b === 'number' || typeof b === 'bigint') && a == b; // eslint-disable-line eqeqeq
+    return (typeof b === 'number' || typeof b === 'bigint') && a == b; // a number and a bigint of the same value match
   }
   if (Buffer.isBuffer(a)) return Buffer.isBuffer(b) && a.equals(b);
   if (a instanceof Date) return b instanceof Date && a.getTime() === b.getTime();

@@ -1,5 +1,4 @@
 import { COMPAT_NAME, COMPAT_VERSION } from '../jobs-options';
-import type { JobView } from '../domain/job-message';
 import { rfc3339Local } from '../domain/rfc3339';
 import { cpus } from 'node:os';
 
@@ -30,6 +29,3 @@ export function statusBody(queued: Record<string, number>, idle: Record<string, 
   };
 }
 
-export function jobsBody(lanes: Record<string, JobView[]>): unknown {
-  return lanes;
-}

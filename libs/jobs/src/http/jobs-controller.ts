@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { QueueEntry } from '#core';
 import { BlockedReceiver } from '../domain/blocked-receiver';
-import { badRequest, JobRequestError, missingMessage, notFound } from '../domain/job-errors';
+import { badRequest, missingMessage, notFound } from '../domain/job-errors';
 import { jobView } from '../domain/job-message';
 import { JobService } from '../domain/job-service';
 import {
@@ -227,8 +227,4 @@ export class JobsController {
 
 export function send(reply: FastifyReply, status: number, body: unknown): void {
   void reply.code(status).header('content-type', 'application/json').send(render(body));
-}
-
-export function sendError(reply: FastifyReply, error: JobRequestError): void {
-  send(reply, error.status, errorBody(error.code, error.message));
 }
