@@ -9,9 +9,10 @@ export const ALLOWED_DEPENDENCIES = {
   config: [],
   observability: ['core'],
   amqp: ['core', 'observability'],
-  jobs: ['core', 'observability'],
-  delivery: ['core', 'observability'],
-  management: ['core', 'observability'],
+  'http-kit': [],
+  jobs: ['core', 'observability', 'http-kit'],
+  delivery: ['core', 'observability', 'http-kit'],
+  management: ['core', 'observability', 'http-kit'],
 };
 
 const LIB_NAMES = Object.keys(ALLOWED_DEPENDENCIES);

@@ -12,6 +12,8 @@ export interface TestApp {
   amqpPort: number;
   amqpUrl: string;
   managementUrl: string;
+  /** The delivery API (DISPATCH_PORT). */
+  dispatchUrl: string;
   /** Stops the app (graceful); keeps the data directory. */
   stop(): Promise<void>;
   /** Stops the app and removes its data directory. */
@@ -54,6 +56,7 @@ export async function startTestApp(
     amqpPort,
     amqpUrl: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
     managementUrl: `http://127.0.0.1:${running.ports.management}`,
+    dispatchUrl: `http://127.0.0.1:${running.ports.dispatch}`,
     stop,
     close: async () => {
       await stop();

@@ -3,6 +3,7 @@ import bcrypt from 'bcryptjs';
 import { AmqpModule, Clock, systemClock, UserRecord, usersFromConfig } from '#amqp';
 import { BrokerConfig, BrokerConfigModule } from '#config';
 import { CoreModule, SqliteStore } from '#core';
+import { DeliveryModule } from '#delivery';
 import { JobsModule } from '#jobs';
 import { Logger, ObservabilityModule } from '#observability';
 
@@ -14,6 +15,9 @@ function amqpUsers(config: BrokerConfig): UserRecord[] {
   }
   return users;
 }
+
+/** A comma-separated setting as a list. */
+const listOf = (value: string): string[] => value.split(',').map((item) => item.trim()).filter((item) => item !== '');
 
 /** What an embedder (the tests) may replace in the composition. */
 export interface CompositionOverrides {
@@ -59,6 +63,36 @@ export class AppModule {
           throttleReceive: config.JOBS_THROTTLE_RECEIVE,
           throttleSchedule: config.JOBS_THROTTLE_SCHEDULE,
           defaultLeaseMs: config.JOBS_LEASE_TIMEOUT_MS,
+        }),
+        DeliveryModule.forRoot({
+          port: config.DISPATCH_PORT,
+          host: config.DISPATCH_HOST || config.BIND_HOST,
+          vhost: config.DISPATCH_VHOST,
+          queuePrefix: config.DISPATCH_QUEUE_PREFIX,
+          amqpExchange: config.DISPATCH_AMQP_EXCHANGE,
+          maxBodyBytes: config.DISPATCH_MAX_BODY_MB * 1024 * 1024,
+          workers: config.DISPATCH_WORKERS,
+          hostConcurrency: config.DISPATCH_HOST_CONCURRENCY,
+          defaultTimeoutMs: config.DISPATCH_DEFAULT_TIMEOUT_MS,
+          retry: {
+            baseDelayMs: config.DISPATCH_RETRY_BASE_MS,
+            maxDelayMs: config.DISPATCH_RETRY_MAX_DELAY_MS,
+            maxAttempts: config.DISPATCH_MAX_ATTEMPTS,
+            jitter: config.DISPATCH_RETRY_JITTER,
+          },
+          anyResponseDelivers: config.DISPATCH_ANY_RESPONSE_DELIVERS,
+          followRedirects: config.DISPATCH_FOLLOW_REDIRECTS,
+          circuit: { failureThreshold: config.DISPATCH_CIRCUIT_THRESHOLD, probeIntervalMs: config.DISPATCH_CIRCUIT_PROBE_MS },
+          signingSecret: config.DISPATCH_SIGNING_SECRET,
+          destinations: {
+            refusePrivate: config.DISPATCH_REFUSE_PRIVATE,
+            allow: listOf(config.DISPATCH_ALLOW),
+            deny: listOf(config.DISPATCH_DENY),
+          },
+          maxResponseBytes: config.DISPATCH_MAX_RESPONSE_BYTES,
+          maxConnectionsPerOrigin: config.DISPATCH_MAX_CONNECTIONS,
+          idempotencyWindowMs: config.DISPATCH_IDEMPOTENCY_HOURS * 3_600_000,
+          recentFinished: 10_000,
         }),
       ],
     };

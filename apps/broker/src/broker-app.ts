@@ -4,6 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { LogController } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { AmqpService } from '#amqp';
+import { DeliveryHttpService } from '#delivery';
 import { JobsHttpService } from '#jobs';
 import type { BrokerConfig } from '#config';
 import { createLogger, Logger, NestPinoLogger } from '#observability';
@@ -13,7 +14,7 @@ export interface RunningBroker {
   readonly app: NestFastifyApplication;
   readonly logger: Logger;
   /** The ports actually bound (differs from the configuration when it asked for 0). */
-  readonly ports: { management: number; amqp: number; jobs: number };
+  readonly ports: { management: number; amqp: number; jobs: number; dispatch: number };
   /** Stops the listeners, then commits and closes the store. */
   close(): Promise<void>;
 }
@@ -33,12 +34,13 @@ export async function startBroker(config: BrokerConfig, overrides: CompositionOv
   const management = (app.getHttpServer().address() as AddressInfo).port;
   const amqp = app.get(AmqpService).server.port;
   const jobs = app.get(JobsHttpService).server.port;
-  logger.info({ dataDir: config.DATA_DIR, management, amqp, jobs }, 'broker started');
+  const dispatch = app.get(DeliveryHttpService).server.port;
+  logger.info({ dataDir: config.DATA_DIR, management, amqp, jobs, dispatch }, 'broker started');
   let closing: Promise<void> | null = null;
   return {
     app,
     logger,
-    ports: { management, amqp, jobs },
+    ports: { management, amqp, jobs, dispatch },
     close: () => (closing ??= app.close()),
   };
 }

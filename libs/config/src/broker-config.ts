@@ -170,6 +170,141 @@ export class BrokerConfig {
   @Max(43_200_000)
   JOBS_LEASE_TIMEOUT_MS = 30_000;
 
+  /** Address of the delivery API listener; empty = BIND_HOST. */
+  @IsString()
+  DISPATCH_HOST = '';
+
+  /** Virtual host of the delivery queues and of DISPATCH_AMQP_EXCHANGE. */
+  @IsString()
+  @IsNotEmpty()
+  DISPATCH_VHOST = '/';
+
+  /** Deliveries live in the queues `${DISPATCH_QUEUE_PREFIX}pending` and `…dead`. */
+  @IsString()
+  @IsNotEmpty()
+  DISPATCH_QUEUE_PREFIX = 'dispatch.';
+
+  /** Messages published over AMQP to this exchange become deliveries (x-dispatch-* headers). */
+  @IsString()
+  @IsNotEmpty()
+  DISPATCH_AMQP_EXCHANGE = 'amq.dispatch';
+
+  /** Largest delivery request body, in MiB (413 above). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1024)
+  DISPATCH_MAX_BODY_MB = 16;
+
+  /** Outbound requests in flight at most, in all (Dispatcher's `worker`). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  DISPATCH_WORKERS = 256;
+
+  /** Outbound requests in flight at most to one destination host. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  DISPATCH_HOST_CONCURRENCY = 64;
+
+  /** Timeout of an attempt whose request gives none (or 0), in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(3_600_000)
+  DISPATCH_DEFAULT_TIMEOUT_MS = 30_000;
+
+  /** Delay after the first failed attempt; it doubles after each further failure (2 s, 4 s, 8 s …). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  DISPATCH_RETRY_BASE_MS = 2000;
+
+  /** Longest delay between attempts (also caps Retry-After), in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(604_800_000)
+  DISPATCH_RETRY_MAX_DELAY_MS = 3_600_000;
+
+  /** Attempts in all before a delivery becomes a dead letter (a request's MaxAttempts wins). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  DISPATCH_MAX_ATTEMPTS = 10;
+
+  /** Spread each retry delay over [delay/2, delay]; off keeps Dispatcher's exact timing. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  DISPATCH_RETRY_JITTER = false;
+
+  /** Dispatcher's rule: any HTTP answer (even a 500) counts as delivered. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  DISPATCH_ANY_RESPONSE_DELIVERS = false;
+
+  /** Follow up to 5 redirects; off, a 3xx is the answer (dead under the outcome policy). */
+  @Transform(toBoolean)
+  @IsBoolean()
+  DISPATCH_FOLLOW_REDIRECTS = false;
+
+  /** Consecutive failures to one host that open its circuit; 0 disables circuit breaking. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  DISPATCH_CIRCUIT_THRESHOLD = 10;
+
+  /** While a host's circuit is open, one probe delivery goes per this interval, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  DISPATCH_CIRCUIT_PROBE_MS = 30_000;
+
+  /** `whsec_<base64>`: sign every attempt with Standard Webhooks headers; empty: unsigned. */
+  @IsString()
+  DISPATCH_SIGNING_SECRET = '';
+
+  /** Also refuse loopback and private addresses (link-local, metadata, multicast are always refused). */
+  @Transform(toBoolean)
+  @IsBoolean()
+  DISPATCH_REFUSE_PRIVATE = false;
+
+  /** Comma-separated hosts, addresses or CIDRs that alone may be called; empty: any. */
+  @IsString()
+  DISPATCH_ALLOW = '';
+
+  /** Comma-separated hosts, addresses or CIDRs that are never called. */
+  @IsString()
+  DISPATCH_DENY = '';
+
+  /** Response bytes read at most per attempt. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(1_073_741_824)
+  DISPATCH_MAX_RESPONSE_BYTES = 1_048_576;
+
+  /** Open connections per destination origin, at most. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  DISPATCH_MAX_CONNECTIONS = 256;
+
+  /** How long a finished delivery's UUID is remembered (not delivered again), in hours. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(24)
+  @Max(8760)
+  DISPATCH_IDEMPOTENCY_HOURS = 24;
+
   /** Optional JSON file with the same keys; environment variables win over it. */
   @IsOptional()
   @IsString()

@@ -154,6 +154,22 @@ export class Broker {
     return counter;
   }
 
+  // ---- keyed records (idempotency keys, finished deliveries) ----------------------------------
+
+  /** Durably keeps `value` under (namespace, key) until `expiresAt`; committed with everything else. */
+  putRecord(namespace: string, key: string, value: Buffer, expiresAt: number): void {
+    this.store.putRecord(namespace, key, value, expiresAt);
+  }
+
+  deleteRecord(namespace: string, key: string): void {
+    this.store.deleteRecord(namespace, key);
+  }
+
+  /** The committed, unexpired record, or undefined (recent uncommitted writes are not seen). */
+  readRecord(namespace: string, key: string): Buffer | undefined {
+    return this.store.readRecord(namespace, key);
+  }
+
   // ---- durability ------------------------------------------------------------------------------
 
   /** A token covering everything accepted so far; `whenDurable` says when it is on disk. */

@@ -26,6 +26,15 @@ export interface BrokerStore extends QueueStore {
   deleteBinding(vhost: string, source: string, identity: string): void;
   setCounter(name: string, value: number): void;
 
+  /** Writes a keyed record that lives until `expiresAt` (epoch ms), e.g. a finished delivery. */
+  putRecord(namespace: string, key: string, value: Buffer, expiresAt: number): void;
+  deleteRecord(namespace: string, key: string): void;
+  /**
+   * The committed, unexpired value of a keyed record. Writes not committed yet are not seen:
+   * callers keep what they wrote recently themselves. Expired records are pruned by the store.
+   */
+  readRecord(namespace: string, key: string): Buffer | undefined;
+
   /** A token covering every write made so far. */
   currentToken(): CommitToken;
   /** Calls back (never synchronously) once the token is committed (true) or never can be (false). */

@@ -33,6 +33,8 @@ export interface ExchangeDeclaration {
   autoDelete?: boolean;
   internal?: boolean;
   arguments?: FieldTable;
+  /** Declared by the broker itself (a door's own exchange): it may use the reserved `amq.` prefix. */
+  system?: boolean;
 }
 
 export interface QueueDeclaration {
@@ -167,7 +169,7 @@ export class VirtualHost implements QueueOwner {
     if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
     if (!isExchangeType(request.type)) throw invalidRequest(`unknown exchange type '${request.type}'`);
     // the prefix is reserved for creating exchanges; re-declaring an existing amq.* is fine
-    if (existing === undefined && reservedName(name)) {
+    if (existing === undefined && reservedName(name) && request.system !== true) {
       throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
     }
     const durable = request.durable ?? false;

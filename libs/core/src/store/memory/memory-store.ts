@@ -27,6 +27,8 @@ export class MemoryStore implements BrokerStore {
   private readonly queues = new Map<number, QueueRecord>();
   private readonly bindings = new Map<string, BindingRecord>();
   private readonly counters = new Map<string, number>();
+  private readonly keyed = new Map<string, { value: Buffer; expiresAt: number }>();
+  private pendingKeyed = new Map<string, { value: Buffer; expiresAt: number } | null>();
   private readonly rows = new Map<number, StoredRow>();
   private pendingInserts: QueueEntry[] = [];
   private waiting: { token: number; callback: CommitCallback }[] = [];
@@ -166,6 +168,29 @@ export class MemoryStore implements BrokerStore {
     this.wrote();
   }
 
+  // ---- keyed records ---------------------------------------------------------------------------
+
+  putRecord(namespace: string, key: string, value: Buffer, expiresAt: number): void {
+    this.pendingKeyed.set(`${namespace}\u0000${key}`, { value: Buffer.from(value), expiresAt });
+    this.wrote();
+  }
+
+  deleteRecord(namespace: string, key: string): void {
+    this.pendingKeyed.set(`${namespace}\u0000${key}`, null);
+    this.wrote();
+  }
+
+  readRecord(namespace: string, key: string): Buffer | undefined {
+    const id = `${namespace}\u0000${key}`;
+    const record = this.keyed.get(id);
+    if (record === undefined) return undefined;
+    if (record.expiresAt <= Date.now()) {
+      this.keyed.delete(id);
+      return undefined;
+    }
+    return record.value;
+  }
+
   // ---- commits ---------------------------------------------------------------------------------
 
   currentToken(): CommitToken {
@@ -229,6 +254,11 @@ export class MemoryStore implements BrokerStore {
       });
     }
     this.pendingInserts = [];
+    for (const [id, record] of this.pendingKeyed) {
+      if (record === null) this.keyed.delete(id);
+      else this.keyed.set(id, record);
+    }
+    this.pendingKeyed = new Map();
     this.writesInOpen = 0;
     this.committed = this.open++;
     if (ops > 0) this.metrics?.recordCommit(0, ops);

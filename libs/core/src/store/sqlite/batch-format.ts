@@ -39,11 +39,22 @@ export interface SegmentMessage {
   bodyDeletes: Float64Array | null;
 }
 
+export interface KeyedWrite {
+  namespace: string;
+  key: string;
+  value: Uint8Array | null;
+  expiresAt: number;
+}
+
 export interface BatchMessage {
   no: number;
   segments: SegmentMessage[];
   /** Counter values to store (last value wins). */
   counters: [string, number][];
+  /** Keyed record writes (last write per key wins); value null deletes. */
+  keyed: KeyedWrite[];
+  /** Delete keyed records that expired at or before this time (0: none). */
+  pruneKeyedBefore: number;
 }
 
 export type WriterReply =

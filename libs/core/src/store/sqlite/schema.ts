@@ -36,6 +36,11 @@ CREATE TABLE IF NOT EXISTS entries (
   body BLOB
 );
 CREATE INDEX IF NOT EXISTS entries_by_queue ON entries (queue, rank, seq);
+CREATE TABLE IF NOT EXISTS keyed_records (
+  namespace TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, key)
+);
+CREATE INDEX IF NOT EXISTS keyed_records_by_expiry ON keyed_records (expires_at);
 `;
 
 export type SyncMode = 'full' | 'normal';

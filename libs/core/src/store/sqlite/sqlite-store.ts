@@ -35,6 +35,8 @@ interface InFlight {
 }
 
 const DB_FILE = 'broker.sqlite';
+/** How often expired keyed records are deleted. */
+const KEYED_PRUNE_INTERVAL_MS = 60_000;
 
 /**
  * The message store on SQLite (WAL). The main thread keeps a read connection (recovery, reading
@@ -59,6 +61,8 @@ export class SqliteStore implements BrokerStore {
   private readonly maxInFlight: number;
   private metrics: CoreMetrics | null = null;
   private readonly readPagedStatement: Database.Statement;
+  private readonly readKeyedStatement: Database.Statement;
+  private pruneTimer: NodeJS.Timeout | null = null;
   readonly file: string;
 
   private constructor(private readonly options: SqliteStoreOptions) {
@@ -80,12 +84,17 @@ export class SqliteStore implements BrokerStore {
           ORDER BY e.seq LIMIT ?`,
       )
       .raw(true);
+    this.readKeyedStatement = this.reader
+      .prepare('SELECT value FROM keyed_records WHERE namespace = ? AND key = ? AND expires_at > ?')
+      .pluck();
   }
 
   /** Opens (creating if needed) the store under `dataDir` and starts its writer thread. */
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     const store = new SqliteStore(options);
     await store.startWriter();
+    store.pruneTimer = setInterval(() => store.pruneExpiredRecords(), KEYED_PRUNE_INTERVAL_MS);
+    store.pruneTimer.unref();
     return store;
   }
 
@@ -353,6 +362,28 @@ export class SqliteStore implements BrokerStore {
     this.scheduleFlush();
   }
 
+  // ---- keyed records ---------------------------------------------------------------------------
+
+  putRecord(namespace: string, key: string, value: Buffer, expiresAt: number): void {
+    this.open.keyedRecord(namespace, key, value, expiresAt);
+    this.scheduleFlush();
+  }
+
+  deleteRecord(namespace: string, key: string): void {
+    this.open.keyedRecord(namespace, key, null, 0);
+    this.scheduleFlush();
+  }
+
+  readRecord(namespace: string, key: string): Buffer | undefined {
+    return this.readKeyedStatement.get(namespace, key, Date.now()) as Buffer | undefined;
+  }
+
+  private pruneExpiredRecords(): void {
+    if (this.closing !== null || this.failure) return;
+    this.open.pruneKeyed(Date.now());
+    this.scheduleFlush();
+  }
+
   private meta(op: Parameters<WriteBatch['meta']>[0]): void {
     this.open.meta(op);
     this.scheduleFlush();
@@ -440,7 +471,7 @@ export class SqliteStore implements BrokerStore {
       return;
     }
     const { message, transfer } = batch.seal((bodyId) => this.sharedRefs.set(bodyId, (this.sharedRefs.get(bodyId) ?? 0) + 1));
-    if (message.segments.length === 0 && message.counters.length === 0) {
+    if (message.segments.length === 0 && message.counters.length === 0 && message.keyed.length === 0 && message.pruneKeyedBefore === 0) {
       // Nothing reached the writer (everything was settled in time): the callbacks only have to
       // wait for what is already in flight.
       const last = this.inFlight[this.inFlight.length - 1];
@@ -489,6 +520,7 @@ export class SqliteStore implements BrokerStore {
   /** Commits what is pending, stops the writer (checkpointing the WAL) and closes the database. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (this.pruneTimer) clearInterval(this.pruneTimer);
       try {
         if (!this.failure) await this.flush();
       } catch {

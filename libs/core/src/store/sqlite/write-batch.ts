@@ -3,7 +3,7 @@ import { ByteWriter } from '../../encoding/byte-writer';
 import type { Message } from '../../message/message';
 import { QueueEntry, StoreState } from '../../queue/queue-entry';
 import type { CommitCallback } from '../commit-token';
-import { BatchMessage, MetaOp, RecordKind, SegmentMessage } from './batch-format';
+import { BatchMessage, KeyedWrite, MetaOp, RecordKind, SegmentMessage } from './batch-format';
 import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT } from './schema';
 
 class OpenSegment {
@@ -34,6 +34,8 @@ function propertiesOf(message: Message): Buffer {
 export class WriteBatch {
   private readonly segments: OpenSegment[] = [new OpenSegment(null)];
   private readonly counters = new Map<string, number>();
+  private readonly keyed = new Map<string, KeyedWrite>();
+  private pruneKeyedBefore = 0;
   /** Run once this batch (and every batch before it) is committed; false if it failed. */
   readonly callbacks: CommitCallback[] = [];
   /** Approximate bytes and operations queued, to bound batch size. */
@@ -81,6 +83,18 @@ export class WriteBatch {
     this.ops++;
   }
 
+  /** Writes (value) or deletes (null) a keyed record. */
+  keyedRecord(namespace: string, key: string, value: Uint8Array | null, expiresAt: number): void {
+    this.keyed.set(`${namespace}\u0000${key}`, { namespace, key, value, expiresAt });
+    this.bytes += (value?.length ?? 0) + key.length + 32;
+    this.ops++;
+  }
+
+  pruneKeyed(before: number): void {
+    this.pruneKeyedBefore = before;
+    this.ops++;
+  }
+
   /**
    * Packs the batch for the writer. Entries still Pending become Stored; a message with two or more
    * entries written here gets one shared body row. `onSharedRef` is called for every entry written
@@ -110,7 +124,10 @@ export class WriteBatch {
         segments.push(segment);
       }
     }
-    return { message: { no: this.no, segments, counters: [...this.counters] }, transfer };
+    return {
+      message: { no: this.no, segments, counters: [...this.counters], keyed: [...this.keyed.values()], pruneKeyedBefore: this.pruneKeyedBefore },
+      transfer,
+    };
   }
 }
 

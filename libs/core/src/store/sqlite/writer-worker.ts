@@ -44,6 +44,9 @@ const statements = {
   deleteBinding: db.prepare('DELETE FROM bindings WHERE vhost = ? AND source = ? AND identity = ?'),
   deletePaged: db.prepare('DELETE FROM entries WHERE queue = ? AND rank = ? AND seq > ?'),
   setCounter: db.prepare('INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)'),
+  putKeyed: db.prepare('INSERT OR REPLACE INTO keyed_records (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)'),
+  deleteKeyed: db.prepare('DELETE FROM keyed_records WHERE namespace = ? AND key = ?'),
+  pruneKeyed: db.prepare('DELETE FROM keyed_records WHERE expires_at <= ?'),
 };
 
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -164,6 +167,15 @@ const applyBatch = db.transaction((batch: BatchMessage): number => {
   for (const segment of batch.segments) ops += applySegment(segment);
   for (const [name, value] of batch.counters) {
     statements.setCounter.run(name, value);
+    ops++;
+  }
+  for (const write of batch.keyed) {
+    if (write.value === null) statements.deleteKeyed.run(write.namespace, write.key);
+    else statements.putKeyed.run(write.namespace, write.key, asBuffer(write.value), write.expiresAt);
+    ops++;
+  }
+  if (batch.pruneKeyedBefore > 0) {
+    statements.pruneKeyed.run(batch.pruneKeyedBefore);
     ops++;
   }
   return ops;

@@ -1,0 +1,60 @@
+import { BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { Broker } from '#core';
+import { APP_LOGGER, Logger, MetricsService } from '#observability';
+import { DELIVERY_OPTIONS, DeliveryOptions } from './delivery-options';
+import { DeliveryMetrics } from './delivery-metrics';
+import { DeliveryService } from './domain/delivery-service';
+import { DeliveryHttpServer } from './http/delivery-http-server';
+import { DestinationGuard } from './sender/destination-guard';
+import { HttpSender } from './sender/http-sender';
+import { WebhookSigner } from './sender/signature';
+
+/**
+ * The delivery door: the service over the core queues, its sender, and the HTTP API on
+ * DISPATCH_PORT. Started with the application (after the store recovered), stopped before it.
+ */
+@Injectable()
+export class DeliveryHttpService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly service: DeliveryService;
+  readonly server: DeliveryHttpServer;
+  private readonly sender: HttpSender;
+
+  constructor(
+    @Inject(Broker) broker: Broker,
+    @Inject(DELIVERY_OPTIONS) options: DeliveryOptions,
+    @Inject(MetricsService) metrics: MetricsService,
+    @Inject(APP_LOGGER) logger: Logger,
+  ) {
+    const signer = options.signingSecret === '' ? null : new WebhookSigner(options.signingSecret);
+    this.sender = new HttpSender(new DestinationGuard(options.destinations), signer, {
+      maxConnectionsPerOrigin: options.maxConnectionsPerOrigin,
+      maxResponseBytes: options.maxResponseBytes,
+      followRedirects: options.followRedirects,
+    });
+    const events = new DeliveryMetrics(metrics.registry, () => ({ index: this.service.index, circuit: this.service.circuit }));
+    this.service = new DeliveryService(broker, options, this.sender, events);
+    this.server = new DeliveryHttpServer(this.service, options, logger.child({ component: 'delivery' }));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.service.start();
+    await this.server.listen();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.server.close();
+    this.service.stop();
+    await this.sender.close();
+  }
+}
+
+@Module({})
+export class DeliveryModule {
+  static forRoot(options: DeliveryOptions): DynamicModule {
+    return {
+      module: DeliveryModule,
+      providers: [{ provide: DELIVERY_OPTIONS, useValue: options }, DeliveryHttpService],
+      exports: [DeliveryHttpService],
+    };
+  }
+}

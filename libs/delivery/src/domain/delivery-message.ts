@@ -1,0 +1,149 @@
+import { FieldTable, Message, MessageProperties, NOT_BEFORE_HEADER } from '#core';
+import type { DeliveryRequest, HeaderMap } from './delivery-request';
+
+/** One attempt to deliver, as recorded. */
+export interface Attempt {
+  /** Start, epoch ms. */
+  at: number;
+  /** Duration in ms. */
+  ms: number;
+  status?: number;
+  /** Transport failure class when there was no HTTP answer. */
+  error?: string;
+  /** The start of the response body (or the error text). */
+  snippet?: string;
+}
+
+/** A delivery as it travels through the core queues: the request, and what happened to it. */
+export interface Delivery extends DeliveryRequest {
+  acceptedAt: number;
+  /** Acceptance order (ordering keys deliver in it). */
+  acceptNo: number;
+  hash: string;
+  attempts: Attempt[];
+  /** Times it was replayed from the dead letters. */
+  replays: number;
+  /** Attempts made before the last replay (they do not count against MaxAttempts). */
+  attemptBase?: number;
+  /** Why it is dead, once it is. */
+  deadReason?: string;
+}
+
+/**
+ * Header names of a delivery message. AMQP clients publish deliveries with the `x-dispatch-*`
+ * request headers (url, method, timeout, headers, max-attempts, ordering-key); the rest is the
+ * broker's own bookkeeping.
+ */
+export const H = {
+  id: 'x-dispatch-id',
+  url: 'x-dispatch-url',
+  method: 'x-dispatch-method',
+  timeout: 'x-dispatch-timeout',
+  headers: 'x-dispatch-headers',
+  maxAttempts: 'x-dispatch-max-attempts',
+  orderingKey: 'x-dispatch-ordering-key',
+  acceptedAt: 'x-dispatch-accepted-at',
+  acceptNo: 'x-dispatch-accept-no',
+  hash: 'x-dispatch-hash',
+  attempts: 'x-dispatch-attempts',
+  replays: 'x-dispatch-replays',
+  attemptBase: 'x-dispatch-attempt-base',
+  deadReason: 'x-dispatch-dead-reason',
+} as const;
+
+const numberOf = (value: unknown): number | undefined =>
+  typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : undefined;
+const stringOf = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
+
+/** The delivery as a persistent message for `routingKey` (a delivery queue), due at `notBefore`. */
+export function deliveryMessage(delivery: Delivery, routingKey: string, notBefore = 0): Message {
+  const headers: FieldTable = {
+    [H.id]: delivery.id,
+    [H.url]: delivery.url,
+    [H.method]: delivery.method,
+    [H.timeout]: delivery.timeoutMs,
+    [H.headers]: headersTable(delivery.headers),
+    [H.acceptedAt]: delivery.acceptedAt,
+    [H.acceptNo]: delivery.acceptNo,
+    [H.hash]: delivery.hash,
+    [H.attempts]: delivery.attempts.map(attemptTable),
+    [H.replays]: delivery.replays,
+  };
+  if (delivery.maxAttempts !== undefined) headers[H.maxAttempts] = delivery.maxAttempts;
+  if (delivery.orderingKey !== undefined) headers[H.orderingKey] = delivery.orderingKey;
+  if (delivery.deadReason !== undefined) headers[H.deadReason] = delivery.deadReason;
+  if (delivery.attemptBase !== undefined) headers[H.attemptBase] = delivery.attemptBase;
+  if (notBefore > 0) headers[NOT_BEFORE_HEADER] = notBefore;
+  const properties: MessageProperties = { deliveryMode: 2, messageId: delivery.id, headers };
+  return new Message('', routingKey, properties, null, delivery.body);
+}
+
+/**
+ * Reads a delivery message (ours, or an AMQP client's with `x-dispatch-*` headers). Null when it
+ * names no URL: it cannot be delivered. `fallbackId` names messages that carry no id.
+ */
+export function deliveryOf(message: Message, fallbackId: string, fallbackAcceptNo: number): Delivery | null {
+  const properties = message.properties;
+  const h = properties.headers ?? {};
+  const url = stringOf(h[H.url]);
+  if (url === undefined) return null;
+  const delivery: Delivery = {
+    id: stringOf(h[H.id]) ?? properties.messageId ?? fallbackId,
+    url,
+    method: (stringOf(h[H.method]) ?? 'GET').toUpperCase() || 'GET',
+    headers: headerMapOf(h[H.headers]),
+    body: message.body,
+    timeoutMs: numberOf(h[H.timeout]) ?? 0,
+    acceptedAt: numberOf(h[H.acceptedAt]) ?? (properties.timestamp !== undefined ? properties.timestamp * 1000 : Date.now()),
+    acceptNo: numberOf(h[H.acceptNo]) ?? fallbackAcceptNo,
+    hash: stringOf(h[H.hash]) ?? '',
+    attempts: Array.isArray(h[H.attempts]) ? (h[H.attempts] as unknown[]).map(attemptOf) : [],
+    replays: numberOf(h[H.replays]) ?? 0,
+  };
+  const maxAttempts = numberOf(h[H.maxAttempts]);
+  if (maxAttempts !== undefined) delivery.maxAttempts = maxAttempts;
+  const orderingKey = stringOf(h[H.orderingKey]);
+  if (orderingKey !== undefined) delivery.orderingKey = orderingKey;
+  const deadReason = stringOf(h[H.deadReason]);
+  if (deadReason !== undefined) delivery.deadReason = deadReason;
+  const attemptBase = numberOf(h[H.attemptBase]);
+  if (attemptBase !== undefined) delivery.attemptBase = attemptBase;
+  return delivery;
+}
+
+function headersTable(headers: HeaderMap): FieldTable {
+  const table: FieldTable = {};
+  for (const [name, value] of Object.entries(headers)) table[name] = value;
+  return table;
+}
+
+function headerMapOf(value: unknown): HeaderMap {
+  const out: HeaderMap = {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value)) return out;
+  for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
+    if (Array.isArray(raw)) out[name] = raw.map((v) => stringOf(v) ?? String(v));
+    else out[name] = stringOf(raw) ?? String(raw);
+  }
+  return out;
+}
+
+function attemptTable(attempt: Attempt): FieldTable {
+  const table: FieldTable = { at: attempt.at, ms: attempt.ms };
+  if (attempt.status !== undefined) table.status = attempt.status;
+  if (attempt.error !== undefined) table.error = attempt.error;
+  if (attempt.snippet !== undefined) table.snippet = attempt.snippet;
+  return table;
+}
+
+function attemptOf(value: unknown): Attempt {
+  const t = (value ?? {}) as Record<string, unknown>;
+  const attempt: Attempt = { at: numberOf(t.at) ?? 0, ms: numberOf(t.ms) ?? 0 };
+  const status = numberOf(t.status);
+  if (status !== undefined) attempt.status = status;
+  const error = stringOf(t.error);
+  if (error !== undefined) attempt.error = error;
+  const snippet = stringOf(t.snippet);
+  if (snippet !== undefined) attempt.snippet = snippet;
+  return attempt;
+}

@@ -1,0 +1,116 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { badField } from './delivery-errors';
+
+/** Request headers to send: one value, or several for a repeated header. */
+export type HeaderMap = Record<string, string | string[]>;
+
+/** What a caller asked to have delivered, validated. */
+export interface DeliveryRequest {
+  id: string;
+  url: string;
+  method: string;
+  headers: HeaderMap;
+  body: Buffer;
+  /** Per-attempt timeout; 0 = the configured default. */
+  timeoutMs: number;
+  /** Attempts in all before the delivery is dead; undefined = the configured default. */
+  maxAttempts?: number;
+  /** Deliveries with the same key go one at a time, in acceptance order. */
+  orderingKey?: string;
+}
+
+const MAX_ID_BYTES = 255;
+const MAX_KEY_BYTES = 255;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Reads Dispatcher's intake body `{UUID, Url, Method, Body, Header, Timeout}` (keys matched
+ * case-insensitively, as Go's decoder does) plus the optional `MaxAttempts` and `OrderingKey`.
+ * Every refusal names its field.
+ */
+export function parseDeliveryRequest(raw: Buffer | undefined): DeliveryRequest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw === undefined || raw.length === 0 ? '' : raw.toString('utf8'));
+  } catch (error) {
+    throw badField('body', `invalid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw badField('body', 'the body must be a JSON object');
+  const fields = new Map<string, unknown>();
+  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) fields.set(key.toLowerCase(), value);
+
+  const id = optionalString(fields, 'uuid', 'UUID') ?? randomUUID();
+  if (id === '' || Buffer.byteLength(id) > MAX_ID_BYTES) throw badField('UUID', `UUID must be 1 to ${MAX_ID_BYTES} bytes`);
+
+  const url = optionalString(fields, 'url', 'Url');
+  if (url === undefined || url === '') throw badField('Url', 'Url is required');
+  let parsedUrl: URL;
+  try {
+    parsedUrl = new URL(url);
+  } catch {
+    throw badField('Url', `Url '${url}' is not a valid URL`);
+  }
+  if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') throw badField('Url', `Url must be http or https, not '${parsedUrl.protocol.slice(0, -1)}'`);
+
+  const method = (optionalString(fields, 'method', 'Method') ?? '').toUpperCase() || 'GET';
+  if (!TOKEN.test(method)) throw badField('Method', `Method '${method}' is not an HTTP method`);
+
+  const body = optionalString(fields, 'body', 'Body') ?? '';
+  const headers = headersOf(fields.get('header') ?? fields.get('headers'));
+
+  const timeout = fields.get('timeout');
+  let timeoutMs = 0;
+  if (timeout !== undefined && timeout !== null) {
+    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0) throw badField('Timeout', 'Timeout must be a non-negative integer of milliseconds');
+    timeoutMs = timeout;
+  }
+
+  const attempts = fields.get('maxattempts');
+  let maxAttempts: number | undefined;
+  if (attempts !== undefined && attempts !== null) {
+    if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 1000) throw badField('MaxAttempts', 'MaxAttempts must be an integer from 1 to 1000');
+    maxAttempts = attempts;
+  }
+
+  const orderingKey = optionalString(fields, 'orderingkey', 'OrderingKey');
+  if (orderingKey !== undefined && (orderingKey === '' || Buffer.byteLength(orderingKey) > MAX_KEY_BYTES)) {
+    throw badField('OrderingKey', `OrderingKey must be 1 to ${MAX_KEY_BYTES} bytes`);
+  }
+  const request: DeliveryRequest = { id, url, method, headers, body: Buffer.from(body, 'utf8'), timeoutMs };
+  if (maxAttempts !== undefined) request.maxAttempts = maxAttempts;
+  if (orderingKey !== undefined) request.orderingKey = orderingKey;
+  return request;
+}
+
+function optionalString(fields: Map<string, unknown>, key: string, name: string): string | undefined {
+  const value = fields.get(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw badField(name, `${name} must be a string`);
+  return value;
+}
+
+function headersOf(value: unknown): HeaderMap {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw badField('Header', 'Header must be an object of header names to strings');
+  const out: HeaderMap = {};
+  for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
+    if (!TOKEN.test(name)) throw badField('Header', `header name '${name}' is not valid`);
+    if (typeof raw === 'string') out[name] = raw;
+    else if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) out[name] = raw as string[];
+    else throw badField('Header', `header '${name}' must be a string or an array of strings`);
+    for (const v of Array.isArray(out[name]) ? (out[name] as string[]) : [out[name] as string]) {
+      if (/[\r\n\0]/.test(v)) throw badField('Header', `header '${name}' contains a line break or NUL`);
+    }
+  }
+  return out;
+}
+
+/** Identifies a request's content: the same UUID with other content is a conflict. */
+export function contentHash(request: DeliveryRequest): string {
+  const hash = createHash('sha256');
+  hash.update(`${request.method}\n${request.url}\n${request.timeoutMs}\n${request.maxAttempts ?? ''}\n${request.orderingKey ?? ''}\n`);
+  const names = Object.keys(request.headers).sort();
+  for (const name of names) hash.update(`${name}:${JSON.stringify(request.headers[name])}\n`);
+  hash.update(request.body);
+  return hash.digest('base64url').slice(0, 22);
+}

@@ -1,0 +1,225 @@
+import type { Broker, PersistentCounter, Queue, QueueEntry, VirtualHost } from '#core';
+import type { DeliveryOptions } from '../delivery-options';
+import type { HttpSender } from '../sender/http-sender';
+import { CircuitBreaker } from './circuit-breaker';
+import { conflict, DeliveryRequestError, notFound } from './delivery-errors';
+import { DeliveryFilter, DeliveryIndex, DeliveryRecord, recordOf } from './delivery-index';
+import { Delivery, deliveryMessage, deliveryOf } from './delivery-message';
+import { contentHash, DeliveryRequest } from './delivery-request';
+import { DeliveryWorker, WorkerEvents } from './delivery-worker';
+
+/** Namespace of the keyed records that remember finished deliveries. */
+const FINISHED_RECORDS = 'dispatch.finished';
+
+export interface Accepted {
+  /** 202 for a new delivery, 200 for a UUID already accepted with the same content. */
+  status: 202 | 200;
+  record: DeliveryRecord;
+}
+
+export interface DeliveryEvents extends WorkerEvents {
+  accepted(): void;
+  replayed(count: number): void;
+}
+
+/**
+ * The delivery door's domain: deliveries are persistent messages in two durable core queues
+ * (`pending`, due now or later through the core's not-before timer, and `dead`), so they share
+ * group commit, recovery and paging with everything else. Finished ones are remembered as keyed
+ * records in the same store for the idempotency window. An index in memory answers lookups.
+ */
+export class DeliveryService {
+  readonly index: DeliveryIndex;
+  private vhost!: VirtualHost;
+  private pending!: Queue;
+  private dead!: Queue;
+  private worker: DeliveryWorker | null = null;
+  private readonly acceptNo: PersistentCounter;
+  readonly circuit: CircuitBreaker;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly options: DeliveryOptions,
+    private readonly sender: HttpSender,
+    private readonly events: DeliveryEvents,
+  ) {
+    this.index = new DeliveryIndex(options.recentFinished);
+    this.acceptNo = broker.counter('dispatch.accept_no');
+    this.circuit = new CircuitBreaker(options.circuit);
+  }
+
+  private get pendingName(): string {
+    return `${this.options.queuePrefix}pending`;
+  }
+
+  private get deadName(): string {
+    return `${this.options.queuePrefix}dead`;
+  }
+
+  /**
+   * Declares the queues and the AMQP exchange, rebuilds the index from what the store kept, and
+   * starts the worker (after the index, so ordering keys are known before anything is sent).
+   */
+  async start(): Promise<void> {
+    this.vhost = this.broker.addVhost(this.options.vhost);
+    this.pending = this.vhost.declareQueue({ name: this.pendingName, durable: true });
+    this.dead = this.vhost.declareQueue({ name: this.deadName, durable: true });
+    this.vhost.declareExchange({ name: this.options.amqpExchange, type: 'fanout', durable: true, system: true });
+    this.vhost.bind('queue', this.pendingName, this.options.amqpExchange, '');
+    await this.pending.list((entry, dueAt) => {
+      const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
+      if (delivery !== null) {
+        const record = recordOf(delivery, 'pending');
+        if (dueAt > 0) record.nextAttemptAt = dueAt;
+        this.index.hold(record);
+      }
+      return true;
+    });
+    await this.dead.list((entry) => {
+      const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
+      if (delivery !== null) this.index.hold(recordOf(delivery, 'dead'));
+      return true;
+    });
+    this.worker = new DeliveryWorker(
+      this.pending,
+      this.index,
+      this.sender,
+      this.circuit,
+      {
+        reschedule: (delivery, dueAt) => this.vhost.publish('', deliveryMessage(delivery, this.pendingName, dueAt)),
+        bury: (delivery) => this.vhost.publish('', deliveryMessage(delivery, this.deadName)),
+        finished: (record) => this.remember(record),
+      },
+      {
+        workers: this.options.workers,
+        hostConcurrency: this.options.hostConcurrency,
+        defaultTimeoutMs: this.options.defaultTimeoutMs,
+        retry: this.options.retry,
+        anyResponseDelivers: this.options.anyResponseDelivers,
+      },
+      this.events,
+    );
+    this.pending.addConsumer(this.worker);
+  }
+
+  stop(): void {
+    this.worker?.stop();
+  }
+
+  get activeSends(): number {
+    return this.worker?.activeSends ?? 0;
+  }
+
+  // ---- intake ----------------------------------------------------------------------------------
+
+  /** Accepts a delivery: answered once it is committed (202), or the earlier acceptance (200). */
+  async accept(request: DeliveryRequest): Promise<Accepted> {
+    const alarm = this.broker.alarms.active;
+    if (alarm !== null) throw new DeliveryRequestError(503, `not accepting deliveries while a resource alarm is on (${alarm})`);
+    const hash = contentHash(request);
+    const existing = this.lookup(request.id);
+    if (existing !== undefined) {
+      if (existing.hash !== hash) throw conflict(`UUID '${request.id}' was accepted with other content`);
+      // not delivered again; answered once what was accepted is durable
+      await this.broker.whenDurable();
+      return { status: 200, record: existing };
+    }
+    const delivery: Delivery = { ...request, acceptedAt: Date.now(), acceptNo: this.acceptNo.next(), hash, attempts: [], replays: 0 };
+    const record = recordOf(delivery, 'pending', delivery.acceptedAt);
+    this.index.hold(record);
+    const outcome = this.vhost.publish('', deliveryMessage(delivery, this.pendingName));
+    this.events.accepted();
+    await this.broker.whenDurable(outcome.commitToken);
+    return { status: 202, record };
+  }
+
+  // ---- lookups ---------------------------------------------------------------------------------
+
+  /** The delivery with this UUID: held now, or finished within the idempotency window. */
+  lookup(id: string): DeliveryRecord | undefined {
+    const held = this.index.get(id);
+    if (held !== undefined) return held;
+    const stored = this.broker.readRecord(FINISHED_RECORDS, id);
+    return stored === undefined ? undefined : (JSON.parse(stored.toString('utf8')) as DeliveryRecord);
+  }
+
+  list(filter: DeliveryFilter, afterNo: number, limit: number): DeliveryRecord[] {
+    return this.index.list(filter, afterNo, limit);
+  }
+
+  // ---- replay and cancel -----------------------------------------------------------------------
+
+  /** Re-queues dead deliveries (one by id, or all matching a filter); returns how many. */
+  async replay(select: { id: string } | DeliveryFilter): Promise<number> {
+    const wanted = (record: DeliveryRecord | undefined): boolean => {
+      if (record === undefined || record.state !== 'dead') return false;
+      if ('id' in select) return record.id === select.id;
+      const f = select as DeliveryFilter;
+      if (f.host !== undefined && record.host !== f.host.toLowerCase()) return false;
+      if (f.since !== undefined && record.acceptedAt < f.since) return false;
+      if (f.until !== undefined && record.acceptedAt >= f.until) return false;
+      return true;
+    };
+    if ('id' in select) {
+      const record = this.lookup(select.id);
+      if (record === undefined) throw notFound(`no delivery '${select.id}'`);
+      if (record.state !== 'dead') throw conflict(`delivery '${select.id}' is ${record.state}, only dead deliveries are replayed`);
+    }
+    const found: QueueEntry[] = [];
+    await this.dead.list((entry) => {
+      const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
+      if (delivery !== null && wanted(this.index.get(delivery.id))) found.push(entry);
+      return true;
+    });
+    let replayed = 0;
+    for (const entry of found) {
+      const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq)!;
+      const record = this.index.get(delivery.id);
+      if (record === undefined || record.state !== 'dead' || !this.dead.remove(entry)) continue;
+      const again: Delivery = { ...delivery, replays: delivery.replays + 1, attemptBase: delivery.attempts.length };
+      delete again.deadReason;
+      const fresh = recordOf(again, 'pending');
+      this.index.hold(fresh);
+      this.vhost.publish('', deliveryMessage(again, this.pendingName));
+      replayed++;
+    }
+    await this.broker.whenDurable();
+    if (replayed > 0) this.events.replayed(replayed);
+    return replayed;
+  }
+
+  /** Cancels a pending (or dead) delivery; one being sent right now cannot be. */
+  async cancel(id: string): Promise<DeliveryRecord> {
+    const record = this.lookup(id);
+    if (record === undefined) throw notFound(`no delivery '${id}'`);
+    if (record.state === 'delivered' || record.state === 'cancelled') throw conflict(`delivery '${id}' is already ${record.state}`);
+    if (this.worker?.isInFlight(id)) throw conflict(`delivery '${id}' is being sent right now; cancel again if it is retried`);
+    let removed = this.worker?.cancelParked(id) ?? false;
+    if (!removed) {
+      const queue = record.state === 'dead' ? this.dead : this.pending;
+      let target: QueueEntry | undefined;
+      await queue.list((entry) => {
+        const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
+        if (delivery?.id !== id) return true;
+        target = entry;
+        return false;
+      });
+      removed = target !== undefined && queue.remove(target);
+    }
+    if (!removed) {
+      if (this.worker?.isInFlight(id)) throw conflict(`delivery '${id}' is being sent right now; cancel again if it is retried`);
+      throw conflict(`delivery '${id}' could not be cancelled in its state (${record.state})`);
+    }
+    record.state = 'cancelled';
+    record.updatedAt = Date.now();
+    delete record.nextAttemptAt;
+    this.index.finish(record);
+    this.remember(record);
+    await this.broker.whenDurable();
+    return record;
+  }
+
+  private remember(record: DeliveryRecord): void {
+    this.broker.putRecord(FINISHED_RECORDS, record.id, Buffer.from(JSON.stringify(record)), Date.now() + this.options.idempotencyWindowMs);
+  }
+}

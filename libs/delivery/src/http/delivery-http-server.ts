@@ -1,0 +1,215 @@
+import fastify, { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { BrokerError, BrokerErrorKind } from '#core';
+import { BodyTooLargeError, readRawBody } from '#http-kit';
+import type { Logger } from '#observability';
+import type { DeliveryOptions } from '../delivery-options';
+import { badField, DeliveryRequestError } from '../domain/delivery-errors';
+import { DELIVERY_STATES, DeliveryFilter, DeliveryRecord, DeliveryState } from '../domain/delivery-index';
+import { parseDeliveryRequest } from '../domain/delivery-request';
+import type { DeliveryService } from '../domain/delivery-service';
+
+type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/** HTTP status of each kind of core error (the delivery API's mapping, in one place). */
+const BROKER_ERROR_STATUS: Record<BrokerErrorKind, number> = {
+  'not-found': 404,
+  'access-refused': 403,
+  'resource-locked': 409,
+  'exclusive-use': 409,
+  'precondition-failed': 409,
+  'invalid-request': 400,
+  'not-implemented': 501,
+  'resource-limit': 503,
+  'store-unavailable': 503,
+};
+
+const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 100;
+
+/** A record as the API shows it: snake_case, times in ISO 8601. */
+export function deliveryView(record: DeliveryRecord): Record<string, unknown> {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const view: Record<string, unknown> = {
+    uuid: record.id,
+    state: record.state,
+    url: record.url,
+    method: record.method,
+    host: record.host,
+    accepted_at: iso(record.acceptedAt),
+    updated_at: iso(record.updatedAt),
+    attempts: record.attempts.map((a) => ({
+      at: iso(a.at),
+      duration_ms: a.ms,
+      ...(a.status !== undefined ? { status: a.status } : {}),
+      ...(a.error !== undefined ? { error: a.error } : {}),
+      ...(a.snippet !== undefined ? { response: a.snippet } : {}),
+    })),
+    replays: record.replays,
+  };
+  if (record.nextAttemptAt !== undefined) view.next_attempt_at = iso(record.nextAttemptAt);
+  if (record.deadReason !== undefined) view.dead_reason = record.deadReason;
+  if (record.orderingKey !== undefined) view.ordering_key = record.orderingKey;
+  return view;
+}
+
+/**
+ * The delivery API on DISPATCH_PORT. Intake is Dispatcher's: `POST /` (and, as Dispatcher
+ * does, a POST to any path that is not one of the routes below) with its JSON body; `POST
+ * /deliveries` is the same. Handlers answer in route `onRequest` hooks and read bodies from the
+ * raw stream (see readRawBody).
+ */
+export class DeliveryHttpServer {
+  private readonly app: FastifyInstance;
+
+  constructor(
+    private readonly service: DeliveryService,
+    private readonly options: DeliveryOptions,
+    private readonly logger: Logger,
+  ) {
+    this.app = fastify({ forceCloseConnections: true, keepAliveTimeout: 65_000, logger: false, return503OnClosing: true });
+    const app = this.app;
+    app.removeAllContentTypeParsers();
+    const route = (method: HTTPMethods | HTTPMethods[], url: string, handler: Handler): void => {
+      app.route({
+        method,
+        url,
+        onRequest: async (request, reply) => {
+          try {
+            await handler(request, reply);
+          } catch (error) {
+            this.fail(reply, error);
+          }
+          return reply;
+        },
+        handler: async () => undefined, // never reached: onRequest answers
+      });
+    };
+    const intake: Handler = (q, r) => this.intake(q, r);
+    route('POST', '/', intake);
+    route('POST', '/deliveries', intake);
+    route(['GET', 'PUT', 'PATCH', 'DELETE'], '/', async (_q, reply) => {
+      void reply.code(405).header('allow', 'POST').header('content-type', 'application/json').send(JSON.stringify({ error: 'POST a delivery to / (or /deliveries)' }));
+    });
+    route('GET', '/deliveries', (q, r) => this.list(q, r));
+    route('POST', '/deliveries/replay', (q, r) => this.replayMany(q, r));
+    route('GET', '/deliveries/:id', (q, r) => this.show(q, r));
+    route('DELETE', '/deliveries/:id', (q, r) => this.cancel(q, r));
+    route('POST', '/deliveries/:id/replay', (q, r) => this.replayOne(q, r));
+    app.setNotFoundHandler(async (request, reply) => {
+      try {
+        if (request.method === 'POST') await this.intake(request, reply);
+        else json(reply, 404, { error: `no route ${request.method} ${request.url}` });
+      } catch (error) {
+        this.fail(reply, error);
+      }
+    });
+  }
+
+  private async intake(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const body = await readRawBody(request.raw, this.options.maxBodyBytes);
+    const accepted = await this.service.accept(parseDeliveryRequest(body));
+    // a new delivery is answered as accepted (pending), even if the worker already took it;
+    // a repeated UUID with its state now
+    const answer: Record<string, unknown> = { uuid: accepted.record.id, state: accepted.status === 202 ? 'pending' : accepted.record.state };
+    if (accepted.status === 200) answer.duplicate = true;
+    json(reply, accepted.status, answer);
+  }
+
+  private async show(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const id = (request.params as { id: string }).id;
+    const record = this.service.lookup(id);
+    if (record === undefined) json(reply, 404, { error: `no delivery '${id}'` });
+    else json(reply, 200, deliveryView(record));
+  }
+
+  private async list(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const query = request.query as Record<string, string | undefined>;
+    const filter = filterOf(query);
+    const limit = query.limit === undefined ? DEFAULT_PAGE : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw badField('limit', `limit must be an integer from 1 to ${MAX_PAGE}`);
+    const after = query.after === undefined ? 0 : Number(query.after);
+    if (!Number.isInteger(after) || after < 0) throw badField('after', 'after must be a cursor from an earlier page');
+    const page = this.service.list(filter, after, limit);
+    const last = page[page.length - 1];
+    json(reply, 200, { deliveries: page.map(deliveryView), next: page.length === limit && last !== undefined ? String(last.acceptNo) : null });
+  }
+
+  private async replayOne(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const id = (request.params as { id: string }).id;
+    await this.service.replay({ id });
+    json(reply, 200, { uuid: id, state: 'pending', replayed: 1 });
+  }
+
+  private async replayMany(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const body = await readRawBody(request.raw, this.options.maxBodyBytes);
+    let fields: Record<string, string | undefined> = request.query as Record<string, string | undefined>;
+    if (body !== undefined && body.length > 0) {
+      try {
+        const parsed = JSON.parse(body.toString('utf8')) as unknown;
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+        fields = { ...fields, ...Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, v === undefined || v === null ? undefined : String(v)])) };
+      } catch (error) {
+        throw badField('body', `invalid JSON filter: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    const filter = filterOf(fields);
+    if (filter.state !== undefined && filter.state !== 'dead') throw badField('state', 'only dead deliveries are replayed');
+    json(reply, 200, { replayed: await this.service.replay(filter) });
+  }
+
+  private async cancel(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const id = (request.params as { id: string }).id;
+    json(reply, 200, deliveryView(await this.service.cancel(id)));
+  }
+
+  private fail(reply: FastifyReply, error: unknown): void {
+    if (error instanceof DeliveryRequestError) {
+      json(reply, error.status, error.field !== undefined ? { error: error.message, field: error.field } : { error: error.message });
+    } else if (error instanceof BodyTooLargeError) {
+      json(reply, 413, { error: error.message, field: 'body' });
+    } else if (error instanceof BrokerError) {
+      json(reply, BROKER_ERROR_STATUS[error.kind], { error: error.message });
+    } else {
+      this.logger.error({ err: error }, 'delivery API request failed');
+      json(reply, 500, { error: 'internal error' });
+    }
+  }
+
+  async listen(): Promise<number> {
+    await this.app.listen({ port: this.options.port, host: this.options.host });
+    const port = this.port;
+    this.logger.info({ port, host: this.options.host }, 'delivery API listening');
+    return port;
+  }
+
+  get port(): number {
+    return (this.app.server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+  }
+}
+
+function json(reply: FastifyReply, status: number, body: unknown): void {
+  void reply.code(status).header('content-type', 'application/json').send(JSON.stringify(body));
+}
+
+/** `state`, `host`, `since`, `until` (epoch ms or an ISO 8601 time) from a query or a JSON body. */
+function filterOf(fields: Record<string, string | undefined>): DeliveryFilter {
+  const filter: DeliveryFilter = {};
+  if (fields.state !== undefined) {
+    if (!DELIVERY_STATES.includes(fields.state as DeliveryState)) throw badField('state', `state must be one of ${DELIVERY_STATES.join(', ')}`);
+    filter.state = fields.state as DeliveryState;
+  }
+  if (fields.host !== undefined) filter.host = fields.host;
+  for (const name of ['since', 'until'] as const) {
+    const raw = fields[name];
+    if (raw === undefined) continue;
+    const at = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+    if (Number.isNaN(at)) throw badField(name, `${name} must be epoch milliseconds or an ISO 8601 time`);
+    filter[name] = at;
+  }
+  return filter;
+}

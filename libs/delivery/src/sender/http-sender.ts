@@ -1,0 +1,136 @@
+import { lookup as dnsLookup, LookupAddress, LookupOptions } from 'node:dns';
+import { Agent, Dispatcher, interceptors, request } from 'undici';
+import type { Attempt, Delivery } from '../domain/delivery-message';
+import { AttemptResult, retryAfterMs, TransportErrorClass } from '../domain/outcome-policy';
+import type { DestinationGuard } from './destination-guard';
+import type { WebhookSigner } from './signature';
+
+export interface SenderOptions {
+  maxConnectionsPerOrigin: number;
+  maxResponseBytes: number;
+  followRedirects: boolean;
+}
+
+/** What one attempt produced: the result for the policy, and the record for the history. */
+export interface SentAttempt {
+  result: AttemptResult;
+  attempt: Attempt;
+}
+
+/** Bytes of the response body kept in the attempt record. */
+const SNIPPET_BYTES = 512;
+
+class RefusedDestination extends Error {
+  readonly code = 'EDESTINATIONREFUSED';
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * Sends deliveries over keep-alive connections (undici). The destination guard judges literal
+ * addresses before the request and resolved addresses at connect time, through the socket's DNS
+ * lookup, so a name cannot resolve its way around it.
+ */
+export class HttpSender {
+  private readonly agent: Dispatcher;
+
+  constructor(
+    private readonly guard: DestinationGuard,
+    private readonly signer: WebhookSigner | null,
+    private readonly options: SenderOptions,
+  ) {
+    const lookup = (hostname: string, lookupOptions: LookupOptions, callback: LookupCallback): void => {
+      dnsLookup(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
+        if (error) return callback(error, '');
+        const allowed: LookupAddress[] = [];
+        let refusal = '';
+        for (const address of addresses) {
+          const why = guard.refuseAddress(address.address, hostname);
+          if (why === null) allowed.push(address);
+          else refusal = why;
+        }
+        if (allowed.length === 0) return callback(new RefusedDestination(refusal || `no address for ${hostname}`), '');
+        if (lookupOptions.all) callback(null, allowed);
+        else callback(null, allowed[0]!.address, allowed[0]!.family);
+      });
+    };
+    const agent = new Agent({ connections: options.maxConnectionsPerOrigin, connect: { lookup } });
+    this.agent = options.followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: 5 })) : agent;
+  }
+
+  async send(delivery: Delivery, timeoutMs: number): Promise<SentAttempt> {
+    const at = Date.now();
+    const finish = (result: AttemptResult, extra: Partial<Attempt>): SentAttempt => ({ result, attempt: { at, ms: Date.now() - at, ...extra } });
+    const url = new URL(delivery.url);
+    const refusal = this.guard.refuseHost(url.hostname.replace(/^\[|\]$/g, ''));
+    if (refusal !== null) return finish({ error: 'forbidden-destination' }, { error: 'forbidden-destination', snippet: refusal });
+    const headers: Record<string, string | string[]> = { ...delivery.headers };
+    if (this.signer !== null) Object.assign(headers, this.signer.headers(delivery.id, delivery.body, at));
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      const response = await request(url, {
+        dispatcher: this.agent,
+        method: delivery.method as Dispatcher.HttpMethod,
+        headers,
+        body: delivery.body.length > 0 || !['GET', 'HEAD'].includes(delivery.method) ? delivery.body : null,
+        signal: abort.signal,
+      });
+      const snippet = await this.readSnippet(response.body);
+      const status = response.statusCode;
+      const result: AttemptResult = { status };
+      if (status === 429 || status === 503) {
+        const wait = retryAfterMs(headerValue(response.headers['retry-after']), Date.now());
+        if (wait !== undefined) result.retryAfterMs = wait;
+      }
+      return finish(result, { status, snippet });
+    } catch (error) {
+      const errorClass = abort.signal.aborted ? 'timeout' : classify(error);
+      return finish({ error: errorClass }, { error: errorClass, snippet: String((error as Error)?.message ?? error).slice(0, SNIPPET_BYTES) });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Reads the start of the body for the record; more than the limit is dropped with the connection. */
+  private async readSnippet(body: Dispatcher.ResponseData['body']): Promise<string> {
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    let total = 0;
+    for await (const chunk of body) {
+      const bytes = chunk as Buffer;
+      total += bytes.length;
+      if (keptBytes < SNIPPET_BYTES) {
+        kept.push(bytes.subarray(0, SNIPPET_BYTES - keptBytes));
+        keptBytes += Math.min(bytes.length, SNIPPET_BYTES - keptBytes);
+      }
+      if (total > this.options.maxResponseBytes) {
+        body.destroy();
+        break;
+      }
+    }
+    return Buffer.concat(kept).toString('utf8');
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+const headerValue = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
+
+function classify(error: unknown): TransportErrorClass {
+  const code = String((error as { code?: unknown })?.code ?? '');
+  const cause = String(((error as { cause?: { code?: unknown } })?.cause?.code) ?? '');
+  for (const c of [code, cause]) {
+    if (c === 'EDESTINATIONREFUSED') return 'forbidden-destination';
+    if (c === 'ECONNREFUSED') return 'refused';
+    if (c === 'ENOTFOUND' || c === 'EAI_AGAIN' || c === 'EAI_NONAME') return 'dns';
+    if (c.startsWith('UND_ERR_') && c.includes('TIMEOUT')) return 'timeout';
+    if (c === 'ETIMEDOUT') return 'timeout';
+    if (c === 'ECONNRESET' || c === 'EPIPE' || c === 'UND_ERR_SOCKET' || c === 'UND_ERR_CLOSED') return 'reset';
+    if (c.startsWith('ERR_TLS') || c.includes('CERT') || c === 'EPROTO' || c.startsWith('ERR_SSL')) return 'tls';
+  }
+  if (error instanceof RefusedDestination) return 'forbidden-destination';
+  return 'other';
+}
