@@ -36,7 +36,7 @@ export const recordOf = (delivery: Delivery, state: DeliveryState, now: number =
     id: delivery.id,
     state,
     url: delivery.url,
-    host: hostOf(delivery.url),
+    host: delivery.host,
     method: delivery.method,
     acceptedAt: delivery.acceptedAt,
     acceptNo: delivery.acceptNo,
@@ -49,15 +49,6 @@ export const recordOf = (delivery: Delivery, state: DeliveryState, now: number =
   if (delivery.deadReason !== undefined) record.deadReason = delivery.deadReason;
   return record;
 };
-
-/** The host (and port) a URL names, as the per-host limits and the circuit breaker know it. */
-export function hostOf(url: string): string {
-  try {
-    return new URL(url).host.toLowerCase();
-  } catch {
-    return '';
-  }
-}
 
 /**
  * Every delivery the broker still holds (pending, in flight, dead), and the most recent finished

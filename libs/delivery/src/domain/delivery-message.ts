@@ -1,5 +1,5 @@
 import { FieldTable, Message, MessageProperties, NOT_BEFORE_HEADER } from '#core';
-import type { DeliveryRequest, HeaderMap } from './delivery-request';
+import { DeliveryRequest, HeaderMap, hostOfUrl } from './delivery-request';
 
 /** One attempt to deliver, as recorded. */
 export interface Attempt {
@@ -88,9 +88,16 @@ export function deliveryOf(message: Message, fallbackId: string, fallbackAcceptN
   const h = properties.headers ?? {};
   const url = stringOf(h[H.url]);
   if (url === undefined) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
   const delivery: Delivery = {
     id: stringOf(h[H.id]) ?? properties.messageId ?? fallbackId,
     url,
+    ...hostOfUrl(parsed),
     method: (stringOf(h[H.method]) ?? 'GET').toUpperCase() || 'GET',
     headers: headerMapOf(h[H.headers]),
     body: message.body,

@@ -8,6 +8,10 @@ export type HeaderMap = Record<string, string | string[]>;
 export interface DeliveryRequest {
   id: string;
   url: string;
+  /** The URL's host and port (lower case), as per-host limits and circuits know it. */
+  host: string;
+  /** The URL's host name or address alone (IPv6 without brackets), as the destination guard judges it. */
+  hostname: string;
   method: string;
   headers: HeaderMap;
   body: Buffer;
@@ -76,10 +80,16 @@ export function parseDeliveryRequest(raw: Buffer | undefined): DeliveryRequest {
   if (orderingKey !== undefined && (orderingKey === '' || Buffer.byteLength(orderingKey) > MAX_KEY_BYTES)) {
     throw badField('OrderingKey', `OrderingKey must be 1 to ${MAX_KEY_BYTES} bytes`);
   }
-  const request: DeliveryRequest = { id, url, method, headers, body: Buffer.from(body, 'utf8'), timeoutMs };
+  const { host, hostname } = hostOfUrl(parsedUrl);
+  const request: DeliveryRequest = { id, url, host, hostname, method, headers, body: Buffer.from(body, 'utf8'), timeoutMs };
   if (maxAttempts !== undefined) request.maxAttempts = maxAttempts;
   if (orderingKey !== undefined) request.orderingKey = orderingKey;
   return request;
+}
+
+/** Host (with port) and bare host name of a parsed URL. */
+export function hostOfUrl(url: URL): { host: string; hostname: string } {
+  return { host: url.host.toLowerCase(), hostname: url.hostname.replace(/^\[|\]$/g, '').toLowerCase() };
 }
 
 function optionalString(fields: Map<string, unknown>, key: string, name: string): string | undefined {

@@ -1,4 +1,4 @@
-import type { Broker, PersistentCounter, Queue, QueueEntry, VirtualHost } from '#core';
+import type { Broker, Message, PersistentCounter, Queue, QueueEntry, VirtualHost } from '#core';
 import type { DeliveryOptions } from '../delivery-options';
 import type { HttpSender } from '../sender/http-sender';
 import { CircuitBreaker } from './circuit-breaker';
@@ -35,6 +35,8 @@ export class DeliveryService {
   private dead!: Queue;
   private worker: DeliveryWorker | null = null;
   private readonly acceptNo: PersistentCounter;
+  /** What each message this service published says, so the worker need not decode it. */
+  private readonly decoded = new WeakMap<Message, Delivery>();
   readonly circuit: CircuitBreaker;
 
   constructor(
@@ -86,7 +88,7 @@ export class DeliveryService {
       this.sender,
       this.circuit,
       {
-        reschedule: (delivery, dueAt) => this.vhost.publish('', deliveryMessage(delivery, this.pendingName, dueAt)),
+        reschedule: (delivery, dueAt) => this.publishPending(delivery, dueAt),
         bury: (delivery) => this.vhost.publish('', deliveryMessage(delivery, this.deadName)),
         finished: (record) => this.remember(record),
       },
@@ -98,6 +100,7 @@ export class DeliveryService {
         anyResponseDelivers: this.options.anyResponseDelivers,
       },
       this.events,
+      this.decoded,
     );
     this.pending.addConsumer(this.worker);
   }
@@ -127,7 +130,7 @@ export class DeliveryService {
     const delivery: Delivery = { ...request, acceptedAt: Date.now(), acceptNo: this.acceptNo.next(), hash, attempts: [], replays: 0 };
     const record = recordOf(delivery, 'pending', delivery.acceptedAt);
     this.index.hold(record);
-    const outcome = this.vhost.publish('', deliveryMessage(delivery, this.pendingName));
+    const outcome = this.publishPending(delivery, 0);
     this.events.accepted();
     await this.broker.whenDurable(outcome.commitToken);
     return { status: 202, record };
@@ -180,7 +183,7 @@ export class DeliveryService {
       delete again.deadReason;
       const fresh = recordOf(again, 'pending');
       this.index.hold(fresh);
-      this.vhost.publish('', deliveryMessage(again, this.pendingName));
+      this.publishPending(again, 0);
       replayed++;
     }
     await this.broker.whenDurable();
@@ -217,6 +220,12 @@ export class DeliveryService {
     this.remember(record);
     await this.broker.whenDurable();
     return record;
+  }
+
+  private publishPending(delivery: Delivery, dueAt: number): ReturnType<VirtualHost['publish']> {
+    const message = deliveryMessage(delivery, this.pendingName, dueAt);
+    this.decoded.set(message, delivery);
+    return this.vhost.publish('', message);
   }
 
   private remember(record: DeliveryRecord): void {

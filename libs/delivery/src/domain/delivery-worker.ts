@@ -1,4 +1,4 @@
-import type { Consumer, Queue, QueueEntry } from '#core';
+import type { Consumer, Message, Queue, QueueEntry } from '#core';
 import type { HttpSender, SentAttempt } from '../sender/http-sender';
 import type { CircuitBreaker } from './circuit-breaker';
 import { DeliveryIndex, DeliveryRecord, recordOf } from './delivery-index';
@@ -61,7 +61,6 @@ export class DeliveryWorker implements Consumer {
   private readonly hostWaiting = new Map<string, Parked[]>();
   /** Per ordering key, the deliveries that arrived before their turn, by id. */
   private readonly turnWaiting = new Map<string, Map<string, Parked>>();
-  private readonly decoded = new WeakMap<QueueEntry, Delivery>();
   private stopped = false;
 
   constructor(
@@ -72,6 +71,8 @@ export class DeliveryWorker implements Consumer {
     private readonly moves: DeliveryMoves,
     private readonly limits: WorkerLimits,
     private readonly events: WorkerEvents,
+    /** Deliveries already known for their messages (published here), so they are not decoded again. */
+    private readonly decoded: WeakMap<Message, Delivery>,
   ) {}
 
   get prefetchCount(): number {
@@ -143,12 +144,12 @@ export class DeliveryWorker implements Consumer {
   }
 
   private decode(entry: QueueEntry): Delivery | null {
-    let delivery = this.decoded.get(entry);
+    let delivery = this.decoded.get(entry.message);
     if (delivery === undefined) {
       const read = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
       if (read === null) return null;
       delivery = read;
-      this.decoded.set(entry, delivery);
+      this.decoded.set(entry.message, delivery);
     }
     return delivery;
   }

@@ -71,6 +71,8 @@ class HostRules {
   }
 }
 
+const VERDICT_CACHE = 10_000;
+
 /** Unwraps IPv4-mapped IPv6 (`::ffff:10.0.0.1`) so it is judged as the IPv4 address it is. */
 const unmapped = (address: string): string => (address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address);
 
@@ -84,6 +86,8 @@ export class DestinationGuard {
   private readonly private = blockListOf(PRIVATE);
   private readonly allow: HostRules;
   private readonly deny: HostRules;
+  /** Verdicts on literal addresses and names so far (BlockList checks allocate per call). */
+  private readonly verdicts = new Map<string, string | null>();
 
   constructor(private readonly rules: DestinationRules) {
     this.allow = new HostRules(rules.allow);
@@ -92,9 +96,15 @@ export class DestinationGuard {
 
   /** Why a host name may not be called, or null. */
   refuseHost(host: string): string | null {
-    if (this.deny.matchesName(host)) return `host '${host}' is on the deny list`;
-    // a literal address is judged now; a name (allowed by name or not) once it is resolved
-    return isIP(host) !== 0 ? this.refuseAddress(host) : null;
+    let verdict = this.verdicts.get(host);
+    if (verdict === undefined) {
+      if (this.deny.matchesName(host)) verdict = `host '${host}' is on the deny list`;
+      // a literal address is judged now; a name (allowed by name or not) once it is resolved
+      else verdict = isIP(host) !== 0 ? this.refuseAddress(host) : null;
+      if (this.verdicts.size > VERDICT_CACHE) this.verdicts.clear();
+      this.verdicts.set(host, verdict);
+    }
+    return verdict;
   }
 
   /** Why a resolved address may not be called (for the host it was resolved from), or null. */

@@ -61,20 +61,19 @@ export class HttpSender {
   async send(delivery: Delivery, timeoutMs: number): Promise<SentAttempt> {
     const at = Date.now();
     const finish = (result: AttemptResult, extra: Partial<Attempt>): SentAttempt => ({ result, attempt: { at, ms: Date.now() - at, ...extra } });
-    const url = new URL(delivery.url);
-    const refusal = this.guard.refuseHost(url.hostname.replace(/^\[|\]$/g, ''));
+    const refusal = this.guard.refuseHost(delivery.hostname);
     if (refusal !== null) return finish({ error: 'forbidden-destination' }, { error: 'forbidden-destination', snippet: refusal });
     const headers: Record<string, string | string[]> = { ...delivery.headers };
     if (this.signer !== null) Object.assign(headers, this.signer.headers(delivery.id, delivery.body, at));
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
-      const response = await request(url, {
+      // the timeout bounds the wait for the answer's headers and, again, for its body
+      const response = await request(delivery.url, {
         dispatcher: this.agent,
         method: delivery.method as Dispatcher.HttpMethod,
         headers,
         body: delivery.body.length > 0 || !['GET', 'HEAD'].includes(delivery.method) ? delivery.body : null,
-        signal: abort.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
       const snippet = await this.readSnippet(response.body);
       const status = response.statusCode;
@@ -85,10 +84,8 @@ export class HttpSender {
       }
       return finish(result, { status, snippet });
     } catch (error) {
-      const errorClass = abort.signal.aborted ? 'timeout' : classify(error);
+      const errorClass = classify(error);
       return finish({ error: errorClass }, { error: errorClass, snippet: String((error as Error)?.message ?? error).slice(0, SNIPPET_BYTES) });
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Delivery door throughput and latency (figures, not tests):
+#   bench/delivery/run.sh [--duration S] [--connections N]
+# 1. wrk -t2 -cN posts Dispatcher requests (fresh UUIDs) for S seconds to a broker started here
+#    (STORE_SYNC=full: every 202 is durable), each to a local keep-alive sink (bench/delivery/sink.js);
+#    prints accepted/s, then waits for every accepted UUID at the sink: end-to-end delivered/s,
+#    losses (must be 0) and duplicates.
+# 2. bench/delivery/latency.js: p50/p99 from 202 to arrival at 200 deliveries/s, and a 200-request burst.
+# Needs wrk (Debian: apt-get install wrk). Broker, sink and wrk share this machine's cores.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=10
+CONNECTIONS=50
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) DURATION=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    *) echo "unknown flag $1" >&2; exit 2 ;;
+  esac
+done
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+[ -f dist/apps/broker/src/main.js ] || npm run build --silent
+
+PORT=${DISPATCH_BENCH_PORT:-18480}
+SINK_PORT=${SINK_BENCH_PORT:-18580}
+DATA=$(mktemp -d /tmp/delivery-bench-XXXXXX)
+cleanup() {
+  [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null
+  [ -n "${SINK_PID:-}" ] && kill "$SINK_PID" 2>/dev/null
+  wait 2>/dev/null || true
+  rm -rf "$DATA"
+}
+trap cleanup EXIT
+
+node bench/delivery/sink.js "$SINK_PORT" >/dev/null &
+SINK_PID=$!
+DATA_DIR=$DATA DISPATCH_PORT=$PORT AMQP_PORT=0 MANAGEMENT_PORT=0 JOBS_PORT=0 BIND_HOST=127.0.0.1 \
+  LOG_LEVEL=warn STORE_SYNC=${STORE_SYNC:-full} node dist/apps/broker/src/main.js &
+PID=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/deliveries" && break; sleep 0.1; done
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$SINK_PORT/stats" && break; sleep 0.1; done
+
+URL="http://127.0.0.1:$PORT"
+START_MS=$(date +%s%3N)
+LINE=$(SINK_URL="http://127.0.0.1:$SINK_PORT/in" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/delivery/accept.lua "$URL" | grep '^RESULT')
+REQUESTS=$(echo "$LINE" | grep -oE 'requests=[0-9]+' | cut -d= -f2)
+NON2XX=$(echo "$LINE" | grep -oE 'non2xx=[0-9]+' | cut -d= -f2)
+SECS=$(echo "$LINE" | grep -oE 'seconds=[0-9.]+' | cut -d= -f2)
+ACCEPTED=$((REQUESTS - NON2XX))
+for _ in $(seq 1 1200); do
+  UNIQUE=$(curl -s "http://127.0.0.1:$SINK_PORT/stats" | grep -oE '"unique":[0-9]+' | cut -d: -f2)
+  [ "$UNIQUE" -ge "$ACCEPTED" ] && break
+  sleep 0.1
+done
+STATS=$(curl -s "http://127.0.0.1:$SINK_PORT/stats")
+ARRIVED=$(echo "$STATS" | grep -oE '"arrived":[0-9]+' | cut -d: -f2)
+UNIQUE=$(echo "$STATS" | grep -oE '"unique":[0-9]+' | cut -d: -f2)
+LAST=$(echo "$STATS" | grep -oE '"last":[0-9]+' | cut -d: -f2)
+
+echo
+echo "Delivery door, wrk -t2 -c$CONNECTIONS for ${DURATION}s, STORE_SYNC=${STORE_SYNC:-full} (every 202 durable), one local sink"
+awk -v a="$ACCEPTED" -v s="$SECS" -v n="$NON2XX" 'BEGIN { printf "accepted:   %d in %.1f s = %.0f/s (%d not 202)\n", a, s, a / s, n }'
+awk -v u="$UNIQUE" -v t0="$START_MS" -v t1="$LAST" 'BEGIN { printf "delivered:  %d unique at the sink, end to end %.0f/s (first accept to last arrival)\n", u, u / ((t1 - t0) / 1000) }'
+echo "lost:       $((ACCEPTED > UNIQUE ? ACCEPTED - UNIQUE : 0))   duplicates: $((ARRIVED - UNIQUE))   $(echo "$LINE" | grep -oE 'p50_ms=[0-9.]+ p99_ms=[0-9.]+') (202 answer)"
+node bench/delivery/latency.js "$URL/" --rate 200 --seconds 10 --burst 200
