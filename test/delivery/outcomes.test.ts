@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { freePort, sleep, startTestApp, TestApp } from '../support/app-harness';
 import { getJson, HttpSink, postJson } from '../support/http-sink';
+import { tempDir } from '../support/temp-dir';
 
 let app: TestApp;
 let sink: HttpSink;
@@ -155,5 +156,42 @@ test("Dispatcher's compatibility rule: any HTTP answer counts as delivered", asy
   } finally {
     sink.behaviour = () => ({ status: 200 });
     await compat.close();
+  }
+});
+
+test('a restart keeps a retried delivery\'s attempts and due time, and it is delivered afterwards', async () => {
+  const dir = tempDir();
+  let own = await startTestApp({ DISPATCH_RETRY_BASE_MS: '1500', DISPATCH_CIRCUIT_THRESHOLD: '0' }, dir.path);
+  try {
+    let failing = true;
+    sink.behaviour = (request) => (request.url === '/after-restart' && failing ? { status: 503 } : { status: 200 });
+    const uuid = randomUUID();
+    assert.equal((await postJson(`${own.dispatchUrl}/`, { UUID: uuid, Url: sink.url('/after-restart'), Body: 'r' })).status, 202);
+    await sink.waitFor(() => sink.to('/after-restart').length === 1);
+    await sleep(100);
+    const before = (await getJson(`${own.dispatchUrl}/deliveries/${uuid}`)).json;
+    assert.equal(before.state, 'pending');
+    assert.equal((before.attempts as unknown[]).length, 1);
+    await own.stop();
+    own = await startTestApp({ DISPATCH_RETRY_BASE_MS: '1500', DISPATCH_CIRCUIT_THRESHOLD: '0' }, dir.path);
+    const after = (await getJson(`${own.dispatchUrl}/deliveries/${uuid}`)).json;
+    assert.equal(after.state, 'pending');
+    assert.deepEqual(after.attempts, before.attempts, 'the attempt history survived');
+    assert.equal(after.next_attempt_at, before.next_attempt_at, 'so did the due time');
+    failing = false;
+    await sink.waitFor(() => sink.to('/after-restart').length === 2, 5000, 'the retry after the restart');
+    const gap = sink.to('/after-restart')[1]!.at - sink.to('/after-restart')[0]!.at;
+    assert.ok(gap >= 1450, `not retried before its due time (${gap} ms)`);
+    let shown: Record<string, unknown> = {};
+    for (let i = 0; i < 50 && shown.state !== 'delivered'; i++) {
+      shown = (await getJson(`${own.dispatchUrl}/deliveries/${uuid}`)).json;
+      await sleep(20);
+    }
+    assert.equal(shown.state, 'delivered');
+    assert.equal((shown.attempts as unknown[]).length, 2);
+  } finally {
+    sink.behaviour = () => ({ status: 200 });
+    await own.close();
+    dir.cleanup();
   }
 });

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Logger } from '#observability';
 import type { DeliveryEvents } from './domain/delivery-service';
-import type { DeliveryIndex, DeliveryState } from './domain/delivery-index';
+import type { DeliveryIndex, DeliveryRecord, DeliveryState } from './domain/delivery-index';
 import type { SentAttempt } from './sender/http-sender';
 import type { CircuitBreaker } from './domain/circuit-breaker';
 
@@ -8,7 +9,7 @@ import type { CircuitBreaker } from './domain/circuit-breaker';
 export const outcomeClass = (sent: SentAttempt): string =>
   'status' in sent.result ? `${Math.floor(sent.result.status / 100)}xx` : sent.result.error;
 
-/** The delivery door's metrics, in the process's one registry. */
+/** The delivery door's metrics (in the process's one registry) and its log lines of note. */
 export class DeliveryMetrics implements DeliveryEvents {
   private readonly acceptedTotal: Counter;
   private readonly attemptsTotal: Counter<'outcome'>;
@@ -17,7 +18,11 @@ export class DeliveryMetrics implements DeliveryEvents {
   private readonly replayedTotal: Counter;
   private readonly attemptSeconds: Histogram;
 
-  constructor(registry: Registry, backlog: () => { index: DeliveryIndex; circuit: CircuitBreaker } | null) {
+  constructor(
+    registry: Registry,
+    backlog: () => { index: DeliveryIndex; circuit: CircuitBreaker } | null,
+    private readonly logger: Logger,
+  ) {
     const registers = [registry];
     this.acceptedTotal = new Counter({ name: 'broker_deliveries_accepted_total', help: 'Deliveries accepted (answered 202)', registers });
     this.attemptsTotal = new Counter({ name: 'broker_delivery_attempts_total', help: 'Delivery attempts by outcome class', labelNames: ['outcome'], registers });
@@ -65,8 +70,9 @@ export class DeliveryMetrics implements DeliveryEvents {
     this.deliveredTotal.inc();
   }
 
-  dead(): void {
+  dead(record: DeliveryRecord): void {
     this.deadTotal.inc();
+    this.logger.info({ uuid: record.id, host: record.host, attempts: record.attempts.length, reason: record.deadReason }, 'delivery dead-lettered');
   }
 
   replayed(count: number): void {

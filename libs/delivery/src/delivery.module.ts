@@ -31,9 +31,10 @@ export class DeliveryHttpService implements OnApplicationBootstrap, BeforeApplic
       maxResponseBytes: options.maxResponseBytes,
       followRedirects: options.followRedirects,
     });
-    const events = new DeliveryMetrics(metrics.registry, () => ({ index: this.service.index, circuit: this.service.circuit }));
+    const log = logger.child({ component: 'delivery' });
+    const events = new DeliveryMetrics(metrics.registry, () => ({ index: this.service.index, circuit: this.service.circuit }), log);
     this.service = new DeliveryService(broker, options, this.sender, events);
-    this.server = new DeliveryHttpServer(this.service, options, logger.child({ component: 'delivery' }));
+    this.server = new DeliveryHttpServer(this.service, options, log);
   }
 
   async onApplicationBootstrap(): Promise<void> {
