@@ -1,4 +1,4 @@
-import type { Broker, Message, PersistentCounter, Queue, QueueEntry, VirtualHost } from '#core';
+import { Broker, Message, NOT_BEFORE_HEADER, PersistentCounter, Queue, QueueEntry, VirtualHost } from '#core';
 import type { DeliveryOptions } from '../delivery-options';
 import type { HttpSender } from '../sender/http-sender';
 import { CircuitBreaker } from './circuit-breaker';
@@ -72,7 +72,9 @@ export class DeliveryService {
       const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
       if (delivery !== null) {
         const record = recordOf(delivery, 'pending');
-        if (dueAt > 0) record.nextAttemptAt = dueAt;
+        // recovered entries list as ready until they are taken; their header says when they are due
+        const notBefore = dueAt || Number(entry.message.properties.headers?.[NOT_BEFORE_HEADER] ?? 0);
+        if (notBefore > Date.now()) record.nextAttemptAt = notBefore;
         this.index.hold(record);
       }
       return true;
