@@ -1,17 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import bcrypt from 'bcryptjs';
-import { AmqpModule, Clock, systemClock, UserRecord, usersFromConfig } from '#amqp';
-import { BrokerConfig, BrokerConfigModule } from '#config';
+import { AmqpModule, Clock, systemClock } from '#amqp';
+import { BrokerConfig, BrokerConfigModule, ConfiguredUser, usersFromConfig } from '#config';
 import { CoreModule, SqliteStore } from '#core';
 import { DeliveryModule } from '#delivery';
 import { JobsModule } from '#jobs';
 import { Logger, ObservabilityModule } from '#observability';
 
-/** AMQP users: the built-in default (RabbitMQ's guest/guest) plus those of the config file. */
-function amqpUsers(config: BrokerConfig): UserRecord[] {
+/** Configured users: the built-in default (RabbitMQ's guest/guest, an administrator) plus those of the config file. */
+function configuredUsers(config: BrokerConfig): ConfiguredUser[] {
   const users = usersFromConfig(config.users);
   if (config.AMQP_DEFAULT_USER !== '' && !users.some((u) => u.name === config.AMQP_DEFAULT_USER)) {
-    users.push({ name: config.AMQP_DEFAULT_USER, passwordHash: bcrypt.hashSync(config.AMQP_DEFAULT_PASS, 8) });
+    users.push({ name: config.AMQP_DEFAULT_USER, passwordHash: bcrypt.hashSync(config.AMQP_DEFAULT_PASS, 8), tags: ['administrator'] });
   }
   return users;
 }
@@ -42,6 +42,7 @@ export class AppModule {
             queueMemoryBudget: config.QUEUE_MEMORY_BUDGET_MB * 1024 * 1024,
             memoryHighWatermarkBytes: config.MEMORY_HIGH_WATERMARK_MB * 1024 * 1024,
             diskFreeLimitBytes: config.DISK_FREE_LIMIT_MB * 1024 * 1024,
+            users: configuredUsers(config),
           },
         }),
         AmqpModule.forRoot({
@@ -52,7 +53,6 @@ export class AppModule {
           channelMax: config.AMQP_CHANNEL_MAX,
           maxMessageBytes: config.AMQP_MAX_MESSAGE_MB * 1024 * 1024,
           handshakeTimeout: config.AMQP_HANDSHAKE_TIMEOUT,
-          users: amqpUsers(config),
         }, overrides.amqpClock ?? systemClock),
         JobsModule.forRoot({
           port: config.JOBS_PORT,

@@ -1,5 +1,3 @@
-import type { UserRecord } from './auth/user-directory';
-
 export interface AmqpServerOptions {
   port: number;
   host: string;
@@ -11,7 +9,6 @@ export interface AmqpServerOptions {
   maxMessageBytes: number;
   /** Seconds a client has to complete the handshake. */
   handshakeTimeout: number;
-  users: UserRecord[];
 }
 
 export const AMQP_OPTIONS = Symbol('AMQP_OPTIONS');

@@ -1,3 +1,4 @@
+import { UserDefinition, UserRegistry } from './auth/user-registry';
 import { notFound, storeUnavailable } from './errors';
 import type { BrokerSnapshot, VhostSnapshot } from './introspection/snapshots';
 import { CoreMetrics } from './metrics';
@@ -19,6 +20,8 @@ export interface BrokerOptions {
   memoryHighWatermarkBytes?: number;
   /** Free disk below which publishers are blocked (default 50 MB, RabbitMQ's). */
   diskFreeLimitBytes?: number;
+  /** Users from the configuration (the default guest, …): defaults for names not defined in the store. */
+  users?: UserDefinition[];
 }
 
 export const DEFAULT_VHOST = '/';
@@ -52,6 +55,8 @@ export class Broker {
   readonly alarms: ResourceAlarms;
   /** The doors' own registries (AMQP connections, …), listed and closed by the management layer. */
   readonly sessions = new SessionRegistries();
+  /** Users and permissions (definitions kept in the store). */
+  readonly users: UserRegistry;
   private readonly vhosts = new Map<string, VirtualHost>();
   private readonly counters = new Map<string, PersistentCounter>();
   private recoveredCounters = new Map<string, number>();
@@ -70,6 +75,7 @@ export class Broker {
     options: BrokerOptions,
   ) {
     store.attachMetrics(this.metrics);
+    this.users = new UserRegistry(store);
     const flowHigh = options.queueFlowHigh ?? 8192;
     this.context = {
       store,
@@ -99,6 +105,7 @@ export class Broker {
     broker.recoveredCounters = recovered.counters;
     broker.recoveredMessages = recovered.messages;
     if (!broker.vhosts.has(DEFAULT_VHOST)) broker.addVhost(DEFAULT_VHOST);
+    broker.users.load(options.users ?? [], DEFAULT_VHOST);
     broker.recoverySeconds = Number(process.hrtime.bigint() - started) / 1e9;
     broker.alarms.start();
     return broker;
@@ -134,6 +141,18 @@ export class Broker {
       this.store.putVhost(name);
     }
     return vhost;
+  }
+
+  /**
+   * Deletes a vhost with all its queues, exchanges, bindings and permissions. Doors close their
+   * sessions on it (the management layer asks them to through `sessions`).
+   */
+  deleteVhost(name: string): void {
+    const vhost = this.getVhost(name);
+    vhost.deleteAll();
+    this.vhosts.delete(name);
+    this.store.deleteVhost(name);
+    this.users.forgetVhost(name);
   }
 
   private vhostForRecovery(name: string): VirtualHost {

@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Broker, ChannelSnapshot, Queue, SessionSnapshot, VirtualHost } from '#core';
 import type { AmqpServerOptions } from '../amqp-options';
-import type { UserDirectory } from '../auth/user-directory';
 import { AmqpChannel } from '../channel/amqp-channel';
 import type { ChannelHost, ClientCapabilities, Durability } from '../channel/channel-host';
 import {
@@ -50,7 +49,6 @@ export interface ConnectionEvents {
 export interface ConnectionContext {
   broker: Broker;
   options: AmqpServerOptions;
-  users: UserDirectory;
   clock: Clock;
   events: ConnectionEvents;
 }
@@ -83,7 +81,7 @@ export class AmqpConnection implements ChannelHost {
     const { broker, options, clock } = context;
     this.broker = broker;
     this.output = new FrameOutput(socket, () => this.onWritable());
-    this.handshake = new ConnectionHandshake(this.output, broker, options, context.users, {
+    this.handshake = new ConnectionHandshake(this.output, broker, options, {
       failed: (error) => this.connectionError(error),
       opened: (session) => this.opened(session),
       loginRefused: (user) => context.events.log('warn', 'login refused', { user, remote: this.remoteAddress }),

@@ -1,7 +1,6 @@
 import type { Broker, VirtualHost } from '#core';
 import type { AmqpServerOptions } from '../amqp-options';
 import { parseSaslResponse, SASL_MECHANISMS } from '../auth/sasl';
-import type { UserDirectory } from '../auth/user-directory';
 import type { ClientCapabilities } from '../channel/channel-host';
 import {
   AmqpMethod,
@@ -78,7 +77,6 @@ export class ConnectionHandshake {
     private readonly output: FrameOutput,
     private readonly broker: Broker,
     private readonly options: AmqpServerOptions,
-    private readonly users: UserDirectory,
     private readonly events: HandshakeEvents,
   ) {}
 
@@ -158,10 +156,10 @@ export class ConnectionHandshake {
     const credentials = parseSaslResponse(mechanism, response);
     if (credentials === null) throw accessRefused(`malformed ${mechanism} response`).withMethod(MethodId.ConnectionStartOk);
     this.step = Step.Authenticating;
-    this.users.verify(credentials.username, credentials.password).then(
-      (ok) => {
+    this.broker.users.verify(credentials.username, credentials.password).then(
+      (user) => {
         if (this.step !== Step.Authenticating) return;
-        if (!ok) {
+        if (user === null) {
           this.events.loginRefused(credentials.username);
           this.events.failed(
             accessRefused(`Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`).withMethod(

@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import type { Broker, SessionRegistry, SessionSnapshot } from '#core';
 import type { Logger } from '#observability';
 import type { AmqpServerOptions } from '../amqp-options';
-import { UserDirectory } from '../auth/user-directory';
 import { AmqpConnection, ConnectionContext } from '../connection/amqp-connection';
 import type { Clock } from '../connection/clock';
 
@@ -31,7 +30,6 @@ export class AmqpServer implements SessionRegistry {
     this.context = {
       broker,
       options,
-      users: new UserDirectory(options.users),
       clock,
       events: {
         closed: (connection) => this.connections.delete(connection.connectionId),

@@ -34,6 +34,10 @@ export interface BrokerStore extends QueueStore {
    * callers keep what they wrote recently themselves. Expired records are pruned by the store.
    */
   readRecord(namespace: string, key: string): Buffer | undefined;
+  /** Every committed, unexpired record of a namespace (definitions loaded at start). */
+  listRecords(namespace: string): [string, Buffer][];
+  /** A vhost and everything recorded under it are gone (its queues and exchanges are deleted one by one before). */
+  deleteVhost(name: string): void;
 
   /** A token covering every write made so far. */
   currentToken(): CommitToken;

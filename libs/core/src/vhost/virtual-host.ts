@@ -309,6 +309,12 @@ export class VirtualHost implements QueueOwner {
     return count;
   }
 
+  /** The vhost is being deleted: every queue and exchange goes, durably. */
+  deleteAll(): void {
+    for (const queue of [...this.queues.values()]) this.removeQueue(queue);
+    for (const exchange of [...this.exchanges.values()]) if (exchange.name !== '' && !exchange.deleted) this.removeExchange(exchange);
+  }
+
   onQueueUnused(queue: Queue): void {
     if (this.queues.get(queue.name) === queue) this.removeQueue(queue);
   }

@@ -191,6 +191,19 @@ export class MemoryStore implements BrokerStore {
     return record.value;
   }
 
+  listRecords(namespace: string): [string, Buffer][] {
+    const prefix = `${namespace}\u0000`;
+    const now = Date.now();
+    const out: [string, Buffer][] = [];
+    for (const [id, record] of this.keyed) if (id.startsWith(prefix) && record.expiresAt > now) out.push([id.slice(prefix.length), record.value]);
+    return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  deleteVhost(name: string): void {
+    this.vhosts.delete(name);
+    this.wrote();
+  }
+
   // ---- commits ---------------------------------------------------------------------------------
 
   currentToken(): CommitToken {

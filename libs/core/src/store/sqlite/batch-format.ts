@@ -5,6 +5,7 @@
  */
 export type MetaOp =
   | { op: 'putVhost'; name: string }
+  | { op: 'deleteVhost'; name: string }
   | {
       op: 'putExchange';
       vhost: string;

@@ -62,6 +62,7 @@ export class SqliteStore implements BrokerStore {
   private metrics: CoreMetrics | null = null;
   private readonly readPagedStatement: Database.Statement;
   private readonly readKeyedStatement: Database.Statement;
+  private readonly listKeyedStatement: Database.Statement;
   private pruneTimer: NodeJS.Timeout | null = null;
   readonly file: string;
 
@@ -87,6 +88,9 @@ export class SqliteStore implements BrokerStore {
     this.readKeyedStatement = this.reader
       .prepare('SELECT value FROM keyed_records WHERE namespace = ? AND key = ? AND expires_at > ?')
       .pluck();
+    this.listKeyedStatement = this.reader
+      .prepare('SELECT key, value FROM keyed_records WHERE namespace = ? AND expires_at > ? ORDER BY key')
+      .raw(true);
   }
 
   /** Opens (creating if needed) the store under `dataDir` and starts its writer thread. */
@@ -376,6 +380,14 @@ export class SqliteStore implements BrokerStore {
 
   readRecord(namespace: string, key: string): Buffer | undefined {
     return this.readKeyedStatement.get(namespace, key, Date.now()) as Buffer | undefined;
+  }
+
+  listRecords(namespace: string): [string, Buffer][] {
+    return this.listKeyedStatement.all(namespace, Date.now()) as [string, Buffer][];
+  }
+
+  deleteVhost(name: string): void {
+    this.meta({ op: 'deleteVhost', name });
   }
 
   private pruneExpiredRecords(): void {

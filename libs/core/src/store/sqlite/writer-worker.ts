@@ -26,6 +26,7 @@ const statements = {
   deleteEntries: db.prepare('DELETE FROM entries WHERE seq BETWEEN ? AND ?'),
   deleteBodies: db.prepare('DELETE FROM bodies WHERE id BETWEEN ? AND ?'),
   putVhost: db.prepare('INSERT OR IGNORE INTO vhosts (name) VALUES (?)'),
+  deleteVhost: db.prepare('DELETE FROM vhosts WHERE name = ?'),
   putExchange: db.prepare(
     'INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)',
   ),
@@ -55,6 +56,9 @@ function applyMeta(op: MetaOp): void {
   switch (op.op) {
     case 'putVhost':
       statements.putVhost.run(op.name);
+      return;
+    case 'deleteVhost':
+      statements.deleteVhost.run(op.name);
       return;
     case 'putExchange':
       statements.putExchange.run(op.vhost, op.name, op.type, op.autoDelete ? 1 : 0, op.internal ? 1 : 0, asBuffer(op.args));

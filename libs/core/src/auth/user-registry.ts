@@ -1,0 +1,141 @@
+import bcrypt from 'bcryptjs';
+import { createHash } from 'node:crypto';
+import { invalidRequest, notFound } from '../errors';
+import type { BrokerStore } from '../store/broker-store';
+
+/** A broker user: a bcrypt hash of the password and RabbitMQ-style tags (administrator, management, …). */
+export interface UserDefinition {
+  name: string;
+  passwordHash: string;
+  tags: string[];
+}
+
+/** What a user may do in a vhost: regular expressions over resource names, as RabbitMQ's. */
+export interface PermissionDefinition {
+  user: string;
+  vhost: string;
+  configure: string;
+  write: string;
+  read: string;
+}
+
+const USERS = 'definitions.users';
+const PERMISSIONS = 'definitions.permissions';
+/** Definitions never expire. */
+const FOREVER = Number.MAX_SAFE_INTEGER;
+const BCRYPT_HASH = /^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$/;
+const BCRYPT_ROUNDS = 10;
+
+/**
+ * Users and permissions, kept as definitions in the store. Users from the configuration (the
+ * default guest, dispatchd's `users`) are defaults: a user defined through the management API
+ * with the same name replaces them. A successful password check is remembered (by a SHA-256 of
+ * name, password and hash) so reconnect storms do not burn CPU on bcrypt.
+ */
+export class UserRegistry {
+  private readonly users = new Map<string, UserDefinition>();
+  private readonly permissions = new Map<string, PermissionDefinition>();
+  private readonly verified = new Set<string>();
+
+  constructor(private readonly store: BrokerStore) {}
+
+  /** Loads the stored definitions, then adds the configured users (and their permissions on `/`) that are not defined there. */
+  load(configured: readonly UserDefinition[], defaultVhost: string): void {
+    for (const [, value] of this.store.listRecords(USERS)) {
+      const user = JSON.parse(value.toString('utf8')) as UserDefinition;
+      this.users.set(user.name, user);
+    }
+    for (const [, value] of this.store.listRecords(PERMISSIONS)) {
+      const permission = JSON.parse(value.toString('utf8')) as PermissionDefinition;
+      this.permissions.set(permissionKey(permission.vhost, permission.user), permission);
+    }
+    for (const user of configured) {
+      if (this.users.has(user.name)) continue;
+      this.users.set(user.name, user);
+      const key = permissionKey(defaultVhost, user.name);
+      if (!this.permissions.has(key)) this.permissions.set(key, { user: user.name, vhost: defaultVhost, configure: '.*', write: '.*', read: '.*' });
+    }
+  }
+
+  list(): UserDefinition[] {
+    return [...this.users.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  get(name: string): UserDefinition | undefined {
+    return this.users.get(name);
+  }
+
+  /** Creates or replaces a user from a password (hashed here) or a bcrypt hash. Returns whether it is new. */
+  put(name: string, secret: { password: string } | { passwordHash: string }, tags: string[]): boolean {
+    if (name === '') throw invalidRequest('a user needs a name');
+    let passwordHash: string;
+    if ('password' in secret) passwordHash = bcrypt.hashSync(secret.password, BCRYPT_ROUNDS);
+    else {
+      if (!BCRYPT_HASH.test(secret.passwordHash)) throw invalidRequest('password_hash must be a bcrypt hash ($2a$/$2b$/$2y$…)');
+      passwordHash = secret.passwordHash;
+    }
+    const created = !this.users.has(name);
+    const user: UserDefinition = { name, passwordHash, tags: [...new Set(tags.filter((t) => t !== ''))] };
+    this.users.set(name, user);
+    this.store.putRecord(USERS, name, Buffer.from(JSON.stringify(user)), FOREVER);
+    return created;
+  }
+
+  /** Deletes a user and its permissions. */
+  delete(name: string): void {
+    if (!this.users.delete(name)) throw notFound(`no user '${name}'`);
+    this.store.deleteRecord(USERS, name);
+    for (const permission of [...this.permissions.values()]) if (permission.user === name) this.clearPermission(permission.vhost, name);
+  }
+
+  /** The user if the password is right, else null. */
+  async verify(name: string, password: string): Promise<UserDefinition | null> {
+    const user = this.users.get(name);
+    if (user === undefined) return null;
+    const key = createHash('sha256').update(name).update('\0').update(password).update('\0').update(user.passwordHash).digest('hex');
+    if (this.verified.has(key)) return user;
+    if (!(await bcrypt.compare(password, user.passwordHash))) return null;
+    this.verified.add(key);
+    return user;
+  }
+
+  // ---- permissions -----------------------------------------------------------------------------
+
+  listPermissions(): PermissionDefinition[] {
+    return [...this.permissions.values()];
+  }
+
+  permission(vhost: string, user: string): PermissionDefinition | undefined {
+    return this.permissions.get(permissionKey(vhost, user));
+  }
+
+  /** Sets a user's permissions in a vhost; returns whether they are new. */
+  setPermission(permission: PermissionDefinition): boolean {
+    if (!this.users.has(permission.user)) throw notFound(`no user '${permission.user}'`);
+    for (const field of ['configure', 'write', 'read'] as const) {
+      try {
+        new RegExp(permission[field]);
+      } catch {
+        throw invalidRequest(`${field} is not a valid regular expression: ${permission[field]}`);
+      }
+    }
+    const key = permissionKey(permission.vhost, permission.user);
+    const created = !this.permissions.has(key);
+    this.permissions.set(key, { ...permission });
+    this.store.putRecord(PERMISSIONS, key, Buffer.from(JSON.stringify(permission)), FOREVER);
+    return created;
+  }
+
+  clearPermission(vhost: string, user: string): void {
+    const key = permissionKey(vhost, user);
+    if (!this.permissions.delete(key)) throw notFound(`no permissions for user '${user}' in vhost '${vhost}'`);
+    this.store.deleteRecord(PERMISSIONS, key);
+  }
+
+  /** A vhost went away: its permissions go too. */
+  forgetVhost(vhost: string): void {
+    for (const permission of [...this.permissions.values()]) if (permission.vhost === vhost) this.clearPermission(vhost, permission.user);
+  }
+}
+
+const permissionKey = (vhost: string, user: string): string => `${vhost}\u0000${user}`;
