@@ -7,7 +7,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+COPY scripts ./scripts
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production DATA_DIR=/data
@@ -16,7 +17,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 VOLUME ["/data"]
-# AMQP, job API, delivery intake, management (/metrics)
+# AMQP, job API, delivery intake, management (API, admin page, /metrics)
 EXPOSE 5672 8282 8080 15672
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/apps/broker/src/main.js"]

@@ -12,7 +12,8 @@ export const ALLOWED_DEPENDENCIES = {
   'http-kit': [],
   jobs: ['core', 'observability', 'http-kit'],
   delivery: ['core', 'observability', 'http-kit'],
-  management: ['core', 'observability', 'http-kit'],
+  // the operator's layer: it shows (and acts on) what the doors hold, through their public APIs
+  management: ['core', 'observability', 'http-kit', 'jobs', 'delivery'],
 };
 
 const LIB_NAMES = Object.keys(ALLOWED_DEPENDENCIES);

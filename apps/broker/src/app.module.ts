@@ -5,6 +5,7 @@ import { BrokerConfig, BrokerConfigModule, ConfiguredUser, usersFromConfig } fro
 import { CoreModule, SqliteStore } from '#core';
 import { DeliveryModule } from '#delivery';
 import { JobsModule } from '#jobs';
+import { ManagementModule } from '#management';
 import { Logger, ObservabilityModule } from '#observability';
 
 /** Configured users: the built-in default (RabbitMQ's guest/guest, an administrator) plus those of the config file. */
@@ -34,6 +35,7 @@ export class AppModule {
       imports: [
         BrokerConfigModule.forRoot(config),
         ObservabilityModule.forRoot(logger),
+        ManagementModule,
         CoreModule.forRoot({
           // the embedded store; another BrokerStore implementation would be composed in here
           openStore: () => SqliteStore.open({ dataDir: config.DATA_DIR, sync: config.STORE_SYNC }),

@@ -213,6 +213,11 @@ export class Broker {
     );
   }
 
+  /** The store is open and has not failed. */
+  get storeOpen(): boolean {
+    return this.store.healthy;
+  }
+
   /** Store write pressure: publishers should pause while `active`, until `onRelief`. */
   get storeBacklogged(): boolean {
     return this.store.backlogged;

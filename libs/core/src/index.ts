@@ -12,8 +12,8 @@ export { QueueEntry, EntryState } from './queue/queue-entry';
 export { Message } from './message/message';
 export { RANK_HEADER, NOT_BEFORE_HEADER, DEFAULT_RANK } from './queue/queue-options';
 export { BrokerError } from './errors';
-export { UserRegistry } from './auth/user-registry';
-export type { PermissionDefinition, UserDefinition } from './auth/user-registry';
+export { HASHING_ALGORITHMS, UserRegistry } from './auth/user-registry';
+export type { HashingAlgorithm, PermissionDefinition, UserDefinition } from './auth/user-registry';
 export type { BrokerErrorKind } from './errors';
 
 // durability

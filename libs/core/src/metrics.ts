@@ -11,6 +11,16 @@ export interface CoreCounters {
   dropped: number;
   storeCommits: number;
   storeCommittedOps: number;
+  /** Deliveries to consumers, split by whether they need an ack; fetches (basic.get) likewise. */
+  deliveredAutoAck: number;
+  deliveredManualAck: number;
+  fetchedAutoAck: number;
+  fetchedManualAck: number;
+  fetchedEmpty: number;
+  redelivered: number;
+  queuesDeclared: number;
+  queuesCreated: number;
+  queuesDeleted: number;
 }
 
 /**
@@ -27,6 +37,15 @@ export class CoreMetrics implements CoreCounters {
   dropped = 0;
   storeCommits = 0;
   storeCommittedOps = 0;
+  deliveredAutoAck = 0;
+  deliveredManualAck = 0;
+  fetchedAutoAck = 0;
+  fetchedManualAck = 0;
+  fetchedEmpty = 0;
+  redelivered = 0;
+  queuesDeclared = 0;
+  queuesCreated = 0;
+  queuesDeleted = 0;
   private readonly commitListeners: ((seconds: number, ops: number) => void)[] = [];
 
   onCommit(listener: (seconds: number, ops: number) => void): void {
@@ -41,6 +60,27 @@ export class CoreMetrics implements CoreCounters {
 
   snapshot(): CoreCounters {
     const { published, routed, unroutable, delivered, acked, requeued, dropped, storeCommits, storeCommittedOps } = this;
-    return { published, routed, unroutable, delivered, acked, requeued, dropped, storeCommits, storeCommittedOps };
+    const { deliveredAutoAck, deliveredManualAck, fetchedAutoAck, fetchedManualAck, fetchedEmpty, redelivered } = this;
+    const { queuesDeclared, queuesCreated, queuesDeleted } = this;
+    return {
+      published,
+      routed,
+      unroutable,
+      delivered,
+      acked,
+      requeued,
+      dropped,
+      storeCommits,
+      storeCommittedOps,
+      deliveredAutoAck,
+      deliveredManualAck,
+      fetchedAutoAck,
+      fetchedManualAck,
+      fetchedEmpty,
+      redelivered,
+      queuesDeclared,
+      queuesCreated,
+      queuesDeleted,
+    };
   }
 }

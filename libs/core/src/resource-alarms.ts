@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 
@@ -22,10 +23,36 @@ export class ResourceAlarms {
   private timer: NodeJS.Timeout | null = null;
   private reason: string | null = null;
   private readonly listeners: AlarmListener[] = [];
-  private readonly memoryLimit: number;
+  /** Resident memory above which the memory alarm goes off. */
+  readonly memoryLimit: number;
+  /** Free disk space found by the last check (bytes; -1 before the first). */
+  diskFree = -1;
 
   constructor(private readonly limits: ResourceLimits) {
     this.memoryLimit = limits.memoryHighWatermarkBytes > 0 ? limits.memoryHighWatermarkBytes : Math.floor(totalmem() * 0.4);
+  }
+
+  get diskFreeLimit(): number {
+    return this.limits.diskFreeLimitBytes;
+  }
+
+  /** Open file descriptors of the process (Linux /proc; 0 where unknown). */
+  openFds(): number {
+    try {
+      return readdirSync('/proc/self/fd').length;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** The process's open-files limit (0 where unknown). */
+  maxFds(): number {
+    try {
+      const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+      return Number(line?.split(/\s+/)[3] ?? 0) || 0;
+    } catch {
+      return 0;
+    }
   }
 
   /** The active alarm ("memory" / "disk" with figures), or null. */
@@ -65,6 +92,7 @@ export class ResourceAlarms {
       try {
         const fs = await statfs(this.limits.dataDir);
         const free = fs.bavail * fs.bsize;
+        this.diskFree = free;
         if (free < this.limits.diskFreeLimitBytes) {
           reason = `disk: ${mb(free)} MB free, below the limit of ${mb(this.limits.diskFreeLimitBytes)} MB`;
         }

@@ -54,6 +54,8 @@ export class DeliveryModule {
   static forRoot(options: DeliveryOptions): DynamicModule {
     return {
       module: DeliveryModule,
+      // global: the management layer shows the deliveries through DeliveryHttpService
+      global: true,
       providers: [{ provide: DELIVERY_OPTIONS, useValue: options }, DeliveryHttpService],
       exports: [DeliveryHttpService],
     };

@@ -31,6 +31,8 @@ export class JobsModule {
   static forRoot(options: JobsOptions): DynamicModule {
     return {
       module: JobsModule,
+      // global: the management layer shows the lanes through JobService
+      global: true,
       providers: [{ provide: JOBS_OPTIONS, useValue: options }, JobService, JobsHttpService],
       exports: [JobService, JobsHttpService],
     };

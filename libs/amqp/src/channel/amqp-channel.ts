@@ -67,6 +67,8 @@ export class AmqpChannel implements ConsumerHost {
   private consumerPrefetchCount = 0;
   private consumerPrefetchSize = 0;
   private confirms: PublisherConfirms | null = null;
+  /** Highest delivery tag confirmed so far (for counting what a multiple ack covers). */
+  private confirmedUpTo = 0;
   private tx: Transaction | null = null;
 
   constructor(
@@ -224,7 +226,11 @@ export class AmqpChannel implements ConsumerHost {
     } catch (error) {
       throw blame(error, MethodId.BasicPublish);
     }
-    if (outcome.routed === 0 && mandatory) this.returnMessage(message, ReplyCode.NoRoute, 'NO_ROUTE');
+    this.host.stats.received++;
+    if (outcome.routed === 0 && mandatory) {
+      this.returnMessage(message, ReplyCode.NoRoute, 'NO_ROUTE');
+      this.host.stats.returned++;
+    }
     this.confirms?.onPublish(outcome.commitToken);
     this.host.publishAccepted(outcome.overloaded);
   }
@@ -243,6 +249,8 @@ export class AmqpChannel implements ConsumerHost {
 
   private sendConfirm(tag: number, multiple: boolean, ack: boolean): void {
     if (this.state !== ChannelState.Open) return;
+    if (ack) this.host.stats.confirmed += multiple ? tag - this.confirmedUpTo : 1;
+    this.confirmedUpTo = tag;
     const out = this.host.output;
     if (ack) encodeBasicAckFrame(out.writer, this.id, { deliveryTag: tag, multiple });
     else encodeBasicNackFrame(out.writer, this.id, { deliveryTag: tag, multiple, requeue: false });

@@ -1,6 +1,7 @@
 import type { Broker, Queue, VirtualHost } from '#core';
 import type { FrameOutput } from '../connection/frame-output';
 import type { AmqpError } from '../errors';
+import type { DoorCounters } from '../server/door-counters';
 
 /** What the client said it supports (connection.start-ok client-properties capabilities). */
 export interface ClientCapabilities {
@@ -26,6 +27,7 @@ export interface ChannelHost {
   readonly frameMax: number;
   readonly maxMessageBytes: number;
   readonly capabilities: ClientCapabilities;
+  readonly stats: DoorCounters;
   /** The channel finished closing (close-ok sent or received). */
   channelClosed(channelId: number): void;
   /** A hard error: the whole connection must close. */

@@ -23,6 +23,7 @@ import {
   AmqpMethod,
 } from '../codec';
 import { AmqpError, channelError, commandInvalid, connectionForced, isUnexpected, notAllowed, toAmqpError, unexpectedFrame } from '../errors';
+import type { DoorCounters } from '../server/door-counters';
 import type { Clock } from './clock';
 import { ConnectionHandshake, OpenedSession } from './connection-handshake';
 import { FrameOutput } from './frame-output';
@@ -50,6 +51,7 @@ export interface ConnectionContext {
   broker: Broker;
   options: AmqpServerOptions;
   clock: Clock;
+  stats: DoorCounters;
   events: ConnectionEvents;
 }
 
@@ -137,12 +139,21 @@ export class AmqpConnection implements ChannelHost {
     return this.context.options.maxMessageBytes;
   }
 
+  get stats(): DoorCounters {
+    return this.context.stats;
+  }
+
   get durability(): Durability {
     return this.broker;
   }
 
   get remoteAddress(): string {
     return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  /** RabbitMQ's name for a connection: `peer -> local`. */
+  get name(): string {
+    return `${this.remoteAddress} -> ${this.socket.localAddress ?? '?'}:${this.socket.localPort ?? '?'}`;
   }
 
   private openSession(): OpenedSession {
@@ -252,6 +263,7 @@ export class AmqpConnection implements ChannelHost {
       throw notAllowed(`channel_max exceeded: channel ${channelId} is above the negotiated maximum of ${channelMax}`).withMethod(MethodId.ChannelOpen);
     }
     this.channels.set(channelId, new AmqpChannel(channelId, this));
+    this.context.stats.channelsOpened++;
     encodeChannelOpenOkFrame(this.output.writer, channelId, {});
     this.output.schedule();
   }
@@ -284,6 +296,14 @@ export class AmqpConnection implements ChannelHost {
 
   private opened(session: OpenedSession): void {
     this.session = session;
+    this.context.stats.connectionsOpened++;
+    this.context.events.log('info', 'connection opened', {
+      connection: this.connectionId,
+      name: this.name,
+      user: session.user,
+      vhost: session.vhost.name,
+      client: typeof session.clientProperties.connection_name === 'string' ? session.clientProperties.connection_name : undefined,
+    });
     this.phase = Phase.Open;
     this.parser.frameMax = session.frameMax;
     this.cancelHandshakeTimeout?.();
@@ -327,9 +347,15 @@ export class AmqpConnection implements ChannelHost {
     for (const channel of this.channels.values()) channels.push(channel.snapshot());
     const client = session?.clientProperties ?? {};
     const details: Record<string, string | number | boolean> = {
+      name: this.name,
+      peerHost: this.socket.remoteAddress ?? '',
+      peerPort: this.socket.remotePort ?? 0,
+      host: this.socket.localAddress ?? '',
+      port: this.socket.localPort ?? 0,
       frameMax: this.frameMax,
       channelMax: session?.channelMax ?? 0,
       heartbeat: session?.heartbeat ?? 0,
+      authMechanism: session?.mechanism ?? '',
     };
     for (const key of ['product', 'version', 'platform', 'connection_name'] as const) {
       const value = client[key];
@@ -345,13 +371,19 @@ export class AmqpConnection implements ChannelHost {
       state: phaseName(this.phase),
       channels,
       details,
+      clientProperties: this.clientPropertiesJson(),
     };
   }
 
   // ---- closing ---------------------------------------------------------------------------------
 
   channelClosed(channelId: number): void {
-    this.channels.delete(channelId);
+    if (this.channels.delete(channelId)) this.context.stats.channelsClosed++;
+  }
+
+  /** Client properties as plain JSON values (field tables may hold Buffers and bigints). */
+  clientPropertiesJson(): Record<string, unknown> {
+    return jsonOf(this.session?.clientProperties ?? {}) as Record<string, unknown>;
   }
 
   /** Sends connection.close with the error and waits (briefly) for close-ok. */
@@ -381,6 +413,7 @@ export class AmqpConnection implements ChannelHost {
   private releaseAll(): void {
     this.handshake.abandon();
     for (const channel of this.channels.values()) channel.release();
+    this.context.stats.channelsClosed += this.channels.size;
     this.channels.clear();
     this.session?.vhost.releaseOwner(this.connectionId);
   }
@@ -393,6 +426,10 @@ export class AmqpConnection implements ChannelHost {
   }
 
   private onSocketClosed(): void {
+    if (this.session !== null) {
+      this.context.stats.connectionsClosed++;
+      this.context.events.log('info', 'connection closed', { connection: this.connectionId, name: this.name, user: this.session.user });
+    }
     this.phase = Phase.Closed;
     this.cancelHandshakeTimeout?.();
     this.cancelCloseTimeout?.();
@@ -401,6 +438,15 @@ export class AmqpConnection implements ChannelHost {
     this.releaseAll();
     this.context.events.closed(this);
   }
+}
+
+function jsonOf(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Date) return value.getTime();
+  if (Array.isArray(value)) return value.map(jsonOf);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonOf(v)]));
+  return value;
 }
 
 function phaseName(phase: Phase): string {

@@ -27,6 +27,7 @@ export interface OpenedSession {
   heartbeat: number;
   capabilities: ClientCapabilities;
   clientProperties: Record<string, unknown>;
+  mechanism: string;
 }
 
 export interface HandshakeEvents {
@@ -72,6 +73,7 @@ export class ConnectionHandshake {
   private heartbeat = 0;
   private capabilities = NO_CAPABILITIES;
   private clientProperties: Record<string, unknown> = {};
+  private mechanism = '';
 
   constructor(
     private readonly output: FrameOutput,
@@ -139,6 +141,7 @@ export class ConnectionHandshake {
 
   private startOk(clientProperties: Record<string, unknown>, mechanism: string, response: Buffer): void {
     this.clientProperties = clientProperties;
+    this.mechanism = mechanism;
     const caps = (clientProperties.capabilities ?? {}) as Record<string, unknown>;
     this.capabilities = {
       consumerCancelNotify: caps.consumer_cancel_notify === true,
@@ -211,6 +214,7 @@ export class ConnectionHandshake {
       heartbeat: this.heartbeat,
       capabilities: this.capabilities,
       clientProperties: this.clientProperties,
+      mechanism: this.mechanism,
     });
   }
 

@@ -5,6 +5,7 @@ import type { Logger } from '#observability';
 import type { AmqpServerOptions } from '../amqp-options';
 import { AmqpConnection, ConnectionContext } from '../connection/amqp-connection';
 import type { Clock } from '../connection/clock';
+import { DoorCounters } from './door-counters';
 
 /** Longest a graceful close waits for clients to answer connection.close. */
 const SHUTDOWN_GRACE_MS = 3000;
@@ -20,6 +21,7 @@ export class AmqpServer implements SessionRegistry {
   private readonly context: ConnectionContext;
   private nextId = 0;
   private alarm: string | null = null;
+  private readonly stats = new DoorCounters();
 
   constructor(
     private readonly broker: Broker,
@@ -31,6 +33,7 @@ export class AmqpServer implements SessionRegistry {
       broker,
       options,
       clock,
+      stats: this.stats,
       events: {
         closed: (connection) => this.connections.delete(connection.connectionId),
         log: (level, message, fields) => this.logger[level](fields ?? {}, message),
@@ -79,6 +82,10 @@ export class AmqpServer implements SessionRegistry {
 
   list(): SessionSnapshot[] {
     return [...this.connections.values()].map((connection) => connection.snapshot());
+  }
+
+  counters(): Record<string, number> {
+    return this.stats.snapshot();
   }
 
   close(id: string, reason: string): boolean {

@@ -1,12 +1,21 @@
 import bcrypt from 'bcryptjs';
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { invalidRequest, notFound } from '../errors';
 import type { BrokerStore } from '../store/broker-store';
 
-/** A broker user: a bcrypt hash of the password and RabbitMQ-style tags (administrator, management, …). */
+/**
+ * How a password hash was made: bcrypt (ours), or one of RabbitMQ's salted hashes, so users
+ * imported from a RabbitMQ definitions export keep their passwords.
+ */
+export type HashingAlgorithm = 'bcrypt' | 'rabbit_password_hashing_sha256' | 'rabbit_password_hashing_sha512' | 'rabbit_password_hashing_md5';
+export const HASHING_ALGORITHMS: readonly HashingAlgorithm[] = ['bcrypt', 'rabbit_password_hashing_sha256', 'rabbit_password_hashing_sha512', 'rabbit_password_hashing_md5'];
+
+/** A broker user: a password hash and RabbitMQ-style tags (administrator, management, …). */
 export interface UserDefinition {
   name: string;
   passwordHash: string;
+  /** Absent in definitions written before RabbitMQ hashes were accepted: bcrypt. */
+  hashingAlgorithm?: HashingAlgorithm;
   tags: string[];
 }
 
@@ -65,17 +74,29 @@ export class UserRegistry {
     return this.users.get(name);
   }
 
-  /** Creates or replaces a user from a password (hashed here) or a bcrypt hash. Returns whether it is new. */
-  put(name: string, secret: { password: string } | { passwordHash: string }, tags: string[]): boolean {
+  /**
+   * Creates or replaces a user from a password (hashed here with bcrypt) or an existing hash
+   * (bcrypt, or RabbitMQ's; an empty hash makes a user that cannot log in with a password).
+   * Returns whether it is new.
+   */
+  put(name: string, secret: { password: string } | { passwordHash: string; algorithm: HashingAlgorithm }, tags: string[]): boolean {
     if (name === '') throw invalidRequest('a user needs a name');
     let passwordHash: string;
+    let hashingAlgorithm: HashingAlgorithm = 'bcrypt';
     if ('password' in secret) passwordHash = bcrypt.hashSync(secret.password, BCRYPT_ROUNDS);
     else {
-      if (!BCRYPT_HASH.test(secret.passwordHash)) throw invalidRequest('password_hash must be a bcrypt hash ($2a$/$2b$/$2y$…)');
+      hashingAlgorithm = secret.algorithm;
       passwordHash = secret.passwordHash;
+      if (!HASHING_ALGORITHMS.includes(hashingAlgorithm)) throw invalidRequest(`unknown hashing_algorithm '${String(hashingAlgorithm)}'`);
+      if (passwordHash !== '' && hashingAlgorithm === 'bcrypt' && !BCRYPT_HASH.test(passwordHash)) {
+        throw invalidRequest('password_hash must be a bcrypt hash ($2a$/$2b$/$2y$…) for hashing_algorithm bcrypt');
+      }
+      if (passwordHash !== '' && hashingAlgorithm !== 'bcrypt' && Buffer.from(passwordHash, 'base64').length <= 4) {
+        throw invalidRequest(`password_hash is not a base64 ${hashingAlgorithm} hash`);
+      }
     }
     const created = !this.users.has(name);
-    const user: UserDefinition = { name, passwordHash, tags: [...new Set(tags.filter((t) => t !== ''))] };
+    const user: UserDefinition = { name, passwordHash, hashingAlgorithm, tags: [...new Set(tags.filter((t) => t !== ''))] };
     this.users.set(name, user);
     this.store.putRecord(USERS, name, Buffer.from(JSON.stringify(user)), FOREVER);
     return created;
@@ -94,7 +115,7 @@ export class UserRegistry {
     if (user === undefined) return null;
     const key = createHash('sha256').update(name).update('\0').update(password).update('\0').update(user.passwordHash).digest('hex');
     if (this.verified.has(key)) return user;
-    if (!(await bcrypt.compare(password, user.passwordHash))) return null;
+    if (!(await passwordMatches(user, password))) return null;
     this.verified.add(key);
     return user;
   }
@@ -139,3 +160,21 @@ export class UserRegistry {
 }
 
 const permissionKey = (vhost: string, user: string): string => `${vhost}\u0000${user}`;
+
+const RABBIT_DIGESTS: Record<Exclude<HashingAlgorithm, 'bcrypt'>, string> = {
+  rabbit_password_hashing_sha256: 'sha256',
+  rabbit_password_hashing_sha512: 'sha512',
+  rabbit_password_hashing_md5: 'md5',
+};
+
+/** bcrypt, or RabbitMQ's salted hash: base64(salt[4] + H(salt + password)). */
+async function passwordMatches(user: UserDefinition, password: string): Promise<boolean> {
+  if (user.passwordHash === '') return false;
+  const algorithm = user.hashingAlgorithm ?? 'bcrypt';
+  if (algorithm === 'bcrypt') return bcrypt.compare(password, user.passwordHash);
+  const stored = Buffer.from(user.passwordHash, 'base64');
+  const salt = stored.subarray(0, 4);
+  const digest = createHash(RABBIT_DIGESTS[algorithm]).update(salt).update(password, 'utf8').digest();
+  const expected = stored.subarray(4);
+  return expected.length === digest.length && timingSafeEqual(expected, digest);
+}

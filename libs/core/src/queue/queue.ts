@@ -261,10 +261,12 @@ export class Queue {
   private handOver(entry: QueueEntry, consumer: Consumer): void {
     this.markDelivered(entry);
     if (consumer.autoAck) {
+      this.metrics.deliveredAutoAck++;
       consumer.deliver(entry);
       this.settleAcked(entry);
       return;
     }
+    this.metrics.deliveredManualAck++;
     this.hold(entry, consumer);
     consumer.deliver(entry);
   }
@@ -273,10 +275,18 @@ export class Queue {
   fetch(autoAck: boolean): QueueEntry | undefined {
     let entry = this.ready.take(this.refilled);
     while (entry !== undefined && this.deferIfEarly(entry)) entry = this.ready.take(this.refilled);
-    if (entry === undefined) return undefined;
+    if (entry === undefined) {
+      this.metrics.fetchedEmpty++;
+      return undefined;
+    }
     this.markDelivered(entry);
-    if (autoAck) this.settleAcked(entry);
-    else this.hold(entry, null);
+    if (autoAck) {
+      this.metrics.fetchedAutoAck++;
+      this.settleAcked(entry);
+    } else {
+      this.metrics.fetchedManualAck++;
+      this.hold(entry, null);
+    }
     return entry;
   }
 
@@ -298,7 +308,10 @@ export class Queue {
     if (entry.deliveries++ === 0 && entry.durable && entry.storeState === StoreState.Stored && this.store) {
       this.store.markDelivered(entry);
     }
-    if (entry.redelivered) this.stats.redelivered++;
+    if (entry.redelivered) {
+      this.stats.redelivered++;
+      this.metrics.redelivered++;
+    }
     this.stats.delivered++;
     this.metrics.delivered++;
   }

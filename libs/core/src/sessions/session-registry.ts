@@ -21,8 +21,10 @@ export interface SessionSnapshot {
   connectedAt: number;
   state: string;
   channels: ChannelSnapshot[];
-  /** Door-specific facts (client properties, negotiated limits), shown as they are. */
+  /** Door-specific facts (addresses, negotiated limits), shown as they are. */
   details: Record<string, string | number | boolean>;
+  /** What the client said about itself (AMQP client properties), as plain JSON. */
+  clientProperties: Record<string, unknown>;
 }
 
 /** What a door exposes of its sessions: listing, and closing one by id (e.g. from the admin page). */
@@ -31,6 +33,8 @@ export interface SessionRegistry {
   list(): SessionSnapshot[];
   /** Closes the session with this reason; false when the door has no such session. */
   close(id: string, reason: string): boolean;
+  /** The door's cumulative counters (connections opened, publishes confirmed, …). */
+  counters(): Record<string, number>;
 }
 
 /** The broker's list of door registries. */
@@ -54,5 +58,12 @@ export class SessionRegistries {
   close(id: string, reason: string): boolean {
     for (const registry of this.registries) if (registry.close(id, reason)) return true;
     return false;
+  }
+
+  /** Each door's counters, by door. */
+  counters(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const registry of this.registries) out[registry.door] = registry.counters();
+    return out;
   }
 }

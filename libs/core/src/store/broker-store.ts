@@ -47,6 +47,8 @@ export interface BrokerStore extends QueueStore {
   /** True while writes pile up faster than they commit: publishers should pause until `onDrain`. */
   readonly backlogged: boolean;
   onDrain(listener: () => void): void;
+  /** Open and not failed: it can still promise durability. */
+  readonly healthy: boolean;
   /** Writes handed over and not yet committed, in the store's own unit (batches for SQLite). */
   readonly pendingCommits: number;
   /** Commits what is pending, then releases the store. */

@@ -239,6 +239,7 @@ export class VirtualHost implements QueueOwner {
   }
 
   declareQueue(request: QueueDeclaration): Queue {
+    this.context.metrics.queuesDeclared++;
     const owner = request.owner ?? null;
     let name = request.name;
     if (request.passive) {
@@ -275,6 +276,7 @@ export class VirtualHost implements QueueOwner {
       this.context.queueLimits,
     );
     this.queues.set(name, queue);
+    this.context.metrics.queuesCreated++;
     if (durable && !exclusive) {
       this.store.putQueue({ id: queue.id, vhost: this.name, name, autoDelete, arguments: args });
     }
@@ -301,6 +303,7 @@ export class VirtualHost implements QueueOwner {
 
   private removeQueue(queue: Queue): number {
     this.queues.delete(queue.name);
+    this.context.metrics.queuesDeleted++;
     const count = queue.delete();
     for (const exchange of [...this.exchanges.values()]) {
       if (exchange.unbindDestination(queue).length > 0) this.maybeAutoDelete(exchange);

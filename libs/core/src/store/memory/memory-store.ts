@@ -227,6 +227,10 @@ export class MemoryStore implements BrokerStore {
     this.scheduleCommit();
   }
 
+  get healthy(): boolean {
+    return !this.closed;
+  }
+
   get pendingCommits(): number {
     return this.writesInOpen > 0 ? 1 : 0;
   }

@@ -451,6 +451,10 @@ export class SqliteStore implements BrokerStore {
     this.drainListeners.push(listener);
   }
 
+  get healthy(): boolean {
+    return this.failure === null && this.closing === null && this.worker !== null;
+  }
+
   get pendingCommits(): number {
     return this.inFlight.length + (this.open.isEmpty ? 0 : 1);
   }

@@ -1,0 +1,157 @@
+import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Put, Query, Res, UseGuards } from '@nestjs/common';
+import { IsArray, IsOptional, IsString } from 'class-validator';
+import type { FastifyReply } from 'fastify';
+import type { HashingAlgorithm, UserDefinition } from '#core';
+import { BasicAuthGuard } from '../http/basic-auth.guard';
+import { ListQuery, paged } from '../http/pagination';
+import { RabbitBody } from '../http/rabbit-body.pipe';
+import { ManagementService } from '../management.service';
+import { vhostView } from '../views/rabbit-views';
+
+export class VhostBody {
+  @IsOptional() @IsString() description?: string;
+  @IsOptional() tags?: string | string[];
+  @IsOptional() @IsString() default_queue_type?: string;
+}
+
+export class UserBody {
+  @IsOptional() @IsString() password?: string;
+  @IsOptional() @IsString() password_hash?: string;
+  @IsOptional() @IsString() hashing_algorithm?: string;
+  @IsOptional() tags?: string | string[];
+}
+
+export class PermissionBody {
+  @IsString() configure!: string;
+  @IsString() write!: string;
+  @IsString() read!: string;
+}
+
+export class UsersBulkDelete {
+  @IsArray() @IsString({ each: true }) users!: string[];
+}
+
+/** RabbitMQ sends tags as a comma-separated string or an array. */
+export const tagsOf = (tags: string | string[] | undefined): string[] =>
+  (Array.isArray(tags) ? tags : (tags ?? '').split(',')).map((t) => t.trim()).filter((t) => t !== '');
+
+/** Vhosts, users and permissions, as RabbitMQ's /api/vhosts, /api/users, /api/permissions. */
+@Controller('api')
+@UseGuards(BasicAuthGuard)
+export class AccessController {
+  constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
+
+  // ---- vhosts ----------------------------------------------------------------------------------
+
+  @Get('vhosts')
+  vhosts(@Query() query: ListQuery): unknown {
+    return paged(this.m.broker.snapshot().vhosts.map((v) => vhostView(v, this.m.sampler.vhostDepthRates(v.name))).sort((a, b) => String(a.name).localeCompare(String(b.name))), query);
+  }
+
+  @Get('vhosts/:vhost')
+  vhost(@Param('vhost') name: string): unknown {
+    const snapshot = this.m.vhost(name).snapshot();
+    return vhostView(snapshot, this.m.sampler.vhostDepthRates(name));
+  }
+
+  @Put('vhosts/:vhost')
+  putVhost(@Param('vhost') name: string, @Body(RabbitBody) _body: VhostBody, @Res() reply: FastifyReply): void {
+    const existed = this.m.broker.vhost(name) !== undefined;
+    this.m.broker.addVhost(name);
+    void reply.code(existed ? 204 : 201).send();
+  }
+
+  @Delete('vhosts/:vhost')
+  @HttpCode(204)
+  deleteVhost(@Param('vhost') name: string): void {
+    this.m.broker.getVhost(name);
+    for (const session of this.m.sessions()) if (session.vhost === name) this.m.broker.sessions.close(session.id, `vhost '${name}' is deleted`);
+    this.m.broker.deleteVhost(name);
+  }
+
+  @Get('vhosts/:vhost/permissions')
+  vhostPermissions(@Param('vhost') name: string): unknown {
+    this.m.vhost(name);
+    return this.m.broker.users.listPermissions().filter((p) => p.vhost === name);
+  }
+
+  // ---- users -----------------------------------------------------------------------------------
+
+  @Get('users')
+  users(@Query() query: ListQuery): unknown {
+    return paged(this.m.broker.users.list().map(userView), query);
+  }
+
+  @Get('users/without-permissions')
+  usersWithoutPermissions(): unknown {
+    const withPermissions = new Set(this.m.broker.users.listPermissions().map((p) => p.user));
+    return this.m.broker.users.list().filter((u) => !withPermissions.has(u.name)).map(userView);
+  }
+
+  @Get('users/:user')
+  user(@Param('user') name: string): unknown {
+    const user = this.m.broker.users.get(name);
+    if (user === undefined) throw new NotFoundException('Not Found');
+    return userView(user);
+  }
+
+  @Put('users/:user')
+  putUser(@Param('user') name: string, @Body(RabbitBody) body: UserBody, @Res() reply: FastifyReply): void {
+    const existing = this.m.broker.users.get(name);
+    let secret: { password: string } | { passwordHash: string; algorithm: HashingAlgorithm };
+    if (body.password !== undefined) secret = { password: body.password };
+    else if (body.password_hash !== undefined) {
+      // RabbitMQ's default when the hash comes without its algorithm is its own SHA-256 scheme
+      const algorithm = (body.hashing_algorithm ?? (BCRYPT.test(body.password_hash) ? 'bcrypt' : 'rabbit_password_hashing_sha256')) as HashingAlgorithm;
+      secret = { passwordHash: body.password_hash, algorithm };
+    } else if (existing !== undefined) secret = { passwordHash: existing.passwordHash, algorithm: existing.hashingAlgorithm ?? 'bcrypt' };
+    else throw new BadRequestException('password or password_hash is required for a new user');
+    const created = this.m.broker.users.put(name, secret, tagsOf(body.tags));
+    void reply.code(created ? 201 : 204).send();
+  }
+
+  @Delete('users/:user')
+  @HttpCode(204)
+  deleteUser(@Param('user') name: string): void {
+    this.m.broker.users.delete(name);
+  }
+
+  @Get('users/:user/permissions')
+  userPermissions(@Param('user') name: string): unknown {
+    if (this.m.broker.users.get(name) === undefined) throw new NotFoundException('Not Found');
+    return this.m.broker.users.listPermissions().filter((p) => p.user === name);
+  }
+
+  // ---- permissions -----------------------------------------------------------------------------
+
+  @Get('permissions')
+  permissions(): unknown {
+    return this.m.broker.users.listPermissions();
+  }
+
+  @Get('permissions/:vhost/:user')
+  permission(@Param('vhost') vhost: string, @Param('user') user: string): unknown {
+    const permission = this.m.broker.users.permission(vhost, user);
+    if (permission === undefined) throw new NotFoundException('Not Found');
+    return permission;
+  }
+
+  @Put('permissions/:vhost/:user')
+  putPermission(@Param('vhost') vhost: string, @Param('user') user: string, @Body(RabbitBody) body: PermissionBody, @Res() reply: FastifyReply): void {
+    this.m.vhost(vhost);
+    const created = this.m.broker.users.setPermission({ user, vhost, configure: body.configure, write: body.write, read: body.read });
+    void reply.code(created ? 201 : 204).send();
+  }
+
+  @Delete('permissions/:vhost/:user')
+  @HttpCode(204)
+  deletePermission(@Param('vhost') vhost: string, @Param('user') user: string): void {
+    this.m.broker.users.clearPermission(vhost, user);
+  }
+}
+
+const BCRYPT = /^\$2[abxy]?\$/;
+
+export function userView(user: UserDefinition): Record<string, unknown> {
+  return { name: user.name, password_hash: user.passwordHash, hashing_algorithm: user.hashingAlgorithm ?? 'bcrypt', tags: user.tags, limits: {} };
+}

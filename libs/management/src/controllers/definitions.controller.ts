@@ -1,0 +1,137 @@
+import { BadRequestException, Body, Controller, Get, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { FieldTable, HashingAlgorithm } from '#core';
+import { BasicAuthGuard } from '../http/basic-auth.guard';
+import { ManagementService } from '../management.service';
+import { MANAGEMENT_VERSION, PRODUCT_NAME, PRODUCT_VERSION } from './overview.controller';
+import { tagsOf, userView } from './access.controller';
+import { jsonOf } from '../views/rabbit-views';
+
+interface Definitions {
+  users?: { name: string; password_hash?: string; hashing_algorithm?: string; tags?: string | string[] }[];
+  vhosts?: { name: string }[];
+  permissions?: { user: string; vhost: string; configure: string; write: string; read: string }[];
+  exchanges?: { name: string; vhost: string; type: string; durable?: boolean; auto_delete?: boolean; internal?: boolean; arguments?: Record<string, unknown> }[];
+  queues?: { name: string; vhost: string; durable?: boolean; auto_delete?: boolean; arguments?: Record<string, unknown> }[];
+  bindings?: { source: string; vhost: string; destination: string; destination_type: string; routing_key?: string; arguments?: Record<string, unknown> }[];
+  policies?: unknown[];
+}
+
+/**
+ * Export and import of definitions in RabbitMQ's format (users, vhosts, permissions, exchanges,
+ * queues, bindings), so a topology moves from RabbitMQ to us and back. Users imported from
+ * RabbitMQ keep their password hashes (its SHA-256/512 schemes are verified as such).
+ */
+@Controller('api')
+@UseGuards(BasicAuthGuard)
+export class DefinitionsController {
+  constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
+
+  @Get('definitions')
+  export(): unknown {
+    return this.definitions(this.m.vhostNames());
+  }
+
+  @Get('definitions/:vhost')
+  exportVhost(@Param('vhost') vhost: string): unknown {
+    this.m.vhost(vhost);
+    const all = this.definitions([vhost]) as Record<string, unknown>;
+    return { rabbit_version: all.rabbit_version, exchanges: all.exchanges, queues: all.queues, bindings: all.bindings, policies: [], parameters: [] };
+  }
+
+  @Post('definitions')
+  import(@Body() body: Definitions, @Res() reply: FastifyReply): void {
+    if (body === null || typeof body !== 'object') throw new BadRequestException('definitions must be a JSON object');
+    this.apply(body, undefined);
+    void reply.code(204).send();
+  }
+
+  @Post('definitions/:vhost')
+  importVhost(@Param('vhost') vhost: string, @Body() body: Definitions, @Res() reply: FastifyReply): void {
+    this.m.vhost(vhost);
+    this.apply({ exchanges: body.exchanges, queues: body.queues, bindings: body.bindings }, vhost);
+    void reply.code(204).send();
+  }
+
+  private definitions(vhosts: string[]): unknown {
+    const exchanges = vhosts.flatMap((v) =>
+      this.m
+        .vhost(v)
+        .exchangeSnapshots()
+        .filter((e) => e.name !== '' && !e.name.startsWith('amq.') && e.durable)
+        .map((e) => ({ name: e.name, vhost: e.vhost, type: e.type, durable: e.durable, auto_delete: e.autoDelete, internal: e.internal, arguments: jsonOf(e.arguments) })),
+    );
+    const queues = vhosts.flatMap((v) =>
+      this.m
+        .vhost(v)
+        .queueSnapshots()
+        .filter((q) => !q.exclusive)
+        .map((q) => ({ name: q.name, vhost: q.vhost, durable: q.durable, auto_delete: q.autoDelete, arguments: jsonOf(q.arguments) })),
+    );
+    const bindings = vhosts.flatMap((v) =>
+      this.m
+        .vhost(v)
+        .bindingSnapshots()
+        .filter((b) => b.source !== '')
+        .map((b) => ({ source: b.source, vhost: b.vhost, destination: b.destination, destination_type: b.destinationKind, routing_key: b.routingKey, arguments: jsonOf(b.arguments) })),
+    );
+    return {
+      rabbit_version: MANAGEMENT_VERSION,
+      rabbitmq_version: MANAGEMENT_VERSION,
+      product_name: PRODUCT_NAME,
+      product_version: PRODUCT_VERSION,
+      users: this.m.broker.users.list().map(userView),
+      vhosts: vhosts.map((name) => ({ name })),
+      permissions: this.m.broker.users.listPermissions(),
+      topic_permissions: [],
+      parameters: [],
+      global_parameters: [],
+      policies: [],
+      queues,
+      exchanges,
+      bindings,
+    };
+  }
+
+  /** Applies definitions in dependency order; the first refusal stops with a 400 naming it. */
+  private apply(body: Definitions, onlyVhost: string | undefined): void {
+    const vhostOf = (name: string): string => onlyVhost ?? name;
+    const step = (what: string, fn: () => void): void => {
+      try {
+        fn();
+      } catch (error) {
+        throw new BadRequestException(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    for (const v of body.vhosts ?? []) step(`vhost '${v.name}'`, () => this.m.broker.addVhost(v.name));
+    for (const u of body.users ?? []) {
+      step(`user '${u.name}'`, () => {
+        const algorithm = (u.hashing_algorithm ?? 'rabbit_password_hashing_sha256') as HashingAlgorithm;
+        this.m.broker.users.put(u.name, { passwordHash: u.password_hash ?? '', algorithm }, tagsOf(u.tags));
+      });
+    }
+    for (const p of body.permissions ?? []) step(`permission of '${p.user}' in '${p.vhost}'`, () => this.m.broker.users.setPermission(p));
+    for (const e of body.exchanges ?? []) {
+      step(`exchange '${e.name}'`, () =>
+        this.m.broker.addVhost(vhostOf(e.vhost)).declareExchange({
+          name: e.name,
+          type: e.type,
+          durable: e.durable ?? true,
+          autoDelete: e.auto_delete ?? false,
+          internal: e.internal ?? false,
+          arguments: (e.arguments ?? {}) as FieldTable,
+        }),
+      );
+    }
+    for (const q of body.queues ?? []) {
+      step(`queue '${q.name}'`, () =>
+        this.m.broker.addVhost(vhostOf(q.vhost)).declareQueue({ name: q.name, durable: q.durable ?? true, autoDelete: q.auto_delete ?? false, arguments: (q.arguments ?? {}) as FieldTable }),
+      );
+    }
+    for (const b of body.bindings ?? []) {
+      step(`binding of '${b.destination}' to '${b.source}'`, () =>
+        this.m.broker.addVhost(vhostOf(b.vhost)).bind(b.destination_type === 'exchange' ? 'exchange' : 'queue', b.destination, b.source, b.routing_key ?? '', (b.arguments ?? {}) as FieldTable),
+      );
+    }
+  }
+}

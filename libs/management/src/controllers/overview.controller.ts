@@ -1,0 +1,160 @@
+import { Controller, Get, Inject, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { statfs } from 'node:fs/promises';
+import { hostname, totalmem } from 'node:os';
+import { AuthenticatedRequest, BasicAuthGuard } from '../http/basic-auth.guard';
+import { ManagementService } from '../management.service';
+import { GLOBAL_COUNTERS, globalCounters } from '../rates/rate-sampler';
+import { NODE_NAME, rate } from '../views/rabbit-views';
+
+/** The version RabbitMQ clients and tools see (the management API level we follow). */
+export const MANAGEMENT_VERSION = '3.12.0';
+export const PRODUCT_NAME = 'unified-broker';
+export const PRODUCT_VERSION = '0.1.0';
+
+const EXCHANGE_TYPES = ['direct', 'fanout', 'headers', 'topic'].map((name) => ({ name, description: `AMQP ${name} exchange, as per the AMQP specification`, enabled: true }));
+
+@Controller('api')
+@UseGuards(BasicAuthGuard)
+export class OverviewController {
+  constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
+
+  @Get('overview')
+  overview(): unknown {
+    const snapshot = this.m.broker.snapshot();
+    const counters = globalCounters(snapshot.counters, this.m.broker.sessions.counters());
+    const messageStats: Record<string, unknown> = {};
+    for (const name of GLOBAL_COUNTERS) {
+      messageStats[name] = counters[name];
+      messageStats[`${name}_details`] = rate(this.m.sampler.globalRate(name));
+    }
+    const ready = snapshot.vhosts.reduce((n, v) => n + v.messagesReady, 0);
+    const unacked = snapshot.vhosts.reduce((n, v) => n + v.messagesUnacknowledged, 0);
+    const depth = this.m.sampler.totalDepthRates();
+    const sessions = this.m.sessions();
+    const amqp = this.m.broker.sessions.counters().amqp ?? {};
+    return {
+      management_version: MANAGEMENT_VERSION,
+      rates_mode: 'basic',
+      exchange_types: EXCHANGE_TYPES,
+      product_version: PRODUCT_VERSION,
+      product_name: PRODUCT_NAME,
+      rabbitmq_version: MANAGEMENT_VERSION,
+      cluster_name: NODE_NAME,
+      erlang_version: `Node.js ${process.version}`,
+      node: NODE_NAME,
+      message_stats: messageStats,
+      churn_rates: {
+        connection_created: amqp.connectionsOpened ?? 0,
+        connection_closed: amqp.connectionsClosed ?? 0,
+        channel_created: amqp.channelsOpened ?? 0,
+        channel_closed: amqp.channelsClosed ?? 0,
+        queue_declared: snapshot.counters.queuesDeclared,
+        queue_created: snapshot.counters.queuesCreated,
+        queue_deleted: snapshot.counters.queuesDeleted,
+      },
+      queue_totals: {
+        messages: ready + unacked,
+        messages_details: rate(depth.messages),
+        messages_ready: ready,
+        messages_ready_details: rate(depth.ready),
+        messages_unacknowledged: unacked,
+        messages_unacknowledged_details: rate(depth.unacked),
+      },
+      object_totals: {
+        connections: sessions.filter((s) => s.vhost !== null).length,
+        channels: sessions.reduce((n, s) => n + s.channels.length, 0),
+        exchanges: snapshot.vhosts.reduce((n, v) => n + v.exchanges, 0),
+        queues: snapshot.vhosts.reduce((n, v) => n + v.queues, 0),
+        consumers: snapshot.vhosts.reduce((n, v) => n + v.consumers, 0),
+      },
+      statistics_db_event_queue: 0,
+      listeners: [],
+      contexts: [],
+      alarm: snapshot.alarm,
+      recovered_messages: snapshot.recoveredMessages,
+    };
+  }
+
+  @Get('whoami')
+  whoami(@Req() request: AuthenticatedRequest): unknown {
+    return { name: request.user?.name, tags: request.user?.tags ?? [] };
+  }
+
+  @Get('nodes')
+  async nodes(): Promise<unknown> {
+    return [await this.node()];
+  }
+
+  @Get('nodes/:name')
+  async nodeNamed(): Promise<unknown> {
+    return this.node();
+  }
+
+  @Get('health/checks/alarms')
+  alarms(@Res() reply: FastifyReply): void {
+    const alarm = this.m.broker.alarms.active;
+    if (alarm === null) void reply.send({ status: 'ok' });
+    else void reply.code(503).send({ status: 'failed', reason: `resource alarm(s) in effect: ${alarm}`, alarms: [{ node: NODE_NAME, resource: alarm.split(':')[0] }] });
+  }
+
+  @Get('health/checks/local-alarms')
+  localAlarms(@Res() reply: FastifyReply): void {
+    this.alarms(reply);
+  }
+
+  private async node(): Promise<Record<string, unknown>> {
+    const memory = process.memoryUsage();
+    let diskFree = 0;
+    try {
+      const fs = await statfs(process.cwd());
+      diskFree = fs.bavail * fs.bsize;
+    } catch {
+      // unsupported: report 0
+    }
+    const alarm = this.m.broker.alarms.active;
+    return {
+      name: NODE_NAME,
+      type: 'disc',
+      running: true,
+      os_pid: String(process.pid),
+      host: hostname(),
+      mem_used: memory.rss,
+      mem_limit: this.m.broker.alarms.memoryLimit,
+      mem_alarm: alarm?.startsWith('memory') ?? false,
+      disk_free: diskFree,
+      disk_free_limit: this.m.broker.alarms.diskFreeLimit,
+      disk_free_alarm: alarm?.startsWith('disk') ?? false,
+      fd_used: this.m.broker.alarms.openFds(),
+      fd_total: this.m.broker.alarms.maxFds(),
+      sockets_used: this.m.sessions().length,
+      proc_used: 1,
+      uptime: Date.now() - this.m.broker.snapshot().startedAt,
+      processors: undefined,
+      total_memory: totalmem(),
+      rates_mode: 'basic',
+      exchange_types: EXCHANGE_TYPES,
+      partitions: [],
+    };
+  }
+}
+
+/** Liveness and readiness, unauthenticated (for orchestrators and load balancers). */
+@Controller()
+export class HealthController {
+  constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
+
+  @Get('healthz')
+  alive(): unknown {
+    return { status: 'ok' };
+  }
+
+  @Get('readyz')
+  ready(@Res() reply: FastifyReply): void {
+    const snapshot = this.m.broker.snapshot();
+    const problems: string[] = [];
+    if (snapshot.alarm !== null) problems.push(`resource alarm: ${snapshot.alarm}`);
+    if (!this.m.broker.storeOpen) problems.push('the store is not open');
+    void reply.code(problems.length === 0 ? 200 : 503).send({ status: problems.length === 0 ? 'ok' : 'failed', problems });
+  }
+}

@@ -1,0 +1,40 @@
+import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Broker, UserDefinition } from '#core';
+
+/** Tags that open the management API (RabbitMQ's management user tags). */
+const MANAGEMENT_TAGS = ['administrator', 'management', 'monitoring', 'policymaker'];
+
+/** The authenticated user of a management request. */
+export interface AuthenticatedRequest extends FastifyRequest {
+  user?: UserDefinition;
+}
+
+/**
+ * HTTP basic auth against the broker's users, as RabbitMQ's management plugin: 401 without or
+ * with wrong credentials, or for a user without a management tag.
+ */
+@Injectable()
+export class BasicAuthGuard implements CanActivate {
+  constructor(@Inject(Broker) private readonly broker: Broker) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<AuthenticatedRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const refuse = (reason: string): never => {
+      void reply.header('www-authenticate', 'Basic realm="RabbitMQ Management"');
+      throw new UnauthorizedException(reason);
+    };
+    const header = request.headers.authorization;
+    if (header === undefined || !header.startsWith('Basic ')) return refuse('Login failed');
+    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return refuse('Login failed');
+    const user = await this.broker.users.verify(decoded.slice(0, colon), decoded.slice(colon + 1));
+    if (user === null) return refuse('Login failed');
+    if (!user.tags.some((tag) => MANAGEMENT_TAGS.includes(tag))) return refuse('Not management user');
+    request.user = user;
+    return true;
+  }
+}

@@ -1,0 +1,65 @@
+import { BadRequestException } from '@nestjs/common';
+
+/** RabbitMQ's list query: `page`, `page_size`, `name` (substring, or a regex with `use_regex`), `sort`, `sort_reverse`. */
+export interface ListQuery {
+  page?: string;
+  page_size?: string;
+  name?: string;
+  use_regex?: string;
+  sort?: string;
+  sort_reverse?: string;
+}
+
+const MAX_PAGE_SIZE = 500;
+
+/**
+ * Filters, sorts and pages a list server-side, as RabbitMQ's API does: without `page` the whole
+ * (filtered) list, with it `{filtered_count, item_count, items, page, page_count, page_size, total_count}`.
+ */
+export function paged(items: Record<string, unknown>[], query: ListQuery): unknown {
+  let filtered = items;
+  if (query.name !== undefined && query.name !== '') {
+    let match: (name: string) => boolean;
+    if (query.use_regex === 'true') {
+      let pattern: RegExp;
+      try {
+        pattern = new RegExp(query.name, 'i');
+      } catch {
+        throw new BadRequestException(`name is not a valid regular expression: ${query.name}`);
+      }
+      match = (name) => pattern.test(name);
+    } else {
+      const needle = query.name.toLowerCase();
+      match = (name) => name.toLowerCase().includes(needle);
+    }
+    filtered = filtered.filter((item) => match(String(item.name ?? '')));
+  }
+  if (query.sort !== undefined && query.sort !== '') {
+    const path = query.sort.split('.');
+    const valueOf = (item: Record<string, unknown>): unknown => path.reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], item);
+    filtered = [...filtered].sort((a, b) => {
+      const x = valueOf(a);
+      const y = valueOf(b);
+      if (typeof x === 'number' && typeof y === 'number') return x - y;
+      return String(x ?? '').localeCompare(String(y ?? ''));
+    });
+    if (query.sort_reverse === 'true') filtered.reverse();
+  }
+  if (query.page === undefined) return filtered;
+  const page = Number(query.page);
+  const pageSize = query.page_size === undefined ? 100 : Number(query.page_size);
+  if (!Number.isInteger(page) || page < 1) throw new BadRequestException('page must be a positive integer');
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) throw new BadRequestException(`page_size must be 1 to ${MAX_PAGE_SIZE}`);
+  const pageCount = Math.max(1, Math.ceil(filtered.length / pageSize));
+  if (page > pageCount) throw new BadRequestException(`page ${page} is beyond the last page (${pageCount})`);
+  const pageItems = filtered.slice((page - 1) * pageSize, page * pageSize);
+  return {
+    filtered_count: filtered.length,
+    item_count: pageItems.length,
+    items: pageItems,
+    page,
+    page_count: pageCount,
+    page_size: pageSize,
+    total_count: items.length,
+  };
+}

@@ -1,0 +1,2 @@
+export { ManagementModule } from './management.module';
+export { ManagementService } from './management.service';

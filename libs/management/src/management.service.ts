@@ -1,0 +1,81 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Broker, QueueSnapshot, SessionSnapshot, VirtualHost } from '#core';
+import { RateSampler } from './rates/rate-sampler';
+import { channelView, connectionView, consumerView, Json, queueView } from './views/rabbit-views';
+
+/**
+ * The management layer's view of the broker: snapshots, sampled rates, and the doors' sessions
+ * by RabbitMQ's names. Reads only the core's public API.
+ */
+@Injectable()
+export class ManagementService implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly sampler: RateSampler;
+
+  constructor(@Inject(Broker) readonly broker: Broker) {
+    this.sampler = new RateSampler(broker);
+  }
+
+  onApplicationBootstrap(): void {
+    this.sampler.start();
+  }
+
+  onApplicationShutdown(): void {
+    this.sampler.stop();
+  }
+
+  vhost(name: string): VirtualHost {
+    return this.broker.getVhost(name);
+  }
+
+  vhostNames(): string[] {
+    return this.broker.vhostNames().sort();
+  }
+
+  queueViews(vhost?: string): Json[] {
+    const out: Json[] = [];
+    for (const name of vhost === undefined ? this.vhostNames() : [vhost]) {
+      for (const q of this.vhost(name).queueSnapshots()) out.push(this.queueView(q));
+    }
+    return out.sort(byName);
+  }
+
+  queueView(q: QueueSnapshot): Json {
+    return queueView(q, this.sampler.queueDepthRates(q.vhost, q.name));
+  }
+
+  sessions(): SessionSnapshot[] {
+    return this.broker.sessions.list().filter((s) => s.state !== 'closed');
+  }
+
+  /** The session RabbitMQ would call `name` (`peer -> local`). */
+  sessionNamed(name: string): SessionSnapshot | undefined {
+    return this.sessions().find((s) => s.details.name === name || s.id === name);
+  }
+
+  connectionViews(): Json[] {
+    return this.sessions()
+      .filter((s) => s.vhost !== null)
+      .map((s) => connectionView(s, s.clientProperties))
+      .sort(byName);
+  }
+
+  channelViews(): Json[] {
+    const out: Json[] = [];
+    for (const session of this.sessions()) for (const channel of session.channels) out.push(channelView(session, channel));
+    return out.sort(byName);
+  }
+
+  consumerViews(vhost?: string): Json[] {
+    const sessions = new Map(this.sessions().map((s) => [s.id, s]));
+    const out: Json[] = [];
+    for (const name of vhost === undefined ? this.vhostNames() : [vhost]) {
+      for (const consumer of this.vhost(name).consumerSnapshots()) {
+        const [sessionId, channel] = (consumer.owner ?? '').split('#');
+        out.push(consumerView(consumer, sessions.get(sessionId ?? ''), Number(channel ?? 0)));
+      }
+    }
+    return out;
+  }
+}
+
+const byName = (a: Json, b: Json): number => String(a.name).localeCompare(String(b.name));
