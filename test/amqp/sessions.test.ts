@@ -28,7 +28,7 @@ test('AMQP connections are listed with user, vhost, channels and client properti
   assert.equal(session.vhost, '/');
   assert.equal(session.state, 'running');
   assert.match(session.peer, /^127\.0\.0\.1:\d+$/);
-  assert.deepEqual(session.channels, [{ number: 1, consumers: 1, unacknowledged: 0, prefetchCount: 7, confirm: true, transactional: false }]);
+  assert.deepEqual(session.channels, [{ number: 1, consumers: 1, unacknowledged: 0, prefetchCount: 7, confirm: true, transactional: false, publishes: 0 }]);
   const consumers = app.broker.defaultVhost.consumerSnapshots().filter((c) => c.queue === queue);
   assert.equal(consumers[0]?.owner, `${session.id}#1`, 'consumers name the connection and channel holding them');
   assert.equal(consumers[0]?.prefetchCount, 7);

@@ -40,7 +40,7 @@ export type {
   VhostSnapshot,
 } from './introspection/snapshots';
 export type { ChannelSnapshot, SessionRegistry, SessionSnapshot } from './sessions/session-registry';
-export { CoreMetrics } from './metrics';
+export { CoreMetrics, MESSAGE_SIZE_BOUNDS } from './metrics';
 export type { CoreCounters } from './metrics';
 export { ResourceAlarms } from './resource-alarms';
 

@@ -27,6 +27,9 @@ export interface CoreCounters {
  * Plain counters the core bumps on its hot paths (a field increment, nothing more). The
  * observability module reads them at scrape time; the core never imports a metrics library.
  */
+/** Upper bounds of the message size histogram (RabbitMQ's rabbitmq_message_size_bytes buckets); one more for larger. */
+export const MESSAGE_SIZE_BOUNDS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864, 268435456];
+
 export class CoreMetrics implements CoreCounters {
   published = 0;
   routed = 0;
@@ -46,10 +49,22 @@ export class CoreMetrics implements CoreCounters {
   queuesDeclared = 0;
   queuesCreated = 0;
   queuesDeleted = 0;
+  /** Published messages per size bucket (MESSAGE_SIZE_BOUNDS, then larger), and their total bytes. */
+  readonly messageSizes: number[] = new Array<number>(MESSAGE_SIZE_BOUNDS.length + 1).fill(0);
+  messageSizeSum = 0;
   private readonly commitListeners: ((seconds: number, ops: number) => void)[] = [];
 
   onCommit(listener: (seconds: number, ops: number) => void): void {
     this.commitListeners.push(listener);
+  }
+
+  /** One publish of `bytes` (a few comparisons: cheap enough for the hot path). */
+  recordPublish(bytes: number): void {
+    this.published++;
+    this.messageSizeSum += bytes;
+    let bucket = 0;
+    while (bucket < MESSAGE_SIZE_BOUNDS.length && bytes > MESSAGE_SIZE_BOUNDS[bucket]!) bucket++;
+    this.messageSizes[bucket]!++;
   }
 
   recordCommit(seconds: number, ops: number): void {

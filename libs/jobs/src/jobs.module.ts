@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
-import { APP_LOGGER, Logger } from '#observability';
+import { Gauge } from 'prom-client';
+import { APP_LOGGER, Logger, MetricsService } from '#observability';
 import { JobService } from './domain/job-service';
 import { JobsHttpServer } from './http/jobs-http-server';
 import { JOBS_OPTIONS, JobsOptions } from './jobs-options';
@@ -13,8 +14,38 @@ export class JobsHttpService implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(JobService) jobs: JobService,
     @Inject(JOBS_OPTIONS) options: JobsOptions,
     @Inject(APP_LOGGER) logger: Logger,
+    @Inject(MetricsService) metrics: MetricsService,
   ) {
     this.server = new JobsHttpServer(jobs, options, logger.child({ component: 'jobs' }));
+    const registers = [metrics.registry];
+    new Gauge({
+      name: 'broker_job_lane_queued',
+      help: 'Jobs queued per lane (ready and delayed)',
+      labelNames: ['lane'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [lane, queued] of Object.entries(jobs.status().queued)) this.set({ lane }, queued);
+      },
+    });
+    new Gauge({
+      name: 'broker_job_lane_idle_receivers',
+      help: 'Blocked receivers waiting per lane',
+      labelNames: ['lane'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [lane, idle] of Object.entries(jobs.status().idle)) this.set({ lane }, idle);
+      },
+    });
+    new Gauge({
+      name: 'broker_job_leases',
+      help: 'Jobs received with ack and not yet acknowledged',
+      registers,
+      collect() {
+        this.set(jobs.leases.size);
+      },
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Broker, QueueSnapshot } from '#core';
+import { Broker } from '#core';
+import { renderRabbitFamilies } from './rabbit-exposition';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 type CoreCounterName = 'published' | 'routed' | 'unroutable' | 'delivered' | 'acked' | 'requeued' | 'dropped';
@@ -22,7 +23,7 @@ const CORE_COUNTERS: [CoreCounterName, string, string][] = [
 export class MetricsService {
   readonly registry = new Registry();
 
-  constructor(@Inject(Broker) broker: Broker) {
+  constructor(@Inject(Broker) private readonly broker: Broker) {
     collectDefaultMetrics({ register: this.registry });
     const metrics = broker.metrics;
     for (const [field, name, help] of CORE_COUNTERS) {
@@ -59,32 +60,26 @@ export class MetricsService {
         this.set(broker.snapshot().pendingCommits);
       },
     });
-    const labelNames = ['vhost', 'queue'] as const;
-    const queueGauge = (name: string, help: string, read: (q: QueueSnapshot) => number): void => {
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          for (const name of broker.vhostNames()) {
-            for (const queue of broker.getVhost(name).queueSnapshots()) this.set({ vhost: name, queue: queue.name }, read(queue));
-          }
-        },
-      });
-    };
-    queueGauge('broker_queue_messages_ready', 'Messages ready for delivery', (q) => q.messagesReady);
-    queueGauge('broker_queue_messages_unacked', 'Messages delivered and not yet settled', (q) => q.messagesUnacknowledged);
-    queueGauge('broker_queue_messages_paged', 'Ready messages kept only in the store (beyond the memory budget)', (q) => q.messagesPaged);
-    queueGauge('broker_queue_consumers', 'Consumers attached to the queue', (q) => q.consumers);
+    const batchOps = new Histogram({
+      name: 'broker_store_batch_operations',
+      help: 'Row operations per store commit',
+      buckets: [1, 10, 100, 1000, 10_000, 100_000],
+      registers: [this.registry],
+    });
+    metrics.onCommit((_seconds, ops) => batchOps.observe(ops));
   }
 
   contentType(): string {
     return this.registry.contentType;
   }
 
-  render(): Promise<string> {
-    return this.registry.metrics();
+  /** /metrics: our registry, RabbitMQ's families aggregated, and our per-queue families. */
+  async render(): Promise<string> {
+    return (await this.registry.metrics()) + renderRabbitFamilies(this.broker, { perObject: false, ownQueueFamilies: true });
+  }
+
+  /** /metrics/per-object (and /metrics/detailed): RabbitMQ's families with a sample per queue. */
+  renderPerObject(vhosts?: string[]): string {
+    return renderRabbitFamilies(this.broker, { perObject: true, ownQueueFamilies: false, vhosts });
   }
 }

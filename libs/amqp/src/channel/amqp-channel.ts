@@ -69,6 +69,7 @@ export class AmqpChannel implements ConsumerHost {
   private confirms: PublisherConfirms | null = null;
   /** Highest delivery tag confirmed so far (for counting what a multiple ack covers). */
   private confirmedUpTo = 0;
+  private publishes = 0;
   private tx: Transaction | null = null;
 
   constructor(
@@ -90,6 +91,7 @@ export class AmqpChannel implements ConsumerHost {
       prefetchCount: this.consumerPrefetchCount,
       confirm: this.confirms !== null,
       transactional: this.tx !== null,
+      publishes: this.publishes,
     };
   }
 
@@ -227,6 +229,8 @@ export class AmqpChannel implements ConsumerHost {
       throw blame(error, MethodId.BasicPublish);
     }
     this.host.stats.received++;
+    this.publishes++;
+    if (this.confirms !== null) this.host.stats.receivedConfirm++;
     if (outcome.routed === 0 && mandatory) {
       this.returnMessage(message, ReplyCode.NoRoute, 'NO_ROUTE');
       this.host.stats.returned++;

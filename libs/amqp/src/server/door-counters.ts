@@ -10,9 +10,11 @@ export class DoorCounters {
   returned = 0;
   /** Publishes received from clients. */
   received = 0;
+  /** …of which on channels in confirm mode. */
+  receivedConfirm = 0;
 
   snapshot(): Record<string, number> {
-    const { connectionsOpened, connectionsClosed, channelsOpened, channelsClosed, confirmed, returned, received } = this;
-    return { connectionsOpened, connectionsClosed, channelsOpened, channelsClosed, confirmed, returned, received };
+    const { connectionsOpened, connectionsClosed, channelsOpened, channelsClosed, confirmed, returned, received, receivedConfirm } = this;
+    return { connectionsOpened, connectionsClosed, channelsOpened, channelsClosed, confirmed, returned, received, receivedConfirm };
   }
 }

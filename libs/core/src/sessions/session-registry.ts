@@ -6,6 +6,8 @@ export interface ChannelSnapshot {
   prefetchCount: number;
   confirm: boolean;
   transactional: boolean;
+  /** Messages published on it so far (a channel that publishes is a publisher). */
+  publishes: number;
 }
 
 /** A client session of some door: an AMQP connection, a long-lived HTTP receiver, … */

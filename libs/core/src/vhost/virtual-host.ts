@@ -127,7 +127,7 @@ export class VirtualHost implements QueueOwner {
 
   publishTo(exchange: Exchange, message: Message): PublishOutcome {
     const metrics = this.context.metrics;
-    metrics.published++;
+    metrics.recordPublish(message.body.length);
     const queues = this.routed;
     const outcome = this.outcome;
     outcome.routed = this.router.route(exchange, message.routingKey, message.properties.headers, queues);
