@@ -7,7 +7,10 @@ const { readdirSync, statSync } = require('node:fs');
 const { join, relative } = require('node:path');
 
 const root = join(__dirname, '..', 'dist', 'test');
-const filters = process.argv.slice(2);
+// --browser runs only the browser tests (test/browser, headless Chromium); they are not part of
+// the default run, which needs no browser
+const browser = process.argv.includes('--browser');
+const filters = browser ? ['browser'] : process.argv.slice(2);
 
 function collect(dir) {
   const out = [];
@@ -20,7 +23,8 @@ function collect(dir) {
 }
 
 const files = collect(root).filter(
-  (f) => filters.length === 0 || filters.some((flt) => relative(root, f).startsWith(flt)),
+  (f) =>
+    (filters.length === 0 ? !relative(root, f).startsWith('browser') : filters.some((flt) => relative(root, f).startsWith(flt))),
 );
 if (files.length === 0) {
   console.error(`no test files under ${root} matching ${filters.join(', ') || '*'}`);

@@ -23,7 +23,8 @@ export class BasicAuthGuard implements CanActivate {
     const request = http.getRequest<AuthenticatedRequest>();
     const reply = http.getResponse<FastifyReply>();
     const refuse = (reason: string): never => {
-      void reply.header('www-authenticate', 'Basic realm="RabbitMQ Management"');
+      // the admin page asks for its own login: a challenge would make the browser prompt instead
+      if (request.headers['x-requested-with'] !== 'XMLHttpRequest') void reply.header('www-authenticate', 'Basic realm="RabbitMQ Management"');
       throw new UnauthorizedException(reason);
     };
     const header = request.headers.authorization;
