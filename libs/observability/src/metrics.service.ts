@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Broker } from '#core';
+import { APP_LOGGER, Logger } from './logging';
 import { renderRabbitFamilies } from './rabbit-exposition';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -23,7 +24,14 @@ const CORE_COUNTERS: [CoreCounterName, string, string][] = [
 export class MetricsService {
   readonly registry = new Registry();
 
-  constructor(@Inject(Broker) private readonly broker: Broker) {
+  constructor(
+    @Inject(Broker) private readonly broker: Broker,
+    @Inject(APP_LOGGER) logger: Logger,
+  ) {
+    broker.alarms.onChange((reason) => {
+      if (reason === null) logger.warn('resource alarm cleared: publishers may go on');
+      else logger.warn({ alarm: reason }, 'resource alarm: publishers are blocked');
+    });
     collectDefaultMetrics({ register: this.registry });
     const metrics = broker.metrics;
     for (const [field, name, help] of CORE_COUNTERS) {

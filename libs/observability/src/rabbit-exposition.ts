@@ -27,12 +27,21 @@ class Writer {
     return this;
   }
 
+  /** One sample per label set: `name{labels} value` lines, built in one string. */
+  lines(name: string, labels: readonly string[], values: readonly number[]): this {
+    let out = '';
+    for (let i = 0; i < labels.length; i++) out += name + labels[i] + values[i] + '\n';
+    this.parts.push(out);
+    return this;
+  }
+
   text(): string {
     return this.parts.join('');
   }
 }
 
-const escape = (value: string): string => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const NEEDS_ESCAPE = /[\\\n"]/;
+const escape = (value: string): string => (NEEDS_ESCAPE.test(value) ? value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : value);
 
 interface QueueFamily {
   name: string;
@@ -148,10 +157,13 @@ export function renderRabbitFamilies(broker: Broker, options: ExpositionOptions)
     const vhost = broker.vhost(name);
     if (vhost !== undefined) queues.push(...vhost.queueSnapshots());
   }
+  // the label set of each queue, built once and shared by every family
+  let labels: string[] | null = null;
   const emit = (families: QueueFamily[], labelled: boolean): void => {
+    if (labelled && labels === null) labels = queues.map((q) => `{vhost="${escape(q.vhost)}",queue="${escape(q.name)}"} `);
     for (const family of families) {
       w.family(family.name, family.name.endsWith('_total') ? 'counter' : 'gauge', family.help);
-      if (labelled) for (const q of queues) w.sample(family.name, family.read(q), `vhost="${escape(q.vhost)}",queue="${escape(q.name)}"`);
+      if (labelled) w.lines(family.name, labels!, queues.map(family.read));
       else w.sample(family.name, queues.reduce((n, q) => n + family.read(q), 0));
     }
   };

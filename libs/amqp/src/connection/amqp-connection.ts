@@ -232,6 +232,7 @@ export class AmqpConnection implements ChannelHost {
     } catch (error) {
       const amqpError = this.asAmqpError(error);
       if (amqpError.closesConnection) throw amqpError;
+      this.context.events.log('info', 'channel error', { connection: this.connectionId, channel: channelId, code: amqpError.replyCode, text: amqpError.replyText });
       channel.close(amqpError);
     }
   }
