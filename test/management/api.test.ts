@@ -198,7 +198,9 @@ describe('declaring and deleting', () => {
     const binary = randomBytes(16);
     await api.post('/api/exchanges/%2F/amq.default/publish', { routing_key: 'pq', payload: binary.toString('base64'), payload_encoding: 'base64', properties: {} });
     assert.deepEqual((await api.post('/api/exchanges/%2F/amq.default/publish', { routing_key: 'nowhere', payload: 'x', payload_encoding: 'string', properties: {} })).json, { routed: false });
-    const peek = (await api.post('/api/queues/%2F/pq/get', { count: 5, ackmode: 'ack_requeue_true', encoding: 'auto' })).json as Json[];
+    const got = await api.post('/api/queues/%2F/pq/get', { count: 5, ackmode: 'ack_requeue_true', encoding: 'auto' });
+    assert.equal(got.status, 200);
+    const peek = got.json as Json[];
     assert.deepEqual(
       peek.map((m) => [m.payload, m.payload_encoding, m.message_count]),
       [

@@ -46,6 +46,7 @@ async function act(fn, done) {
   try {
     await fn();
     if (done) toast(done);
+    renderedHash = null; // the action is done: its form starts empty again
     await route();
   } catch (error) {
     toast(`Failed: ${error.message}`);
@@ -100,6 +101,9 @@ document.getElementById('logout').addEventListener('click', () => logout());
 
 // ---- routing -----------------------------------------------------------------------------------
 
+/** Pages that refresh themselves every 5 s; detail pages refresh after an action only. */
+const LIVE_PAGES = new Set(['overview', 'queues', 'exchanges', 'connections', 'lanes', 'deliveries']);
+
 const pages = {
   overview: renderOverview,
   queues: renderQueues,
@@ -117,9 +121,33 @@ function stopPolling() {
   pollTimer = null;
 }
 
+/** What was typed into the page's forms, so a re-render of the same page keeps it. */
+function typedValues() {
+  const values = new Map();
+  for (const form of main.querySelectorAll('form[data-keep]')) {
+    for (const field of form.elements) if (field.name) values.set(`${form.id}/${field.name}`, field.type === 'checkbox' ? field.checked : field.value);
+  }
+  return values;
+}
+
+function restoreTyped(values) {
+  for (const form of main.querySelectorAll('form[data-keep]')) {
+    for (const field of form.elements) {
+      const key = `${form.id}/${field.name}`;
+      if (!field.name || !values.has(key)) continue;
+      if (field.type === 'checkbox') field.checked = values.get(key);
+      else field.value = values.get(key);
+    }
+  }
+}
+
+let renderedHash = null;
+
 async function route() {
   stopPolling();
   if (!credentials) return showLogin();
+  const typed = renderedHash === location.hash ? typedValues() : new Map();
+  renderedHash = location.hash;
   const [, page = 'overview', ...args] = (location.hash || '#/overview').split('/');
   const render = pages[page] ?? renderOverview;
   document.getElementById('nav').hidden = false;
@@ -129,11 +157,12 @@ async function route() {
     const me = await api('GET', '/whoami');
     document.getElementById('who').textContent = me.name;
     await render(...args.map(decodeURIComponent));
+    restoreTyped(typed);
   } catch (error) {
     if (error.message !== 'not logged in') main.innerHTML = `<p class="error">${esc(error.message)}</p>`;
     return;
   }
-  schedulePoll();
+  if (LIVE_PAGES.has(page)) schedulePoll();
 }
 
 /** Live pages refresh every 5 s, but never under someone filling in a form. */
@@ -241,8 +270,9 @@ async function renderQueues() {
   }
   filter.addEventListener('input', () => {
     queueFilter = { ...queueFilter, name: filter.value, page: 1 };
-    clearTimeout(filter.timer);
-    filter.timer = setTimeout(route, 250);
+    // the same timer as the page's refresh: a route elsewhere cancels it
+    stopPolling();
+    pollTimer = setTimeout(route, 250);
   });
   document.getElementById('queue-regex').addEventListener('change', (e) => ((queueFilter = { ...queueFilter, regex: e.target.checked, page: 1 }), route()));
   document.getElementById('prev').addEventListener('click', () => ((queueFilter.page -= 1), route()));

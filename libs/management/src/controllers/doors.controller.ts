@@ -67,11 +67,13 @@ export class DoorsController {
   }
 
   @Post('deliveries/:uuid/replay')
+  @HttpCode(200)
   async replay(@Param('uuid') uuid: string): Promise<unknown> {
     return { replayed: await this.requireDeliveries().service.replay({ id: uuid }) };
   }
 
   @Post('deliveries-replay')
+  @HttpCode(200)
   async replayAll(@Body() body?: { host?: string }): Promise<unknown> {
     return { replayed: await this.requireDeliveries().service.replay(body?.host === undefined ? {} : { host: body.host }) };
   }

@@ -138,6 +138,7 @@ export class TopologyController {
   }
 
   @Post('exchanges/:vhost/:name/publish')
+  @HttpCode(200)
   async publish(@Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PublishBody): Promise<unknown> {
     const payload = body.payload_encoding === 'base64' ? Buffer.from(body.payload, 'base64') : Buffer.from(body.payload, 'utf8');
     const exchange = name === 'amq.default' ? '' : name;
@@ -203,6 +204,7 @@ export class TopologyController {
   }
 
   @Post('queues/:vhost/:name/get')
+  @HttpCode(200)
   async get(@Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: GetBody): Promise<unknown> {
     const queue = this.m.vhost(vhost).getQueue(name);
     const taken: QueueEntry[] = [];
