@@ -9,7 +9,7 @@ export const ALLOWED_DEPENDENCIES = {
   config: [],
   observability: ['core'],
   amqp: ['core', 'observability'],
-  'http-kit': [],
+  'http-kit': ['core'],
   jobs: ['core', 'observability', 'http-kit'],
   delivery: ['core', 'observability', 'http-kit'],
   // the operator's layer: it shows (and acts on) what the doors hold, through their public APIs

@@ -1,7 +1,7 @@
 import fastify, { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { BrokerError, BrokerErrorKind } from '#core';
-import { BodyTooLargeError, readRawBody } from '#http-kit';
+import { BrokerError } from '#core';
+import { BROKER_ERROR_HTTP_STATUS, BodyTooLargeError, readRawBody } from '#http-kit';
 import type { Logger } from '#observability';
 import type { DeliveryOptions } from '../delivery-options';
 import { badField, DeliveryRequestError } from '../domain/delivery-errors';
@@ -10,19 +10,6 @@ import { parseDeliveryRequest } from '../domain/delivery-request';
 import type { DeliveryService } from '../domain/delivery-service';
 
 type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-
-/** HTTP status of each kind of core error (the delivery API's mapping, in one place). */
-const BROKER_ERROR_STATUS: Record<BrokerErrorKind, number> = {
-  'not-found': 404,
-  'access-refused': 403,
-  'resource-locked': 409,
-  'exclusive-use': 409,
-  'precondition-failed': 409,
-  'invalid-request': 400,
-  'not-implemented': 501,
-  'resource-limit': 503,
-  'store-unavailable': 503,
-};
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
@@ -169,7 +156,7 @@ export class DeliveryHttpServer {
     } else if (error instanceof BodyTooLargeError) {
       json(reply, 413, { error: error.message, field: 'body' });
     } else if (error instanceof BrokerError) {
-      json(reply, BROKER_ERROR_STATUS[error.kind], { error: error.message });
+      json(reply, BROKER_ERROR_HTTP_STATUS[error.kind], { error: error.message });
     } else {
       this.logger.error({ err: error }, 'delivery API request failed');
       json(reply, 500, { error: 'internal error' });

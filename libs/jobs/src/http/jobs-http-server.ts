@@ -1,28 +1,13 @@
 import fastify, { FastifyError, FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { BrokerError, BrokerErrorKind } from '#core';
+import { BrokerError } from '#core';
+import { BROKER_ERROR_HTTP_STATUS } from '#http-kit';
 import type { Logger } from '#observability';
 import { JobRequestError } from '../domain/job-errors';
 import type { JobService } from '../domain/job-service';
 import type { JobsOptions } from '../jobs-options';
 import { JobsController, send } from './jobs-controller';
 import { errorBody } from './job-responses';
-
-/**
- * HTTP status of each kind of core error, with dispenserd's error body: `{"status":"error",
- * "code":1|3,"message":…}` (3 for not found, as the lookup extension answers).
- */
-const BROKER_ERROR_STATUS: Record<BrokerErrorKind, number> = {
-  'not-found': 404,
-  'access-refused': 403,
-  'resource-locked': 409,
-  'exclusive-use': 409,
-  'precondition-failed': 409,
-  'invalid-request': 400,
-  'not-implemented': 501,
-  'resource-limit': 503,
-  'store-unavailable': 503,
-};
 
 /** dispenserd never looks at the method. */
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -76,7 +61,7 @@ export class JobsHttpServer {
         return;
       }
       if (error instanceof BrokerError) {
-        send(reply, BROKER_ERROR_STATUS[error.kind], errorBody(error.kind === 'not-found' ? 3 : 1, error.message));
+        send(reply, BROKER_ERROR_HTTP_STATUS[error.kind], errorBody(error.kind === 'not-found' ? 3 : 1, error.message));
         return;
       }
       if (error.statusCode === 413) {
