@@ -343,7 +343,8 @@ function genDecoder(m) {
         expr = `r.u64(${what})`;
         break;
       case 'shortstr':
-        expr = f.reserved ? `r.skip(r.u8(${what}), ${what})` : `r.shortStr(${what})`;
+        // names, routing keys and tags must be UTF-8: byte names that differ must not decode alike
+        expr = f.reserved ? `r.skip(r.u8(${what}), ${what})` : `r.shortName(${what})`;
         break;
       case 'longstr':
         expr = `r.longStr(${what})`;
@@ -422,7 +423,12 @@ function genEncoder(m) {
   lines.push(`/** Writes a complete ${m.className}.${m.name} method frame. */`);
   lines.push(`export function encode${key}Frame(w: ByteWriter, channel: number, a: ${key}): void {`);
   lines.push(`  const start = beginMethodFrame(w, channel, MethodId.${key});`);
-  lines.push(`  encode${key}(w, a);`);
+  lines.push('  try {');
+  lines.push(`    encode${key}(w, a);`);
+  lines.push('  } catch (error) {');
+  lines.push('    w.truncate(start); // never leave half a frame for the socket');
+  lines.push('    throw error;');
+  lines.push('  }');
   lines.push('  endFrame(w, start);');
   lines.push('}');
   return lines.join('\n');
@@ -670,7 +676,12 @@ function generate(xmlText, extensionsXmlText) {
   emit('/** Writes `method` as a complete method frame on `channel`. */');
   emit('export function encodeMethodFrame(w: ByteWriter, channel: number, method: AmqpMethod): void {');
   emit('  const start = beginMethodFrame(w, channel, method.id);');
-  emit('  encodeMethodArgs(w, method);');
+  emit('  try {');
+  emit('    encodeMethodArgs(w, method);');
+  emit('  } catch (error) {');
+  emit('    w.truncate(start);');
+  emit('    throw error;');
+  emit('  }');
   emit('  endFrame(w, start);');
   emit('}');
   return out.join('\n') + '\n';

@@ -30,6 +30,7 @@ export interface CompositionOverrides {
 @Module({})
 export class AppModule {
   static register(config: BrokerConfig, logger: Logger, overrides: CompositionOverrides = {}): DynamicModule {
+    const httpTimeouts = { requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS, headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS };
     return {
       module: AppModule,
       imports: [
@@ -59,6 +60,8 @@ export class AppModule {
         JobsModule.forRoot({
           port: config.JOBS_PORT,
           host: config.JOBS_HOST || config.BIND_HOST,
+          timeouts: httpTimeouts,
+          tls: null,
           vhost: config.JOBS_VHOST,
           queuePrefix: config.JOBS_QUEUE_PREFIX,
           maxBodyBytes: config.JOBS_MAX_BODY_MB * 1024 * 1024,
@@ -69,6 +72,8 @@ export class AppModule {
         DeliveryModule.forRoot({
           port: config.DISPATCH_PORT,
           host: config.DISPATCH_HOST || config.BIND_HOST,
+          timeouts: httpTimeouts,
+          tls: null,
           vhost: config.DISPATCH_VHOST,
           queuePrefix: config.DISPATCH_QUEUE_PREFIX,
           amqpExchange: config.DISPATCH_AMQP_EXCHANGE,

@@ -93,3 +93,20 @@ export const internalError = (detail: string): AmqpError =>
   new AmqpError(ReplyCode.InternalError, text('INTERNAL_ERROR', detail));
 export const connectionForced = (detail: string): AmqpError =>
   new AmqpError(ReplyCode.ConnectionForced, text('CONNECTION_FORCED', detail));
+
+/**
+ * A reply text as a short string: at most 255 bytes of UTF-8, cut at a character boundary
+ * (reply texts quote client names, which may be 255 bytes of multi-byte characters themselves).
+ */
+export function replyTextOf(text: string): string {
+  if (text.length <= 85 || Buffer.byteLength(text) <= 255) return text;
+  let cut = '';
+  let bytes = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char);
+    if (bytes + size > 255) break;
+    cut += char;
+    bytes += size;
+  }
+  return cut;
+}

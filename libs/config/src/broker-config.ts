@@ -305,6 +305,20 @@ export class BrokerConfig {
   @Max(8760)
   DISPATCH_IDEMPOTENCY_HOURS = 24;
 
+  /** The HTTP doors (job API, delivery API): a whole request must arrive within this, in ms; 0 = no limit. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
+  /** The HTTP doors: request headers must arrive within this, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
   /** Optional JSON file with the same keys; environment variables win over it. */
   @IsOptional()
   @IsString()

@@ -2,9 +2,14 @@ import type { CircuitPolicy } from './domain/circuit-breaker';
 import type { RetryPolicy } from './domain/retry-schedule';
 import type { DestinationRules } from './sender/destination-guard';
 
+import type { HttpTimeouts, HttpTls } from '#http-kit';
+
 export interface DeliveryOptions {
   port: number;
   host: string;
+  timeouts: HttpTimeouts;
+  /** HTTPS when set. */
+  tls: HttpTls | null;
   /** Virtual host of the delivery queues and the AMQP exchange. */
   vhost: string;
   /** Queues `${prefix}pending` and `${prefix}dead`. */

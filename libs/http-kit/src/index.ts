@@ -1,3 +1,6 @@
 // Small helpers the HTTP doors share (they may not import each other).
-export { BodyTooLargeError, readRawBody } from './raw-body';
+export { BodyTooLargeError, ClientGoneError, readRawBody } from './raw-body';
 export { BROKER_ERROR_HTTP_STATUS } from './broker-error-status';
+export { wellFormed } from './well-formed';
+export { httpServerOptions } from './server-options';
+export type { HttpTimeouts, HttpTls } from './server-options';

@@ -1,6 +1,11 @@
+import type { HttpTimeouts, HttpTls } from '#http-kit';
+
 export interface JobsOptions {
   port: number;
   host: string;
+  timeouts: HttpTimeouts;
+  /** HTTPS when set. */
+  tls: HttpTls | null;
   /** Virtual host whose queues are the lanes. */
   vhost: string;
   /** Lane `x` is the queue `${queuePrefix}x`. */

@@ -36,6 +36,7 @@ import {
   notAllowed,
   notImplemented,
   preconditionFailed,
+  replyTextOf,
   toAmqpError,
   unexpectedFrame,
 } from '../errors';
@@ -419,7 +420,7 @@ export class AmqpChannel implements ConsumerHost {
     this.state = ChannelState.Closing;
     encodeChannelCloseFrame(this.host.output.writer, this.id, {
       replyCode: error.replyCode,
-      replyText: error.replyText.slice(0, 255),
+      replyText: replyTextOf(error.replyText),
       classId: error.classId,
       methodId: error.methodId,
     });

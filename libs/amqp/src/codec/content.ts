@@ -27,7 +27,14 @@ export function encodeContentHeaderFrame(
   w.u16(0);
   w.u64(bodySize);
   if (Buffer.isBuffer(properties)) w.bytes(properties);
-  else encodeProperties(w, properties);
+  else {
+    try {
+      encodeProperties(w, properties);
+    } catch (error) {
+      w.truncate(start); // never leave half a frame for the socket
+      throw error;
+    }
+  }
   endFrame(w, start);
 }
 

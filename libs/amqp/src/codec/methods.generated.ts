@@ -814,15 +814,20 @@ export function encodeConnectionStart(w: ByteWriter, a: ConnectionStart): void {
 /** Writes a complete connection.start method frame. */
 export function encodeConnectionStartFrame(w: ByteWriter, channel: number, a: ConnectionStart): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionStart);
-  encodeConnectionStart(w, a);
+  try {
+    encodeConnectionStart(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeConnectionStartOk(r: ByteReader): ConnectionStartOk {
   const _clientProperties = decodeFieldTable(r);
-  const _mechanism = r.shortStr('connection.start-ok mechanism');
+  const _mechanism = r.shortName('connection.start-ok mechanism');
   const _response = r.longStr('connection.start-ok response');
-  const _locale = r.shortStr('connection.start-ok locale');
+  const _locale = r.shortName('connection.start-ok locale');
   return {
     clientProperties: _clientProperties,
     mechanism: _mechanism,
@@ -841,7 +846,12 @@ export function encodeConnectionStartOk(w: ByteWriter, a: ConnectionStartOk): vo
 /** Writes a complete connection.start-ok method frame. */
 export function encodeConnectionStartOkFrame(w: ByteWriter, channel: number, a: ConnectionStartOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionStartOk);
-  encodeConnectionStartOk(w, a);
+  try {
+    encodeConnectionStartOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -859,7 +869,12 @@ export function encodeConnectionSecure(w: ByteWriter, a: ConnectionSecure): void
 /** Writes a complete connection.secure method frame. */
 export function encodeConnectionSecureFrame(w: ByteWriter, channel: number, a: ConnectionSecure): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionSecure);
-  encodeConnectionSecure(w, a);
+  try {
+    encodeConnectionSecure(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -877,7 +892,12 @@ export function encodeConnectionSecureOk(w: ByteWriter, a: ConnectionSecureOk): 
 /** Writes a complete connection.secure-ok method frame. */
 export function encodeConnectionSecureOkFrame(w: ByteWriter, channel: number, a: ConnectionSecureOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionSecureOk);
-  encodeConnectionSecureOk(w, a);
+  try {
+    encodeConnectionSecureOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -901,7 +921,12 @@ export function encodeConnectionTune(w: ByteWriter, a: ConnectionTune): void {
 /** Writes a complete connection.tune method frame. */
 export function encodeConnectionTuneFrame(w: ByteWriter, channel: number, a: ConnectionTune): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionTune);
-  encodeConnectionTune(w, a);
+  try {
+    encodeConnectionTune(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -925,12 +950,17 @@ export function encodeConnectionTuneOk(w: ByteWriter, a: ConnectionTuneOk): void
 /** Writes a complete connection.tune-ok method frame. */
 export function encodeConnectionTuneOkFrame(w: ByteWriter, channel: number, a: ConnectionTuneOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionTuneOk);
-  encodeConnectionTuneOk(w, a);
+  try {
+    encodeConnectionTuneOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeConnectionOpen(r: ByteReader): ConnectionOpen {
-  const _virtualHost = r.shortStr('connection.open virtual-host');
+  const _virtualHost = r.shortName('connection.open virtual-host');
   r.skip(r.u8('connection.open reserved-1'), 'connection.open reserved-1');
   r.u8('connection.open reserved-2');
   return {
@@ -947,7 +977,12 @@ export function encodeConnectionOpen(w: ByteWriter, a: ConnectionOpen): void {
 /** Writes a complete connection.open method frame. */
 export function encodeConnectionOpenFrame(w: ByteWriter, channel: number, a: ConnectionOpen): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionOpen);
-  encodeConnectionOpen(w, a);
+  try {
+    encodeConnectionOpen(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -963,13 +998,18 @@ export function encodeConnectionOpenOk(w: ByteWriter, _a: ConnectionOpenOk): voi
 /** Writes a complete connection.open-ok method frame. */
 export function encodeConnectionOpenOkFrame(w: ByteWriter, channel: number, a: ConnectionOpenOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionOpenOk);
-  encodeConnectionOpenOk(w, a);
+  try {
+    encodeConnectionOpenOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeConnectionClose(r: ByteReader): ConnectionClose {
   const _replyCode = r.u16('connection.close reply-code');
-  const _replyText = r.shortStr('connection.close reply-text');
+  const _replyText = r.shortName('connection.close reply-text');
   const _classId = r.u16('connection.close class-id');
   const _methodId = r.u16('connection.close method-id');
   return {
@@ -990,7 +1030,12 @@ export function encodeConnectionClose(w: ByteWriter, a: ConnectionClose): void {
 /** Writes a complete connection.close method frame. */
 export function encodeConnectionCloseFrame(w: ByteWriter, channel: number, a: ConnectionClose): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionClose);
-  encodeConnectionClose(w, a);
+  try {
+    encodeConnectionClose(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1004,12 +1049,17 @@ export function encodeConnectionCloseOk(_w: ByteWriter, _a: ConnectionCloseOk): 
 /** Writes a complete connection.close-ok method frame. */
 export function encodeConnectionCloseOkFrame(w: ByteWriter, channel: number, a: ConnectionCloseOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionCloseOk);
-  encodeConnectionCloseOk(w, a);
+  try {
+    encodeConnectionCloseOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeConnectionBlocked(r: ByteReader): ConnectionBlocked {
-  const _reason = r.shortStr('connection.blocked reason');
+  const _reason = r.shortName('connection.blocked reason');
   return {
     reason: _reason,
   };
@@ -1022,7 +1072,12 @@ export function encodeConnectionBlocked(w: ByteWriter, a: ConnectionBlocked): vo
 /** Writes a complete connection.blocked method frame. */
 export function encodeConnectionBlockedFrame(w: ByteWriter, channel: number, a: ConnectionBlocked): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionBlocked);
-  encodeConnectionBlocked(w, a);
+  try {
+    encodeConnectionBlocked(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1036,13 +1091,18 @@ export function encodeConnectionUnblocked(_w: ByteWriter, _a: ConnectionUnblocke
 /** Writes a complete connection.unblocked method frame. */
 export function encodeConnectionUnblockedFrame(w: ByteWriter, channel: number, a: ConnectionUnblocked): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionUnblocked);
-  encodeConnectionUnblocked(w, a);
+  try {
+    encodeConnectionUnblocked(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeConnectionUpdateSecret(r: ByteReader): ConnectionUpdateSecret {
   const _newSecret = r.longStr('connection.update-secret new-secret');
-  const _reason = r.shortStr('connection.update-secret reason');
+  const _reason = r.shortName('connection.update-secret reason');
   return {
     newSecret: _newSecret,
     reason: _reason,
@@ -1057,7 +1117,12 @@ export function encodeConnectionUpdateSecret(w: ByteWriter, a: ConnectionUpdateS
 /** Writes a complete connection.update-secret method frame. */
 export function encodeConnectionUpdateSecretFrame(w: ByteWriter, channel: number, a: ConnectionUpdateSecret): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionUpdateSecret);
-  encodeConnectionUpdateSecret(w, a);
+  try {
+    encodeConnectionUpdateSecret(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1071,7 +1136,12 @@ export function encodeConnectionUpdateSecretOk(_w: ByteWriter, _a: ConnectionUpd
 /** Writes a complete connection.update-secret-ok method frame. */
 export function encodeConnectionUpdateSecretOkFrame(w: ByteWriter, channel: number, a: ConnectionUpdateSecretOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ConnectionUpdateSecretOk);
-  encodeConnectionUpdateSecretOk(w, a);
+  try {
+    encodeConnectionUpdateSecretOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1087,7 +1157,12 @@ export function encodeChannelOpen(w: ByteWriter, _a: ChannelOpen): void {
 /** Writes a complete channel.open method frame. */
 export function encodeChannelOpenFrame(w: ByteWriter, channel: number, a: ChannelOpen): void {
   const start = beginMethodFrame(w, channel, MethodId.ChannelOpen);
-  encodeChannelOpen(w, a);
+  try {
+    encodeChannelOpen(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1103,7 +1178,12 @@ export function encodeChannelOpenOk(w: ByteWriter, _a: ChannelOpenOk): void {
 /** Writes a complete channel.open-ok method frame. */
 export function encodeChannelOpenOkFrame(w: ByteWriter, channel: number, a: ChannelOpenOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ChannelOpenOk);
-  encodeChannelOpenOk(w, a);
+  try {
+    encodeChannelOpenOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1121,7 +1201,12 @@ export function encodeChannelFlow(w: ByteWriter, a: ChannelFlow): void {
 /** Writes a complete channel.flow method frame. */
 export function encodeChannelFlowFrame(w: ByteWriter, channel: number, a: ChannelFlow): void {
   const start = beginMethodFrame(w, channel, MethodId.ChannelFlow);
-  encodeChannelFlow(w, a);
+  try {
+    encodeChannelFlow(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1139,13 +1224,18 @@ export function encodeChannelFlowOk(w: ByteWriter, a: ChannelFlowOk): void {
 /** Writes a complete channel.flow-ok method frame. */
 export function encodeChannelFlowOkFrame(w: ByteWriter, channel: number, a: ChannelFlowOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ChannelFlowOk);
-  encodeChannelFlowOk(w, a);
+  try {
+    encodeChannelFlowOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeChannelClose(r: ByteReader): ChannelClose {
   const _replyCode = r.u16('channel.close reply-code');
-  const _replyText = r.shortStr('channel.close reply-text');
+  const _replyText = r.shortName('channel.close reply-text');
   const _classId = r.u16('channel.close class-id');
   const _methodId = r.u16('channel.close method-id');
   return {
@@ -1166,7 +1256,12 @@ export function encodeChannelClose(w: ByteWriter, a: ChannelClose): void {
 /** Writes a complete channel.close method frame. */
 export function encodeChannelCloseFrame(w: ByteWriter, channel: number, a: ChannelClose): void {
   const start = beginMethodFrame(w, channel, MethodId.ChannelClose);
-  encodeChannelClose(w, a);
+  try {
+    encodeChannelClose(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1180,14 +1275,19 @@ export function encodeChannelCloseOk(_w: ByteWriter, _a: ChannelCloseOk): void {
 /** Writes a complete channel.close-ok method frame. */
 export function encodeChannelCloseOkFrame(w: ByteWriter, channel: number, a: ChannelCloseOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ChannelCloseOk);
-  encodeChannelCloseOk(w, a);
+  try {
+    encodeChannelCloseOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeExchangeDeclare(r: ByteReader): ExchangeDeclare {
   r.u16('exchange.declare reserved-1');
-  const _exchange = r.shortStr('exchange.declare exchange');
-  const _type = r.shortStr('exchange.declare type');
+  const _exchange = r.shortName('exchange.declare exchange');
+  const _type = r.shortName('exchange.declare type');
   const bits0 = r.u8('exchange.declare passive, durable, auto-delete, internal, no-wait');
   const _arguments = decodeFieldTable(r);
   return {
@@ -1213,7 +1313,12 @@ export function encodeExchangeDeclare(w: ByteWriter, a: ExchangeDeclare): void {
 /** Writes a complete exchange.declare method frame. */
 export function encodeExchangeDeclareFrame(w: ByteWriter, channel: number, a: ExchangeDeclare): void {
   const start = beginMethodFrame(w, channel, MethodId.ExchangeDeclare);
-  encodeExchangeDeclare(w, a);
+  try {
+    encodeExchangeDeclare(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1227,13 +1332,18 @@ export function encodeExchangeDeclareOk(_w: ByteWriter, _a: ExchangeDeclareOk): 
 /** Writes a complete exchange.declare-ok method frame. */
 export function encodeExchangeDeclareOkFrame(w: ByteWriter, channel: number, a: ExchangeDeclareOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ExchangeDeclareOk);
-  encodeExchangeDeclareOk(w, a);
+  try {
+    encodeExchangeDeclareOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeExchangeDelete(r: ByteReader): ExchangeDelete {
   r.u16('exchange.delete reserved-1');
-  const _exchange = r.shortStr('exchange.delete exchange');
+  const _exchange = r.shortName('exchange.delete exchange');
   const bits0 = r.u8('exchange.delete if-unused, no-wait');
   return {
     exchange: _exchange,
@@ -1251,7 +1361,12 @@ export function encodeExchangeDelete(w: ByteWriter, a: ExchangeDelete): void {
 /** Writes a complete exchange.delete method frame. */
 export function encodeExchangeDeleteFrame(w: ByteWriter, channel: number, a: ExchangeDelete): void {
   const start = beginMethodFrame(w, channel, MethodId.ExchangeDelete);
-  encodeExchangeDelete(w, a);
+  try {
+    encodeExchangeDelete(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1265,15 +1380,20 @@ export function encodeExchangeDeleteOk(_w: ByteWriter, _a: ExchangeDeleteOk): vo
 /** Writes a complete exchange.delete-ok method frame. */
 export function encodeExchangeDeleteOkFrame(w: ByteWriter, channel: number, a: ExchangeDeleteOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ExchangeDeleteOk);
-  encodeExchangeDeleteOk(w, a);
+  try {
+    encodeExchangeDeleteOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeExchangeBind(r: ByteReader): ExchangeBind {
   r.u16('exchange.bind reserved-1');
-  const _destination = r.shortStr('exchange.bind destination');
-  const _source = r.shortStr('exchange.bind source');
-  const _routingKey = r.shortStr('exchange.bind routing-key');
+  const _destination = r.shortName('exchange.bind destination');
+  const _source = r.shortName('exchange.bind source');
+  const _routingKey = r.shortName('exchange.bind routing-key');
   const bits0 = r.u8('exchange.bind no-wait');
   const _arguments = decodeFieldTable(r);
   return {
@@ -1297,7 +1417,12 @@ export function encodeExchangeBind(w: ByteWriter, a: ExchangeBind): void {
 /** Writes a complete exchange.bind method frame. */
 export function encodeExchangeBindFrame(w: ByteWriter, channel: number, a: ExchangeBind): void {
   const start = beginMethodFrame(w, channel, MethodId.ExchangeBind);
-  encodeExchangeBind(w, a);
+  try {
+    encodeExchangeBind(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1311,15 +1436,20 @@ export function encodeExchangeBindOk(_w: ByteWriter, _a: ExchangeBindOk): void {
 /** Writes a complete exchange.bind-ok method frame. */
 export function encodeExchangeBindOkFrame(w: ByteWriter, channel: number, a: ExchangeBindOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ExchangeBindOk);
-  encodeExchangeBindOk(w, a);
+  try {
+    encodeExchangeBindOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeExchangeUnbind(r: ByteReader): ExchangeUnbind {
   r.u16('exchange.unbind reserved-1');
-  const _destination = r.shortStr('exchange.unbind destination');
-  const _source = r.shortStr('exchange.unbind source');
-  const _routingKey = r.shortStr('exchange.unbind routing-key');
+  const _destination = r.shortName('exchange.unbind destination');
+  const _source = r.shortName('exchange.unbind source');
+  const _routingKey = r.shortName('exchange.unbind routing-key');
   const bits0 = r.u8('exchange.unbind no-wait');
   const _arguments = decodeFieldTable(r);
   return {
@@ -1343,7 +1473,12 @@ export function encodeExchangeUnbind(w: ByteWriter, a: ExchangeUnbind): void {
 /** Writes a complete exchange.unbind method frame. */
 export function encodeExchangeUnbindFrame(w: ByteWriter, channel: number, a: ExchangeUnbind): void {
   const start = beginMethodFrame(w, channel, MethodId.ExchangeUnbind);
-  encodeExchangeUnbind(w, a);
+  try {
+    encodeExchangeUnbind(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1357,13 +1492,18 @@ export function encodeExchangeUnbindOk(_w: ByteWriter, _a: ExchangeUnbindOk): vo
 /** Writes a complete exchange.unbind-ok method frame. */
 export function encodeExchangeUnbindOkFrame(w: ByteWriter, channel: number, a: ExchangeUnbindOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ExchangeUnbindOk);
-  encodeExchangeUnbindOk(w, a);
+  try {
+    encodeExchangeUnbindOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeQueueDeclare(r: ByteReader): QueueDeclare {
   r.u16('queue.declare reserved-1');
-  const _queue = r.shortStr('queue.declare queue');
+  const _queue = r.shortName('queue.declare queue');
   const bits0 = r.u8('queue.declare passive, durable, exclusive, auto-delete, no-wait');
   const _arguments = decodeFieldTable(r);
   return {
@@ -1387,12 +1527,17 @@ export function encodeQueueDeclare(w: ByteWriter, a: QueueDeclare): void {
 /** Writes a complete queue.declare method frame. */
 export function encodeQueueDeclareFrame(w: ByteWriter, channel: number, a: QueueDeclare): void {
   const start = beginMethodFrame(w, channel, MethodId.QueueDeclare);
-  encodeQueueDeclare(w, a);
+  try {
+    encodeQueueDeclare(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeQueueDeclareOk(r: ByteReader): QueueDeclareOk {
-  const _queue = r.shortStr('queue.declare-ok queue');
+  const _queue = r.shortName('queue.declare-ok queue');
   const _messageCount = r.u32('queue.declare-ok message-count');
   const _consumerCount = r.u32('queue.declare-ok consumer-count');
   return {
@@ -1411,15 +1556,20 @@ export function encodeQueueDeclareOk(w: ByteWriter, a: QueueDeclareOk): void {
 /** Writes a complete queue.declare-ok method frame. */
 export function encodeQueueDeclareOkFrame(w: ByteWriter, channel: number, a: QueueDeclareOk): void {
   const start = beginMethodFrame(w, channel, MethodId.QueueDeclareOk);
-  encodeQueueDeclareOk(w, a);
+  try {
+    encodeQueueDeclareOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeQueueBind(r: ByteReader): QueueBind {
   r.u16('queue.bind reserved-1');
-  const _queue = r.shortStr('queue.bind queue');
-  const _exchange = r.shortStr('queue.bind exchange');
-  const _routingKey = r.shortStr('queue.bind routing-key');
+  const _queue = r.shortName('queue.bind queue');
+  const _exchange = r.shortName('queue.bind exchange');
+  const _routingKey = r.shortName('queue.bind routing-key');
   const bits0 = r.u8('queue.bind no-wait');
   const _arguments = decodeFieldTable(r);
   return {
@@ -1443,7 +1593,12 @@ export function encodeQueueBind(w: ByteWriter, a: QueueBind): void {
 /** Writes a complete queue.bind method frame. */
 export function encodeQueueBindFrame(w: ByteWriter, channel: number, a: QueueBind): void {
   const start = beginMethodFrame(w, channel, MethodId.QueueBind);
-  encodeQueueBind(w, a);
+  try {
+    encodeQueueBind(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1457,15 +1612,20 @@ export function encodeQueueBindOk(_w: ByteWriter, _a: QueueBindOk): void {
 /** Writes a complete queue.bind-ok method frame. */
 export function encodeQueueBindOkFrame(w: ByteWriter, channel: number, a: QueueBindOk): void {
   const start = beginMethodFrame(w, channel, MethodId.QueueBindOk);
-  encodeQueueBindOk(w, a);
+  try {
+    encodeQueueBindOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeQueueUnbind(r: ByteReader): QueueUnbind {
   r.u16('queue.unbind reserved-1');
-  const _queue = r.shortStr('queue.unbind queue');
-  const _exchange = r.shortStr('queue.unbind exchange');
-  const _routingKey = r.shortStr('queue.unbind routing-key');
+  const _queue = r.shortName('queue.unbind queue');
+  const _exchange = r.shortName('queue.unbind exchange');
+  const _routingKey = r.shortName('queue.unbind routing-key');
   const _arguments = decodeFieldTable(r);
   return {
     queue: _queue,
@@ -1486,7 +1646,12 @@ export function encodeQueueUnbind(w: ByteWriter, a: QueueUnbind): void {
 /** Writes a complete queue.unbind method frame. */
 export function encodeQueueUnbindFrame(w: ByteWriter, channel: number, a: QueueUnbind): void {
   const start = beginMethodFrame(w, channel, MethodId.QueueUnbind);
-  encodeQueueUnbind(w, a);
+  try {
+    encodeQueueUnbind(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1500,13 +1665,18 @@ export function encodeQueueUnbindOk(_w: ByteWriter, _a: QueueUnbindOk): void {
 /** Writes a complete queue.unbind-ok method frame. */
 export function encodeQueueUnbindOkFrame(w: ByteWriter, channel: number, a: QueueUnbindOk): void {
   const start = beginMethodFrame(w, channel, MethodId.QueueUnbindOk);
-  encodeQueueUnbindOk(w, a);
+  try {
+    encodeQueueUnbindOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeQueuePurge(r: ByteReader): QueuePurge {
   r.u16('queue.purge reserved-1');
-  const _queue = r.shortStr('queue.purge queue');
+  const _queue = r.shortName('queue.purge queue');
   const bits0 = r.u8('queue.purge no-wait');
   return {
     queue: _queue,
@@ -1523,7 +1693,12 @@ export function encodeQueuePurge(w: ByteWriter, a: QueuePurge): void {
 /** Writes a complete queue.purge method frame. */
 export function encodeQueuePurgeFrame(w: ByteWriter, channel: number, a: QueuePurge): void {
   const start = beginMethodFrame(w, channel, MethodId.QueuePurge);
-  encodeQueuePurge(w, a);
+  try {
+    encodeQueuePurge(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1541,13 +1716,18 @@ export function encodeQueuePurgeOk(w: ByteWriter, a: QueuePurgeOk): void {
 /** Writes a complete queue.purge-ok method frame. */
 export function encodeQueuePurgeOkFrame(w: ByteWriter, channel: number, a: QueuePurgeOk): void {
   const start = beginMethodFrame(w, channel, MethodId.QueuePurgeOk);
-  encodeQueuePurgeOk(w, a);
+  try {
+    encodeQueuePurgeOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeQueueDelete(r: ByteReader): QueueDelete {
   r.u16('queue.delete reserved-1');
-  const _queue = r.shortStr('queue.delete queue');
+  const _queue = r.shortName('queue.delete queue');
   const bits0 = r.u8('queue.delete if-unused, if-empty, no-wait');
   return {
     queue: _queue,
@@ -1566,7 +1746,12 @@ export function encodeQueueDelete(w: ByteWriter, a: QueueDelete): void {
 /** Writes a complete queue.delete method frame. */
 export function encodeQueueDeleteFrame(w: ByteWriter, channel: number, a: QueueDelete): void {
   const start = beginMethodFrame(w, channel, MethodId.QueueDelete);
-  encodeQueueDelete(w, a);
+  try {
+    encodeQueueDelete(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1584,7 +1769,12 @@ export function encodeQueueDeleteOk(w: ByteWriter, a: QueueDeleteOk): void {
 /** Writes a complete queue.delete-ok method frame. */
 export function encodeQueueDeleteOkFrame(w: ByteWriter, channel: number, a: QueueDeleteOk): void {
   const start = beginMethodFrame(w, channel, MethodId.QueueDeleteOk);
-  encodeQueueDeleteOk(w, a);
+  try {
+    encodeQueueDeleteOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1608,7 +1798,12 @@ export function encodeBasicQos(w: ByteWriter, a: BasicQos): void {
 /** Writes a complete basic.qos method frame. */
 export function encodeBasicQosFrame(w: ByteWriter, channel: number, a: BasicQos): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicQos);
-  encodeBasicQos(w, a);
+  try {
+    encodeBasicQos(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1622,14 +1817,19 @@ export function encodeBasicQosOk(_w: ByteWriter, _a: BasicQosOk): void {
 /** Writes a complete basic.qos-ok method frame. */
 export function encodeBasicQosOkFrame(w: ByteWriter, channel: number, a: BasicQosOk): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicQosOk);
-  encodeBasicQosOk(w, a);
+  try {
+    encodeBasicQosOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeBasicConsume(r: ByteReader): BasicConsume {
   r.u16('basic.consume reserved-1');
-  const _queue = r.shortStr('basic.consume queue');
-  const _consumerTag = r.shortStr('basic.consume consumer-tag');
+  const _queue = r.shortName('basic.consume queue');
+  const _consumerTag = r.shortName('basic.consume consumer-tag');
   const bits0 = r.u8('basic.consume no-local, no-ack, exclusive, no-wait');
   const _arguments = decodeFieldTable(r);
   return {
@@ -1654,12 +1854,17 @@ export function encodeBasicConsume(w: ByteWriter, a: BasicConsume): void {
 /** Writes a complete basic.consume method frame. */
 export function encodeBasicConsumeFrame(w: ByteWriter, channel: number, a: BasicConsume): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicConsume);
-  encodeBasicConsume(w, a);
+  try {
+    encodeBasicConsume(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeBasicConsumeOk(r: ByteReader): BasicConsumeOk {
-  const _consumerTag = r.shortStr('basic.consume-ok consumer-tag');
+  const _consumerTag = r.shortName('basic.consume-ok consumer-tag');
   return {
     consumerTag: _consumerTag,
   };
@@ -1672,12 +1877,17 @@ export function encodeBasicConsumeOk(w: ByteWriter, a: BasicConsumeOk): void {
 /** Writes a complete basic.consume-ok method frame. */
 export function encodeBasicConsumeOkFrame(w: ByteWriter, channel: number, a: BasicConsumeOk): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicConsumeOk);
-  encodeBasicConsumeOk(w, a);
+  try {
+    encodeBasicConsumeOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeBasicCancel(r: ByteReader): BasicCancel {
-  const _consumerTag = r.shortStr('basic.cancel consumer-tag');
+  const _consumerTag = r.shortName('basic.cancel consumer-tag');
   const bits0 = r.u8('basic.cancel no-wait');
   return {
     consumerTag: _consumerTag,
@@ -1693,12 +1903,17 @@ export function encodeBasicCancel(w: ByteWriter, a: BasicCancel): void {
 /** Writes a complete basic.cancel method frame. */
 export function encodeBasicCancelFrame(w: ByteWriter, channel: number, a: BasicCancel): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicCancel);
-  encodeBasicCancel(w, a);
+  try {
+    encodeBasicCancel(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeBasicCancelOk(r: ByteReader): BasicCancelOk {
-  const _consumerTag = r.shortStr('basic.cancel-ok consumer-tag');
+  const _consumerTag = r.shortName('basic.cancel-ok consumer-tag');
   return {
     consumerTag: _consumerTag,
   };
@@ -1711,14 +1926,19 @@ export function encodeBasicCancelOk(w: ByteWriter, a: BasicCancelOk): void {
 /** Writes a complete basic.cancel-ok method frame. */
 export function encodeBasicCancelOkFrame(w: ByteWriter, channel: number, a: BasicCancelOk): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicCancelOk);
-  encodeBasicCancelOk(w, a);
+  try {
+    encodeBasicCancelOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeBasicPublish(r: ByteReader): BasicPublish {
   r.u16('basic.publish reserved-1');
-  const _exchange = r.shortStr('basic.publish exchange');
-  const _routingKey = r.shortStr('basic.publish routing-key');
+  const _exchange = r.shortName('basic.publish exchange');
+  const _routingKey = r.shortName('basic.publish routing-key');
   const bits0 = r.u8('basic.publish mandatory, immediate');
   return {
     exchange: _exchange,
@@ -1738,15 +1958,20 @@ export function encodeBasicPublish(w: ByteWriter, a: BasicPublish): void {
 /** Writes a complete basic.publish method frame. */
 export function encodeBasicPublishFrame(w: ByteWriter, channel: number, a: BasicPublish): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicPublish);
-  encodeBasicPublish(w, a);
+  try {
+    encodeBasicPublish(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeBasicReturn(r: ByteReader): BasicReturn {
   const _replyCode = r.u16('basic.return reply-code');
-  const _replyText = r.shortStr('basic.return reply-text');
-  const _exchange = r.shortStr('basic.return exchange');
-  const _routingKey = r.shortStr('basic.return routing-key');
+  const _replyText = r.shortName('basic.return reply-text');
+  const _exchange = r.shortName('basic.return exchange');
+  const _routingKey = r.shortName('basic.return routing-key');
   return {
     replyCode: _replyCode,
     replyText: _replyText,
@@ -1765,16 +1990,21 @@ export function encodeBasicReturn(w: ByteWriter, a: BasicReturn): void {
 /** Writes a complete basic.return method frame. */
 export function encodeBasicReturnFrame(w: ByteWriter, channel: number, a: BasicReturn): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicReturn);
-  encodeBasicReturn(w, a);
+  try {
+    encodeBasicReturn(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeBasicDeliver(r: ByteReader): BasicDeliver {
-  const _consumerTag = r.shortStr('basic.deliver consumer-tag');
+  const _consumerTag = r.shortName('basic.deliver consumer-tag');
   const _deliveryTag = r.u64('basic.deliver delivery-tag');
   const bits0 = r.u8('basic.deliver redelivered');
-  const _exchange = r.shortStr('basic.deliver exchange');
-  const _routingKey = r.shortStr('basic.deliver routing-key');
+  const _exchange = r.shortName('basic.deliver exchange');
+  const _routingKey = r.shortName('basic.deliver routing-key');
   return {
     consumerTag: _consumerTag,
     deliveryTag: _deliveryTag,
@@ -1795,13 +2025,18 @@ export function encodeBasicDeliver(w: ByteWriter, a: BasicDeliver): void {
 /** Writes a complete basic.deliver method frame. */
 export function encodeBasicDeliverFrame(w: ByteWriter, channel: number, a: BasicDeliver): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicDeliver);
-  encodeBasicDeliver(w, a);
+  try {
+    encodeBasicDeliver(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeBasicGet(r: ByteReader): BasicGet {
   r.u16('basic.get reserved-1');
-  const _queue = r.shortStr('basic.get queue');
+  const _queue = r.shortName('basic.get queue');
   const bits0 = r.u8('basic.get no-ack');
   return {
     queue: _queue,
@@ -1818,15 +2053,20 @@ export function encodeBasicGet(w: ByteWriter, a: BasicGet): void {
 /** Writes a complete basic.get method frame. */
 export function encodeBasicGetFrame(w: ByteWriter, channel: number, a: BasicGet): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicGet);
-  encodeBasicGet(w, a);
+  try {
+    encodeBasicGet(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
 export function decodeBasicGetOk(r: ByteReader): BasicGetOk {
   const _deliveryTag = r.u64('basic.get-ok delivery-tag');
   const bits0 = r.u8('basic.get-ok redelivered');
-  const _exchange = r.shortStr('basic.get-ok exchange');
-  const _routingKey = r.shortStr('basic.get-ok routing-key');
+  const _exchange = r.shortName('basic.get-ok exchange');
+  const _routingKey = r.shortName('basic.get-ok routing-key');
   const _messageCount = r.u32('basic.get-ok message-count');
   return {
     deliveryTag: _deliveryTag,
@@ -1848,7 +2088,12 @@ export function encodeBasicGetOk(w: ByteWriter, a: BasicGetOk): void {
 /** Writes a complete basic.get-ok method frame. */
 export function encodeBasicGetOkFrame(w: ByteWriter, channel: number, a: BasicGetOk): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicGetOk);
-  encodeBasicGetOk(w, a);
+  try {
+    encodeBasicGetOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1864,7 +2109,12 @@ export function encodeBasicGetEmpty(w: ByteWriter, _a: BasicGetEmpty): void {
 /** Writes a complete basic.get-empty method frame. */
 export function encodeBasicGetEmptyFrame(w: ByteWriter, channel: number, a: BasicGetEmpty): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicGetEmpty);
-  encodeBasicGetEmpty(w, a);
+  try {
+    encodeBasicGetEmpty(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1885,7 +2135,12 @@ export function encodeBasicAck(w: ByteWriter, a: BasicAck): void {
 /** Writes a complete basic.ack method frame. */
 export function encodeBasicAckFrame(w: ByteWriter, channel: number, a: BasicAck): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicAck);
-  encodeBasicAck(w, a);
+  try {
+    encodeBasicAck(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1906,7 +2161,12 @@ export function encodeBasicReject(w: ByteWriter, a: BasicReject): void {
 /** Writes a complete basic.reject method frame. */
 export function encodeBasicRejectFrame(w: ByteWriter, channel: number, a: BasicReject): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicReject);
-  encodeBasicReject(w, a);
+  try {
+    encodeBasicReject(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1924,7 +2184,12 @@ export function encodeBasicRecoverAsync(w: ByteWriter, a: BasicRecoverAsync): vo
 /** Writes a complete basic.recover-async method frame. */
 export function encodeBasicRecoverAsyncFrame(w: ByteWriter, channel: number, a: BasicRecoverAsync): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicRecoverAsync);
-  encodeBasicRecoverAsync(w, a);
+  try {
+    encodeBasicRecoverAsync(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1942,7 +2207,12 @@ export function encodeBasicRecover(w: ByteWriter, a: BasicRecover): void {
 /** Writes a complete basic.recover method frame. */
 export function encodeBasicRecoverFrame(w: ByteWriter, channel: number, a: BasicRecover): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicRecover);
-  encodeBasicRecover(w, a);
+  try {
+    encodeBasicRecover(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1956,7 +2226,12 @@ export function encodeBasicRecoverOk(_w: ByteWriter, _a: BasicRecoverOk): void {
 /** Writes a complete basic.recover-ok method frame. */
 export function encodeBasicRecoverOkFrame(w: ByteWriter, channel: number, a: BasicRecoverOk): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicRecoverOk);
-  encodeBasicRecoverOk(w, a);
+  try {
+    encodeBasicRecoverOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1978,7 +2253,12 @@ export function encodeBasicNack(w: ByteWriter, a: BasicNack): void {
 /** Writes a complete basic.nack method frame. */
 export function encodeBasicNackFrame(w: ByteWriter, channel: number, a: BasicNack): void {
   const start = beginMethodFrame(w, channel, MethodId.BasicNack);
-  encodeBasicNack(w, a);
+  try {
+    encodeBasicNack(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -1992,7 +2272,12 @@ export function encodeTxSelect(_w: ByteWriter, _a: TxSelect): void {
 /** Writes a complete tx.select method frame. */
 export function encodeTxSelectFrame(w: ByteWriter, channel: number, a: TxSelect): void {
   const start = beginMethodFrame(w, channel, MethodId.TxSelect);
-  encodeTxSelect(w, a);
+  try {
+    encodeTxSelect(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -2006,7 +2291,12 @@ export function encodeTxSelectOk(_w: ByteWriter, _a: TxSelectOk): void {
 /** Writes a complete tx.select-ok method frame. */
 export function encodeTxSelectOkFrame(w: ByteWriter, channel: number, a: TxSelectOk): void {
   const start = beginMethodFrame(w, channel, MethodId.TxSelectOk);
-  encodeTxSelectOk(w, a);
+  try {
+    encodeTxSelectOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -2020,7 +2310,12 @@ export function encodeTxCommit(_w: ByteWriter, _a: TxCommit): void {
 /** Writes a complete tx.commit method frame. */
 export function encodeTxCommitFrame(w: ByteWriter, channel: number, a: TxCommit): void {
   const start = beginMethodFrame(w, channel, MethodId.TxCommit);
-  encodeTxCommit(w, a);
+  try {
+    encodeTxCommit(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -2034,7 +2329,12 @@ export function encodeTxCommitOk(_w: ByteWriter, _a: TxCommitOk): void {
 /** Writes a complete tx.commit-ok method frame. */
 export function encodeTxCommitOkFrame(w: ByteWriter, channel: number, a: TxCommitOk): void {
   const start = beginMethodFrame(w, channel, MethodId.TxCommitOk);
-  encodeTxCommitOk(w, a);
+  try {
+    encodeTxCommitOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -2048,7 +2348,12 @@ export function encodeTxRollback(_w: ByteWriter, _a: TxRollback): void {
 /** Writes a complete tx.rollback method frame. */
 export function encodeTxRollbackFrame(w: ByteWriter, channel: number, a: TxRollback): void {
   const start = beginMethodFrame(w, channel, MethodId.TxRollback);
-  encodeTxRollback(w, a);
+  try {
+    encodeTxRollback(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -2062,7 +2367,12 @@ export function encodeTxRollbackOk(_w: ByteWriter, _a: TxRollbackOk): void {
 /** Writes a complete tx.rollback-ok method frame. */
 export function encodeTxRollbackOkFrame(w: ByteWriter, channel: number, a: TxRollbackOk): void {
   const start = beginMethodFrame(w, channel, MethodId.TxRollbackOk);
-  encodeTxRollbackOk(w, a);
+  try {
+    encodeTxRollbackOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -2080,7 +2390,12 @@ export function encodeConfirmSelect(w: ByteWriter, a: ConfirmSelect): void {
 /** Writes a complete confirm.select method frame. */
 export function encodeConfirmSelectFrame(w: ByteWriter, channel: number, a: ConfirmSelect): void {
   const start = beginMethodFrame(w, channel, MethodId.ConfirmSelect);
-  encodeConfirmSelect(w, a);
+  try {
+    encodeConfirmSelect(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -2094,7 +2409,12 @@ export function encodeConfirmSelectOk(_w: ByteWriter, _a: ConfirmSelectOk): void
 /** Writes a complete confirm.select-ok method frame. */
 export function encodeConfirmSelectOkFrame(w: ByteWriter, channel: number, a: ConfirmSelectOk): void {
   const start = beginMethodFrame(w, channel, MethodId.ConfirmSelectOk);
-  encodeConfirmSelectOk(w, a);
+  try {
+    encodeConfirmSelectOk(w, a);
+  } catch (error) {
+    w.truncate(start); // never leave half a frame for the socket
+    throw error;
+  }
   endFrame(w, start);
 }
 
@@ -2390,6 +2710,11 @@ export function encodeMethodArgs(w: ByteWriter, method: AmqpMethod): void {
 /** Writes `method` as a complete method frame on `channel`. */
 export function encodeMethodFrame(w: ByteWriter, channel: number, method: AmqpMethod): void {
   const start = beginMethodFrame(w, channel, method.id);
-  encodeMethodArgs(w, method);
+  try {
+    encodeMethodArgs(w, method);
+  } catch (error) {
+    w.truncate(start);
+    throw error;
+  }
   endFrame(w, start);
 }

@@ -22,7 +22,7 @@ import {
   writeHeartbeatFrame,
   AmqpMethod,
 } from '../codec';
-import { AmqpError, channelError, commandInvalid, connectionForced, isUnexpected, notAllowed, toAmqpError, unexpectedFrame } from '../errors';
+import { AmqpError, channelError, commandInvalid, connectionForced, isUnexpected, notAllowed, replyTextOf, toAmqpError, unexpectedFrame } from '../errors';
 import type { DoorCounters } from '../server/door-counters';
 import type { Clock } from './clock';
 import { ConnectionHandshake, OpenedSession } from './connection-handshake';
@@ -397,7 +397,7 @@ export class AmqpConnection implements ChannelHost {
     this.phase = Phase.Closing;
     encodeConnectionCloseFrame(this.output.writer, 0, {
       replyCode: error.replyCode,
-      replyText: error.replyText.slice(0, 255),
+      replyText: replyTextOf(error.replyText),
       classId: error.classId,
       methodId: error.methodId,
     });

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 /**
  * Bounds-checked big-endian reader over `buf[pos, end)`.
  *
@@ -165,6 +166,31 @@ export class ByteReader {
     if (stop > this.end) this.truncated(1 + n, what);
     this.pos = stop;
     if (n === 0) return '';
+    return b.toString('utf8', start, stop);
+  }
+
+  /**
+   * A short string that names something (a queue, an exchange, a routing key, a consumer tag):
+   * it must be valid UTF-8, or two different byte names would decode to the same string.
+   */
+  shortName(what = 'name'): string {
+    const p = this.pos;
+    if (p + 1 > this.end) this.truncated(1, what);
+    const b = this.buf;
+    const n = b[p]!;
+    const start = p + 1;
+    const stop = start + n;
+    if (stop > this.end) this.truncated(1 + n, what);
+    this.pos = stop;
+    if (n === 0) return '';
+    let ascii = true;
+    for (let i = start; i < stop; i++) {
+      if (b[i]! > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (!ascii && !isUtf8(b.subarray(start, stop))) throw new DecodeError(`${what} is not valid UTF-8 (names must be UTF-8 text)`);
     return b.toString('utf8', start, stop);
   }
 

@@ -41,6 +41,13 @@ export class ByteWriter {
     return this;
   }
 
+  /** Forgets what was written after `length` (an earlier `length`): undoes a write that failed half-way. */
+  truncate(length: number): this {
+    if (length < 0 || length > this.pos) throw new RangeError(`cannot truncate to ${length} (length ${this.pos})`);
+    this.pos = length;
+    return this;
+  }
+
   /** Make sure at least `n` more bytes can be written without another check. */
   ensure(n: number): void {
     const need = this.pos + n;

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { wellFormed } from '#http-kit';
 import { badField } from './delivery-errors';
 
 /** Request headers to send: one value, or several for a repeated header. */
@@ -96,7 +97,7 @@ function optionalString(fields: Map<string, unknown>, key: string, name: string)
   const value = fields.get(key);
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw badField(name, `${name} must be a string`);
-  return value;
+  return wellFormed(value);
 }
 
 function headersOf(value: unknown): HeaderMap {

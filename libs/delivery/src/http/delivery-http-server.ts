@@ -1,7 +1,7 @@
 import fastify, { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { BrokerError } from '#core';
-import { BROKER_ERROR_HTTP_STATUS, BodyTooLargeError, readRawBody } from '#http-kit';
+import { BROKER_ERROR_HTTP_STATUS, BodyTooLargeError, ClientGoneError, httpServerOptions, readRawBody } from '#http-kit';
 import type { Logger } from '#observability';
 import type { DeliveryOptions } from '../delivery-options';
 import { badField, DeliveryRequestError } from '../domain/delivery-errors';
@@ -54,7 +54,13 @@ export class DeliveryHttpServer {
     private readonly options: DeliveryOptions,
     private readonly logger: Logger,
   ) {
-    this.app = fastify({ forceCloseConnections: true, keepAliveTimeout: 65_000, logger: false, return503OnClosing: true });
+    this.app = fastify({
+      ...httpServerOptions(options.timeouts, options.tls),
+      forceCloseConnections: true,
+      keepAliveTimeout: 65_000,
+      logger: false,
+      return503OnClosing: true,
+    });
     const app = this.app;
     app.removeAllContentTypeParsers();
     const route = (method: HTTPMethods | HTTPMethods[], url: string, handler: Handler): void => {
@@ -153,7 +159,10 @@ export class DeliveryHttpServer {
   private fail(reply: FastifyReply, error: unknown): void {
     if (error instanceof DeliveryRequestError) {
       json(reply, error.status, error.field !== undefined ? { error: error.message, field: error.field } : { error: error.message });
+    } else if (error instanceof ClientGoneError) {
+      this.logger.debug('delivery API client went away mid-request');
     } else if (error instanceof BodyTooLargeError) {
+      if (error.declared) void reply.header('connection', 'close');
       json(reply, 413, { error: error.message, field: 'body' });
     } else if (error instanceof BrokerError) {
       json(reply, BROKER_ERROR_HTTP_STATUS[error.kind], { error: error.message });

@@ -1,3 +1,4 @@
+import { wellFormed } from '#http-kit';
 import { badRequest, missingMessage } from './job-errors';
 import { DEFAULT_LANE, DEFAULT_PRIORITY, MAX_PRIORITY } from '../jobs-options';
 
@@ -47,7 +48,7 @@ export function laneOf(fields: RequestFields): string {
   if (typeof lane !== 'string') throw badRequest('lane must be a string');
   if (Buffer.byteLength(lane) > MAX_LANE_BYTES) throw badRequest(`lane must be at most ${MAX_LANE_BYTES} bytes`);
   if (/[\u0000-\u001f]/.test(lane)) throw badRequest('lane must not contain control characters');
-  return lane;
+  return wellFormed(lane);
 }
 
 /** The job message: required; a string (dispenserd silently stores other types as ""; we refuse them). */
@@ -103,7 +104,7 @@ export function stringOf(fields: RequestFields, name: string, maxBytes = 256): s
   if (typeof value !== 'string' || value === '' || Buffer.byteLength(value) > maxBytes) {
     throw badRequest(`${name} must be a non-empty string of at most ${maxBytes} bytes`);
   }
-  return value;
+  return wellFormed(value);
 }
 
 export function jobNumOf(fields: RequestFields): number {

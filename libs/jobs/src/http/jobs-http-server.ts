@@ -1,7 +1,7 @@
 import fastify, { FastifyError, FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { BrokerError } from '#core';
-import { BROKER_ERROR_HTTP_STATUS } from '#http-kit';
+import { BodyTooLargeError, BROKER_ERROR_HTTP_STATUS, ClientGoneError, httpServerOptions } from '#http-kit';
 import type { Logger } from '#observability';
 import { JobRequestError } from '../domain/job-errors';
 import type { JobService } from '../domain/job-service';
@@ -33,6 +33,7 @@ export class JobsHttpServer {
   ) {
     this.controller = new JobsController(jobs, options.maxBodyBytes);
     this.app = fastify({
+      ...httpServerOptions(options.timeouts, options.tls),
       bodyLimit: options.maxBodyBytes,
       forceCloseConnections: true,
       keepAliveTimeout: 65_000,
@@ -55,7 +56,17 @@ export class JobsHttpServer {
       });
     }
     app.setNotFoundHandler(this.controller.status);
-    app.setErrorHandler((error: FastifyError | JobRequestError | BrokerError, _request, reply) => {
+    app.setErrorHandler((error: FastifyError | JobRequestError | BrokerError | BodyTooLargeError | ClientGoneError, _request, reply) => {
+      if (error instanceof ClientGoneError) {
+        this.logger.debug('job API client went away mid-request');
+        return;
+      }
+      if (error instanceof BodyTooLargeError) {
+        // announced in Content-Length: answer now and close rather than read it all
+        if (error.declared) void reply.header('connection', 'close');
+        send(reply, 413, errorBody(1, error.message));
+        return;
+      }
       if (error instanceof JobRequestError) {
         send(reply, error.status, errorBody(error.code, error.message));
         return;
