@@ -257,6 +257,9 @@ describe('declaring and deleting', () => {
     const salt = randomBytes(4);
     const hash = Buffer.concat([salt, createHash('sha256').update(salt).update('from-rabbit').digest()]).toString('base64');
     assert.equal((await api.put('/api/users/bob', { password_hash: hash, hashing_algorithm: 'rabbit_password_hashing_sha256', tags: ['administrator'] })).status, 201);
+    // as in RabbitMQ, a new user has no permissions until granted some
+    await assert.rejects(amqp.connect(`amqp://bob:from-rabbit@127.0.0.1:${app.amqpPort}`), /ConnectionClose/);
+    assert.equal((await api.put('/api/permissions/%2F/bob', { configure: '.*', write: '.*', read: '.*' })).status, 201);
     const bob = await amqp.connect(`amqp://bob:from-rabbit@127.0.0.1:${app.amqpPort}`);
     await bob.close();
     assert.equal((await api.get('/api/users/bob')).hashing_algorithm, 'rabbit_password_hashing_sha256');

@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
 import { AmqpModule, Clock, systemClock } from '#amqp';
-import { BrokerConfig, BrokerConfigModule, ConfiguredUser, usersFromConfig } from '#config';
+import { BrokerConfig, BrokerConfigModule, ConfigurationError, ConfiguredUser, usersFromConfig } from '#config';
 import { CoreModule, SqliteStore } from '#core';
 import { DeliveryModule } from '#delivery';
+import type { HttpAuthOptions } from '#http-kit';
 import { JobsModule } from '#jobs';
 import { ManagementModule } from '#management';
 import { Logger, ObservabilityModule } from '#observability';
@@ -15,6 +17,25 @@ function configuredUsers(config: BrokerConfig): ConfiguredUser[] {
     users.push({ name: config.AMQP_DEFAULT_USER, passwordHash: bcrypt.hashSync(config.AMQP_DEFAULT_PASS, 8), tags: ['administrator'] });
   }
   return users;
+}
+
+/** The TLS key, certificate and CA of the configuration, read once; null when TLS is off. */
+export function tlsOf(config: BrokerConfig): { key: Buffer; cert: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean } | null {
+  if (config.TLS_CERT_FILE === '') return null;
+  const read = (key: 'TLS_KEY_FILE' | 'TLS_CERT_FILE' | 'TLS_CA_FILE'): Buffer => {
+    try {
+      return readFileSync(config[key]);
+    } catch (error) {
+      throw new ConfigurationError(`${key}: cannot read '${config[key]}': ${(error as Error).message}`);
+    }
+  };
+  return {
+    key: read('TLS_KEY_FILE'),
+    cert: read('TLS_CERT_FILE'),
+    ...(config.TLS_CA_FILE !== '' ? { ca: read('TLS_CA_FILE') } : {}),
+    requestCert: config.TLS_VERIFY_PEER,
+    rejectUnauthorized: config.TLS_VERIFY_PEER && config.TLS_FAIL_IF_NO_PEER_CERT,
+  };
 }
 
 /** A comma-separated setting as a list. */
@@ -31,6 +52,9 @@ export interface CompositionOverrides {
 export class AppModule {
   static register(config: BrokerConfig, logger: Logger, overrides: CompositionOverrides = {}): DynamicModule {
     const httpTimeouts = { requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS, headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS };
+    const tls = tlsOf(config);
+    const httpTls = config.HTTP_TLS ? tls : null;
+    const httpAuth = (enabled: boolean): HttpAuthOptions => ({ enabled, tokens: config.tokens ?? {} });
     return {
       module: AppModule,
       imports: [
@@ -46,6 +70,8 @@ export class AppModule {
             memoryHighWatermarkBytes: config.MEMORY_HIGH_WATERMARK_MB * 1024 * 1024,
             diskFreeLimitBytes: config.DISK_FREE_LIMIT_MB * 1024 * 1024,
             users: configuredUsers(config),
+            maxQueuesPerVhost: config.MAX_QUEUES_PER_VHOST,
+            loopbackUsers: listOf(config.LOOPBACK_USERS),
           },
         }),
         AmqpModule.forRoot({
@@ -56,12 +82,17 @@ export class AppModule {
           channelMax: config.AMQP_CHANNEL_MAX,
           maxMessageBytes: config.AMQP_MAX_MESSAGE_MB * 1024 * 1024,
           handshakeTimeout: config.AMQP_HANDSHAKE_TIMEOUT,
+          maxConnections: config.AMQP_MAX_CONNECTIONS,
+          maxConnectionsPerUser: config.AMQP_MAX_CONNECTIONS_PER_USER,
+          maxConsumersPerChannel: config.AMQP_MAX_CONSUMERS_PER_CHANNEL,
+          tls: tls === null ? null : { ...tls, port: config.AMQPS_PORT },
         }, overrides.amqpClock ?? systemClock),
         JobsModule.forRoot({
           port: config.JOBS_PORT,
           host: config.JOBS_HOST || config.BIND_HOST,
           timeouts: httpTimeouts,
-          tls: null,
+          tls: httpTls,
+          auth: httpAuth(config.JOBS_AUTH),
           vhost: config.JOBS_VHOST,
           queuePrefix: config.JOBS_QUEUE_PREFIX,
           maxBodyBytes: config.JOBS_MAX_BODY_MB * 1024 * 1024,
@@ -73,7 +104,8 @@ export class AppModule {
           port: config.DISPATCH_PORT,
           host: config.DISPATCH_HOST || config.BIND_HOST,
           timeouts: httpTimeouts,
-          tls: null,
+          tls: httpTls,
+          auth: httpAuth(config.DISPATCH_AUTH),
           vhost: config.DISPATCH_VHOST,
           queuePrefix: config.DISPATCH_QUEUE_PREFIX,
           amqpExchange: config.DISPATCH_AMQP_EXCHANGE,

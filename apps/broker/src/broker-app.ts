@@ -8,13 +8,13 @@ import { DeliveryHttpService } from '#delivery';
 import { JobsHttpService } from '#jobs';
 import type { BrokerConfig } from '#config';
 import { createLogger, Logger, NestPinoLogger } from '#observability';
-import { AppModule, CompositionOverrides } from './app.module';
+import { AppModule, CompositionOverrides, tlsOf } from './app.module';
 
 export interface RunningBroker {
   readonly app: NestFastifyApplication;
   readonly logger: Logger;
   /** The ports actually bound (differs from the configuration when it asked for 0). */
-  readonly ports: { management: number; amqp: number; jobs: number; dispatch: number };
+  readonly ports: { management: number; amqp: number; amqps: number; jobs: number; dispatch: number };
   /** Stops the listeners, then commits and closes the store. */
   close(): Promise<void>;
 }
@@ -22,7 +22,9 @@ export interface RunningBroker {
 /** Builds the Nest application on Fastify and starts every listener. */
 export async function startBroker(config: BrokerConfig, overrides: CompositionOverrides = {}): Promise<RunningBroker> {
   const logger = createLogger(config.LOG_LEVEL);
+  const tls = config.HTTP_TLS ? tlsOf(config) : null;
   const adapter = new FastifyAdapter({
+    ...(tls !== null ? { https: tls } : {}),
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -33,14 +35,15 @@ export async function startBroker(config: BrokerConfig, overrides: CompositionOv
   await app.listen(config.MANAGEMENT_PORT, config.BIND_HOST);
   const management = (app.getHttpServer().address() as AddressInfo).port;
   const amqp = app.get(AmqpService).server.port;
+  const amqps = app.get(AmqpService).server.tlsPort;
   const jobs = app.get(JobsHttpService).server.port;
   const dispatch = app.get(DeliveryHttpService).server.port;
-  logger.info({ dataDir: config.DATA_DIR, management, amqp, jobs, dispatch }, 'broker started');
+  logger.info({ dataDir: config.DATA_DIR, management, amqp, ...(amqps !== 0 ? { amqps } : {}), jobs, dispatch }, 'broker started');
   let closing: Promise<void> | null = null;
   return {
     app,
     logger,
-    ports: { management, amqp, jobs, dispatch },
+    ports: { management, amqp, amqps, jobs, dispatch },
     close: () => (closing ??= app.close()),
   };
 }

@@ -9,6 +9,24 @@ export interface AmqpServerOptions {
   maxMessageBytes: number;
   /** Seconds a client has to complete the handshake. */
   handshakeTimeout: number;
+  /** Connections at most in all, and per user; 0 = no limit. */
+  maxConnections: number;
+  maxConnectionsPerUser: number;
+  /** Consumers at most per channel; 0 = no limit. */
+  maxConsumersPerChannel: number;
+  /** AMQPS listener (TLS) beside the plain one, when configured. */
+  tls: AmqpTlsOptions | null;
+}
+
+export interface AmqpTlsOptions {
+  port: number;
+  key: Buffer;
+  cert: Buffer;
+  ca?: Buffer;
+  /** Ask for a client certificate and verify it against `ca`. */
+  requestCert: boolean;
+  /** With requestCert: refuse clients without a valid certificate. */
+  rejectUnauthorized: boolean;
 }
 
 export const AMQP_OPTIONS = Symbol('AMQP_OPTIONS');

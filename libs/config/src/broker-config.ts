@@ -319,6 +319,87 @@ export class BrokerConfig {
   @Max(3_600_000)
   HTTP_HEADERS_TIMEOUT_MS = 10_000;
 
+  /** Comma-separated users that may log in only from a loopback address (RabbitMQ's loopback_users); empty: none. */
+  @IsString()
+  LOOPBACK_USERS = 'guest';
+
+  /** AMQP connections at most, in all; 0 = no limit. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  AMQP_MAX_CONNECTIONS = 0;
+
+  /** AMQP connections at most per user; 0 = no limit. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  AMQP_MAX_CONNECTIONS_PER_USER = 0;
+
+  /** Consumers at most per AMQP channel; 0 = no limit. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  AMQP_MAX_CONSUMERS_PER_CHANNEL = 0;
+
+  /** Queues at most per vhost; 0 = no limit. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  MAX_QUEUES_PER_VHOST = 0;
+
+  /** PEM certificate (chain) for TLS: enables AMQPS on AMQPS_PORT (and HTTPS with HTTP_TLS). */
+  @IsString()
+  TLS_CERT_FILE = '';
+
+  /** PEM private key of TLS_CERT_FILE. */
+  @IsString()
+  TLS_KEY_FILE = '';
+
+  /** PEM CA certificates that client certificates are verified against. */
+  @IsString()
+  TLS_CA_FILE = '';
+
+  /** Ask clients for a certificate and verify it against TLS_CA_FILE. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  TLS_VERIFY_PEER = false;
+
+  /** With TLS_VERIFY_PEER: refuse clients that present no certificate. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  TLS_FAIL_IF_NO_PEER_CERT = false;
+
+  /** AMQP over TLS (when TLS_CERT_FILE is set); 0 picks a free port. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  AMQPS_PORT = 5671;
+
+  /** Serve the job API, the delivery API and the management port over HTTPS (needs TLS_CERT_FILE). */
+  @Transform(toBoolean)
+  @IsBoolean()
+  HTTP_TLS = false;
+
+  /** The job API asks for credentials (basic auth with broker users, or a bearer token from `tokens`). */
+  @Transform(toBoolean)
+  @IsBoolean()
+  JOBS_AUTH = false;
+
+  /** The delivery API asks for credentials (as JOBS_AUTH). */
+  @Transform(toBoolean)
+  @IsBoolean()
+  DISPATCH_AUTH = false;
+
+  /** Bearer tokens for the HTTP doors, config file only: `{ "tokens": { "<token>": "<user>" } }`. */
+  @IsOptional()
+  @IsObject()
+  tokens?: Record<string, string>;
+
   /** Optional JSON file with the same keys; environment variables win over it. */
   @IsOptional()
   @IsString()

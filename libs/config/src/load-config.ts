@@ -13,7 +13,7 @@ export class ConfigurationError extends Error {
 
 type Source = Record<string, unknown>;
 /** Keys only the JSON file can carry (structured values). */
-export const FILE_ONLY_KEYS = new Set<string>(['users']);
+export const FILE_ONLY_KEYS = new Set<string>(['users', 'tokens']);
 const KNOWN_KEYS = new Set<string>([...Object.keys(new BrokerConfig()), 'CONFIG_FILE']);
 const ENV_KEYS = [...KNOWN_KEYS].filter((key) => !FILE_ONLY_KEYS.has(key));
 
@@ -57,7 +57,21 @@ export function loadBrokerConfig(env: Source = process.env): BrokerConfig {
   const config = plainToInstance(BrokerConfig, merged);
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigurationError(`Invalid configuration: ${describe(errors)}`);
+  checkTls(config);
   return config;
+}
+
+/** The TLS settings that only make sense together. */
+function checkTls(config: BrokerConfig): void {
+  const problem =
+    (config.TLS_CERT_FILE !== '') !== (config.TLS_KEY_FILE !== '')
+      ? 'TLS_CERT_FILE and TLS_KEY_FILE: give both or neither'
+      : config.HTTP_TLS && config.TLS_CERT_FILE === ''
+        ? 'HTTP_TLS: needs TLS_CERT_FILE and TLS_KEY_FILE'
+        : config.TLS_VERIFY_PEER && config.TLS_CA_FILE === ''
+          ? 'TLS_VERIFY_PEER: needs TLS_CA_FILE to verify client certificates against'
+          : null;
+  if (problem !== null) throw new ConfigurationError(`Invalid configuration: ${problem}`);
 }
 
 /**

@@ -22,6 +22,10 @@ export interface BrokerOptions {
   diskFreeLimitBytes?: number;
   /** Users from the configuration (the default guest, …): defaults for names not defined in the store. */
   users?: UserDefinition[];
+  /** Users who may authenticate only from the local machine (RabbitMQ's loopback_users). */
+  loopbackUsers?: string[];
+  /** Queues at most per vhost; 0 or absent = no limit. */
+  maxQueuesPerVhost?: number;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -83,6 +87,7 @@ export class Broker {
       queueLimits: { memoryBudget: options.queueMemoryBudget, flowHigh, flowLow: Math.floor(flowHigh / 2) },
       nextSeq: () => ++this.seq,
       nextQueueId: () => ++this.queueId,
+      maxQueues: options.maxQueuesPerVhost ?? 0,
     };
     this.alarms = new ResourceAlarms({
       dataDir: options.dataDir ?? null,
@@ -106,6 +111,7 @@ export class Broker {
     broker.recoveredMessages = recovered.messages;
     if (!broker.vhosts.has(DEFAULT_VHOST)) broker.addVhost(DEFAULT_VHOST);
     broker.users.load(options.users ?? [], DEFAULT_VHOST);
+    broker.users.restrictToLoopback(options.loopbackUsers ?? []);
     broker.recoverySeconds = Number(process.hrtime.bigint() - started) / 1e9;
     broker.alarms.start();
     return broker;

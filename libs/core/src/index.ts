@@ -13,7 +13,8 @@ export { Message } from './message/message';
 export { RANK_HEADER, NOT_BEFORE_HEADER, DEFAULT_RANK } from './queue/queue-options';
 export { BrokerError } from './errors';
 export { HASHING_ALGORITHMS, UserRegistry } from './auth/user-registry';
-export type { HashingAlgorithm, PermissionDefinition, UserDefinition } from './auth/user-registry';
+export { isLoopbackAddress } from './auth/loopback';
+export type { Access, HashingAlgorithm, PermissionDefinition, UserDefinition } from './auth/user-registry';
 export type { BrokerErrorKind } from './errors';
 
 // durability

@@ -2,7 +2,7 @@ import type { CircuitPolicy } from './domain/circuit-breaker';
 import type { RetryPolicy } from './domain/retry-schedule';
 import type { DestinationRules } from './sender/destination-guard';
 
-import type { HttpTimeouts, HttpTls } from '#http-kit';
+import type { HttpAuthOptions, HttpTimeouts, HttpTls } from '#http-kit';
 
 export interface DeliveryOptions {
   port: number;
@@ -10,6 +10,8 @@ export interface DeliveryOptions {
   timeouts: HttpTimeouts;
   /** HTTPS when set. */
   tls: HttpTls | null;
+  /** Credentials asked of callers; off by default, as Dispatcher asks for none. */
+  auth: HttpAuthOptions;
   /** Virtual host of the delivery queues and the AMQP exchange. */
   vhost: string;
   /** Queues `${prefix}pending` and `${prefix}dead`. */

@@ -34,7 +34,7 @@ export class DeliveryHttpService implements OnApplicationBootstrap, BeforeApplic
     const log = logger.child({ component: 'delivery' });
     const events = new DeliveryMetrics(metrics.registry, () => ({ index: this.service.index, circuit: this.service.circuit }), log);
     this.service = new DeliveryService(broker, options, this.sender, events);
-    this.server = new DeliveryHttpServer(this.service, options, log);
+    this.server = new DeliveryHttpServer(broker, this.service, options, log);
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -4,3 +4,6 @@ export { BROKER_ERROR_HTTP_STATUS } from './broker-error-status';
 export { wellFormed } from './well-formed';
 export { httpServerOptions } from './server-options';
 export type { HttpTimeouts, HttpTls } from './server-options';
+export { HttpAuthenticator, HttpAuthError } from './http-auth';
+export type { HttpAuthOptions } from './http-auth';
+export { closeGracefully, SHUTDOWN_GRACE_MS } from './graceful-close';

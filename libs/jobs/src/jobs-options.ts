@@ -1,4 +1,4 @@
-import type { HttpTimeouts, HttpTls } from '#http-kit';
+import type { HttpAuthOptions, HttpTimeouts, HttpTls } from '#http-kit';
 
 export interface JobsOptions {
   port: number;
@@ -6,6 +6,8 @@ export interface JobsOptions {
   timeouts: HttpTimeouts;
   /** HTTPS when set. */
   tls: HttpTls | null;
+  /** Credentials asked of callers; off by default, as dispenserd asks for none. */
+  auth: HttpAuthOptions;
   /** Virtual host whose queues are the lanes. */
   vhost: string;
   /** Lane `x` is the queue `${queuePrefix}x`. */

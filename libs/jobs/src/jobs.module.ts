@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { Gauge } from 'prom-client';
+import { Broker } from '#core';
 import { APP_LOGGER, Logger, MetricsService } from '#observability';
 import { JobService } from './domain/job-service';
 import { JobsHttpServer } from './http/jobs-http-server';
@@ -11,12 +12,13 @@ export class JobsHttpService implements OnApplicationBootstrap, BeforeApplicatio
   readonly server: JobsHttpServer;
 
   constructor(
+    @Inject(Broker) broker: Broker,
     @Inject(JobService) jobs: JobService,
     @Inject(JOBS_OPTIONS) options: JobsOptions,
     @Inject(APP_LOGGER) logger: Logger,
     @Inject(MetricsService) metrics: MetricsService,
   ) {
-    this.server = new JobsHttpServer(jobs, options, logger.child({ component: 'jobs' }));
+    this.server = new JobsHttpServer(broker, jobs, options, logger.child({ component: 'jobs' }));
     const registers = [metrics.registry];
     new Gauge({
       name: 'broker_job_lane_queued',

@@ -225,6 +225,7 @@ export class AmqpChannel implements ConsumerHost {
   private publish(exchange: string, message: Message, mandatory: boolean): void {
     let outcome;
     try {
+      this.host.access.check('write', 'exchange', exchange);
       outcome = this.host.vhost.publish(exchange, message);
     } catch (error) {
       throw blame(error, MethodId.BasicPublish);
@@ -294,9 +295,12 @@ export class AmqpChannel implements ConsumerHost {
   }
 
   private consume(queueName: string, requestedTag: string, noAck: boolean, exclusive: boolean, noWait: boolean, args: FieldTable): void {
+    this.host.access.check('read', 'queue', queueName);
     const queue = this.host.vhost.getQueue(queueName, this.host.connectionId);
     const tag = requestedTag === '' ? generatedTag() : requestedTag;
     if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`);
+    const max = this.host.maxConsumersPerChannel;
+    if (max > 0 && this.consumers.size >= max) throw notAllowed(`reached maximum (${max}) of consumers per channel`);
     const rawPriority = args['x-priority'];
     const priority = typeof rawPriority === 'number' && Number.isInteger(rawPriority) ? rawPriority : 0;
     if (rawPriority !== undefined && typeof rawPriority !== 'number') {
@@ -350,6 +354,7 @@ export class AmqpChannel implements ConsumerHost {
   }
 
   private get(queueName: string, noAck: boolean): void {
+    this.host.access.check('read', 'queue', queueName);
     const queue: Queue = this.host.vhost.getQueue(queueName, this.host.connectionId);
     const out = this.host.output;
     const entry = queue.fetch(noAck);

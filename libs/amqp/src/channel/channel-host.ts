@@ -1,5 +1,6 @@
 import type { Broker, Queue, VirtualHost } from '#core';
 import type { FrameOutput } from '../connection/frame-output';
+import type { AccessControl } from '../auth/access-control';
 import type { AmqpError } from '../errors';
 import type { DoorCounters } from '../server/door-counters';
 
@@ -26,8 +27,12 @@ export interface ChannelHost {
   readonly output: FrameOutput;
   readonly frameMax: number;
   readonly maxMessageBytes: number;
+  /** Consumers at most per channel; 0 = no limit. */
+  readonly maxConsumersPerChannel: number;
   readonly capabilities: ClientCapabilities;
   readonly stats: DoorCounters;
+  /** The user's permissions in the connection's vhost. */
+  readonly access: AccessControl;
   /** The channel finished closing (close-ok sent or received). */
   channelClosed(channelId: number): void;
   /** A hard error: the whole connection must close. */

@@ -24,6 +24,7 @@ export function handleTopologyMethod(method: AmqpMethod, channel: number, host: 
   switch (method.id) {
     case MethodId.ExchangeDeclare: {
       const a = method.args;
+      if (!a.passive) host.access.check('configure', 'exchange', a.exchange);
       vhost.declareExchange({
         name: a.exchange,
         type: a.type,
@@ -37,17 +38,22 @@ export function handleTopologyMethod(method: AmqpMethod, channel: number, host: 
       break;
     }
     case MethodId.ExchangeDelete:
+      host.access.check('configure', 'exchange', method.args.exchange);
       vhost.deleteExchange(method.args.exchange, method.args.ifUnused);
       if (!method.args.noWait) encodeExchangeDeleteOkFrame(w, channel, {});
       break;
     case MethodId.ExchangeBind: {
       const a = method.args;
+      host.access.check('write', 'exchange', a.destination);
+      host.access.check('read', 'exchange', a.source);
       vhost.bind('exchange', a.destination, a.source, a.routingKey, a.arguments, owner);
       if (!a.noWait) encodeExchangeBindOkFrame(w, channel, {});
       break;
     }
     case MethodId.ExchangeUnbind: {
       const a = method.args;
+      host.access.check('write', 'exchange', a.destination);
+      host.access.check('read', 'exchange', a.source);
       vhost.unbind('exchange', a.destination, a.source, a.routingKey, a.arguments, owner);
       if (!a.noWait) encodeExchangeUnbindOkFrame(w, channel, {});
       break;
@@ -62,6 +68,7 @@ export function handleTopologyMethod(method: AmqpMethod, channel: number, host: 
         autoDelete: a.autoDelete,
         arguments: a.arguments,
         owner,
+        authorize: a.passive ? undefined : (name) => host.access.check('configure', 'queue', name),
       });
       if (!a.noWait) {
         encodeQueueDeclareOkFrame(w, channel, {
@@ -74,23 +81,29 @@ export function handleTopologyMethod(method: AmqpMethod, channel: number, host: 
     }
     case MethodId.QueueBind: {
       const a = method.args;
+      host.access.check('write', 'queue', a.queue);
+      host.access.check('read', 'exchange', a.exchange);
       vhost.bind('queue', a.queue, a.exchange, a.routingKey, a.arguments, owner);
       if (!a.noWait) encodeQueueBindOkFrame(w, channel, {});
       break;
     }
     case MethodId.QueueUnbind: {
       const a = method.args;
+      host.access.check('write', 'queue', a.queue);
+      host.access.check('read', 'exchange', a.exchange);
       vhost.unbind('queue', a.queue, a.exchange, a.routingKey, a.arguments, owner);
       encodeQueueUnbindOkFrame(w, channel, {});
       break;
     }
     case MethodId.QueuePurge: {
+      host.access.check('read', 'queue', method.args.queue);
       const count = vhost.purgeQueue(method.args.queue, owner);
       if (!method.args.noWait) encodeQueuePurgeOkFrame(w, channel, { messageCount: count });
       break;
     }
     case MethodId.QueueDelete: {
       const a = method.args;
+      host.access.check('configure', 'queue', a.queue);
       const count = vhost.deleteQueue(a.queue, { ifUnused: a.ifUnused, ifEmpty: a.ifEmpty, owner });
       if (!a.noWait) encodeQueueDeleteOkFrame(w, channel, { messageCount: count });
       break;

@@ -23,6 +23,7 @@ import {
   AmqpMethod,
 } from '../codec';
 import { AmqpError, channelError, commandInvalid, connectionForced, isUnexpected, notAllowed, replyTextOf, toAmqpError, unexpectedFrame } from '../errors';
+import { AccessControl } from '../auth/access-control';
 import type { DoorCounters } from '../server/door-counters';
 import type { Clock } from './clock';
 import { ConnectionHandshake, OpenedSession } from './connection-handshake';
@@ -52,6 +53,8 @@ export interface ConnectionContext {
   options: AmqpServerOptions;
   clock: Clock;
   stats: DoorCounters;
+  /** Why a new connection of this user may not open now (limits), or null. */
+  admit(user: string, vhost: string): string | null;
   events: ConnectionEvents;
 }
 
@@ -64,6 +67,7 @@ export class AmqpConnection implements ChannelHost {
   readonly output: FrameOutput;
   readonly connectedAt = Date.now();
   private session: OpenedSession | null = null;
+  private accessControl: AccessControl | null = null;
   private phase = Phase.Handshake;
   private readonly parser: FrameParser;
   private readonly channels = new Map<number, AmqpChannel>();
@@ -84,10 +88,11 @@ export class AmqpConnection implements ChannelHost {
     this.broker = broker;
     this.output = new FrameOutput(socket, () => this.onWritable());
     this.handshake = new ConnectionHandshake(this.output, broker, options, {
+      admit: (user, vhost) => context.admit(user, vhost),
       failed: (error) => this.connectionError(error),
       opened: (session) => this.opened(session),
-      loginRefused: (user) => context.events.log('warn', 'login refused', { user, remote: this.remoteAddress }),
-    });
+      loginRefused: (user, why) => context.events.log('warn', 'login refused', { user, why, remote: this.remoteAddress }),
+    }, socket.remoteAddress);
     this.heartbeats = new HeartbeatMonitor(clock, {
       readingPaused: () => socket.isPaused(),
       sendHeartbeatIfIdle: () => this.sendHeartbeatIfIdle(),
@@ -127,6 +132,10 @@ export class AmqpConnection implements ChannelHost {
     return this.session?.user ?? '';
   }
 
+  get isOpen(): boolean {
+    return this.phase === Phase.Open;
+  }
+
   get frameMax(): number {
     return this.session?.frameMax ?? FRAME_MIN_SIZE;
   }
@@ -137,6 +146,15 @@ export class AmqpConnection implements ChannelHost {
 
   get maxMessageBytes(): number {
     return this.context.options.maxMessageBytes;
+  }
+
+  get maxConsumersPerChannel(): number {
+    return this.context.options.maxConsumersPerChannel;
+  }
+
+  get access(): AccessControl {
+    if (this.accessControl === null) throw new Error('connection is not open');
+    return this.accessControl;
   }
 
   get stats(): DoorCounters {
@@ -297,6 +315,7 @@ export class AmqpConnection implements ChannelHost {
 
   private opened(session: OpenedSession): void {
     this.session = session;
+    this.accessControl = new AccessControl(this.broker, session.user, session.vhost.name);
     this.context.stats.connectionsOpened++;
     this.context.events.log('info', 'connection opened', {
       connection: this.connectionId,
@@ -441,6 +460,7 @@ export class AmqpConnection implements ChannelHost {
   }
 }
 
+/** 127.0.0.0/8, ::1, and IPv4-mapped loopback. */
 function jsonOf(value: unknown): unknown {
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (typeof value === 'bigint') return Number(value);

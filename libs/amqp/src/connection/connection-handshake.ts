@@ -31,10 +31,13 @@ export interface OpenedSession {
 }
 
 export interface HandshakeEvents {
+  /** Why this user may not open a connection now (limits), or null. */
+  /** The refusal text when a connection limit keeps this login out, else null. */
+  admit(user: string, vhost: string): string | null;
   /** Connection-level failure during the handshake: send connection.close with it. */
   failed(error: AmqpError): void;
   opened(session: OpenedSession): void;
-  loginRefused(user: string): void;
+  loginRefused(user: string, why: string): void;
 }
 
 const enum Step {
@@ -80,6 +83,8 @@ export class ConnectionHandshake {
     private readonly broker: Broker,
     private readonly options: AmqpServerOptions,
     private readonly events: HandshakeEvents,
+    /** The peer's address, for the loopback-only users. */
+    private readonly remoteAddress: string | undefined,
   ) {}
 
   get done(): boolean {
@@ -162,8 +167,9 @@ export class ConnectionHandshake {
     this.broker.users.verify(credentials.username, credentials.password).then(
       (user) => {
         if (this.step !== Step.Authenticating) return;
-        if (user === null) {
-          this.events.loginRefused(credentials.username);
+        const loopbackOnly = user !== null && !this.broker.users.mayConnectFrom(user.name, this.remoteAddress);
+        if (user === null || loopbackOnly) {
+          this.events.loginRefused(credentials.username, loopbackOnly ? `user '${credentials.username}' can only connect via localhost` : 'wrong credentials');
           this.events.failed(
             accessRefused(`Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`).withMethod(
               MethodId.ConnectionStartOk,
@@ -203,6 +209,13 @@ export class ConnectionHandshake {
   private open(vhostName: string): void {
     const vhost = this.broker.vhost(vhostName);
     if (vhost === undefined) throw notAllowed(`vhost '${vhostName}' not found`).withMethod(MethodId.ConnectionOpen);
+    if (!this.broker.users.mayUseVhost(this.user, vhostName)) {
+      throw notAllowed(`access to vhost '${vhostName}' refused for user '${this.user}'`).withMethod(MethodId.ConnectionOpen);
+    }
+    const refusal = this.events.admit(this.user, vhostName);
+    if (refusal !== null) {
+      throw notAllowed(refusal).withMethod(MethodId.ConnectionOpen);
+    }
     this.step = Step.Done;
     encodeConnectionOpenOkFrame(this.output.writer, 0, {});
     this.output.schedule();

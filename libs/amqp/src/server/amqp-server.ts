@@ -1,5 +1,6 @@
 import { createServer, Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import type { Broker, SessionRegistry, SessionSnapshot } from '#core';
 import type { Logger } from '#observability';
 import type { AmqpServerOptions } from '../amqp-options';
@@ -17,6 +18,7 @@ const SHUTDOWN_GRACE_MS = 3000;
 export class AmqpServer implements SessionRegistry {
   readonly door = 'amqp';
   private server: Server | null = null;
+  private tlsServer: Server | null = null;
   private readonly connections = new Map<string, AmqpConnection>();
   private readonly context: ConnectionContext;
   private nextId = 0;
@@ -34,6 +36,7 @@ export class AmqpServer implements SessionRegistry {
       options,
       clock,
       stats: this.stats,
+      admit: (user, vhost) => this.admit(user, vhost),
       events: {
         closed: (connection) => this.connections.delete(connection.connectionId),
         log: (level, message, fields) => this.logger[level](fields ?? {}, message),
@@ -46,6 +49,29 @@ export class AmqpServer implements SessionRegistry {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** The AMQPS port, 0 when TLS is off. */
+  get tlsPort(): number {
+    return (this.tlsServer?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /** RabbitMQ's refusal text when a login of `user` may not open a connection now (the connection limits), or null. */
+  private admit(user: string, vhost: string): string | null {
+    const { maxConnections, maxConnectionsPerUser } = this.options;
+    if (maxConnections === 0 && maxConnectionsPerUser === 0) return null;
+    let open = 0;
+    let ofUser = 0;
+    for (const connection of this.connections.values()) {
+      if (!connection.isOpen) continue;
+      open++;
+      if (connection.user === user) ofUser++;
+    }
+    if (maxConnections > 0 && open >= maxConnections) return `access to vhost '${vhost}' refused for user '${user}': connection limit (${maxConnections}) is reached`;
+    if (maxConnectionsPerUser > 0 && ofUser >= maxConnectionsPerUser) {
+      return `Connection refused for user '${user}': user connection limit (${maxConnectionsPerUser}) is reached`;
+    }
+    return null;
+  }
+
   get connectionCount(): number {
     return this.connections.size;
   }
@@ -54,17 +80,26 @@ export class AmqpServer implements SessionRegistry {
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
     this.broker.sessions.register(this);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        this.logger.info({ port: this.port, host: this.options.host }, 'AMQP listener started');
-        resolve(this.port);
-      });
+    const listening = listenOn(server, this.options.port, this.options.host).then(() => {
+      this.logger.info({ port: this.port, host: this.options.host }, 'AMQP listener started');
+    });
+    const tls = this.options.tls;
+    if (tls === null) return listening.then(() => this.port);
+    const tlsServer = createTlsServer(
+      { key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: tls.requestCert, rejectUnauthorized: tls.rejectUnauthorized },
+      (socket) => this.accept(socket),
+    );
+    tlsServer.on('tlsClientError', (error, socket) => {
+      this.logger.info({ err: error.message, remote: socket.remoteAddress }, 'AMQPS handshake failed');
+    });
+    this.tlsServer = tlsServer;
+    return Promise.all([listening, listenOn(tlsServer, tls.port, this.options.host)]).then(() => {
+      this.logger.info({ port: this.tlsPort, host: this.options.host, verifyPeer: tls.requestCert }, 'AMQPS listener started');
+      return this.port;
     });
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket | TLSSocket): void {
     const id = `amqp-${++this.nextId}`;
     const connection = new AmqpConnection(id, socket, this.context);
     this.connections.set(id, connection);
@@ -100,12 +135,24 @@ export class AmqpServer implements SessionRegistry {
     const server = this.server;
     if (server === null) return;
     this.server = null;
+    const tlsServer = this.tlsServer;
+    this.tlsServer = null;
     this.broker.sessions.unregister(this);
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = Promise.all([server, tlsServer].map((s) => (s === null ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
     for (const connection of this.connections.values()) connection.shutdown();
     const deadline = Date.now() + SHUTDOWN_GRACE_MS;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const connection of this.connections.values()) connection.destroy();
     await closed;
   }
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -1,5 +1,6 @@
 import bcrypt from 'bcryptjs';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isLoopbackAddress } from './loopback';
 import { invalidRequest, notFound } from '../errors';
 import type { BrokerStore } from '../store/broker-store';
 
@@ -28,6 +29,9 @@ export interface PermissionDefinition {
   read: string;
 }
 
+/** RabbitMQ's three kinds of access to a resource. */
+export type Access = 'configure' | 'write' | 'read';
+
 const USERS = 'definitions.users';
 const PERMISSIONS = 'definitions.permissions';
 /** Definitions never expire. */
@@ -45,8 +49,22 @@ export class UserRegistry {
   private readonly users = new Map<string, UserDefinition>();
   private readonly permissions = new Map<string, PermissionDefinition>();
   private readonly verified = new Set<string>();
+  private readonly patterns = new Map<string, RegExp>();
+  /** Bumped on every change of users or permissions, so callers may cache decisions until it moves. */
+  generation = 0;
+  private loopbackOnly: ReadonlySet<string> = new Set();
 
   constructor(private readonly store: BrokerStore) {}
+
+  /** RabbitMQ's loopback_users: these may authenticate only from the local machine (guest by default). */
+  restrictToLoopback(names: readonly string[]): void {
+    this.loopbackOnly = new Set(names);
+  }
+
+  /** Whether the user may authenticate from this peer address. */
+  mayConnectFrom(name: string, remoteAddress: string | undefined): boolean {
+    return !this.loopbackOnly.has(name) || isLoopbackAddress(remoteAddress);
+  }
 
   /** Loads the stored definitions, then adds the configured users (and their permissions on `/`) that are not defined there. */
   load(configured: readonly UserDefinition[], defaultVhost: string): void {
@@ -99,6 +117,7 @@ export class UserRegistry {
     const user: UserDefinition = { name, passwordHash, hashingAlgorithm, tags: [...new Set(tags.filter((t) => t !== ''))] };
     this.users.set(name, user);
     this.store.putRecord(USERS, name, Buffer.from(JSON.stringify(user)), FOREVER);
+    this.generation++;
     return created;
   }
 
@@ -106,6 +125,7 @@ export class UserRegistry {
   delete(name: string): void {
     if (!this.users.delete(name)) throw notFound(`no user '${name}'`);
     this.store.deleteRecord(USERS, name);
+    this.generation++;
     for (const permission of [...this.permissions.values()]) if (permission.user === name) this.clearPermission(permission.vhost, name);
   }
 
@@ -144,6 +164,7 @@ export class UserRegistry {
     const created = !this.permissions.has(key);
     this.permissions.set(key, { ...permission });
     this.store.putRecord(PERMISSIONS, key, Buffer.from(JSON.stringify(permission)), FOREVER);
+    this.generation++;
     return created;
   }
 
@@ -151,6 +172,30 @@ export class UserRegistry {
     const key = permissionKey(vhost, user);
     if (!this.permissions.delete(key)) throw notFound(`no permissions for user '${user}' in vhost '${vhost}'`);
     this.store.deleteRecord(PERMISSIONS, key);
+    this.generation++;
+  }
+
+  /** Whether the user may use the vhost at all (has permissions in it). */
+  mayUseVhost(user: string, vhost: string): boolean {
+    return this.permissions.has(permissionKey(vhost, user));
+  }
+
+  /**
+   * Whether the user's `access` pattern in the vhost matches the resource name, as RabbitMQ
+   * decides it: a regular expression searched in the name (anchor it with ^…$ to match whole
+   * names); the empty pattern, like '^$', allows nothing.
+   */
+  allows(user: string, vhost: string, access: Access, resource: string): boolean {
+    const permission = this.permissions.get(permissionKey(vhost, user));
+    if (permission === undefined) return false;
+    const source = permission[access];
+    if (source === '') return false;
+    let pattern = this.patterns.get(source);
+    if (pattern === undefined) {
+      pattern = new RegExp(source);
+      this.patterns.set(source, pattern);
+    }
+    return pattern.test(resource);
   }
 
   /** A vhost went away: its permissions go too. */

@@ -23,6 +23,8 @@ export interface VhostContext {
   nextSeq(): number;
   nextQueueId(): number;
   readonly queueLimits: QueueLimits;
+  /** Queues at most in one vhost; 0 = no limit. */
+  readonly maxQueues: number;
 }
 
 export interface ExchangeDeclaration {
@@ -47,6 +49,11 @@ export interface QueueDeclaration {
   arguments?: FieldTable;
   /** Connection (or other owner) declaring it; owns it when exclusive. */
   owner?: string | null;
+  /**
+   * Called with the final name (a server-made one for an empty name) before anything changes: a
+   * door's permission check throws to refuse the declare.
+   */
+  authorize?: (name: string) => void;
 }
 
 export interface QueueDeleteConditions {
@@ -250,6 +257,7 @@ export class VirtualHost implements QueueOwner {
     }
     if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url')}`;
     else if (reservedName(name)) throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    request.authorize?.(name);
     const durable = request.durable ?? false;
     const exclusive = request.exclusive ?? false;
     const autoDelete = request.autoDelete ?? false;
@@ -264,6 +272,11 @@ export class VirtualHost implements QueueOwner {
       return existing;
     }
     const features = readQueueFeatures(name, args);
+    const max = this.context.maxQueues;
+    if (max > 0 && this.queues.size >= max) {
+      // RabbitMQ's text and kind for its vhost queue limit
+      throw preconditionFailed(`cannot declare queue '${name}': queue limit in vhost '${this.name}' (${max}) is reached`);
+    }
     const queue = new Queue(
       this.context.nextQueueId(),
       this.name,

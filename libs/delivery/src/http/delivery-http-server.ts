@@ -1,7 +1,16 @@
 import fastify, { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { BrokerError } from '#core';
-import { BROKER_ERROR_HTTP_STATUS, BodyTooLargeError, ClientGoneError, httpServerOptions, readRawBody } from '#http-kit';
+import { Access, Broker, BrokerError, isLoopbackAddress } from '#core';
+import {
+  BROKER_ERROR_HTTP_STATUS,
+  BodyTooLargeError,
+  ClientGoneError,
+  closeGracefully,
+  HttpAuthenticator,
+  HttpAuthError,
+  httpServerOptions,
+  readRawBody,
+} from '#http-kit';
 import type { Logger } from '#observability';
 import type { DeliveryOptions } from '../delivery-options';
 import { badField, DeliveryRequestError } from '../domain/delivery-errors';
@@ -10,6 +19,12 @@ import { parseDeliveryRequest } from '../domain/delivery-request';
 import type { DeliveryService } from '../domain/delivery-service';
 
 type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/**
+ * What a route needs of an authenticated caller, as over AMQP: accepting, replaying and
+ * cancelling deliveries is writing to the delivery exchange; looking is using the vhost.
+ */
+type Need = Access | 'look';
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
@@ -48,27 +63,31 @@ export function deliveryView(record: DeliveryRecord): Record<string, unknown> {
  */
 export class DeliveryHttpServer {
   private readonly app: FastifyInstance;
+  private readonly authenticator: HttpAuthenticator;
 
   constructor(
+    private readonly broker: Broker,
     private readonly service: DeliveryService,
     private readonly options: DeliveryOptions,
     private readonly logger: Logger,
   ) {
     this.app = fastify({
       ...httpServerOptions(options.timeouts, options.tls),
-      forceCloseConnections: true,
+      forceCloseConnections: 'idle',
       keepAliveTimeout: 65_000,
       logger: false,
       return503OnClosing: true,
     });
+    this.authenticator = new HttpAuthenticator(broker.users, options.auth);
     const app = this.app;
     app.removeAllContentTypeParsers();
-    const route = (method: HTTPMethods | HTTPMethods[], url: string, handler: Handler): void => {
+    const route = (method: HTTPMethods | HTTPMethods[], url: string, handler: Handler, need: Need): void => {
       app.route({
         method,
         url,
         onRequest: async (request, reply) => {
           try {
+            await this.authorize(request, need);
             await handler(request, reply);
           } catch (error) {
             this.fail(reply, error);
@@ -79,24 +98,37 @@ export class DeliveryHttpServer {
       });
     };
     const intake: Handler = (q, r) => this.intake(q, r);
-    route('POST', '/', intake);
-    route('POST', '/deliveries', intake);
+    route('POST', '/', intake, 'write');
+    route('POST', '/deliveries', intake, 'write');
     route(['GET', 'PUT', 'PATCH', 'DELETE'], '/', async (_q, reply) => {
       void reply.code(405).header('allow', 'POST').header('content-type', 'application/json').send(JSON.stringify({ error: 'POST a delivery to / (or /deliveries)' }));
-    });
-    route('GET', '/deliveries', (q, r) => this.list(q, r));
-    route('POST', '/deliveries/replay', (q, r) => this.replayMany(q, r));
-    route('GET', '/deliveries/:id', (q, r) => this.show(q, r));
-    route('DELETE', '/deliveries/:id', (q, r) => this.cancel(q, r));
-    route('POST', '/deliveries/:id/replay', (q, r) => this.replayOne(q, r));
+    }, 'look');
+    route('GET', '/deliveries', (q, r) => this.list(q, r), 'look');
+    route('POST', '/deliveries/replay', (q, r) => this.replayMany(q, r), 'write');
+    route('GET', '/deliveries/:id', (q, r) => this.show(q, r), 'look');
+    route('DELETE', '/deliveries/:id', (q, r) => this.cancel(q, r), 'write');
+    route('POST', '/deliveries/:id/replay', (q, r) => this.replayOne(q, r), 'write');
     app.setNotFoundHandler(async (request, reply) => {
       try {
+        await this.authorize(request, request.method === 'POST' ? 'write' : 'look');
         if (request.method === 'POST') await this.intake(request, reply);
         else json(reply, 404, { error: `no route ${request.method} ${request.url}` });
       } catch (error) {
         this.fail(reply, error);
       }
     });
+  }
+
+  /** Authenticates the caller (when the door asks for credentials) and checks its permission. */
+  private async authorize(request: FastifyRequest, need: Need): Promise<void> {
+    if (!this.authenticator.enabled) return;
+    const user = await this.authenticator.authenticate(request.headers.authorization, request.ip);
+    const vhost = this.options.vhost;
+    const exchange = this.options.amqpExchange;
+    if (!this.broker.users.mayUseVhost(user, vhost)) throw new DeliveryRequestError(403, `access to vhost '${vhost}' refused for user '${user}'`);
+    if (need !== 'look' && !this.broker.users.allows(user, vhost, need, exchange)) {
+      throw new DeliveryRequestError(403, `${need} access to exchange '${exchange}' in vhost '${vhost}' refused for user '${user}'`);
+    }
   }
 
   private async intake(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -157,7 +189,10 @@ export class DeliveryHttpServer {
   }
 
   private fail(reply: FastifyReply, error: unknown): void {
-    if (error instanceof DeliveryRequestError) {
+    if (error instanceof HttpAuthError) {
+      void reply.header('www-authenticate', 'Basic realm="deliveries"');
+      json(reply, 401, { error: error.message });
+    } else if (error instanceof DeliveryRequestError) {
       json(reply, error.status, error.field !== undefined ? { error: error.message, field: error.field } : { error: error.message });
     } else if (error instanceof ClientGoneError) {
       this.logger.debug('delivery API client went away mid-request');
@@ -175,7 +210,11 @@ export class DeliveryHttpServer {
   async listen(): Promise<number> {
     await this.app.listen({ port: this.options.port, host: this.options.host });
     const port = this.port;
-    this.logger.info({ port, host: this.options.host }, 'delivery API listening');
+    this.logger.info({ port, host: this.options.host, auth: this.options.auth.enabled }, 'delivery API listening');
+    const host = this.options.host;
+    if (!this.options.auth.enabled && host !== 'localhost' && !isLoopbackAddress(host)) {
+      this.logger.warn({ host, port }, 'delivery API is open to the network without authentication: set DISPATCH_AUTH=true or DISPATCH_HOST=127.0.0.1');
+    }
     return port;
   }
 
@@ -184,7 +223,7 @@ export class DeliveryHttpServer {
   }
 
   async close(): Promise<void> {
-    await this.app.close();
+    await closeGracefully(this.app);
   }
 }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Broker, Message, NOT_BEFORE_HEADER, PersistentCounter, Queue, QueueEntry } from '#core';
+import { Access, Broker, Message, NOT_BEFORE_HEADER, PersistentCounter, Queue, QueueEntry } from '#core';
 import { JOBS_OPTIONS, JobsOptions } from '../jobs-options';
 import { BlockedReceiver } from './blocked-receiver';
 import { JobRequestError, notFound } from './job-errors';
@@ -58,6 +58,18 @@ export class JobService {
     this.jobNum = broker.counter('jobs.job_num');
     this.schedulePacer = options.throttleSchedule ? new Pacer(THROTTLE_GAP_MS) : null;
     this.receivePacer = options.throttleReceive ? new Pacer(THROTTLE_GAP_MS) : null;
+  }
+
+  // ---- access ----------------------------------------------------------------------------------
+
+  /** Whether a broker user may use the jobs vhost at all. */
+  mayUse(user: string): boolean {
+    return this.broker.users.mayUseVhost(user, this.options.vhost);
+  }
+
+  /** Whether a broker user may read from or write to a lane (its queue, under the user's permissions). */
+  allows(user: string, access: Access, lane: string): boolean {
+    return this.broker.users.allows(user, this.options.vhost, access, this.lanes.queueName(lane));
   }
 
   // ---- scheduling ------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { QueueEntry } from '#core';
+import type { Access, QueueEntry } from '#core';
 import { BlockedReceiver } from '../domain/blocked-receiver';
-import { badRequest, missingMessage, notFound } from '../domain/job-errors';
+import { badRequest, JobRequestError, missingMessage, notFound } from '../domain/job-errors';
 import { jobView } from '../domain/job-message';
 import { JobService } from '../domain/job-service';
 import {
@@ -18,7 +18,8 @@ import {
 import { emptyQueueBody, errorBody, okBody, render, statusBody } from './job-responses';
 import { fieldsOf } from './request-body';
 
-type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+/** A route; `user` is the authenticated broker user, or null when the door asks for no credentials. */
+export type Handler = (request: FastifyRequest, reply: FastifyReply, user: string | null) => Promise<void>;
 
 /** Longest visibility timeout a lease may ask for. */
 const MAX_LEASE_MS = 12 * 3600 * 1000;
@@ -39,33 +40,47 @@ export class JobsController {
   /** Path → handler; every other path answers the status document. */
   routes(): Record<string, Handler> {
     return {
-      '/jobs': (q, r) => this.listJobs(q, r),
-      '/schedule': (q, r) => this.schedule(q, r),
-      '/receive_noblock': (q, r) => this.receive(q, r, false),
-      '/receive_block': (q, r) => this.receive(q, r, true),
-      '/ack': (q, r) => this.ack(q, r),
-      '/release': (q, r) => this.release(q, r),
-      '/touch': (q, r) => this.touch(q, r),
-      '/job': (q, r) => this.lookup(q, r),
-      '/delete': (q, r) => this.deleteJob(q, r),
+      '/jobs': (q, r, u) => this.listJobs(q, r, u),
+      '/schedule': (q, r, u) => this.schedule(q, r, u),
+      '/receive_noblock': (q, r, u) => this.receive(q, r, u, false),
+      '/receive_block': (q, r, u) => this.receive(q, r, u, true),
+      '/ack': (q, r, u) => this.ack(q, r, u),
+      '/release': (q, r, u) => this.release(q, r, u),
+      '/touch': (q, r, u) => this.touch(q, r, u),
+      '/job': (q, r, u) => this.lookup(q, r, u),
+      '/delete': (q, r, u) => this.deleteJob(q, r, u),
     };
   }
 
-  readonly status: Handler = async (_request, reply) => {
+  readonly status: Handler = async (_request, reply, user) => {
+    this.mayUseJobs(user);
     const { queued, idle } = this.jobs.status();
     send(reply, 200, statusBody(queued, idle));
   };
 
-  private async listJobs(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** Anyone with access to the jobs vhost may see what is queued. */
+  private mayUseJobs(user: string | null): void {
+    if (user !== null && !this.jobs.mayUse(user)) throw new JobRequestError(403, 1, `access to vhost '${this.jobs.options.vhost}' refused for user '${user}'`);
+  }
+
+  /** Scheduling writes to a lane's queue, receiving and settling reads from it, as over AMQP. */
+  private authorize(user: string | null, access: Access, lane: string): void {
+    if (user === null || this.jobs.allows(user, access, lane)) return;
+    throw new JobRequestError(403, 1, `${access} access to queue '${this.jobs.lanes.queueName(lane)}' in vhost '${this.jobs.options.vhost}' refused for user '${user}'`);
+  }
+
+  private async listJobs(_request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
+    this.mayUseJobs(user);
     send(reply, 200, await this.jobs.listJobs());
   }
 
-  private async schedule(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  private async schedule(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     if (this.jobs.schedulePacer) await this.jobs.schedulePacer.turn();
     const fields = await fieldsOf(request, this.maxBodyBytes);
     if (fields === null) throw missingMessage();
     const message = messageOf(fields);
     const lane = laneOf(fields);
+    this.authorize(user, 'write', lane);
     const priority = priorityOf(fields);
     const delayMs = millisecondsOf(fields, 'delay_ms');
     const runAt = runAtOf(fields);
@@ -83,11 +98,12 @@ export class JobsController {
     );
   }
 
-  private async receive(request: FastifyRequest, reply: FastifyReply, block: boolean): Promise<void> {
+  private async receive(request: FastifyRequest, reply: FastifyReply, user: string | null, block: boolean): Promise<void> {
     if (this.jobs.receivePacer) await this.jobs.receivePacer.turn();
     const fields = await fieldsOf(request, this.maxBodyBytes);
     if (fields === null) throw badRequest('invalid JSON body');
     const lane = laneOf(fields);
+    this.authorize(user, 'read', lane);
     const ack = booleanOf(fields, 'ack');
     const leaseMs = ack ? (millisecondsOf(fields, 'timeout_ms', MAX_LEASE_MS) ?? this.jobs.options.defaultLeaseMs) : 0;
     // receive_block: wait_ms (or, without ack, timeout_ms) bounds the wait; default is forever
@@ -168,14 +184,22 @@ export class JobsController {
     return { id, fields };
   }
 
-  private async ack(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** A lease is settled by someone who may read its lane. */
+  private authorizeLease(user: string | null, id: string): void {
+    const lease = this.jobs.leases.get(id);
+    if (lease !== undefined) this.authorize(user, 'read', lease.lane);
+  }
+
+  private async ack(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const { id } = await this.leaseIdOf(request);
+    this.authorizeLease(user, id);
     if (!this.jobs.leases.ack(id)) throw notFound('unknown or expired lease');
     send(reply, 200, okBody);
   }
 
-  private async release(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  private async release(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const { id, fields } = await this.leaseIdOf(request);
+    this.authorizeLease(user, id);
     const delayMs = millisecondsOf(fields, 'delay_ms');
     const lease = this.jobs.leases.get(id);
     if (lease === undefined) throw notFound('unknown or expired lease');
@@ -191,15 +215,17 @@ export class JobsController {
     send(reply, 200, okBody);
   }
 
-  private async touch(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  private async touch(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const { id, fields } = await this.leaseIdOf(request);
+    this.authorizeLease(user, id);
     const timeoutMs = millisecondsOf(fields, 'timeout_ms', MAX_LEASE_MS) ?? this.jobs.options.defaultLeaseMs;
     const expiresAt = this.jobs.leases.touch(id, timeoutMs);
     if (expiresAt === undefined) throw notFound('unknown or expired lease');
     send(reply, 200, { ...okBody, expires_at: new Date(expiresAt).toISOString() });
   }
 
-  private async lookup(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  private async lookup(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
+    this.mayUseJobs(user);
     const fields = await fieldsOf(request, this.maxBodyBytes) ?? RequestFields.empty();
     const query = request.query as Record<string, string | undefined>;
     const jobNum = query.job_num !== undefined ? Number(query.job_num) : jobNumOf(fields);
@@ -210,10 +236,16 @@ export class JobsController {
     send(reply, 200, { ...okBody, job });
   }
 
-  private async deleteJob(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  private async deleteJob(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const fields = await fieldsOf(request, this.maxBodyBytes);
     if (fields === null) throw badRequest('invalid JSON body');
-    await this.jobs.deleteJob(jobNumOf(fields));
+    const jobNum = jobNumOf(fields);
+    if (user !== null) {
+      // deleting takes the job off its lane: the same right as receiving it
+      const found = await this.jobs.findJob(jobNum);
+      if (found !== undefined) this.authorize(user, 'read', found.lane);
+    }
+    await this.jobs.deleteJob(jobNum);
     send(reply, 200, okBody);
   }
 

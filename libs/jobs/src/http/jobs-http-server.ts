@@ -1,13 +1,15 @@
-import fastify, { FastifyError, FastifyInstance } from 'fastify';
+import fastify, { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { BrokerError } from '#core';
-import { BodyTooLargeError, BROKER_ERROR_HTTP_STATUS, ClientGoneError, httpServerOptions } from '#http-kit';
+import { Broker, BrokerError, isLoopbackAddress } from '#core';
+import { BodyTooLargeError, BROKER_ERROR_HTTP_STATUS, ClientGoneError, closeGracefully, HttpAuthenticator, HttpAuthError, httpServerOptions } from '#http-kit';
 import type { Logger } from '#observability';
 import { JobRequestError } from '../domain/job-errors';
 import type { JobService } from '../domain/job-service';
 import type { JobsOptions } from '../jobs-options';
 import { JobsController, send } from './jobs-controller';
 import { errorBody } from './job-responses';
+
+const isLocalBind = (host: string): boolean => host === 'localhost' || isLoopbackAddress(host);
 
 /** dispenserd never looks at the method. */
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -27,15 +29,19 @@ export class JobsHttpServer {
   private readonly app: FastifyInstance;
 
   constructor(
+    broker: Broker,
     jobs: JobService,
     private readonly options: JobsOptions,
     private readonly logger: Logger,
   ) {
     this.controller = new JobsController(jobs, options.maxBodyBytes);
+    const authenticator = new HttpAuthenticator(broker.users, options.auth);
+    const userOf = async (request: FastifyRequest): Promise<string | null> =>
+      authenticator.enabled ? authenticator.authenticate(request.headers.authorization, request.ip) : null;
     this.app = fastify({
       ...httpServerOptions(options.timeouts, options.tls),
       bodyLimit: options.maxBodyBytes,
-      forceCloseConnections: true,
+      forceCloseConnections: 'idle',
       keepAliveTimeout: 65_000,
       logger: false,
       return503OnClosing: true,
@@ -49,14 +55,14 @@ export class JobsHttpServer {
         method: ALL_METHODS,
         url: path,
         onRequest: async (request, reply) => {
-          await handler(request, reply);
+          await handler(request, reply, await userOf(request));
           return reply;
         },
         handler: answered,
       });
     }
-    app.setNotFoundHandler(this.controller.status);
-    app.setErrorHandler((error: FastifyError | JobRequestError | BrokerError | BodyTooLargeError | ClientGoneError, _request, reply) => {
+    app.setNotFoundHandler(async (request, reply) => this.controller.status(request, reply, await userOf(request)));
+    app.setErrorHandler((error: FastifyError | JobRequestError | BrokerError | BodyTooLargeError | ClientGoneError | HttpAuthError, _request, reply) => {
       if (error instanceof ClientGoneError) {
         this.logger.debug('job API client went away mid-request');
         return;
@@ -65,6 +71,11 @@ export class JobsHttpServer {
         // announced in Content-Length: answer now and close rather than read it all
         if (error.declared) void reply.header('connection', 'close');
         send(reply, 413, errorBody(1, error.message));
+        return;
+      }
+      if (error instanceof HttpAuthError) {
+        void reply.header('www-authenticate', 'Basic realm="jobs"');
+        send(reply, 401, errorBody(1, error.message));
         return;
       }
       if (error instanceof JobRequestError) {
@@ -91,7 +102,10 @@ export class JobsHttpServer {
   async listen(): Promise<number> {
     await this.app.listen({ port: this.options.port, host: this.options.host });
     const port = (this.app.server.address() as AddressInfo).port;
-    this.logger.info({ port, host: this.options.host }, 'job API listening');
+    this.logger.info({ port, host: this.options.host, auth: this.options.auth.enabled }, 'job API listening');
+    if (!this.options.auth.enabled && !isLocalBind(this.options.host)) {
+      this.logger.warn({ host: this.options.host, port }, 'job API is open to the network without authentication: set JOBS_AUTH=true or JOBS_HOST=127.0.0.1');
+    }
     return port;
   }
 
@@ -101,6 +115,6 @@ export class JobsHttpServer {
 
   async close(): Promise<void> {
     this.controller.close();
-    await this.app.close();
+    await closeGracefully(this.app);
   }
 }

@@ -34,6 +34,7 @@ export class BasicAuthGuard implements CanActivate {
     if (colon < 0) return refuse('Login failed');
     const user = await this.broker.users.verify(decoded.slice(0, colon), decoded.slice(colon + 1));
     if (user === null) return refuse('Login failed');
+    if (!this.broker.users.mayConnectFrom(user.name, request.ip)) return refuse(`User can only log in via localhost`);
     if (!user.tags.some((tag) => MANAGEMENT_TAGS.includes(tag))) return refuse('Not management user');
     request.user = user;
     return true;
