@@ -1,6 +1,6 @@
 import fastify, { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { Access, Broker, BrokerError, isLoopbackAddress } from '#core';
+import { Broker, BrokerError, isLoopbackAddress } from '#core';
 import {
   BROKER_ERROR_HTTP_STATUS,
   BodyTooLargeError,
@@ -18,13 +18,8 @@ import { DELIVERY_STATES, DeliveryFilter, DeliveryRecord, DeliveryState } from '
 import { parseDeliveryRequest } from '../domain/delivery-request';
 import type { DeliveryService } from '../domain/delivery-service';
 
-type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-
-/**
- * What a route needs of an authenticated caller, as over AMQP: accepting, replaying and
- * cancelling deliveries is writing to the delivery exchange; looking is using the vhost.
- */
-type Need = Access | 'look';
+/** A route; `user` is the authenticated broker user, or null when the door asks for no credentials. */
+type Handler = (request: FastifyRequest, reply: FastifyReply, user: string | null) => Promise<void>;
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
@@ -81,14 +76,13 @@ export class DeliveryHttpServer {
     this.authenticator = new HttpAuthenticator(broker.users, options.auth);
     const app = this.app;
     app.removeAllContentTypeParsers();
-    const route = (method: HTTPMethods | HTTPMethods[], url: string, handler: Handler, need: Need): void => {
+    const route = (method: HTTPMethods | HTTPMethods[], url: string, handler: Handler): void => {
       app.route({
         method,
         url,
         onRequest: async (request, reply) => {
           try {
-            await this.authorize(request, need);
-            await handler(request, reply);
+            await handler(request, reply, await this.authenticate(request));
           } catch (error) {
             this.fail(reply, error);
           }
@@ -97,21 +91,21 @@ export class DeliveryHttpServer {
         handler: async () => undefined, // never reached: onRequest answers
       });
     };
-    const intake: Handler = (q, r) => this.intake(q, r);
-    route('POST', '/', intake, 'write');
-    route('POST', '/deliveries', intake, 'write');
+    const intake: Handler = (q, r, u) => this.intake(q, r, u);
+    route('POST', '/', intake);
+    route('POST', '/deliveries', intake);
     route(['GET', 'PUT', 'PATCH', 'DELETE'], '/', async (_q, reply) => {
       void reply.code(405).header('allow', 'POST').header('content-type', 'application/json').send(JSON.stringify({ error: 'POST a delivery to / (or /deliveries)' }));
-    }, 'look');
-    route('GET', '/deliveries', (q, r) => this.list(q, r), 'look');
-    route('POST', '/deliveries/replay', (q, r) => this.replayMany(q, r), 'write');
-    route('GET', '/deliveries/:id', (q, r) => this.show(q, r), 'look');
-    route('DELETE', '/deliveries/:id', (q, r) => this.cancel(q, r), 'write');
-    route('POST', '/deliveries/:id/replay', (q, r) => this.replayOne(q, r), 'write');
+    });
+    route('GET', '/deliveries', (q, r) => this.list(q, r));
+    route('POST', '/deliveries/replay', (q, r, u) => this.replayMany(q, r, u));
+    route('GET', '/deliveries/:id', (q, r) => this.show(q, r));
+    route('DELETE', '/deliveries/:id', (q, r, u) => this.cancel(q, r, u));
+    route('POST', '/deliveries/:id/replay', (q, r, u) => this.replayOne(q, r, u));
     app.setNotFoundHandler(async (request, reply) => {
       try {
-        await this.authorize(request, request.method === 'POST' ? 'write' : 'look');
-        if (request.method === 'POST') await this.intake(request, reply);
+        const user = await this.authenticate(request);
+        if (request.method === 'POST') await this.intake(request, reply, user);
         else json(reply, 404, { error: `no route ${request.method} ${request.url}` });
       } catch (error) {
         this.fail(reply, error);
@@ -119,21 +113,42 @@ export class DeliveryHttpServer {
     });
   }
 
-  /** Authenticates the caller (when the door asks for credentials) and checks its permission. */
-  private async authorize(request: FastifyRequest, need: Need): Promise<void> {
-    if (!this.authenticator.enabled) return;
+  /**
+   * The caller (when the door asks for credentials), who must have access to the delivery
+   * vhost; null when the door is open.
+   */
+  private async authenticate(request: FastifyRequest): Promise<string | null> {
+    if (!this.authenticator.enabled) return null;
     const user = await this.authenticator.authenticate(request.headers.authorization, request.ip);
     const vhost = this.options.vhost;
-    const exchange = this.options.amqpExchange;
     if (!this.broker.users.mayUseVhost(user, vhost)) throw new DeliveryRequestError(403, `access to vhost '${vhost}' refused for user '${user}'`);
-    if (need !== 'look' && !this.broker.users.allows(user, vhost, need, exchange)) {
-      throw new DeliveryRequestError(403, `${need} access to exchange '${exchange}' in vhost '${vhost}' refused for user '${user}'`);
+    return user;
+  }
+
+  /**
+   * Sending to (and replaying or cancelling for) a destination needs the user's write
+   * permission in the delivery vhost to match the destination's host name, as an AMQP write
+   * permission matches exchange names: `^hooks\.example\.com$`, `\.internal$`, `.*`.
+   */
+  private authorizeDestination(user: string | null, url: string): void {
+    if (user === null) return;
+    let hostname: string;
+    try {
+      hostname = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+    } catch {
+      hostname = url;
+    }
+    const vhost = this.options.vhost;
+    if (!this.broker.users.allows(user, vhost, 'write', hostname)) {
+      throw new DeliveryRequestError(403, `write access to destination '${hostname}' in vhost '${vhost}' refused for user '${user}'`);
     }
   }
 
-  private async intake(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  private async intake(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const body = await readRawBody(request.raw, this.options.maxBodyBytes);
-    const accepted = await this.service.accept(parseDeliveryRequest(body));
+    const delivery = parseDeliveryRequest(body);
+    this.authorizeDestination(user, delivery.url);
+    const accepted = await this.service.accept(delivery);
     // a new delivery is answered as accepted (pending), even if the worker already took it;
     // a repeated UUID with its state now
     const answer: Record<string, unknown> = { uuid: accepted.record.id, state: accepted.status === 202 ? 'pending' : accepted.record.state };
@@ -160,13 +175,20 @@ export class DeliveryHttpServer {
     json(reply, 200, { deliveries: page.map(deliveryView), next: page.length === limit && last !== undefined ? String(last.acceptNo) : null });
   }
 
-  private async replayOne(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  private async replayOne(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const id = (request.params as { id: string }).id;
+    this.authorizeRecord(user, id);
     await this.service.replay({ id });
     json(reply, 200, { uuid: id, state: 'pending', replayed: 1 });
   }
 
-  private async replayMany(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** A delivery's destination, checked as at intake; an unknown id is left to answer 404. */
+  private authorizeRecord(user: string | null, id: string): void {
+    const record = user === null ? undefined : this.service.lookup(id);
+    if (record !== undefined) this.authorizeDestination(user, record.url);
+  }
+
+  private async replayMany(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const body = await readRawBody(request.raw, this.options.maxBodyBytes);
     let fields: Record<string, string | undefined> = request.query as Record<string, string | undefined>;
     if (body !== undefined && body.length > 0) {
@@ -180,11 +202,16 @@ export class DeliveryHttpServer {
     }
     const filter = filterOf(fields);
     if (filter.state !== undefined && filter.state !== 'dead') throw badField('state', 'only dead deliveries are replayed');
+    if (user !== null) {
+      if (filter.host === undefined) throw new DeliveryRequestError(403, 'give host: a bulk replay is allowed one destination at a time when the door asks for credentials');
+      this.authorizeDestination(user, `http://${filter.host}/`);
+    }
     json(reply, 200, { replayed: await this.service.replay(filter) });
   }
 
-  private async cancel(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  private async cancel(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const id = (request.params as { id: string }).id;
+    this.authorizeRecord(user, id);
     json(reply, 200, deliveryView(await this.service.cancel(id)));
   }
 

@@ -1,0 +1,234 @@
+/**
+ * Security of the HTTP doors over real sockets: optional authentication of the job API and the
+ * delivery API (basic auth with broker users, bearer tokens), permissions naming lanes and
+ * destinations, HTTPS with a CA made in the test, guest on loopback only for the management API,
+ * and a graceful stop that lets requests in flight finish.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestApp, TestApp } from '../support/app-harness';
+import { HttpSink } from '../support/http-sink';
+import { tempDir } from '../support/temp-dir';
+import { haveOpenssl, makeTestCertificates, TestCertificates } from '../support/test-certificates';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  json: Record<string, unknown>;
+  text: string;
+}
+
+/** One request with node's own client; `ca` makes it HTTPS against that CA. */
+function call(url: string, options: { method?: string; body?: unknown; headers?: Record<string, string>; ca?: Buffer } = {}): Promise<Answer> {
+  const payload = options.body === undefined ? '' : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      url,
+      {
+        method: options.method ?? 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...options.headers },
+        ...(options.ca !== undefined ? { ca: options.ca } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: Record<string, unknown> = {};
+          try {
+            json = JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, json, text });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+function externalAddress(): string | undefined {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) if (address.family === 'IPv4' && !address.internal) return address.address;
+  }
+  return undefined;
+}
+
+describe('job API and delivery API with authentication on', () => {
+  let app: TestApp;
+  let sink: HttpSink;
+  let jobs: string;
+  const config = tempDir();
+  before(async () => {
+    sink = await HttpSink.start();
+    const file = join(config.path, 'broker.json');
+    writeFileSync(file, JSON.stringify({ tokens: { 'worker-token-1': 'worker', 'ghost-token': 'nobody' } }));
+    app = await startTestApp({ CONFIG_FILE: file, JOBS_AUTH: 'true', DISPATCH_AUTH: 'true', DISPATCH_REFUSE_PRIVATE: 'false' });
+    jobs = `http://127.0.0.1:${app.running.ports.jobs}`;
+    const users = app.broker.users;
+    users.put('worker', { password: 'w0rk' }, []);
+    // the worker may schedule on lane "mail" and receive from "mail" and "reports"
+    users.setPermission({ user: 'worker', vhost: '/', configure: '', write: '^jobs\\.mail$', read: '^jobs\\.(mail|reports)$' });
+    users.put('sender', { password: 's3nd' }, []);
+    // the sender may deliver to 127.0.0.1 only
+    users.setPermission({ user: 'sender', vhost: '/', configure: '', write: '^127\\.0\\.0\\.1$', read: '' });
+    users.put('outsider', { password: 'out' }, []);
+  });
+  after(async () => {
+    await app?.close();
+    await sink?.close();
+    config.cleanup();
+  });
+
+  it('the job API answers 401 (JSON, with a challenge) without or with wrong credentials, and does nothing', async () => {
+    for (const headers of [{}, basic('worker', 'wrong'), bearer('no-such-token'), bearer('ghost-token'), { authorization: 'Digest x' }]) {
+      const answer = await call(`${jobs}/schedule`, { body: { message: 'x', lane: 'mail' }, headers });
+      assert.equal(answer.status, 401, JSON.stringify(headers));
+      assert.equal(answer.json.status, 'error');
+      assert.equal(typeof answer.json.message, 'string');
+      assert.match(String(answer.headers['www-authenticate']), /^Basic /);
+    }
+    assert.equal((await call(`${jobs}/`, { method: 'GET' })).status, 401, 'even the status document');
+    const status = await call(`${jobs}/`, { method: 'GET', headers: basic('guest', 'guest') });
+    assert.equal(status.status, 200);
+    assert.equal((status.json.payload as { queued_jobs: Record<string, number> }).queued_jobs.mail ?? 0, 0, 'nothing was scheduled');
+  });
+
+  it('lanes are permissions: write to schedule, read to receive and settle, with RabbitMQ-style texts', async () => {
+    const scheduled = await call(`${jobs}/schedule`, { body: { message: 'hello', lane: 'mail' }, headers: basic('worker', 'w0rk') });
+    assert.deepEqual([scheduled.status, scheduled.json.status], [200, 'ok'], scheduled.text);
+    const viaToken = await call(`${jobs}/schedule`, { body: { message: 'second', lane: 'mail' }, headers: bearer('worker-token-1') });
+    assert.equal(viaToken.status, 200, viaToken.text);
+
+    const refused = await call(`${jobs}/schedule`, { body: { message: 'nope', lane: 'reports' }, headers: basic('worker', 'w0rk') });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json.message, "write access to queue 'jobs.reports' in vhost '/' refused for user 'worker'");
+    const outsider = await call(`${jobs}/receive_noblock`, { body: { lane: 'mail' }, headers: basic('outsider', 'out') });
+    assert.equal(outsider.status, 403);
+    assert.equal(outsider.json.message, "read access to queue 'jobs.mail' in vhost '/' refused for user 'outsider'");
+    assert.equal((await call(`${jobs}/jobs`, { headers: basic('outsider', 'out') })).status, 403, 'no access to the vhost at all');
+
+    const leased = await call(`${jobs}/receive_noblock`, { body: { lane: 'mail', ack: true }, headers: bearer('worker-token-1') });
+    assert.equal(leased.json.message, 'hello', leased.text);
+    assert.equal((await call(`${jobs}/ack`, { body: { id: leased.json.id }, headers: basic('outsider', 'out') })).status, 403, 'a stranger cannot settle it');
+    assert.equal((await call(`${jobs}/ack`, { body: { id: leased.json.id }, headers: basic('worker', 'w0rk') })).json.status, 'ok');
+    const next = await call(`${jobs}/receive_noblock`, { body: { lane: 'mail' }, headers: basic('guest', 'guest') });
+    assert.equal(next.json.message, 'second', 'the refused requests lost nothing');
+  });
+
+  it('the delivery API authenticates too, and a user may deliver only to destinations its write permission names', async () => {
+    const delivery = { Url: sink.url('/auth-hook'), Method: 'POST', Body: 'hi', Header: {}, Timeout: 2000 };
+    const anonymous = await call(`${app.dispatchUrl}/`, { body: delivery });
+    assert.equal(anonymous.status, 401);
+    assert.equal(typeof anonymous.json.error, 'string');
+    assert.equal((await call(`${app.dispatchUrl}/deliveries`, { method: 'GET' })).status, 401);
+
+    const accepted = await call(`${app.dispatchUrl}/`, { body: { ...delivery, UUID: 'auth-1' }, headers: basic('sender', 's3nd') });
+    assert.equal(accepted.status, 202, accepted.text);
+    await sink.waitFor(() => sink.to('/auth-hook').length === 1, 5000, 'the delivery');
+
+    const elsewhere = await call(`${app.dispatchUrl}/`, { body: { ...delivery, Url: 'http://localhost:9/x' }, headers: basic('sender', 's3nd') });
+    assert.equal(elsewhere.status, 403);
+    assert.equal(elsewhere.json.error, "write access to destination 'localhost' in vhost '/' refused for user 'sender'");
+    const stranger = await call(`${app.dispatchUrl}/`, { body: delivery, headers: basic('outsider', 'out') });
+    assert.equal(stranger.status, 403);
+    assert.equal(stranger.json.error, "access to vhost '/' refused for user 'outsider'");
+    assert.equal((await call(`${app.dispatchUrl}/deliveries/auth-1/replay`, { headers: basic('worker', 'w0rk') })).status, 403, 'worker may not deliver to 127.0.0.1');
+    const shown = await call(`${app.dispatchUrl}/deliveries/auth-1`, { method: 'GET', headers: basic('sender', 's3nd') });
+    assert.equal(shown.json.state, 'delivered', shown.text);
+    assert.equal(sink.to('/auth-hook').length, 1, 'refused requests delivered nothing');
+  });
+});
+
+describe('HTTPS on the HTTP doors and the management API', { skip: haveOpenssl() ? false : 'no openssl to make certificates' }, () => {
+  let certificates: TestCertificates;
+  let app: TestApp;
+  before(async () => {
+    certificates = makeTestCertificates();
+    app = await startTestApp({ TLS_CERT_FILE: certificates.certFile, TLS_KEY_FILE: certificates.keyFile, HTTP_TLS: 'true', AMQPS_PORT: '0' });
+  });
+  after(async () => {
+    await app?.close();
+    certificates?.cleanup();
+  });
+
+  it('job API, delivery API and management answer over TLS with the configured certificate, and not in clear', async () => {
+    const ports = app.running.ports;
+    const scheduled = await call(`https://127.0.0.1:${ports.jobs}/schedule`, { body: { message: 'tls job' }, ca: certificates.ca });
+    assert.equal(scheduled.json.status, 'ok');
+    const received = await call(`https://127.0.0.1:${ports.jobs}/receive_noblock`, { body: {}, ca: certificates.ca });
+    assert.equal(received.json.message, 'tls job');
+    const deliveries = await call(`https://127.0.0.1:${ports.dispatch}/deliveries`, { method: 'GET', ca: certificates.ca });
+    assert.equal(deliveries.status, 200);
+    const overview = await call(`https://127.0.0.1:${ports.management}/api/overview`, { method: 'GET', headers: basic('guest', 'guest'), ca: certificates.ca });
+    assert.equal(overview.status, 200);
+    await assert.rejects(call(`https://127.0.0.1:${ports.jobs}/`, { method: 'GET' }), /self-signed|unable to verify|certificate/i, 'a client not trusting the CA refuses it');
+    await assert.rejects(call(`http://127.0.0.1:${ports.jobs}/`, { method: 'GET' }), 'plain HTTP is not served on a TLS port');
+  });
+});
+
+describe('loopback users on the HTTP side', () => {
+  const external = externalAddress();
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp({ BIND_HOST: '0.0.0.0', JOBS_AUTH: 'true' });
+    app.broker.users.put('admin2', { password: 'pw' }, ['administrator']);
+    app.broker.users.setPermission({ user: 'admin2', vhost: '/', configure: '.*', write: '.*', read: '.*' });
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  it('guest is refused from a network address by the management API and the job API; a real user is not', { skip: external === undefined ? 'no non-loopback IPv4 address' : false }, async () => {
+    const management = `http://${external}:${app.running.ports.management}/api/whoami`;
+    assert.equal((await call(management, { method: 'GET', headers: basic('guest', 'guest') })).status, 401);
+    assert.equal((await call(`http://127.0.0.1:${app.running.ports.management}/api/whoami`, { method: 'GET', headers: basic('guest', 'guest') })).status, 200);
+    assert.equal((await call(management, { method: 'GET', headers: basic('admin2', 'pw') })).status, 200);
+    const jobs = await call(`http://${external}:${app.running.ports.jobs}/schedule`, { body: { message: 'x' }, headers: basic('guest', 'guest') });
+    assert.equal(jobs.status, 401);
+    assert.equal(jobs.json.message, "user 'guest' can only connect via localhost");
+  });
+});
+
+describe('graceful stop', () => {
+  it('a request in flight when the broker stops is answered; blocked receivers get 503; new connections are refused', async () => {
+    const app = await startTestApp();
+    const jobs = `http://127.0.0.1:${app.running.ports.jobs}`;
+    try {
+      const blocked = call(`${jobs}/receive_block`, { body: { lane: 'idle-lane' } });
+      // a schedule whose body is still arriving when the stop begins
+      const slow = new Promise<Answer>((resolve, reject) => {
+        const body = JSON.stringify({ message: 'in flight', lane: 'slow' });
+        const req = httpRequest(`${jobs}/schedule`, { method: 'POST', headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>, text: '' }));
+        });
+        req.on('error', reject);
+        req.write(body.slice(0, 10));
+        setTimeout(() => req.end(body.slice(10)), 300);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const stopping = app.stop();
+      const answer = await slow;
+      assert.deepEqual([answer.status, answer.json.status], [200, 'ok'], 'the schedule in flight finished');
+      const waiting = await blocked;
+      assert.equal(waiting.status, 503);
+      await stopping;
+      await assert.rejects(call(`${jobs}/`, { method: 'GET' }));
+    } finally {
+      await app.close();
+    }
+  });
+});
