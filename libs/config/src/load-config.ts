@@ -58,6 +58,11 @@ export function loadBrokerConfig(env: Source = process.env): BrokerConfig {
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigurationError(`Invalid configuration: ${describe(errors)}`);
   checkTls(config);
+  for (const [token, user] of Object.entries(config.tokens ?? {})) {
+    if (typeof user !== 'string' || user === '' || token.length < 16) {
+      throw new ConfigurationError('Invalid configuration: tokens: each token must be at least 16 characters and map to a user name');
+    }
+  }
   return config;
 }
 
