@@ -140,6 +140,12 @@ export class SqliteStore implements BrokerStore {
   private recoverNow(): RecoveredState {
     const db = this.reader;
     db.transaction(() => {
+      // After a crash, the delivered marks of the last moments may not have been written: every
+      // message then comes back flagged redelivered, keeping AMQP's promise that an unflagged
+      // message was never delivered before.
+      const clean = db.prepare("SELECT value FROM meta WHERE key = 'clean_shutdown'").get() as { value: string } | undefined;
+      if (clean?.value !== '1') db.exec(`UPDATE entries SET flags = flags | ${ENTRY_FLAG_DELIVERED} WHERE (flags & ${ENTRY_FLAG_DELIVERED}) = 0`);
+      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('clean_shutdown', '0')").run();
       db.exec(`
         DELETE FROM entries WHERE (flags & ${ENTRY_FLAG_PERSISTENT}) = 0;
         DELETE FROM entries WHERE queue NOT IN (SELECT id FROM queues);
@@ -560,6 +566,7 @@ export class SqliteStore implements BrokerStore {
         });
         this.worker = null;
       }
+      if (!this.failure) this.reader.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('clean_shutdown', '1')").run();
       this.reader.close();
     })();
     return this.closing;
