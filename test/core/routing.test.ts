@@ -191,3 +191,44 @@ test('server-named queues and queue equivalence', () => {
   assert.equal(kind(() => vhost.declareQueue({ name: 'qp', arguments: { 'x-max-priority': 300 } })), 'precondition-failed');
   assert.equal(kind(() => vhost.declareQueue({ name: 'missing', passive: true })), 'not-found');
 });
+
+test('deleting a queue or exchange drops exactly the bindings to it, however many exchanges exist; auto-delete sources go with their last binding', () => {
+  for (let i = 0; i < 200; i++) vhost.declareExchange({ name: `idle-x-${i}`, type: 'fanout', autoDelete: true });
+  vhost.declareExchange({ name: 'src-a', type: 'direct' });
+  vhost.declareExchange({ name: 'src-auto', type: 'fanout', autoDelete: true });
+  vhost.declareExchange({ name: 'mid', type: 'fanout' });
+  vhost.declareQueue({ name: 'inbound-q' });
+  vhost.declareQueue({ name: 'other-q' });
+  vhost.bind('queue', 'inbound-q', 'src-a', 'k1');
+  vhost.bind('queue', 'inbound-q', 'src-a', 'k2');
+  vhost.bind('queue', 'other-q', 'src-a', 'k1');
+  vhost.bind('queue', 'inbound-q', 'src-auto', '');
+  vhost.bind('exchange', 'mid', 'src-a', 'k3');
+  vhost.bind('queue', 'other-q', 'mid', '');
+
+  vhost.deleteQueue('inbound-q');
+  assert.deepEqual([...vhost.getExchange('src-a').bindings()].map((b) => `${b.destination.name}/${b.routingKey}`).sort(), ['mid/k3', 'other-q/k1']);
+  assert.equal(vhost.findExchange('src-auto'), undefined, 'the auto-delete exchange went with its last binding');
+  assert.ok(vhost.findExchange('idle-x-7') !== undefined, 'never-bound auto-delete exchanges stay, as in RabbitMQ');
+
+  // a queue declared again under the same name starts with no bindings
+  vhost.declareQueue({ name: 'inbound-q' });
+  assert.equal(vhost.publish('src-a', message('m', 'k2')).routed, 0);
+
+  vhost.deleteExchange('mid');
+  assert.deepEqual([...vhost.getExchange('src-a').bindings()].map((b) => b.destination.name), ['other-q'], 'the e2e binding to mid is gone');
+  assert.equal(vhost.publish('src-a', message('m', 'k1')).routed, 1);
+});
+
+test('a closing owner releases its exclusive queues and only those', () => {
+  vhost.declareQueue({ name: 'excl-1', exclusive: true, owner: 'conn-1' });
+  vhost.declareQueue({ name: 'excl-2', exclusive: true, owner: 'conn-1' });
+  vhost.declareQueue({ name: 'excl-3', exclusive: true, owner: 'conn-2' });
+  vhost.deleteQueue('excl-2', { owner: 'conn-1' });
+  vhost.releaseOwner('conn-1');
+  assert.equal(vhost.findQueue('excl-1'), undefined);
+  assert.ok(vhost.findQueue('excl-3') !== undefined, "another owner's queue stays");
+  vhost.releaseOwner('conn-1');
+  vhost.releaseOwner('conn-2');
+  assert.equal(vhost.findQueue('excl-3'), undefined);
+});

@@ -1,5 +1,6 @@
 import type { FieldTable } from '../encoding/field-table';
 import { Binding, Destination } from './binding';
+import { InboundBindings } from './inbound-bindings';
 
 export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers';
 
@@ -21,6 +22,8 @@ export abstract class Exchange {
   routeMark = 0;
   deleted = false;
   protected readonly byKey = new Map<string, Binding>();
+  /** Exchanges bound to this one (exchange-to-exchange bindings). */
+  readonly inbound = new InboundBindings();
 
   constructor(
     readonly vhost: string,
@@ -50,6 +53,7 @@ export abstract class Exchange {
     if (this.byKey.has(binding.key)) return false;
     this.byKey.set(binding.key, binding);
     this.added(binding);
+    binding.destination.inbound.add(this);
     return true;
   }
 
@@ -59,6 +63,7 @@ export abstract class Exchange {
     if (existing === undefined) return undefined;
     this.byKey.delete(binding.key);
     this.removed(existing);
+    existing.destination.inbound.remove(this);
     return existing;
   }
 

@@ -1,4 +1,5 @@
 import type { FieldTable } from '../encoding/field-table';
+import { InboundBindings } from '../exchange/inbound-bindings';
 import { exclusiveUse } from '../errors';
 import { RateMeter } from '../introspection/rate-meter';
 import type { ConsumerSnapshot, MessageStats, QueueSnapshot } from '../introspection/snapshots';
@@ -62,6 +63,8 @@ class QueueStats {
  */
 export class Queue {
   readonly kind = 'queue';
+  /** Exchanges with bindings to this queue. */
+  readonly inbound = new InboundBindings();
   private readonly ready: ReadySet;
   /** Entries whose not-before time has not come yet. */
   private readonly delayed: DelayedSet;

@@ -14,6 +14,7 @@ import { readQueueFeatures } from '../queue/queue-options';
 import type { BrokerStore } from '../store/broker-store';
 import { CommitToken, NO_COMMIT_NEEDED } from '../store/commit-token';
 import { requireEquivalent, requireEquivalentArgs } from './equivalence';
+import { ExclusiveQueues } from './exclusive-queues';
 import { Router } from './router';
 
 /** What a virtual host needs from the broker around it. */
@@ -92,6 +93,7 @@ const reservedName = (name: string): boolean => name.startsWith('amq.');
 export class VirtualHost implements QueueOwner {
   private readonly exchanges = new Map<string, Exchange>();
   private readonly queues = new Map<string, Queue>();
+  private readonly exclusiveQueues = new ExclusiveQueues();
   private readonly defaultExchange: DefaultExchange;
   private readonly router: Router;
   private readonly routed: Queue[] = [];
@@ -215,7 +217,7 @@ export class VirtualHost implements QueueOwner {
     this.exchanges.delete(exchange.name);
     // bindings from it and to it (exchange-to-exchange)
     for (const binding of [...exchange.bindings()]) exchange.unbind(binding);
-    for (const other of [...this.exchanges.values()]) {
+    for (const other of exchange.inbound.sources()) {
       if (other.unbindDestination(exchange).length > 0) this.maybeAutoDelete(other);
     }
     if (exchange.durable) this.store.deleteExchange(this.name, exchange.name);
@@ -289,6 +291,7 @@ export class VirtualHost implements QueueOwner {
       this.context.queueLimits,
     );
     this.queues.set(name, queue);
+    if (exclusive && owner !== null) this.exclusiveQueues.add(owner, queue);
     this.context.metrics.queuesCreated++;
     if (durable && !exclusive) {
       this.store.putQueue({ id: queue.id, vhost: this.name, name, autoDelete, arguments: args });
@@ -316,9 +319,11 @@ export class VirtualHost implements QueueOwner {
 
   private removeQueue(queue: Queue): number {
     this.queues.delete(queue.name);
+    const owner = queue.options.exclusiveOwner;
+    if (owner !== null) this.exclusiveQueues.remove(owner, queue);
     this.context.metrics.queuesDeleted++;
     const count = queue.delete();
-    for (const exchange of [...this.exchanges.values()]) {
+    for (const exchange of queue.inbound.sources()) {
       if (exchange.unbindDestination(queue).length > 0) this.maybeAutoDelete(exchange);
     }
     this.store.deleteQueue(queue.id);
@@ -337,9 +342,7 @@ export class VirtualHost implements QueueOwner {
 
   /** An owner (connection) went away: its exclusive queues go with it. */
   releaseOwner(owner: string): void {
-    for (const queue of [...this.queues.values()]) {
-      if (queue.options.exclusiveOwner === owner) this.removeQueue(queue);
-    }
+    for (const queue of this.exclusiveQueues.take(owner)) this.removeQueue(queue);
   }
 
   // ---- bindings --------------------------------------------------------------------------------
