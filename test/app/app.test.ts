@@ -30,6 +30,9 @@ test('configuration: defaults, env values, config file (env wins), errors name t
     assert.equal(merged.JOBS_PORT, 7001, 'environment wins over the file');
     assert.equal(merged.LOG_LEVEL, 'warn');
 
+    writeFileSync(file, JSON.stringify({ tokens: { short: 'alice' } }));
+    assert.throws(() => loadBrokerConfig({ CONFIG_FILE: file }), /tokens: each token must be at least 16 characters/);
+
     writeFileSync(file, '{not json');
     assert.throws(() => loadBrokerConfig({ CONFIG_FILE: file }), /CONFIG_FILE: .* is not valid JSON/);
   } finally {
@@ -40,6 +43,12 @@ test('configuration: defaults, env values, config file (env wins), errors name t
   assert.throws(() => loadBrokerConfig({ JOBS_PORT: 'eighty' }), /JOBS_PORT/);
   assert.throws(() => loadBrokerConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/);
   assert.throws(() => loadBrokerConfig({ CONFIG_FILE: '/nonexistent/x.json' }), /CONFIG_FILE: cannot read/);
+  // settings that only make sense together
+  assert.throws(() => loadBrokerConfig({ TLS_CERT_FILE: '/x/cert.pem' }), /TLS_CERT_FILE and TLS_KEY_FILE: give both or neither/);
+  assert.throws(() => loadBrokerConfig({ HTTP_TLS: 'true' }), /HTTP_TLS: needs TLS_CERT_FILE/);
+  assert.throws(() => loadBrokerConfig({ TLS_CERT_FILE: '/x/c', TLS_KEY_FILE: '/x/k', TLS_VERIFY_PEER: 'true' }), /TLS_VERIFY_PEER: needs TLS_CA_FILE/);
+  assert.equal(loadBrokerConfig({ AMQP_MAX_CONNECTIONS: '10' }).AMQP_MAX_CONNECTIONS, 10);
+  assert.throws(() => loadBrokerConfig({ AMQP_MAX_CONNECTIONS: '-1' }), /AMQP_MAX_CONNECTIONS/);
 });
 
 test('GET /metrics serves Prometheus text with the core counters and queue gauges', async () => {

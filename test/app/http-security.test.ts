@@ -73,7 +73,7 @@ describe('job API and delivery API with authentication on', () => {
   before(async () => {
     sink = await HttpSink.start();
     const file = join(config.path, 'broker.json');
-    writeFileSync(file, JSON.stringify({ tokens: { 'worker-token-1': 'worker', 'ghost-token': 'nobody' } }));
+    writeFileSync(file, JSON.stringify({ tokens: { 'worker-token-0123456789': 'worker', 'ghost-token-for-nobody': 'nobody' } }));
     app = await startTestApp({ CONFIG_FILE: file, JOBS_AUTH: 'true', DISPATCH_AUTH: 'true', DISPATCH_REFUSE_PRIVATE: 'false' });
     jobs = `http://127.0.0.1:${app.running.ports.jobs}`;
     const users = app.broker.users;
@@ -92,7 +92,7 @@ describe('job API and delivery API with authentication on', () => {
   });
 
   it('the job API answers 401 (JSON, with a challenge) without or with wrong credentials, and does nothing', async () => {
-    for (const headers of [{}, basic('worker', 'wrong'), bearer('no-such-token'), bearer('ghost-token'), { authorization: 'Digest x' }]) {
+    for (const headers of [{}, basic('worker', 'wrong'), bearer('no-such-token'), bearer('ghost-token-for-nobody'), { authorization: 'Digest x' }]) {
       const answer = await call(`${jobs}/schedule`, { body: { message: 'x', lane: 'mail' }, headers });
       assert.equal(answer.status, 401, JSON.stringify(headers));
       assert.equal(answer.json.status, 'error');
@@ -108,7 +108,7 @@ describe('job API and delivery API with authentication on', () => {
   it('lanes are permissions: write to schedule, read to receive and settle, with RabbitMQ-style texts', async () => {
     const scheduled = await call(`${jobs}/schedule`, { body: { message: 'hello', lane: 'mail' }, headers: basic('worker', 'w0rk') });
     assert.deepEqual([scheduled.status, scheduled.json.status], [200, 'ok'], scheduled.text);
-    const viaToken = await call(`${jobs}/schedule`, { body: { message: 'second', lane: 'mail' }, headers: bearer('worker-token-1') });
+    const viaToken = await call(`${jobs}/schedule`, { body: { message: 'second', lane: 'mail' }, headers: bearer('worker-token-0123456789') });
     assert.equal(viaToken.status, 200, viaToken.text);
 
     const refused = await call(`${jobs}/schedule`, { body: { message: 'nope', lane: 'reports' }, headers: basic('worker', 'w0rk') });
@@ -119,7 +119,7 @@ describe('job API and delivery API with authentication on', () => {
     assert.equal(outsider.json.message, "read access to queue 'jobs.mail' in vhost '/' refused for user 'outsider'");
     assert.equal((await call(`${jobs}/jobs`, { headers: basic('outsider', 'out') })).status, 403, 'no access to the vhost at all');
 
-    const leased = await call(`${jobs}/receive_noblock`, { body: { lane: 'mail', ack: true }, headers: bearer('worker-token-1') });
+    const leased = await call(`${jobs}/receive_noblock`, { body: { lane: 'mail', ack: true }, headers: bearer('worker-token-0123456789') });
     assert.equal(leased.json.message, 'hello', leased.text);
     assert.equal((await call(`${jobs}/ack`, { body: { id: leased.json.id }, headers: basic('outsider', 'out') })).status, 403, 'a stranger cannot settle it');
     assert.equal((await call(`${jobs}/ack`, { body: { id: leased.json.id }, headers: basic('worker', 'w0rk') })).json.status, 'ok');
