@@ -1,7 +1,9 @@
 -- wrk script: POST /receive_noblock; counts answers that carried a job (code 0) apart from
 -- "empty queue" (code 2), so a drained lane cannot inflate the figure.
+-- LANE=name receives from that lane (default: dispenserd's "main").
 wrk.method = "POST"
-wrk.body = ""
+local lane = os.getenv("LANE")
+wrk.body = lane and string.format('{"lane":"%s"}', lane) or ""
 wrk.path = "/receive_noblock"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 

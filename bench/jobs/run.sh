@@ -91,11 +91,11 @@ step() { # target round step duration script [env]
 
 run_target() { # target round
   start_target "$1"
-  step "$1" "$2" schedule/1-priority $((DURATION * 3)) schedule.lua PRIORITIES=0
-  step "$1" "$2" receive/1-priority "$DURATION" receive.lua
-  curl -s -o /dev/null -d '' "$URL/receive_noblock"
-  step "$1" "$2" schedule/0-9 $((DURATION * 3)) schedule.lua PRIORITIES=10
-  step "$1" "$2" receive/0-9 "$DURATION" receive.lua
+  # each pair on a fresh lane: dispenserd's insert cost grows with what its lane already holds
+  step "$1" "$2" schedule/1-priority $((DURATION * 3)) schedule.lua PRIORITIES=0 LANE=bench-one
+  step "$1" "$2" receive/1-priority "$DURATION" receive.lua LANE=bench-one
+  step "$1" "$2" schedule/0-9 $((DURATION * 3)) schedule.lua PRIORITIES=10 LANE=bench-ten
+  step "$1" "$2" receive/0-9 "$DURATION" receive.lua LANE=bench-ten
   stop_target
 }
 

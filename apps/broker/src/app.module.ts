@@ -99,6 +99,7 @@ export class AppModule {
           throttleReceive: config.JOBS_THROTTLE_RECEIVE,
           throttleSchedule: config.JOBS_THROTTLE_SCHEDULE,
           defaultLeaseMs: config.JOBS_LEASE_TIMEOUT_MS,
+          fastPath: config.JOBS_FAST_PATH,
         }),
         DeliveryModule.forRoot({
           port: config.DISPATCH_PORT,

@@ -163,6 +163,11 @@ export class BrokerConfig {
   @IsBoolean()
   JOBS_THROTTLE_SCHEDULE = false;
 
+  /** /schedule and /receive_noblock on the lean HTTP fast path; false = every request through Fastify. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  JOBS_FAST_PATH = true;
+
   /** Visibility timeout of an acknowledged receive that names none, in ms. */
   @Type(() => Number)
   @IsInt()

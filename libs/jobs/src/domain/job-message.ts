@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { FieldTable, Message, MessageProperties, NOT_BEFORE_HEADER, QueueEntry, RANK_HEADER } from '#core';
 import { DEFAULT_PRIORITY } from '../jobs-options';
-import { rfc3339Local } from './rfc3339';
+import { rfc3339Local, rfc3339LocalNow } from './rfc3339';
 
 /** Headers a job carries when it travels through the core (and to AMQP consumers). */
 export const JOB_HEADERS = {
@@ -31,13 +31,23 @@ export interface NewJob {
   idempotencyKey?: string;
 }
 
-/** Per-process random prefix: hashes stay unpredictable without a random draw per job. */
-const HASH_SEED = randomBytes(16).toString('hex');
-let hashCounter = 0;
+const HASH_BYTES = 20;
+/** Random bytes drawn 204 hashes at a time: one system call per pool, not a digest per job. */
+const hashPool = Buffer.alloc(HASH_BYTES * 204);
+let hashPoolOffset = hashPool.length;
 
-/** 40 lowercase hex characters, unique per job (dispenserd: SHA-1 of a random number and the time). */
+/**
+ * 40 lowercase hex characters of fresh randomness per job: what dispenserd's SHA-1 of a random
+ * number and the time looks like from outside, unique and unpredictable, at a fraction of the cost.
+ */
 export function jobHash(): string {
-  return createHash('sha1').update(`${HASH_SEED}:${++hashCounter}:${Date.now()}`).digest('hex');
+  if (hashPoolOffset === hashPool.length) {
+    randomFillSync(hashPool);
+    hashPoolOffset = 0;
+  }
+  const hash = hashPool.toString('hex', hashPoolOffset, hashPoolOffset + HASH_BYTES);
+  hashPoolOffset += HASH_BYTES;
+  return hash;
 }
 
 /**
@@ -53,12 +63,12 @@ export function amqpPriorityFor(rank: number): number {
 /** Builds the core message of a scheduled job: persistent, ranked by its priority. */
 export function jobMessage(job: NewJob): { message: Message; hash: string } {
   const hash = jobHash();
-  const now = new Date();
+  const now = Date.now();
   const headers: FieldTable = {
     [RANK_HEADER]: job.priority,
     [JOB_HEADERS.num]: job.jobNum,
     [JOB_HEADERS.hash]: hash,
-    [JOB_HEADERS.timestamp]: rfc3339Local(now),
+    [JOB_HEADERS.timestamp]: rfc3339LocalNow(now),
   };
   if (job.notBefore !== undefined) headers[NOT_BEFORE_HEADER] = job.notBefore;
   if (job.idempotencyKey !== undefined) headers[JOB_HEADERS.idempotencyKey] = job.idempotencyKey;
@@ -67,7 +77,7 @@ export function jobMessage(job: NewJob): { message: Message; hash: string } {
     deliveryMode: 2,
     priority: amqpPriorityFor(job.priority),
     messageId: hash,
-    timestamp: Math.floor(now.getTime() / 1000),
+    timestamp: Math.floor(now / 1000),
     headers,
   };
   return { message: new Message('', job.queueName, properties, null, Buffer.from(job.message, 'utf8')), hash };

@@ -2,11 +2,15 @@ import { COMPAT_NAME, COMPAT_VERSION } from '../jobs-options';
 import { rfc3339Local } from '../domain/rfc3339';
 import { cpus } from 'node:os';
 
-/** dispenserd pretty-prints every answer with two-space indentation. */
-export const render = (body: unknown): string => JSON.stringify(body, null, 2);
-
 export const okBody = { status: 'ok', code: 0 } as const;
 export const emptyQueueBody = { status: 'ok', code: 2, message: 'empty queue' } as const;
+
+const okText = JSON.stringify(okBody, null, 2);
+const emptyQueueText = JSON.stringify(emptyQueueBody, null, 2);
+
+/** dispenserd pretty-prints every answer with two-space indentation (the two commonest ones are kept rendered). */
+export const render = (body: unknown): string =>
+  body === okBody ? okText : body === emptyQueueBody ? emptyQueueText : JSON.stringify(body, null, 2);
 
 export const errorBody = (code: number, message: string): { status: 'error'; code: number; message: string } => ({
   status: 'error',

@@ -21,6 +21,13 @@ import { fieldsOf } from './request-body';
 /** A route; `user` is the authenticated broker user, or null when the door asks for no credentials. */
 export type Handler = (request: FastifyRequest, reply: FastifyReply, user: string | null) => Promise<void>;
 
+/** An answer before it is written: the status, the document, and for a job what to do once it was (or was not) written. */
+export interface JobAnswer {
+  status: number;
+  body: unknown;
+  settle?: (written: boolean) => void;
+}
+
 /** Longest visibility timeout a lease may ask for. */
 const MAX_LEASE_MS = 12 * 3600 * 1000;
 
@@ -75,8 +82,13 @@ export class JobsController {
   }
 
   private async schedule(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
+    const answer = await this.scheduleAnswer(await fieldsOf(request, this.maxBodyBytes), user);
+    send(reply, answer.status, answer.body);
+  }
+
+  /** A schedule request's answer, whichever HTTP path read it; throws the request's errors. */
+  async scheduleAnswer(fields: RequestFields | null, user: string | null): Promise<JobAnswer> {
     if (this.jobs.schedulePacer) await this.jobs.schedulePacer.turn();
-    const fields = await fieldsOf(request, this.maxBodyBytes);
     if (fields === null) throw missingMessage();
     const message = messageOf(fields);
     const lane = laneOf(fields);
@@ -89,25 +101,18 @@ export class JobsController {
     const idempotencyKey = stringOf(fields, 'idempotency_key');
     const job = await this.jobs.schedule({ lane, message, priority, notBefore, idempotencyKey });
     const extended = notBefore !== undefined || idempotencyKey !== undefined;
-    send(
-      reply,
-      200,
-      extended
-        ? { ...okBody, job_num: job.jobNum, hash: job.hash, lane: job.lane, duplicate: job.duplicate, run_at: notBefore }
-        : okBody,
-    );
+    return {
+      status: 200,
+      body: extended ? { ...okBody, job_num: job.jobNum, hash: job.hash, lane: job.lane, duplicate: job.duplicate, run_at: notBefore } : okBody,
+    };
   }
 
   private async receive(request: FastifyRequest, reply: FastifyReply, user: string | null, block: boolean): Promise<void> {
     if (this.jobs.receivePacer) await this.jobs.receivePacer.turn();
     const fields = await fieldsOf(request, this.maxBodyBytes);
-    if (fields === null) throw badRequest('invalid JSON body');
-    const lane = laneOf(fields);
-    this.authorize(user, 'read', lane);
-    const ack = booleanOf(fields, 'ack');
-    const leaseMs = ack ? (millisecondsOf(fields, 'timeout_ms', MAX_LEASE_MS) ?? this.jobs.options.defaultLeaseMs) : 0;
+    const { lane, leaseMs, waitMs: askedWait } = this.receiveRequest(fields, user);
     // receive_block: wait_ms (or, without ack, timeout_ms) bounds the wait; default is forever
-    const waitMs = block ? (millisecondsOf(fields, 'wait_ms') ?? (ack ? undefined : millisecondsOf(fields, 'timeout_ms'))) : 0;
+    const waitMs = block ? askedWait : 0;
 
     let entry = this.jobs.takeNow(lane);
     if (entry === undefined && block && waitMs !== 0) entry = await this.waitForJob(lane, request, reply, waitMs);
@@ -115,7 +120,30 @@ export class JobsController {
       if (!reply.raw.destroyed) send(reply, this.closing ? 503 : 200, this.closing ? errorBody(1, 'server shutting down') : emptyQueueBody);
       return;
     }
-    this.deliver(entry, reply, ack ? leaseMs : 0);
+    this.deliver(entry, reply, leaseMs);
+  }
+
+  /** What a receive asks for: its lane (checked for read access), lease and wait. */
+  private receiveRequest(fields: RequestFields | null, user: string | null): { lane: string; leaseMs: number; waitMs: number | undefined } {
+    if (fields === null) throw badRequest('invalid JSON body');
+    const lane = laneOf(fields);
+    this.authorize(user, 'read', lane);
+    const ack = booleanOf(fields, 'ack');
+    const leaseMs = ack ? (millisecondsOf(fields, 'timeout_ms', MAX_LEASE_MS) ?? this.jobs.options.defaultLeaseMs) : 0;
+    const waitMs = millisecondsOf(fields, 'wait_ms') ?? (ack ? undefined : millisecondsOf(fields, 'timeout_ms'));
+    return { lane, leaseMs, waitMs };
+  }
+
+  /**
+   * A non-blocking receive's answer, whichever HTTP path read it: the job is settled (or leased)
+   * through `settle` once the transport knows whether the answer was written.
+   */
+  async receiveNowAnswer(fields: RequestFields | null, user: string | null): Promise<JobAnswer> {
+    if (this.jobs.receivePacer) await this.jobs.receivePacer.turn();
+    const { lane, leaseMs } = this.receiveRequest(fields, user);
+    const entry = this.jobs.takeNow(lane);
+    if (entry === undefined) return { status: 200, body: emptyQueueBody };
+    return this.delivery(entry, leaseMs);
   }
 
   private async waitForJob(
@@ -148,6 +176,14 @@ export class JobsController {
       this.jobs.abandon(entry);
       return;
     }
+    const { body, settle } = this.delivery(entry, leaseMs);
+    raw.once('finish', () => settle!(true));
+    raw.once('close', () => settle!(raw.writableFinished));
+    send(reply, 200, body);
+  }
+
+  /** The answer carrying a job, and what to do once it was written (done or leased) or not (back to its lane). */
+  private delivery(entry: QueueEntry, leaseMs: number): JobAnswer {
     const lane = this.jobs.laneOfEntry(entry);
     let body: unknown;
     let leaseId: string | undefined;
@@ -160,20 +196,15 @@ export class JobsController {
       body = { ...okBody, message: entry.message.body.toString('utf8') };
     }
     let settled = false;
-    const finished = (): void => {
+    const settle = (written: boolean): void => {
       if (settled) return;
       settled = true;
-      if (leaseId === undefined) this.jobs.complete(entry);
-    };
-    const failed = (): void => {
-      if (settled) return;
-      settled = true;
-      if (leaseId !== undefined) this.jobs.leases.release(leaseId);
+      if (written) {
+        if (leaseId === undefined) this.jobs.complete(entry);
+      } else if (leaseId !== undefined) this.jobs.leases.release(leaseId);
       else this.jobs.abandon(entry);
     };
-    raw.once('finish', finished);
-    raw.once('close', () => (raw.writableFinished ? finished() : failed()));
-    send(reply, 200, body);
+    return { status: 200, body, settle };
   }
 
   private async leaseIdOf(request: FastifyRequest): Promise<{ id: string; fields: RequestFields }> {

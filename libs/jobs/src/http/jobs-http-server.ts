@@ -1,13 +1,16 @@
-import fastify, { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import fastify, { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { Broker, BrokerError, isLoopbackAddress } from '#core';
-import { BodyTooLargeError, BROKER_ERROR_HTTP_STATUS, ClientGoneError, closeGracefully, HttpAuthenticator, HttpAuthError, httpServerOptions } from '#http-kit';
+import { Broker, isLoopbackAddress } from '#core';
+import { closeGracefully, FastPath, HttpAuthenticator, httpServerOptions, SHUTDOWN_GRACE_MS } from '#http-kit';
 import type { Logger } from '#observability';
-import { JobRequestError } from '../domain/job-errors';
 import type { JobService } from '../domain/job-service';
 import type { JobsOptions } from '../jobs-options';
+import { jobErrorAnswer } from './job-error-answer';
+import { jobsFastRoutes } from './jobs-fast-routes';
 import { JobsController, send } from './jobs-controller';
-import { errorBody } from './job-responses';
+
+/** Idle keep-alive connections are closed after this (both HTTP paths). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 const isLocalBind = (host: string): boolean => host === 'localhost' || isLoopbackAddress(host);
 
@@ -27,6 +30,8 @@ const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 export class JobsHttpServer {
   readonly controller: JobsController;
   private readonly app: FastifyInstance;
+  /** Serves /schedule and /receive_noblock in front of Fastify; null when off or not installable. */
+  readonly fastPath: FastPath | null;
 
   constructor(
     broker: Broker,
@@ -42,7 +47,7 @@ export class JobsHttpServer {
       ...httpServerOptions(options.timeouts, options.tls),
       bodyLimit: options.maxBodyBytes,
       forceCloseConnections: 'idle',
-      keepAliveTimeout: 65_000,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       logger: false,
       return503OnClosing: true,
     });
@@ -62,41 +67,24 @@ export class JobsHttpServer {
       });
     }
     app.setNotFoundHandler(async (request, reply) => this.controller.status(request, reply, await userOf(request)));
-    app.setErrorHandler((error: FastifyError | JobRequestError | BrokerError | BodyTooLargeError | ClientGoneError | HttpAuthError, _request, reply) => {
-      if (error instanceof ClientGoneError) {
+    app.setErrorHandler((error: unknown, _request, reply) => {
+      const answer = jobErrorAnswer(error, options.maxBodyBytes);
+      if (answer === null) {
         this.logger.debug('job API client went away mid-request');
         return;
       }
-      if (error instanceof BodyTooLargeError) {
-        // announced in Content-Length: answer now and close rather than read it all
-        if (error.declared) void reply.header('connection', 'close');
-        send(reply, 413, errorBody(1, error.message));
-        return;
-      }
-      if (error instanceof HttpAuthError) {
-        void reply.header('www-authenticate', 'Basic realm="jobs"');
-        send(reply, 401, errorBody(1, error.message));
-        return;
-      }
-      if (error instanceof JobRequestError) {
-        send(reply, error.status, errorBody(error.code, error.message));
-        return;
-      }
-      if (error instanceof BrokerError) {
-        send(reply, BROKER_ERROR_HTTP_STATUS[error.kind], errorBody(error.kind === 'not-found' ? 3 : 1, error.message));
-        return;
-      }
-      if (error.statusCode === 413) {
-        send(reply, 413, errorBody(1, `request body is larger than the limit of ${options.maxBodyBytes} bytes`));
-        return;
-      }
-      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-        send(reply, error.statusCode, errorBody(1, error.message));
-        return;
-      }
-      this.logger.error({ err: error }, 'job API request failed');
-      send(reply, 500, errorBody(1, 'internal error'));
+      if (answer.unexpected) this.logger.error({ err: error }, 'job API request failed');
+      if (answer.headers) void reply.headers(answer.headers);
+      send(reply, answer.status, answer.body);
     });
+    this.fastPath = options.fastPath
+      ? FastPath.install(app.server, options.tls !== null, jobsFastRoutes(this.controller, authenticator, options.maxBodyBytes, logger), {
+          keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+          headersTimeoutMs: options.timeouts.headersTimeoutMs,
+          requestTimeoutMs: options.timeouts.requestTimeoutMs,
+        })
+      : null;
+    if (options.fastPath && this.fastPath === null) logger.warn('the job API fast path could not be installed on this Node version: every request goes through Fastify');
   }
 
   async listen(): Promise<number> {
@@ -115,6 +103,6 @@ export class JobsHttpServer {
 
   async close(): Promise<void> {
     this.controller.close();
-    await closeGracefully(this.app);
+    await closeGracefully(this.app, SHUTDOWN_GRACE_MS, this.fastPath);
   }
 }

@@ -1,0 +1,40 @@
+import type { FastAnswer, FastRoute, HttpAuthenticator } from '#http-kit';
+import type { Logger } from '#observability';
+import { RequestFields } from '../domain/request-fields';
+import { jobErrorAnswer } from './job-error-answer';
+import type { JobAnswer, JobsController } from './jobs-controller';
+import { render } from './job-responses';
+
+const headerLines = (headers: Record<string, string> | undefined): string | undefined => {
+  if (headers === undefined) return undefined;
+  let lines = '';
+  for (const [name, value] of Object.entries(headers)) lines += `${name}: ${value}\r\n`;
+  return lines;
+};
+
+/**
+ * The job API's hot requests on the HTTP fast path: `/schedule` and `/receive_noblock`, answered
+ * by the same controller code as on Fastify (same documents, same errors), without Node's
+ * per-request objects. Everything else about the door stays on Fastify.
+ */
+export function jobsFastRoutes(controller: JobsController, authenticator: HttpAuthenticator, maxBodyBytes: number, logger: Logger): Map<string, FastRoute> {
+  const route =
+    (answerOf: (fields: RequestFields | null, user: string | null) => Promise<JobAnswer>): FastRoute =>
+    async (request): Promise<FastAnswer> => {
+      // parsed before any await: the body is a view of the read buffer
+      const fields = RequestFields.parse(request.body.length === 0 ? undefined : request.body);
+      try {
+        const user = authenticator.enabled ? await authenticator.authenticate(request.authorization, request.remoteAddress) : null;
+        const answer = await answerOf(fields, user);
+        return { status: answer.status, body: render(answer.body), onSent: answer.settle };
+      } catch (error) {
+        const failure = jobErrorAnswer(error, maxBodyBytes)!;
+        if (failure.unexpected) logger.error({ err: error }, 'job API request failed');
+        return { status: failure.status, body: render(failure.body), headers: headerLines(failure.headers) };
+      }
+    };
+  return new Map([
+    ['/schedule', route((fields, user) => controller.scheduleAnswer(fields, user))],
+    ['/receive_noblock', route((fields, user) => controller.receiveNowAnswer(fields, user))],
+  ]);
+}

@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { connect, Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { startTestApp, TestApp } from '../support/app-harness';
+
+/**
+ * The job API's HTTP fast path (/schedule, /receive_noblock) over raw sockets: dispenserd's bytes,
+ * pipelining, requests split anywhere, and the hand-over to Fastify for everything else.
+ */
+
+interface RawAnswer {
+  status: number;
+  headers: [string, string][];
+  body: string;
+}
+
+/** A raw HTTP/1.1 client: writes bytes, reads answers (Content-Length framed) as they come. */
+class RawClient {
+  private buffer = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  closed = false;
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static open(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(new RawClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  write(text: string | Buffer): void {
+    this.socket.write(text);
+  }
+
+  private async more(timeoutMs: number): Promise<void> {
+    if (this.closed) throw new Error('connection closed');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer in time')), timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async answer(timeoutMs = 5000): Promise<RawAnswer> {
+    for (;;) {
+      const headEnd = this.buffer.indexOf('\r\n\r\n');
+      if (headEnd >= 0) {
+        const lines = this.buffer.toString('latin1', 0, headEnd).split('\r\n');
+        const status = Number(lines[0]!.split(' ')[1]);
+        const headers = lines.slice(1).map((line): [string, string] => {
+          const colon = line.indexOf(':');
+          return [line.slice(0, colon), line.slice(colon + 1).trim()];
+        });
+        const length = Number(headers.find(([name]) => name.toLowerCase() === 'content-length')?.[1] ?? 0);
+        if (this.buffer.length >= headEnd + 4 + length) {
+          const body = this.buffer.toString('utf8', headEnd + 4, headEnd + 4 + length);
+          this.buffer = this.buffer.subarray(headEnd + 4 + length);
+          return { status, headers, body };
+        }
+      }
+      await this.more(timeoutMs);
+    }
+  }
+
+  async closedByServer(timeoutMs = 5000): Promise<void> {
+    while (!this.closed) await this.more(timeoutMs).catch((error: Error) => {
+      if (!this.closed) throw error;
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+const post = (path: string, body: string, extra = ''): string =>
+  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+const json = (answer: RawAnswer): Record<string, unknown> => JSON.parse(answer.body) as Record<string, unknown>;
+const header = (answer: RawAnswer, name: string): string | undefined => answer.headers.find(([n]) => n.toLowerCase() === name)?.[1];
+
+describe('job API fast path', () => {
+  let app: TestApp;
+  let port: number;
+  const clients: RawClient[] = [];
+  const open = async (): Promise<RawClient> => {
+    const client = await RawClient.open(port);
+    clients.push(client);
+    return client;
+  };
+
+  before(async () => {
+    app = await startTestApp({ HTTP_HEADERS_TIMEOUT_MS: '400', HTTP_REQUEST_TIMEOUT_MS: '600' });
+    port = app.running.ports.jobs;
+  });
+  after(async () => {
+    for (const client of clients) client.close();
+    await app.close();
+  });
+
+  test("answers carry dispenserd's header set, in its order, with its bodies", async () => {
+    const client = await open();
+    client.write(post('/schedule', '{"message":"bytes","lane":"fp-bytes"}'));
+    const scheduled = await client.answer();
+    assert.equal(scheduled.status, 200);
+    assert.deepEqual(scheduled.headers.map(([name]) => name), ['Content-Type', 'Date', 'Content-Length']);
+    assert.equal(header(scheduled, 'content-type'), 'application/json');
+    assert.match(header(scheduled, 'date')!, /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+    assert.equal(scheduled.body, '{\n  "status": "ok",\n  "code": 0\n}');
+    client.write(post('/receive_noblock', '{"lane":"fp-bytes"}'));
+    assert.equal((await client.answer()).body, '{\n  "status": "ok",\n  "code": 0,\n  "message": "bytes"\n}');
+    client.write(post('/receive_noblock', '{"lane":"fp-bytes"}'));
+    assert.equal((await client.answer()).body, '{\n  "status": "ok",\n  "code": 2,\n  "message": "empty queue"\n}');
+    client.write(post('/schedule', 'not json'));
+    const bad = await client.answer();
+    assert.equal(bad.status, 400);
+    assert.deepEqual(json(bad), { status: 'error', code: 1, message: 'missing message' });
+    client.write(post('/schedule', '{"message": 7}'));
+    assert.deepEqual(json(await client.answer()), { status: 'error', code: 1, message: 'message must be a string' });
+    // the connection is still good after bad input
+    client.write(post('/schedule', '{"message":"after","lane":"fp-bytes"}'));
+    assert.equal((await client.answer()).status, 200);
+  });
+
+  test('pipelined requests are answered in order, schedules and receives mixed, then a request for Fastify on the same connection', async () => {
+    const client = await open();
+    let burst = '';
+    for (let i = 0; i < 300; i++) {
+      burst += post('/schedule', JSON.stringify({ message: `job ${i}`, lane: 'fp-pipe' }));
+      if (i % 3 === 2) burst += post('/receive_noblock', '{"lane":"fp-pipe"}');
+    }
+    burst += 'GET /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+    client.write(burst);
+    const received: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const scheduled = await client.answer();
+      assert.deepEqual([scheduled.status, json(scheduled).code], [200, 0], `schedule ${i}`);
+      if (i % 3 === 2) {
+        const got = json(await client.answer());
+        assert.equal(got.code, 0);
+        received.push(String(got.message));
+      }
+    }
+    // FIFO: the receives got the first 100 jobs, in order
+    assert.deepEqual(received, Array.from({ length: 100 }, (_, i) => `job ${i}`));
+    const listed = await client.answer();
+    assert.match(header(listed, 'content-type')!, /^application\/json; charset=utf-8$/, 'the /jobs answer came from Fastify');
+    const lane = (json(listed)['fp-pipe'] as { message: string }[]).map((job) => job.message);
+    assert.deepEqual(lane, Array.from({ length: 200 }, (_, i) => `job ${i + 100}`));
+  });
+
+  test('a request split into single bytes, and a hand-over in the middle of a request, lose nothing', async () => {
+    const client = await open();
+    const bytes = Buffer.from(post('/schedule', '{"message":"trickled","lane":"fp-split"}') + 'GET /jobs HTTP/1.1\r\nHost: 1');
+    for (const byte of bytes) {
+      client.write(Buffer.from([byte]));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal((await client.answer()).status, 200);
+    client.write('27.0.0.1\r\n\r\n');
+    const listed = await client.answer();
+    assert.deepEqual((json(listed)['fp-split'] as { message: string }[]).map((job) => job.message), ['trickled']);
+  });
+
+  test('chunked bodies, Expect: 100-continue and other paths go to Fastify, with the same answers', async () => {
+    const client = await open();
+    const body = '{"message":"chunked","lane":"fp-chunked"}';
+    client.write(`POST /schedule HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`);
+    const chunked = await client.answer();
+    assert.deepEqual([chunked.status, chunked.body], [200, '{\n  "status": "ok",\n  "code": 0\n}']);
+    const other = await open();
+    other.write(post('/receive_noblock', '{"lane":"fp-chunked"}', 'Expect: 100-continue\r\n'));
+    let answer = await other.answer();
+    if (answer.status === 100) answer = await other.answer();
+    assert.equal(json(answer).message, 'chunked');
+    // query strings, HEAD and HTTP/1.0 are Fastify's too
+    other.write('GET /receive_noblock?lane=x HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(json(await other.answer()).code, 2);
+  });
+
+  test('bad requests get the answers Node gives: 400 for a broken header, 413 at once for an oversized Content-Length', async () => {
+    const broken = await open();
+    broken.write('POST /schedule HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\nContent-Length: 2\r\n\r\n{}');
+    assert.equal((await broken.answer()).status, 400);
+    const big = await open();
+    big.write(`POST /schedule HTTP/1.1\r\nHost: x\r\nContent-Length: ${100 * 1024 * 1024 * 1024}\r\n\r\n{"message":`);
+    const tooBig = await big.answer();
+    assert.equal(tooBig.status, 413);
+    assert.equal(json(tooBig).status, 'error');
+    await big.closedByServer();
+    // a body above the fast path's own limit (64 KiB) but under the door's still works
+    const large = await open();
+    const message = 'x'.repeat(200_000);
+    large.write(post('/schedule', JSON.stringify({ message, lane: 'fp-large' })));
+    assert.equal((await large.answer()).status, 200);
+    large.write(post('/receive_noblock', '{"lane":"fp-large"}'));
+    assert.equal(json(await large.answer()).message, message);
+  });
+
+  test('Connection: close is honoured after the answer; a half-sent request times out with 408', async () => {
+    const closing = await open();
+    closing.write(post('/schedule', '{"message":"last","lane":"fp-close"}', 'Connection: close\r\n') + post('/schedule', '{"message":"ignored","lane":"fp-close"}'));
+    const answer = await closing.answer();
+    assert.equal(answer.status, 200);
+    assert.equal(header(answer, 'connection'), 'close');
+    await closing.closedByServer();
+    const slow = await open();
+    slow.write('POST /schedule HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{"mess');
+    const timedOut = await slow.answer(3000);
+    assert.equal(timedOut.status, 408);
+    await slow.closedByServer();
+    const check = await open();
+    check.write(post('/receive_noblock', '{"lane":"fp-close"}'));
+    assert.equal(json(await check.answer()).message, 'last');
+    check.write(post('/receive_noblock', '{"lane":"fp-close"}'));
+    assert.equal(json(await check.answer()).code, 2, 'the request after Connection: close was not run');
+  });
+
+  test('a job whose answer cannot be written goes back to its lane', async () => {
+    const client = await open();
+    for (let round = 0; round < 5; round++) {
+      client.write(post('/schedule', `{"message":"survivor ${round}","lane":"fp-gone"}`));
+      await client.answer();
+      // the receive's answer waits behind a schedule that waits for its commit; the client resets meanwhile
+      const vanishing = await RawClient.open(port);
+      vanishing.write(post('/schedule', '{"message":"x","lane":"fp-other"}') + post('/receive_noblock', '{"lane":"fp-gone"}'));
+      vanishing.socket.resetAndDestroy();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      client.write(post('/receive_noblock', '{"lane":"fp-gone"}'));
+      assert.deepEqual(json(await client.answer()), { status: 'ok', code: 0, message: `survivor ${round}` }, `round ${round}`);
+    }
+  });
+});
+
+describe('job API with JOBS_FAST_PATH=false', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp({ JOBS_FAST_PATH: 'false' });
+  });
+  after(async () => {
+    await app.close();
+  });
+
+  test('every request goes through Fastify and gets the same documents', async () => {
+    const client = await RawClient.open(app.running.ports.jobs);
+    try {
+      client.write(post('/schedule', '{"message":"slow path"}') + post('/receive_noblock', ''));
+      const scheduled = await client.answer();
+      assert.equal(scheduled.body, '{\n  "status": "ok",\n  "code": 0\n}');
+      assert.equal(header(scheduled, 'content-type'), 'application/json; charset=utf-8');
+      assert.equal(json(await client.answer()).message, 'slow path');
+    } finally {
+      client.close();
+    }
+  });
+});
