@@ -5,7 +5,8 @@
 # ratio measured in this run. Also records the machine's raw limits: a trivial Node HTTP server
 # under the same load, and bare better-sqlite3 batch commits.
 #   bench/jobs/run.sh [--duration S] [--connections N] [--rounds R] [--only ours|dispenserd]
-# Steps: schedule with one priority (3*S s), receive them (S s); the same with priorities 0-9.
+# Steps: schedule with one priority (3*S s), receive them (S s); the same with priorities 0-9;
+# schedules pipelined 16 deep (S s); schedules over 1,000 connections (S s). Each on a fresh lane.
 # Every "ok" of ours is durable (STORE_SYNC=full by default; set STORE_SYNC=normal to compare);
 # dispenserd keeps its queue in memory only.
 #
@@ -75,9 +76,9 @@ start_target() { # name
 stop_target() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=; sleep 1; }
 
 URL="http://127.0.0.1:$PORT"
-step() { # target round step duration script [env]
+step() { # target round step duration script [env]; STEP_CONNECTIONS overrides --connections
   local target=$1 round=$2 name=$3 duration=$4 script=$5 line
-  line=$(env "${@:6}" wrk -t2 -c"$CONNECTIONS" -d"${duration}s" -s "bench/jobs/$script" "$URL" | grep '^RESULT')
+  line=$(env "${@:6}" wrk -t2 -c"${STEP_CONNECTIONS:-$CONNECTIONS}" -d"${duration}s" -s "bench/jobs/$script" "$URL" | grep '^RESULT')
   local count secs p50 p99 errors
   count=$(echo "$line" | grep -oE '(schedules|receives)=[0-9]+' | cut -d= -f2)
   secs=$(echo "$line" | grep -oE 'seconds=[0-9.]+' | cut -d= -f2)
@@ -96,6 +97,9 @@ run_target() { # target round
   step "$1" "$2" receive/1-priority "$DURATION" receive.lua LANE=bench-one
   step "$1" "$2" schedule/0-9 $((DURATION * 3)) schedule.lua PRIORITIES=10 LANE=bench-ten
   step "$1" "$2" receive/0-9 "$DURATION" receive.lua LANE=bench-ten
+  # dbqueue-style pipelining (16 requests per write), and many connections
+  step "$1" "$2" schedule/pipelined-16 "$DURATION" schedule-pipelined.lua PIPELINE=16 LANE=bench-pipelined
+  STEP_CONNECTIONS=1000 step "$1" "$2" schedule/1000-conns "$DURATION" schedule.lua LANE=bench-many
   stop_target
 }
 
@@ -121,9 +125,9 @@ awk -F'\t' -v targets="${TARGETS[*]}" '
   }
   $1 != "trivial" { rate[$1, $3] = rate[$1, $3] " " $4; p99[$1, $3] = p99[$1, $3] " " $6; err[$1, $3] += $7; steps[$3] = 1 }
   END {
-    split("schedule/1-priority receive/1-priority schedule/0-9 receive/0-9", order, " ")
+    n = split("schedule/1-priority receive/1-priority schedule/0-9 receive/0-9 schedule/pipelined-16 schedule/1000-conns", order, " ")
     printf "%-20s %12s %10s %14s %10s %8s\n", "step", "ours ops/s", "p99 ms", "dispenserd/s", "p99 ms", "ratio"
-    for (k = 1; k <= 4; k++) {
+    for (k = 1; k <= n; k++) {
       s = order[k]
       o = median(rate["ours", s]); d = median(rate["dispenserd", s])
       printf "%-20s %12s %10s %14s %10s %8s%s\n", s, o, median(p99["ours", s]), d, median(p99["dispenserd", s]),

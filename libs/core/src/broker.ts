@@ -66,6 +66,8 @@ export class Broker {
   private recoveredCounters = new Map<string, number>();
   private seq = 0;
   private queueId = 0;
+  /** The promise handed to everyone awaiting the open batch (see whenDurable). */
+  private sharedDurable: { token: CommitToken; promise: Promise<void> } | null = null;
   private readonly startedAt = Date.now();
   /** Wall time spent recovering at start, in seconds. */
   recoverySeconds = 0;
@@ -214,9 +216,14 @@ export class Broker {
 
   /** Resolves once the token (default: everything so far) is durable; rejects with `store-unavailable`. */
   whenDurable(token: CommitToken = this.durabilityToken()): Promise<void> {
-    return new Promise((resolve, reject) =>
+    // everyone waiting on the same batch shares one promise (a busy job door asks hundreds of times per batch)
+    const shared = this.sharedDurable;
+    if (shared !== null && shared.token === token) return shared.promise;
+    const promise = new Promise<void>((resolve, reject) =>
       this.onDurable(token, (ok) => (ok ? resolve() : reject(storeUnavailable('the store could not commit; nothing since its last commit is durable')))),
     );
+    this.sharedDurable = { token, promise };
+    return promise;
   }
 
   /** The store is open and has not failed. */

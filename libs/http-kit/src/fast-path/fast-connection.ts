@@ -55,6 +55,7 @@ export class FastConnection {
   private lastRequest = false;
   private partialTimer: NodeJS.Timeout | null = null;
   private completedRequests = 0;
+  private flushScheduled = false;
 
   constructor(
     private readonly socket: Socket,
@@ -145,8 +146,17 @@ export class FastConnection {
       `Date: ${httpDate()}\r\nContent-Length: ${length}\r\n${answer.headers ?? ''}` +
       `${this.finishing && this.slots[this.slots.length - 1] === slot ? 'Connection: close\r\n' : ''}\r\n${answer.body}`;
     slot.onSent = answer.onSent;
-    if (this.slots[0] === slot) this.flush();
+    if (this.slots[0] === slot && !this.flushScheduled) {
+      // after the other answers completing in this tick (one commit settles many): one write for all
+      this.flushScheduled = true;
+      process.nextTick(this.scheduledFlush);
+    }
   }
+
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   /** Writes every answer that is ready, in request order, in one write. */
   private flush(): void {
