@@ -59,7 +59,8 @@ export interface BatchMessage {
 }
 
 export type WriterReply =
-  | { kind: 'committed'; no: number; seconds: number; ops: number }
+  /** The last `batches` batches sent, up to and including `no`, committed in one transaction. */
+  | { kind: 'committed'; no: number; batches: number; seconds: number; ops: number }
   | { kind: 'failed'; no: number; error: string }
   | { kind: 'ready' }
   | { kind: 'closed' };

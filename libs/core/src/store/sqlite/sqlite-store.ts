@@ -512,19 +512,20 @@ export class SqliteStore implements BrokerStore {
 
   private onReply(reply: WriterReply): void {
     if (reply.kind !== 'committed' && reply.kind !== 'failed') return;
-    const done = this.inFlight.shift();
-    if (done === undefined || done.no !== reply.no) {
+    const done = this.inFlight.splice(0, reply.kind === 'committed' ? reply.batches : 1);
+    const last = done[done.length - 1];
+    if (last === undefined || last.no !== reply.no) {
       this.fail(new Error(`store writer answered batch ${reply.no} out of order`));
       return;
     }
     if (reply.kind === 'failed') {
       this.fail(new Error(`store commit failed: ${reply.error}`));
-      for (const callback of done.callbacks) callback(false);
+      for (const callback of last.callbacks) callback(false);
       return;
     }
-    this.committed = done.coversUpTo;
-    this.metrics?.recordCommit(Number(process.hrtime.bigint() - done.sentAt) / 1e9, reply.ops);
-    for (const callback of done.callbacks) callback(true);
+    this.committed = last.coversUpTo;
+    this.metrics?.recordCommit(Number(process.hrtime.bigint() - done[0]!.sentAt) / 1e9, reply.ops);
+    for (const flight of done) for (const callback of flight.callbacks) callback(true);
     if (!this.open.isEmpty || this.open.callbacks.length > 0) this.send();
     if (!this.backlogged && this.drainListeners.length > 0) {
       for (const listener of this.drainListeners.splice(0)) listener();

@@ -166,7 +166,8 @@ function applySegment(segment: SegmentMessage): number {
   return ops;
 }
 
-const applyBatch = db.transaction((batch: BatchMessage): number => {
+/** One batch's writes; called inside the transaction of applyBatches (no savepoint of its own). */
+function applyBatch(batch: BatchMessage): number {
   let ops = 0;
   for (const segment of batch.segments) ops += applySegment(segment);
   for (const [name, value] of batch.counters) {
@@ -183,7 +184,7 @@ const applyBatch = db.transaction((batch: BatchMessage): number => {
     ops++;
   }
   return ops;
-});
+}
 
 const applyBatches = db.transaction((batches: BatchMessage[]): number => {
   let ops = 0;
@@ -223,9 +224,7 @@ function commitPending(): void {
     try {
       const ops = applyBatches(batches);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      for (const batch of batches) {
-        port.postMessage({ kind: 'committed', no: batch.no, seconds, ops: batch === batches[0] ? ops : 0 } satisfies WriterReply);
-      }
+      port.postMessage({ kind: 'committed', no: batches[batches.length - 1]!.no, batches: batches.length, seconds, ops } satisfies WriterReply);
     } catch (error) {
       for (const batch of batches) port.postMessage({ kind: 'failed', no: batch.no, error: String(error) } satisfies WriterReply);
     }
