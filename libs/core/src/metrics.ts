@@ -52,9 +52,10 @@ export class CoreMetrics implements CoreCounters {
   /** Published messages per size bucket (MESSAGE_SIZE_BOUNDS, then larger), and their total bytes. */
   readonly messageSizes: number[] = new Array<number>(MESSAGE_SIZE_BOUNDS.length + 1).fill(0);
   messageSizeSum = 0;
-  private readonly commitListeners: ((seconds: number, ops: number) => void)[] = [];
+  private readonly commitListeners: ((seconds: number, ops: number, transactionSeconds: number) => void)[] = [];
 
-  onCommit(listener: (seconds: number, ops: number) => void): void {
+  /** seconds: from handing the batch to the writer until its commit is known; transactionSeconds: the writer's SQLite transaction alone. */
+  onCommit(listener: (seconds: number, ops: number, transactionSeconds: number) => void): void {
     this.commitListeners.push(listener);
   }
 
@@ -67,10 +68,10 @@ export class CoreMetrics implements CoreCounters {
     this.messageSizes[bucket]!++;
   }
 
-  recordCommit(seconds: number, ops: number): void {
+  recordCommit(seconds: number, ops: number, transactionSeconds = seconds): void {
     this.storeCommits++;
     this.storeCommittedOps += ops;
-    for (const listener of this.commitListeners) listener(seconds, ops);
+    for (const listener of this.commitListeners) listener(seconds, ops, transactionSeconds);
   }
 
   snapshot(): CoreCounters {

@@ -524,7 +524,7 @@ export class SqliteStore implements BrokerStore {
       return;
     }
     this.committed = last.coversUpTo;
-    this.metrics?.recordCommit(Number(process.hrtime.bigint() - done[0]!.sentAt) / 1e9, reply.ops);
+    this.metrics?.recordCommit(Number(process.hrtime.bigint() - done[0]!.sentAt) / 1e9, reply.ops, reply.seconds);
     for (const flight of done) for (const callback of flight.callbacks) callback(true);
     if (!this.open.isEmpty || this.open.callbacks.length > 0) this.send();
     if (!this.backlogged && this.drainListeners.length > 0) {
