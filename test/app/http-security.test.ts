@@ -167,6 +167,7 @@ describe('HTTPS on the HTTP doors and the management API', { skip: haveOpenssl()
     const ports = app.running.ports;
     const scheduled = await call(`https://127.0.0.1:${ports.jobs}/schedule`, { body: { message: 'tls job' }, ca: certificates.ca });
     assert.equal(scheduled.json.status, 'ok');
+    assert.equal(scheduled.headers['content-type'], 'application/json', "served by the job API's fast path, which runs under TLS too");
     const received = await call(`https://127.0.0.1:${ports.jobs}/receive_noblock`, { body: {}, ca: certificates.ca });
     assert.equal(received.json.message, 'tls job');
     const deliveries = await call(`https://127.0.0.1:${ports.dispatch}/deliveries`, { method: 'GET', ca: certificates.ca });
