@@ -209,6 +209,28 @@ describe('job API fast path', () => {
     assert.equal(json(await large.answer()).message, message);
   });
 
+  test('a client that pipelines thousands of requests without reading is paced, and gets every answer in order', async () => {
+    const client = await open();
+    const count = 5000;
+    let burst = '';
+    for (let i = 0; i < count; i++) burst += post('/schedule', JSON.stringify({ message: `bulk ${i} ${'p'.repeat(100)}`, lane: 'fp-bulk' }));
+    client.socket.pause();
+    client.write(burst);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    client.socket.resume();
+    for (let i = 0; i < count; i++) assert.equal((await client.answer()).status, 200, `answer ${i}`);
+    client.write('GET /jobs HTTP/1.1\r\nHost: x\r\n\r\n');
+    const lane = json(await client.answer(10_000))['fp-bulk'] as { message: string }[];
+    assert.equal(lane.length, count);
+    assert.equal(lane[count - 1]!.message, `bulk ${count - 1} ${'p'.repeat(100)}`);
+  });
+
+  test('HTTP/1.1 without a Host header gets 400, as from Node and Go', async () => {
+    const client = await open();
+    client.write('POST /schedule HTTP/1.1\r\nContent-Length: 17\r\n\r\n{"message":"no"}\n');
+    assert.equal((await client.answer()).status, 400);
+  });
+
   test('Connection: close is honoured after the answer; a half-sent request times out with 408', async () => {
     const closing = await open();
     closing.write(post('/schedule', '{"message":"last","lane":"fp-close"}', 'Connection: close\r\n') + post('/schedule', '{"message":"ignored","lane":"fp-close"}'));

@@ -32,6 +32,9 @@ interface Slot {
   onSent: ((written: boolean) => void) | undefined;
 }
 
+/** Answers a connection may owe at once before it stops reading (a client pipelining without reading). */
+const MAX_PENDING_ANSWERS = 1024;
+
 /** Node's own answer to a request that took too long to arrive. */
 const REQUEST_TIMEOUT_ANSWER = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
 
@@ -56,6 +59,7 @@ export class FastConnection {
   private partialTimer: NodeJS.Timeout | null = null;
   private completedRequests = 0;
   private flushScheduled = false;
+  private readingPaused = false;
 
   constructor(
     private readonly socket: Socket,
@@ -105,9 +109,17 @@ export class FastConnection {
   private parse(): void {
     const buffer = this.buffer!;
     let offset = 0;
+    let waitingForClient = false;
     while (offset < buffer.length && !this.writeBlocked && !this.finishing) {
+      if (this.slots.length >= MAX_PENDING_ANSWERS) {
+        this.pauseReading();
+        break;
+      }
       const end = parseFastRequest(buffer, offset, this.options.paths, this.options, this.parsed);
-      if (end === NEED_MORE) break;
+      if (end === NEED_MORE) {
+        waitingForClient = true;
+        break;
+      }
       if (end === HAND_OVER) {
         this.handingOver = true;
         break;
@@ -127,7 +139,9 @@ export class FastConnection {
     this.buffer = offset >= buffer.length ? null : offset === 0 ? buffer : buffer.subarray(offset);
     if (this.finishing) this.buffer = null;
     if (this.handingOver) this.handOverWhenAnswered();
-    else this.watchPartial();
+    // only a request the client has not finished sending is on the clock, not one we stopped reading
+    else if (waitingForClient) this.watchPartial();
+    else this.clearPartialTimer();
   }
 
   private dispatch(request: FastRequest): void {
@@ -179,9 +193,26 @@ export class FastConnection {
             }
           : undefined,
       );
-      if (!flowing) this.writeBlocked = true;
+      if (!flowing) {
+        this.writeBlocked = true;
+        this.pauseReading();
+      }
     }
     if (this.slots.length === 0) this.afterAnswers();
+    else if (this.readingPaused && !this.writeBlocked && this.slots.length < MAX_PENDING_ANSWERS / 2) this.resumeReading();
+  }
+
+  /** Stops taking bytes from the socket (the kernel's buffers then push back on the client). */
+  private pauseReading(): void {
+    if (this.readingPaused) return;
+    this.readingPaused = true;
+    this.socket.pause();
+  }
+
+  private resumeReading(): void {
+    this.readingPaused = false;
+    if (this.buffer !== null && !this.handingOver && !this.finishing) this.parse();
+    if (!this.readingPaused) this.socket.resume();
   }
 
   private afterAnswers(): void {
@@ -193,7 +224,7 @@ export class FastConnection {
   private readonly onDrain = (): void => {
     if (!this.writeBlocked) return;
     this.writeBlocked = false;
-    if (this.buffer !== null && !this.handingOver && !this.finishing) this.parse();
+    if (this.slots.length < MAX_PENDING_ANSWERS / 2) this.resumeReading();
   };
 
   private handOverWhenAnswered(): void {
@@ -207,12 +238,17 @@ export class FastConnection {
     socket.off('error', this.onError);
     socket.off('close', this.onClose);
     socket.setTimeout(0);
+    // bytes the paused socket buffered but did not hand us yet belong to the unparsed rest
+    for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
+      this.buffer = this.buffer === null ? chunk : Buffer.concat([this.buffer, chunk]);
+    }
     this.onDone(this);
     this.handOver(socket);
     // Node's parser now owns the socket; feed it what was read but not parsed, before any later read
     if (this.buffer !== null) socket.emit('data', this.buffer);
     this.buffer = null;
     if (this.ended) socket.emit('end');
+    if (this.readingPaused) socket.resume();
   }
 
   /** A request that stays half-read past the HTTP timeouts is answered 408, as Node does. */

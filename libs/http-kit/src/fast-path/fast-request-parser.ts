@@ -73,6 +73,7 @@ export function parseFastRequest(
   if (!FAST_METHODS.has(method) || !paths.has(path) || head.slice(secondSpace + 1, lineEnd) !== 'HTTP/1.1') return HAND_OVER;
 
   let contentLength = -1;
+  let hosts = 0;
   let authorization: string | undefined;
   let close = false;
   let pos = lineEnd + 2;
@@ -84,6 +85,9 @@ export function parseFastRequest(
     const name = head.slice(pos, colon);
     if (!TOKEN.test(name)) return HAND_OVER;
     switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === 'host') hosts++;
+        break;
       case 14:
         if (name.toLowerCase() === 'content-length') {
           const value = head.slice(colon + 1, end).trim();
@@ -116,7 +120,8 @@ export function parseFastRequest(
     }
     pos = end + 2;
   }
-  if (contentLength > limits.maxBodyBytes) return HAND_OVER;
+  // HTTP/1.1 needs exactly one Host: Node (like Go's net/http) answers the others with 400
+  if (hosts !== 1 || contentLength > limits.maxBodyBytes) return HAND_OVER;
   const bodyStart = headEnd + 4;
   const requestEnd = bodyStart + Math.max(contentLength, 0);
   out.headComplete = true;
