@@ -21,6 +21,18 @@ export interface QueueFeatures {
   order: QueueOrder;
   /** x-max-priority for `priority` queues; 0 otherwise. */
   maxPriority: number;
+  /** x-dead-letter-exchange: where rejected messages go; null when none. */
+  deadLetterExchange: string | null;
+  /** x-dead-letter-routing-key: replaces the message's routing key when dead-lettered. */
+  deadLetterRoutingKey: string | null;
+}
+
+/** A string-valued x-argument, or null when absent; 406 naming the argument otherwise. */
+function stringArgument(name: string, args: FieldTable, key: string): string | null {
+  const raw = args[key];
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== 'string') throw preconditionFailed(`invalid arg '${key}' for queue '${name}': expected a string, got ${typeof raw}`);
+  return raw;
 }
 
 const MAX_PRIORITY_LIMIT = 255;
@@ -38,6 +50,12 @@ export const MAX_RANK = 0xffffffff;
  * ranks; `x-max-priority` selects AMQP priorities.
  */
 export function readQueueFeatures(name: string, args: FieldTable): QueueFeatures {
+  const deadLetterExchange = stringArgument(name, args, 'x-dead-letter-exchange');
+  const deadLetterRoutingKey = stringArgument(name, args, 'x-dead-letter-routing-key');
+  if (deadLetterRoutingKey !== null && deadLetterExchange === null) {
+    throw preconditionFailed(`invalid arg 'x-dead-letter-routing-key' for queue '${name}': a dead-letter routing key needs x-dead-letter-exchange`);
+  }
+  const deadLetter = { deadLetterExchange, deadLetterRoutingKey };
   let maxPriority = 0;
   const raw = args['x-max-priority'];
   if (raw !== undefined && raw !== null) {
@@ -59,9 +77,9 @@ export function readQueueFeatures(name: string, args: FieldTable): QueueFeatures
     if (maxPriority > 0) {
       throw preconditionFailed(`queue '${name}': x-queue-order "rank" and x-max-priority cannot be combined`);
     }
-    return { order: 'rank', maxPriority: 0 };
+    return { order: 'rank', maxPriority: 0, ...deadLetter };
   }
-  return { order: maxPriority > 0 ? 'priority' : 'fifo', maxPriority };
+  return { order: maxPriority > 0 ? 'priority' : 'fifo', maxPriority, ...deadLetter };
 }
 
 /** Rank of a message in a `rank` queue: the x-rank header, else 512 minus its AMQP priority. */

@@ -7,6 +7,7 @@ import type { Message } from '../message/message';
 import type { CoreMetrics } from '../metrics';
 import type { Consumer } from './consumer';
 import { ConsumerSet } from './consumer-set';
+import type { DeathReason } from './dead-letter';
 import { DelayedSet } from './delayed-set';
 import { explicitRank, notBeforeOf, QueueFeatures, QueueOptions } from './queue-options';
 import { EntryState, QueueEntry, StoreState } from './queue-entry';
@@ -19,6 +20,8 @@ export interface QueueOwner {
   onQueueUnused(queue: Queue): void;
   /** Allocates the next global sequence number. */
   nextSeq(): number;
+  /** Routes a message leaving the queue through its dead-letter exchange. */
+  deadLetter(queue: Queue, message: Message, reason: DeathReason): void;
 }
 
 /** Per-queue resource settings, shared by all queues of a broker. */
@@ -339,6 +342,8 @@ export class Queue {
       this.metrics.requeued++;
       this.dispatch();
     } else {
+      // dead-lettered first: the copies' inserts share the store batch (and transaction) of this delete
+      if (this.features.deadLetterExchange !== null) this.owner.deadLetter(this, entry.message, 'rejected');
       this.settle(entry);
       this.metrics.dropped++;
       if (this.ready.count > 0) this.dispatch();

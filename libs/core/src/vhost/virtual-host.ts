@@ -10,6 +10,7 @@ import type { BindingSnapshot, ConsumerSnapshot, ExchangeSnapshot, QueueSnapshot
 import type { Message } from '../message/message';
 import type { CoreMetrics } from '../metrics';
 import { Queue, QueueLimits, QueueOwner } from '../queue/queue';
+import { DeathReason, deadLetteredMessage, isDeadLetterCycle } from '../queue/dead-letter';
 import { readQueueFeatures } from '../queue/queue-options';
 import type { BrokerStore } from '../store/broker-store';
 import { CommitToken, NO_COMMIT_NEEDED } from '../store/commit-token';
@@ -120,6 +121,24 @@ export class VirtualHost implements QueueOwner {
 
   nextSeq(): number {
     return this.context.nextSeq();
+  }
+
+  /**
+   * Publishes the dead-lettered copy of a message leaving `source` to its dead-letter exchange, as
+   * RabbitMQ does: a missing exchange drops it, internal exchanges are allowed, and a queue the
+   * copy would reach in a cycle (see isDeadLetterCycle) is skipped.
+   */
+  deadLetter(source: Queue, message: Message, reason: DeathReason): void {
+    const exchangeName = source.features.deadLetterExchange;
+    if (exchangeName === null) return;
+    const exchange = this.exchanges.get(exchangeName);
+    if (exchange === undefined) return;
+    const copy = deadLetteredMessage(message, source.name, reason, exchangeName, source.features.deadLetterRoutingKey);
+    const targets: Queue[] = [];
+    this.router.route(exchange, copy.routingKey, copy.properties.headers, targets);
+    for (const queue of targets) {
+      if (!isDeadLetterCycle(copy.properties.headers, queue.name, reason)) queue.enqueue(copy);
+    }
   }
 
   // ---- publishing ------------------------------------------------------------------------------
