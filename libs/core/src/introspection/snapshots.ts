@@ -77,6 +77,10 @@ export interface ConsumerSnapshot {
   owner: string | null;
   prefetchCount: number;
   arguments: FieldTable;
+  /** Gets messages now (false: waiting behind a single active consumer). */
+  active: boolean;
+  /** RabbitMQ's activity_status: 'up', or 'single_active' / 'waiting' with a single active consumer. */
+  activityStatus: 'up' | 'single_active' | 'waiting';
 }
 
 export interface VhostSnapshot {

@@ -11,10 +11,23 @@ interface PriorityGroup {
 /**
  * A queue's consumers in priority groups (highest first), round-robin inside a group.
  * Picking is O(consumers) in the worst case (all without credit) and O(1) in the common case.
+ *
+ * With a single active consumer (x-single-active-consumer) only one consumer gets messages; when
+ * it goes away the next takes over: the highest priority first, then the earliest registered.
+ * A consumer registering later, even with a higher priority, waits for the active one to leave.
  */
 export class ConsumerSet {
   private groups: PriorityGroup[] = [];
   private total = 0;
+  /** The consumer that gets the messages in single-active mode; null otherwise or when empty. */
+  private activeConsumer: Consumer | null = null;
+
+  constructor(private readonly singleActive = false) {}
+
+  /** Whether this consumer gets messages now (in single-active mode, only the active one). */
+  isActive(consumer: Consumer): boolean {
+    return !this.singleActive || this.activeConsumer === consumer;
+  }
 
   get size(): number {
     return this.total;
@@ -30,6 +43,7 @@ export class ConsumerSet {
     }
     group.members.push(consumer);
     this.total++;
+    if (this.singleActive && this.activeConsumer === null) this.activeConsumer = consumer;
   }
 
   remove(consumer: Consumer): boolean {
@@ -42,6 +56,7 @@ export class ConsumerSet {
       if (group.next >= group.members.length) group.next = 0;
       if (group.members.length === 0) this.groups.splice(g, 1);
       this.total--;
+      if (this.activeConsumer === consumer) this.activeConsumer = this.groups[0]?.members[0] ?? null;
       return true;
     }
     return false;
@@ -60,6 +75,10 @@ export class ConsumerSet {
 
   /** The next consumer, in priority then round-robin order, that has credit for `entry`. */
   pick(entry: QueueEntry): Consumer | undefined {
+    if (this.singleActive) {
+      const active = this.activeConsumer;
+      return active !== null && active.hasCredit(entry) ? active : undefined;
+    }
     const groups = this.groups;
     for (let g = 0; g < groups.length; g++) {
       const group = groups[g]!;

@@ -25,6 +25,8 @@ export interface QueueFeatures {
   deadLetterExchange: string | null;
   /** x-dead-letter-routing-key: replaces the message's routing key when dead-lettered. */
   deadLetterRoutingKey: string | null;
+  /** x-single-active-consumer: one consumer at a time gets the messages. */
+  singleActiveConsumer: boolean;
 }
 
 /** A string-valued x-argument, or null when absent; 406 naming the argument otherwise. */
@@ -55,7 +57,11 @@ export function readQueueFeatures(name: string, args: FieldTable): QueueFeatures
   if (deadLetterRoutingKey !== null && deadLetterExchange === null) {
     throw preconditionFailed(`invalid arg 'x-dead-letter-routing-key' for queue '${name}': a dead-letter routing key needs x-dead-letter-exchange`);
   }
-  const deadLetter = { deadLetterExchange, deadLetterRoutingKey };
+  const sac = args['x-single-active-consumer'];
+  if (sac !== undefined && sac !== null && typeof sac !== 'boolean') {
+    throw preconditionFailed(`invalid arg 'x-single-active-consumer' for queue '${name}': expected a boolean, got ${typeof sac}`);
+  }
+  const deadLetter = { deadLetterExchange, deadLetterRoutingKey, singleActiveConsumer: sac === true };
   let maxPriority = 0;
   const raw = args['x-max-priority'];
   if (raw !== undefined && raw !== null) {

@@ -71,7 +71,7 @@ export class Queue {
   private readonly ready: ReadySet;
   /** Entries whose not-before time has not come yet. */
   private readonly delayed: DelayedSet;
-  private readonly consumers = new ConsumerSet();
+  private readonly consumers: ConsumerSet;
   private readonly stats = new QueueStats();
   private unackedCount = 0;
   private unackedBytes = 0;
@@ -101,6 +101,7 @@ export class Queue {
     private readonly metrics: CoreMetrics,
     private readonly limits: QueueLimits,
   ) {
+    this.consumers = new ConsumerSet(features.singleActiveConsumer);
     this.ready = new ReadySet(this, features.order !== 'fifo', store, limits.memoryBudget, (seq) =>
       this.delayed.has(seq),
     );
@@ -210,6 +211,8 @@ export class Queue {
 
   removeConsumer(consumer: Consumer): void {
     if (!this.consumers.remove(consumer)) return;
+    // a single active consumer's successor takes over what is ready
+    if (this.features.singleActiveConsumer && this.consumers.size > 0) this.dispatch();
     if (this.consumers.size === 0) this.relieve();
     if (this.consumers.size === 0 && this.hadConsumers && this.options.autoDelete && !this.deleted) {
       this.owner.onQueueUnused(this);
@@ -437,6 +440,8 @@ export class Queue {
       owner: consumer.owner ?? null,
       prefetchCount: consumer.prefetchCount ?? 0,
       arguments: consumer.arguments ?? {},
+      active: this.consumers.isActive(consumer),
+      activityStatus: !this.features.singleActiveConsumer ? 'up' : this.consumers.isActive(consumer) ? 'single_active' : 'waiting',
     }));
   }
 

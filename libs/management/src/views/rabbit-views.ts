@@ -176,8 +176,8 @@ export function consumerView(c: ConsumerSnapshot, session: SessionSnapshot | und
     exclusive: c.exclusive,
     prefetch_count: c.prefetchCount,
     arguments: jsonOf(c.arguments),
-    active: true,
-    activity_status: 'up',
+    active: c.active,
+    activity_status: c.activityStatus,
     channel_details:
       session === undefined
         ? { name: c.owner ?? '', number: 0 }
