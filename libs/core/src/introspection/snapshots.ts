@@ -1,6 +1,6 @@
 import type { FieldTable } from '../encoding/field-table';
 import type { CoreCounters } from '../metrics';
-import type { QueueOrder } from '../queue/queue-options';
+import type { QueueOrder, QueueType } from '../queue/queue-options';
 
 /**
  * Read-only pictures of what the broker holds, for the management API, the admin page and
@@ -29,6 +29,8 @@ export interface QueueSnapshot {
   owner: string | null;
   arguments: FieldTable;
   order: QueueOrder;
+  /** x-queue-type as declared (classic unless quorum). */
+  type: QueueType;
   messagesReady: number;
   messagesUnacknowledged: number;
   /** Entries waiting for their not-before time (not counted as ready). */

@@ -41,7 +41,8 @@ export class QueueEntry {
     readonly seq: number,
     /** Ordering key within the queue: lower first (0 for plain FIFO queues). */
     readonly rank: number,
-    readonly message: Message,
+    /** Replaced by a copy when the queue adds headers of its own on redelivery (x-delivery-count). */
+    public message: Message,
     readonly queue: Queue,
     /** Whether the store must keep it across restarts (persistent message in a durable queue). */
     readonly durable: boolean,

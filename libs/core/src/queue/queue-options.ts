@@ -27,6 +27,39 @@ export interface QueueFeatures {
   deadLetterRoutingKey: string | null;
   /** x-single-active-consumer: one consumer at a time gets the messages. */
   singleActiveConsumer: boolean;
+  /** x-queue-type: quorum queues keep quorum semantics a single node can honour. */
+  queueType: QueueType;
+  /** x-delivery-limit: failed deliveries a message may have before it is dead-lettered; null = no limit. */
+  deliveryLimit: number | null;
+}
+
+export type QueueType = 'classic' | 'quorum';
+
+/** RabbitMQ 4's delivery limit of a quorum queue declared without x-delivery-limit. */
+export const QUORUM_DEFAULT_DELIVERY_LIMIT = 20;
+
+/** Header telling a consumer how many earlier deliveries of the message failed (quorum semantics). */
+export const DELIVERY_COUNT_HEADER = 'x-delivery-count';
+
+function queueTypeOf(name: string, args: FieldTable): QueueType {
+  const raw = args['x-queue-type'];
+  if (raw === undefined || raw === null || raw === 'classic') return 'classic';
+  if (raw === 'quorum') return 'quorum';
+  if (raw === 'stream') {
+    throw preconditionFailed(`queue '${name}': x-queue-type 'stream' is not supported by this broker; declare a classic or quorum queue`);
+  }
+  throw preconditionFailed(`invalid arg 'x-queue-type' for queue '${name}': expected 'classic', 'quorum' or 'stream', got ${typeof raw === 'string' ? `'${raw}'` : typeof raw}`);
+}
+
+/** x-delivery-limit: a non-negative integer; a negative one means no limit, as in RabbitMQ 4. */
+function deliveryLimitOf(name: string, args: FieldTable, queueType: QueueType): number | null {
+  const raw = args['x-delivery-limit'];
+  if (raw === undefined || raw === null) return queueType === 'quorum' ? QUORUM_DEFAULT_DELIVERY_LIMIT : null;
+  const value = typeof raw === 'bigint' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw preconditionFailed(`invalid arg 'x-delivery-limit' for queue '${name}': expected an integer, got ${typeof raw}`);
+  }
+  return value < 0 ? null : value;
 }
 
 /** A string-valued x-argument, or null when absent; 406 naming the argument otherwise. */
@@ -61,7 +94,14 @@ export function readQueueFeatures(name: string, args: FieldTable): QueueFeatures
   if (sac !== undefined && sac !== null && typeof sac !== 'boolean') {
     throw preconditionFailed(`invalid arg 'x-single-active-consumer' for queue '${name}': expected a boolean, got ${typeof sac}`);
   }
-  const deadLetter = { deadLetterExchange, deadLetterRoutingKey, singleActiveConsumer: sac === true };
+  const queueType = queueTypeOf(name, args);
+  const deadLetter = {
+    deadLetterExchange,
+    deadLetterRoutingKey,
+    singleActiveConsumer: sac === true,
+    queueType,
+    deliveryLimit: deliveryLimitOf(name, args, queueType),
+  };
   let maxPriority = 0;
   const raw = args['x-max-priority'];
   if (raw !== undefined && raw !== null) {

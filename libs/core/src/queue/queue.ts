@@ -3,13 +3,13 @@ import { InboundBindings } from '../exchange/inbound-bindings';
 import { exclusiveUse } from '../errors';
 import { RateMeter } from '../introspection/rate-meter';
 import type { ConsumerSnapshot, MessageStats, QueueSnapshot } from '../introspection/snapshots';
-import type { Message } from '../message/message';
+import { Message } from '../message/message';
 import type { CoreMetrics } from '../metrics';
 import type { Consumer } from './consumer';
 import { ConsumerSet } from './consumer-set';
 import type { DeathReason } from './dead-letter';
 import { DelayedSet } from './delayed-set';
-import { explicitRank, notBeforeOf, QueueFeatures, QueueOptions } from './queue-options';
+import { DELIVERY_COUNT_HEADER, explicitRank, notBeforeOf, QueueFeatures, QueueOptions } from './queue-options';
 import { EntryState, QueueEntry, StoreState } from './queue-entry';
 import type { QueueStore } from './queue-store';
 import { ReadySet } from './ready-set';
@@ -338,9 +338,19 @@ export class Queue {
   reject(entry: QueueEntry, requeue: boolean): void {
     if (entry.state !== EntryState.Unacked) return;
     this.release(entry);
+    const limit = this.features.deliveryLimit;
+    if (requeue && !this.deleted && limit !== null && entry.deliveries > limit) {
+      // failed once too often: dead-lettered (or dropped) instead of going round again
+      if (this.features.deadLetterExchange !== null) this.owner.deadLetter(this, entry.message, 'delivery_limit');
+      this.settle(entry);
+      this.metrics.dropped++;
+      if (this.ready.count > 0) this.dispatch();
+      return;
+    }
     if (requeue && !this.deleted) {
       entry.state = EntryState.Ready;
       entry.redelivered = true;
+      if (limit !== null) this.countFailedDelivery(entry);
       this.ready.restore(entry);
       this.metrics.requeued++;
       this.dispatch();
@@ -351,6 +361,13 @@ export class Queue {
       this.metrics.dropped++;
       if (this.ready.count > 0) this.dispatch();
     }
+  }
+
+  /** Quorum semantics: a redelivered message says how many of its deliveries failed. */
+  private countFailedDelivery(entry: QueueEntry): void {
+    const message = entry.message;
+    const headers = { ...(message.properties.headers ?? {}), [DELIVERY_COUNT_HEADER]: entry.deliveries };
+    entry.message = new Message(message.exchange, message.routingKey, { ...message.properties, headers }, null, message.body);
   }
 
   private settleAcked(entry: QueueEntry): void {
@@ -417,6 +434,7 @@ export class Queue {
       owner: exclusiveOwner,
       arguments: this.options.arguments,
       order: this.features.order,
+      type: this.features.queueType,
       messagesReady: this.ready.count,
       messagesUnacknowledged: this.unackedCount,
       messagesDelayed: this.delayed.size,

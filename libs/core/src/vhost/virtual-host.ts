@@ -293,6 +293,11 @@ export class VirtualHost implements QueueOwner {
       return existing;
     }
     const features = readQueueFeatures(name, args);
+    if (features.queueType === 'quorum') {
+      // RabbitMQ's texts: a quorum queue is durable, has no owner and is never auto-deleted
+      const invalid = !durable ? 'non-durable' : exclusive ? 'exclusive-owner' : autoDelete ? 'auto-delete' : null;
+      if (invalid !== null) throw preconditionFailed(`invalid property '${invalid}' for queue '${name}' in vhost '${this.name}'`);
+    }
     const max = this.context.maxQueues;
     if (max > 0 && this.queues.size >= max) {
       // RabbitMQ's text and kind for its vhost queue limit

@@ -45,7 +45,7 @@ export function queueView(q: QueueSnapshot, rates: { messages: number; ready: nu
     exclusive: q.exclusive,
     arguments: jsonOf(q.arguments),
     node: NODE_NAME,
-    type: 'classic',
+    type: q.type,
     state: 'running',
     policy: null,
     consumers: q.consumers,
