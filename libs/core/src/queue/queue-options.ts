@@ -31,6 +31,20 @@ export interface QueueFeatures {
   queueType: QueueType;
   /** x-delivery-limit: failed deliveries a message may have before it is dead-lettered; null = no limit. */
   deliveryLimit: number | null;
+  /** x-expires: the queue is deleted after this many ms unused; null = never. */
+  expires: number | null;
+}
+
+/** x-expires: a positive integer of milliseconds, as RabbitMQ requires. */
+function expiresOf(name: string, args: FieldTable): number | null {
+  const raw = args['x-expires'];
+  if (raw === undefined || raw === null) return null;
+  const value = typeof raw === 'bigint' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw preconditionFailed(`invalid arg 'x-expires' for queue '${name}': expected a positive integer of milliseconds, got ${typeof raw === 'number' ? raw : typeof raw}`);
+  }
+  // Node's timers cap at 2^31-1 ms; longer expiries wait in steps (see Queue.armExpiry)
+  return value;
 }
 
 export type QueueType = 'classic' | 'quorum';
@@ -101,6 +115,7 @@ export function readQueueFeatures(name: string, args: FieldTable): QueueFeatures
     singleActiveConsumer: sac === true,
     queueType,
     deliveryLimit: deliveryLimitOf(name, args, queueType),
+    expires: expiresOf(name, args),
   };
   let maxPriority = 0;
   const raw = args['x-max-priority'];

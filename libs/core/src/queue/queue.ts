@@ -83,6 +83,9 @@ export class Queue {
   private dispatchAgain = false;
   private readonly refilled = (): void => this.dispatch();
   private reliefListeners: (() => void)[] = [];
+  /** x-expires: fires once the queue has been unused for that long. */
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private lastUsedAt = Date.now();
   private continuationScheduled = false;
   private readonly continueDispatch = (): void => {
     this.continuationScheduled = false;
@@ -109,6 +112,33 @@ export class Queue {
       for (const entry of due) if (entry.state === EntryState.Ready) this.ready.restore(entry);
       this.dispatch();
     });
+    this.armExpiry();
+  }
+
+  /**
+   * The queue was used (consumed from, fetched from, declared again): an x-expires queue starts
+   * its unused period again. Publishing does not count, as in RabbitMQ.
+   */
+  touch(): void {
+    if (this.features.expires === null) return;
+    this.lastUsedAt = Date.now();
+    this.armExpiry();
+  }
+
+  private armExpiry(): void {
+    const expires = this.features.expires;
+    if (expires === null || this.deleted) return;
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (this.consumers.size > 0) return;
+    const wait = Math.min(Math.max(this.lastUsedAt + expires - Date.now(), 0), 0x7fffffff);
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = null;
+      if (this.deleted || this.consumers.size > 0) return;
+      if (Date.now() < this.lastUsedAt + expires) this.armExpiry();
+      else this.owner.onQueueUnused(this);
+    }, wait);
+    this.expiryTimer.unref();
   }
 
   /** True while consumers cannot keep up: publishers should pause until `onRelief`. */
@@ -206,11 +236,13 @@ export class Queue {
     this.checkConsumer(consumer);
     this.consumers.add(consumer);
     this.hadConsumers = true;
+    this.touch();
     this.dispatch();
   }
 
   removeConsumer(consumer: Consumer): void {
     if (!this.consumers.remove(consumer)) return;
+    if (this.consumers.size === 0) this.touch();
     // a single active consumer's successor takes over what is ready
     if (this.features.singleActiveConsumer && this.consumers.size > 0) this.dispatch();
     if (this.consumers.size === 0) this.relieve();
@@ -282,6 +314,7 @@ export class Queue {
 
   /** basic.get: takes the next entry; with autoAck it is settled at once. */
   fetch(autoAck: boolean): QueueEntry | undefined {
+    this.touch();
     let entry = this.ready.take(this.refilled);
     while (entry !== undefined && this.deferIfEarly(entry)) entry = this.ready.take(this.refilled);
     if (entry === undefined) {
@@ -467,6 +500,8 @@ export class Queue {
   delete(): number {
     const count = this.purge();
     this.deleted = true;
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
     this.delayed.stop();
     for (const consumer of this.consumers.all()) {
       this.consumers.remove(consumer);

@@ -274,6 +274,7 @@ export class VirtualHost implements QueueOwner {
       const queue = this.queues.get(name);
       if (queue === undefined) throw notFound(`no queue '${name}' in vhost '${this.name}'`);
       this.checkOwner(queue, owner);
+      // a passive declare only looks (monitoring must not keep an x-expires queue alive)
       return queue;
     }
     if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url')}`;
@@ -290,6 +291,7 @@ export class VirtualHost implements QueueOwner {
       requireEquivalent('queue', name, this.name, 'exclusive', exclusive, existing.options.exclusiveOwner !== null);
       requireEquivalent('queue', name, this.name, 'auto_delete', autoDelete, existing.options.autoDelete);
       requireEquivalentArgs('queue', name, this.name, args, existing.options.arguments);
+      existing.touch();
       return existing;
     }
     const features = readQueueFeatures(name, args);
