@@ -198,8 +198,9 @@ export class FastConnection {
         this.pauseReading();
       }
     }
+    // room again: read on (whether or not every answer is out), then finish up if nothing is owed
+    if (this.readingPaused && !this.writeBlocked && this.slots.length < MAX_PENDING_ANSWERS / 2) this.resumeReading();
     if (this.slots.length === 0) this.afterAnswers();
-    else if (this.readingPaused && !this.writeBlocked && this.slots.length < MAX_PENDING_ANSWERS / 2) this.resumeReading();
   }
 
   /** Stops taking bytes from the socket (the kernel's buffers then push back on the client). */
