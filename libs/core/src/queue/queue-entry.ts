@@ -35,6 +35,8 @@ export class QueueEntry {
   holder: Consumer | null = null;
   /** The holder's own reference for it while unacked (an AMQP delivery tag). */
   deliveryTag = 0;
+  /** When it expires (message TTL, epoch ms); 0 = never. Kept across restarts by the store. */
+  expiresAt = 0;
 
   constructor(
     /** Global, monotonically increasing: arrival order and store key. */

@@ -33,6 +33,31 @@ export interface QueueFeatures {
   deliveryLimit: number | null;
   /** x-expires: the queue is deleted after this many ms unused; null = never. */
   expires: number | null;
+  /** x-message-ttl: messages expire this many ms after they were enqueued; null = never. */
+  messageTtl: number | null;
+}
+
+/** x-message-ttl: a non-negative integer of milliseconds. */
+function messageTtlOf(name: string, args: FieldTable): number | null {
+  const raw = args['x-message-ttl'];
+  if (raw === undefined || raw === null) return null;
+  const value = typeof raw === 'bigint' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw preconditionFailed(`invalid arg 'x-message-ttl' for queue '${name}': expected a non-negative integer of milliseconds, got ${typeof raw === 'number' ? raw : typeof raw}`);
+  }
+  return value;
+}
+
+/**
+ * The per-message TTL of the `expiration` property (a string of milliseconds), or null. Throws
+ * 406 for a value that is not a non-negative integer, as RabbitMQ refuses such a publish.
+ */
+export function expirationOf(expiration: string | undefined): number | null {
+  if (expiration === undefined) return null;
+  if (!/^[0-9]{1,15}$/.test(expiration)) {
+    throw preconditionFailed(`invalid expiration '${expiration}': expected a non-negative integer of milliseconds`);
+  }
+  return Number(expiration);
 }
 
 /** x-expires: a positive integer of milliseconds, as RabbitMQ requires. */
@@ -116,6 +141,7 @@ export function readQueueFeatures(name: string, args: FieldTable): QueueFeatures
     queueType,
     deliveryLimit: deliveryLimitOf(name, args, queueType),
     expires: expiresOf(name, args),
+    messageTtl: messageTtlOf(name, args),
   };
   let maxPriority = 0;
   const raw = args['x-max-priority'];

@@ -9,7 +9,7 @@ import type { Consumer } from './consumer';
 import { ConsumerSet } from './consumer-set';
 import type { DeathReason } from './dead-letter';
 import { DelayedSet } from './delayed-set';
-import { DELIVERY_COUNT_HEADER, explicitRank, notBeforeOf, QueueFeatures, QueueOptions } from './queue-options';
+import { DELIVERY_COUNT_HEADER, expirationOf, explicitRank, notBeforeOf, QueueFeatures, QueueOptions } from './queue-options';
 import { EntryState, QueueEntry, StoreState } from './queue-entry';
 import type { QueueStore } from './queue-store';
 import { ReadySet } from './ready-set';
@@ -86,6 +86,14 @@ export class Queue {
   /** x-expires: fires once the queue has been unused for that long. */
   private expiryTimer: NodeJS.Timeout | null = null;
   private lastUsedAt = Date.now();
+  /** Message TTL: wakes up when the head of the queue is due to expire. */
+  private headExpiryTimer: NodeJS.Timeout | null = null;
+  private headExpiryAt = 0;
+  private readonly expireHeadsNow = (): void => {
+    this.headExpiryTimer = null;
+    this.headExpiryAt = 0;
+    this.expireHeads();
+  };
   private continuationScheduled = false;
   private readonly continueDispatch = (): void => {
     this.continuationScheduled = false;
@@ -213,16 +221,68 @@ export class Queue {
     return true;
   }
 
+  /** The TTL a message gets here: the shorter of the queue's and its own; null when none. */
+  private ttlOf(message: Message): number | null {
+    const queueTtl = this.features.messageTtl;
+    const expiration = message.properties.expiration;
+    if (expiration === undefined) return queueTtl;
+    let own: number | null;
+    try {
+      own = expirationOf(expiration);
+    } catch {
+      own = null; // refused at publish over AMQP; other doors do not set it
+    }
+    if (own === null) return queueTtl;
+    return queueTtl === null ? own : Math.min(own, queueTtl);
+  }
+
   /** Adds a routed message behind everything of its rank and tries to deliver it. */
   enqueue(message: Message): QueueEntry {
     const durable = this.options.durable && message.properties.deliveryMode === 2;
     const entry = new QueueEntry(this.owner.nextSeq(), this.rankOf(message), message, this, durable);
+    const ttl = this.ttlOf(message);
+    // TTL 0 lives for this turn only: a consumer that can take it now gets it (RabbitMQ's rule)
+    if (ttl !== null) entry.expiresAt = Date.now() + (ttl === 0 ? 1 : ttl);
     if (durable && this.store) this.store.insert(entry);
     this.stats.published++;
     if (this.deferIfEarly(entry)) return entry;
     this.ready.append(entry);
     this.dispatch();
+    if (ttl !== null && entry.state === EntryState.Ready) {
+      if (ttl === 0) {
+        if (this.ready.remove(entry)) this.expire(entry);
+      } else this.armHeadExpiry(entry.expiresAt);
+    }
     return entry;
+  }
+
+  /** An expired entry leaves: dead-lettered (reason expired) when the queue has a dead-letter exchange. */
+  private expire(entry: QueueEntry): void {
+    if (this.features.deadLetterExchange !== null) this.owner.deadLetter(this, entry.message, 'expired');
+    this.settle(entry);
+    this.metrics.dropped++;
+  }
+
+  /** Removes expired entries from the head (RabbitMQ expires at the head only), then waits for the next. */
+  private expireHeads(): void {
+    if (this.deleted) return;
+    const now = Date.now();
+    for (let head = this.ready.peek(); head !== undefined && head.expiresAt !== 0 && head.expiresAt <= now; head = this.ready.peek()) {
+      const entry = this.ready.take(this.refilled);
+      if (entry === undefined) break;
+      this.expire(entry);
+    }
+    const head = this.ready.peek();
+    if (head !== undefined && head.expiresAt !== 0) this.armHeadExpiry(head.expiresAt);
+    if (this.reliefListeners.length > 0 && this.ready.count <= this.limits.flowLow) this.relieve();
+  }
+
+  private armHeadExpiry(at: number): void {
+    if (this.deleted || (this.headExpiryTimer !== null && this.headExpiryAt <= at)) return;
+    if (this.headExpiryTimer !== null) clearTimeout(this.headExpiryTimer);
+    this.headExpiryAt = at;
+    this.headExpiryTimer = setTimeout(this.expireHeadsNow, Math.min(Math.max(at - Date.now(), 0), 0x7fffffff));
+    this.headExpiryTimer.unref();
   }
 
   /** Throws `exclusive-use` if the consumer could not be added now. */
@@ -294,6 +354,10 @@ export class Queue {
       const entry = ready.take(this.refilled);
       if (entry === undefined) return false;
       if (this.deferIfEarly(entry)) continue; // recovered or paged-in before its time
+      if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
+        this.expire(entry); // never delivered once expired
+        continue;
+      }
       this.handOver(entry, consumer);
     }
     return false;
@@ -316,7 +380,7 @@ export class Queue {
   fetch(autoAck: boolean): QueueEntry | undefined {
     this.touch();
     let entry = this.ready.take(this.refilled);
-    while (entry !== undefined && this.deferIfEarly(entry)) entry = this.ready.take(this.refilled);
+    while (entry !== undefined && (this.deferIfEarly(entry) || this.expiredNow(entry))) entry = this.ready.take(this.refilled);
     if (entry === undefined) {
       this.metrics.fetchedEmpty++;
       return undefined;
@@ -330,6 +394,13 @@ export class Queue {
       this.hold(entry, null);
     }
     return entry;
+  }
+
+  /** Expires the entry if its time has come (true: it is gone). */
+  private expiredNow(entry: QueueEntry): boolean {
+    if (entry.expiresAt === 0 || entry.expiresAt > Date.now()) return false;
+    this.expire(entry);
+    return true;
   }
 
   /** The entry is out with a consumer (or a fetcher) until it is settled. */
@@ -385,6 +456,7 @@ export class Queue {
       entry.redelivered = true;
       if (limit !== null) this.countFailedDelivery(entry);
       this.ready.restore(entry);
+      if (entry.expiresAt !== 0) this.armHeadExpiry(entry.expiresAt);
       this.metrics.requeued++;
       this.dispatch();
     } else {
@@ -452,6 +524,9 @@ export class Queue {
   /** Loads one recovered rank: its head entries in memory, the rest (count, bytes) paged. */
   recoverBucket(rank: number, head: readonly QueueEntry[], count: number, bytes: number): void {
     this.ready.recover(rank, head, count, bytes);
+    // TTLs count from the original enqueue: what expired while the broker was down goes at once
+    const first = this.ready.peek();
+    if (first !== undefined && first.expiresAt !== 0) this.armHeadExpiry(first.expiresAt);
   }
 
   // ---- introspection ---------------------------------------------------------------------------
@@ -502,6 +577,8 @@ export class Queue {
     this.deleted = true;
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
+    if (this.headExpiryTimer !== null) clearTimeout(this.headExpiryTimer);
+    this.headExpiryTimer = null;
     this.delayed.stop();
     for (const consumer of this.consumers.all()) {
       this.consumers.remove(consumer);

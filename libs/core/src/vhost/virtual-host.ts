@@ -11,7 +11,7 @@ import type { Message } from '../message/message';
 import type { CoreMetrics } from '../metrics';
 import { Queue, QueueLimits, QueueOwner } from '../queue/queue';
 import { DeathReason, deadLetteredMessage, isDeadLetterCycle } from '../queue/dead-letter';
-import { readQueueFeatures } from '../queue/queue-options';
+import { expirationOf, readQueueFeatures } from '../queue/queue-options';
 import type { BrokerStore } from '../store/broker-store';
 import { CommitToken, NO_COMMIT_NEEDED } from '../store/commit-token';
 import { requireEquivalent, requireEquivalentArgs } from './equivalence';
@@ -154,6 +154,8 @@ export class VirtualHost implements QueueOwner {
   }
 
   publishTo(exchange: Exchange, message: Message): PublishOutcome {
+    // an expiration that is not a number of milliseconds is refused (406), as in RabbitMQ
+    if (message.properties.expiration !== undefined) expirationOf(message.properties.expiration);
     const metrics = this.context.metrics;
     metrics.recordPublish(message.body.length);
     const queues = this.routed;

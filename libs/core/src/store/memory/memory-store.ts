@@ -12,6 +12,7 @@ interface StoredRow {
   rank: number;
   durable: boolean;
   delivered: boolean;
+  expiresAt: number;
   message: Message;
 }
 
@@ -117,6 +118,7 @@ export class MemoryStore implements BrokerStore {
     return rows.map((row) => {
       const entry = new QueueEntry(row.seq, rank, row.message, queue, row.durable);
       entry.storeState = StoreState.Stored;
+      entry.expiresAt = row.expiresAt;
       if (row.delivered) {
         entry.deliveries = 1;
         entry.redelivered = true;
@@ -267,6 +269,7 @@ export class MemoryStore implements BrokerStore {
         rank: entry.rank,
         durable: entry.durable,
         delivered: entry.deliveries > 0,
+        expiresAt: entry.expiresAt,
         message: entry.message,
       });
     }

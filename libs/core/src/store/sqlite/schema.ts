@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS entries (
   routing_key TEXT NOT NULL,
   shared INTEGER,
   props BLOB,
-  body BLOB
+  body BLOB,
+  expires_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_by_queue ON entries (queue, rank, seq);
 CREATE TABLE IF NOT EXISTS keyed_records (
@@ -42,6 +43,11 @@ CREATE TABLE IF NOT EXISTS keyed_records (
 );
 CREATE INDEX IF NOT EXISTS keyed_records_by_expiry ON keyed_records (expires_at);
 `;
+
+/** Columns added after the first release, for stores created before them. */
+export const SCHEMA_MIGRATIONS: readonly { table: string; column: string; definition: string }[] = [
+  { table: 'entries', column: 'expires_at', definition: 'INTEGER NOT NULL DEFAULT 0' },
+];
 
 export type SyncMode = 'full' | 'normal';
 

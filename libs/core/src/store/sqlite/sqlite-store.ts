@@ -14,7 +14,7 @@ import type { BrokerStore } from '../broker-store';
 import type { CommitCallback, CommitToken } from '../commit-token';
 import type { BindingRecord, BucketSummary, ExchangeRecord, QueueRecord, RecoveredState } from '../store-records';
 import type { WriterReply, WriterRequest } from './batch-format';
-import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT, SCHEMA_SQL, SCHEMA_VERSION, SyncMode, pragmasFor } from './schema';
+import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT, SCHEMA_MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION, SyncMode, pragmasFor } from './schema';
 import { WriteBatch } from './write-batch';
 
 export interface SqliteStoreOptions {
@@ -72,6 +72,10 @@ export class SqliteStore implements BrokerStore {
     this.reader = new Database(this.file);
     for (const pragma of pragmasFor(options.sync)) this.reader.pragma(pragma);
     this.reader.exec(SCHEMA_SQL);
+    for (const { table, column, definition } of SCHEMA_MIGRATIONS) {
+      const columns = this.reader.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+      if (!columns.some((c) => c.name === column)) this.reader.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+    }
     this.reader.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
     this.open = new WriteBatch(1);
     this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
@@ -79,7 +83,7 @@ export class SqliteStore implements BrokerStore {
     this.readPagedStatement = this.reader
       .prepare(
         `SELECT e.seq, e.flags, e.exchange, e.routing_key, e.shared,
-                COALESCE(e.props, b.props), COALESCE(e.body, b.body)
+                COALESCE(e.props, b.props), COALESCE(e.body, b.body), e.expires_at
            FROM entries e LEFT JOIN bodies b ON b.id = e.shared
           WHERE e.queue = ? AND e.rank = ? AND e.seq > ?
           ORDER BY e.seq LIMIT ?`,
@@ -290,14 +294,16 @@ export class SqliteStore implements BrokerStore {
       number | null,
       Buffer,
       Buffer,
+      number,
     ][];
     const out: QueueEntry[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
-      const [seq, flags, exchange, routingKey, shared, props, body] = rows[i]!;
+      const [seq, flags, exchange, routingKey, shared, props, body, expiresAt] = rows[i]!;
       const message = new Message(exchange, routingKey, decodeProperties(props), props, body);
       const entry = new QueueEntry(seq, rank, message, queue, (flags & ENTRY_FLAG_PERSISTENT) !== 0);
       entry.storeState = StoreState.Stored;
       entry.sharedBodyId = shared ?? 0;
+      entry.expiresAt = expiresAt;
       if ((flags & ENTRY_FLAG_DELIVERED) !== 0) {
         entry.deliveries = 1;
         entry.redelivered = true;

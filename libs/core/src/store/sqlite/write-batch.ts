@@ -154,6 +154,7 @@ function packInserts(inserts: QueueEntry[], writer: ByteWriter, onSharedRef: (bo
     writer.u32(entry.rank);
     writer.u8((entry.deliveries > 0 ? ENTRY_FLAG_DELIVERED : 0) | (entry.durable ? ENTRY_FLAG_PERSISTENT : 0));
     writer.f64(sharedId);
+    writer.f64(entry.expiresAt);
     writer.longStr(message.exchange);
     writer.longStr(message.routingKey);
     entry.sharedBodyId = sharedId;

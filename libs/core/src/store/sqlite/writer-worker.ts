@@ -19,7 +19,7 @@ db.pragma('wal_autocheckpoint = 4000');
 
 const statements = {
   insertEntry: db.prepare(
-    'INSERT OR REPLACE INTO entries (seq, queue, rank, flags, exchange, routing_key, shared, props, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT OR REPLACE INTO entries (seq, queue, rank, flags, exchange, routing_key, shared, props, body, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   ),
   insertBody: db.prepare('INSERT OR REPLACE INTO bodies (id, props, body) VALUES (?, ?, ?)'),
   markDelivered: db.prepare('UPDATE entries SET flags = flags | 1 WHERE seq BETWEEN ? AND ?'),
@@ -122,13 +122,14 @@ function applyRecords(records: ArrayBuffer): number {
       const rank = buf.readUInt32BE(pos + 12);
       const flags = buf[pos + 16]!;
       const shared = buf.readDoubleBE(pos + 17);
-      pos += 25;
+      const expiresAt = buf.readDoubleBE(pos + 25);
+      pos += 33;
       const exchange = text();
       const routingKey = text();
       const props = blob();
       const body = blob();
-      if (shared > 0) statements.insertEntry.run(seq, queue, rank, flags, exchange, routingKey, shared, null, null);
-      else statements.insertEntry.run(seq, queue, rank, flags, exchange, routingKey, null, props, body);
+      if (shared > 0) statements.insertEntry.run(seq, queue, rank, flags, exchange, routingKey, shared, null, null, expiresAt);
+      else statements.insertEntry.run(seq, queue, rank, flags, exchange, routingKey, null, props, body, expiresAt);
     } else if (kind === RecordKind.SharedBody) {
       const id = buf.readDoubleBE(pos);
       pos += 8;
