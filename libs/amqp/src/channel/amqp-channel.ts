@@ -237,7 +237,7 @@ export class AmqpChannel implements ConsumerHost {
       this.returnMessage(message, ReplyCode.NoRoute, 'NO_ROUTE');
       this.host.stats.returned++;
     }
-    this.confirms?.onPublish(outcome.commitToken);
+    this.confirms?.onPublish(outcome.commitToken, outcome.refused);
     this.host.publishAccepted(outcome.overloaded);
   }
 

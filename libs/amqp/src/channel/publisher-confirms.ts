@@ -32,9 +32,12 @@ export class PublisherConfirms {
    * Registers the next publish with what it must wait for (NO_COMMIT_NEEDED: nothing). Publishes
    * that wait for the same token share one barrier. Returns its sequence number.
    */
-  onPublish(token: CommitToken): number {
+  onPublish(token: CommitToken, refused = false): number {
     const seq = ++this.lastPublished;
-    if (token !== NO_COMMIT_NEEDED) {
+    if (refused) {
+      // a queue refused it (x-overflow reject-publish): nacked, in order with the rest
+      this.barriers.push({ first: seq, last: seq, done: true, committed: false });
+    } else if (token !== NO_COMMIT_NEEDED) {
       const last = this.barriers[this.barriers.length - 1];
       if (last !== undefined && !last.done && this.barrierToken === token) last.last = seq;
       else {

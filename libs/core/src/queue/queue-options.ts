@@ -35,6 +35,31 @@ export interface QueueFeatures {
   expires: number | null;
   /** x-message-ttl: messages expire this many ms after they were enqueued; null = never. */
   messageTtl: number | null;
+  /** x-max-length: ready messages at most; null = no limit. */
+  maxLength: number | null;
+  /** x-max-length-bytes: ready message body bytes at most; null = no limit. */
+  maxLengthBytes: number | null;
+  /** x-overflow: what happens at a length limit (RabbitMQ's default: drop-head). */
+  overflow: Overflow;
+}
+
+export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
+
+function nonNegativeIntegerArgument(name: string, args: FieldTable, key: string): number | null {
+  const raw = args[key];
+  if (raw === undefined || raw === null) return null;
+  const value = typeof raw === 'bigint' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw preconditionFailed(`invalid arg '${key}' for queue '${name}': expected a non-negative integer, got ${typeof raw === 'number' ? raw : typeof raw}`);
+  }
+  return value;
+}
+
+function overflowOf(name: string, args: FieldTable): Overflow {
+  const raw = args['x-overflow'];
+  if (raw === undefined || raw === null) return 'drop-head';
+  if (raw === 'drop-head' || raw === 'reject-publish' || raw === 'reject-publish-dlx') return raw;
+  throw preconditionFailed(`invalid arg 'x-overflow' for queue '${name}': expected 'drop-head', 'reject-publish' or 'reject-publish-dlx', got ${typeof raw === 'string' ? `'${raw}'` : typeof raw}`);
 }
 
 /** x-message-ttl: a non-negative integer of milliseconds. */
@@ -142,6 +167,9 @@ export function readQueueFeatures(name: string, args: FieldTable): QueueFeatures
     deliveryLimit: deliveryLimitOf(name, args, queueType),
     expires: expiresOf(name, args),
     messageTtl: messageTtlOf(name, args),
+    maxLength: nonNegativeIntegerArgument(name, args, 'x-max-length'),
+    maxLengthBytes: nonNegativeIntegerArgument(name, args, 'x-max-length-bytes'),
+    overflow: overflowOf(name, args),
   };
   let maxPriority = 0;
   const raw = args['x-max-priority'];

@@ -236,8 +236,23 @@ export class Queue {
     return queueTtl === null ? own : Math.min(own, queueTtl);
   }
 
-  /** Adds a routed message behind everything of its rank and tries to deliver it. */
-  enqueue(message: Message): QueueEntry {
+  /** Whether one more message of this size would break a length limit. */
+  private full(bodySize: number): boolean {
+    const { maxLength, maxLengthBytes } = this.features;
+    return (maxLength !== null && this.ready.count >= maxLength) || (maxLengthBytes !== null && this.ready.bytes + bodySize > maxLengthBytes);
+  }
+
+  /**
+   * Adds a routed message behind everything of its rank and tries to deliver it. Returns null when
+   * the queue refused it (a length limit with x-overflow reject-publish or reject-publish-dlx).
+   */
+  enqueue(message: Message): QueueEntry | null {
+    const { overflow, maxLength, maxLengthBytes } = this.features;
+    if (overflow !== 'drop-head' && (maxLength !== null || maxLengthBytes !== null) && this.full(message.body.length)) {
+      this.metrics.dropped++;
+      if (overflow === 'reject-publish-dlx' && this.features.deadLetterExchange !== null) this.owner.deadLetter(this, message, 'maxlen');
+      return null;
+    }
     const durable = this.options.durable && message.properties.deliveryMode === 2;
     const entry = new QueueEntry(this.owner.nextSeq(), this.rankOf(message), message, this, durable);
     const ttl = this.ttlOf(message);
@@ -248,12 +263,25 @@ export class Queue {
     if (this.deferIfEarly(entry)) return entry;
     this.ready.append(entry);
     this.dispatch();
+    if (overflow === 'drop-head' && (maxLength !== null || maxLengthBytes !== null)) this.dropHeadsOverLimit();
     if (ttl !== null && entry.state === EntryState.Ready) {
       if (ttl === 0) {
         if (this.ready.remove(entry)) this.expire(entry);
       } else this.armHeadExpiry(entry.expiresAt);
     }
     return entry;
+  }
+
+  /** x-overflow drop-head: the oldest ready messages make room, dead-lettered with reason maxlen. */
+  private dropHeadsOverLimit(): void {
+    const { maxLength, maxLengthBytes } = this.features;
+    while ((maxLength !== null && this.ready.count > maxLength) || (maxLengthBytes !== null && this.ready.bytes > maxLengthBytes)) {
+      const head = this.ready.take(this.refilled);
+      if (head === undefined) break; // the head is being read back from the store: the next publish trims
+      if (this.features.deadLetterExchange !== null) this.owner.deadLetter(this, head.message, 'maxlen');
+      this.settle(head);
+      this.metrics.dropped++;
+    }
   }
 
   /** An expired entry leaves: dead-lettered (reason expired) when the queue has a dead-letter exchange. */

@@ -75,6 +75,8 @@ export interface PublishOutcome {
   commitToken: CommitToken;
   /** A queue it reached is overloaded (flow control): the publisher should pause until its relief. */
   overloaded: Queue | null;
+  /** A queue refused it (a length limit with x-overflow reject-publish*): confirms answer basic.nack. */
+  refused: boolean;
 }
 
 const PREDECLARED: readonly [string, ExchangeType][] = [
@@ -98,7 +100,7 @@ export class VirtualHost implements QueueOwner {
   private readonly defaultExchange: DefaultExchange;
   private readonly router: Router;
   private readonly routed: Queue[] = [];
-  private readonly outcome: PublishOutcome = { routed: 0, commitToken: NO_COMMIT_NEEDED, overloaded: null };
+  private readonly outcome: PublishOutcome = { routed: 0, commitToken: NO_COMMIT_NEEDED, overloaded: null, refused: false };
 
   constructor(
     readonly name: string,
@@ -163,6 +165,7 @@ export class VirtualHost implements QueueOwner {
     outcome.routed = this.router.route(exchange, message.routingKey, message.properties.headers, queues);
     outcome.commitToken = NO_COMMIT_NEEDED;
     outcome.overloaded = null;
+    outcome.refused = false;
     if (outcome.routed === 0) {
       metrics.unroutable++;
       return outcome;
@@ -172,8 +175,8 @@ export class VirtualHost implements QueueOwner {
     let persisted = false;
     for (let i = 0; i < queues.length; i++) {
       const queue = queues[i]!;
-      if (persistent && queue.durable) persisted = true;
-      queue.enqueue(message);
+      if (queue.enqueue(message) === null) outcome.refused = true;
+      else if (persistent && queue.durable) persisted = true;
       if (queue.overloaded) outcome.overloaded = queue;
     }
     queues.length = 0;
