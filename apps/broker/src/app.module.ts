@@ -85,6 +85,7 @@ export class AppModule {
           maxConnections: config.AMQP_MAX_CONNECTIONS,
           maxConnectionsPerUser: config.AMQP_MAX_CONNECTIONS_PER_USER,
           maxConsumersPerChannel: config.AMQP_MAX_CONSUMERS_PER_CHANNEL,
+          consumerTimeoutMs: config.CONSUMER_TIMEOUT_MS,
           tls: tls === null ? null : { ...tls, port: config.AMQPS_PORT },
         }, overrides.amqpClock ?? systemClock),
         JobsModule.forRoot({

@@ -14,6 +14,8 @@ export interface AmqpServerOptions {
   maxConnectionsPerUser: number;
   /** Consumers at most per channel; 0 = no limit. */
   maxConsumersPerChannel: number;
+  /** consumer_timeout: longest an unacknowledged delivery may be held (ms); 0 = off. x-consumer-timeout overrides it per queue. */
+  consumerTimeoutMs: number;
   /** AMQPS listener (TLS) beside the plain one, when configured. */
   tls: AmqpTlsOptions | null;
 }

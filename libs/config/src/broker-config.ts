@@ -349,6 +349,13 @@ export class BrokerConfig {
   @Max(10_000_000)
   AMQP_MAX_CONSUMERS_PER_CHANNEL = 0;
 
+  /** RabbitMQ's consumer_timeout: an unacknowledged delivery held longer closes its channel (406); 0 = off. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(2_147_483_647)
+  CONSUMER_TIMEOUT_MS = 1_800_000;
+
   /** Queues at most per vhost; 0 = no limit. */
   @Type(() => Number)
   @IsInt()

@@ -72,6 +72,8 @@ export class AmqpChannel implements ConsumerHost {
   private confirmedUpTo = 0;
   private publishes = 0;
   private tx: Transaction | null = null;
+  /** Consumer timeout: wakes when the oldest unacknowledged delivery may have been held too long. */
+  private ackTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: number,
@@ -339,7 +341,10 @@ export class AmqpChannel implements ConsumerHost {
 
   deliver(consumer: AmqpConsumer, entry: QueueEntry): void {
     const tag = ++this.deliveryTag;
-    if (!consumer.autoAck) this.unacked.add(entry, tag, consumer.credit);
+    if (!consumer.autoAck) {
+      this.unacked.add(entry, tag, consumer.credit);
+      this.watchAcks();
+    }
     const out = this.host.output;
     const message = entry.message;
     encodeBasicDeliverFrame(out.writer, this.id, {
@@ -363,7 +368,10 @@ export class AmqpChannel implements ConsumerHost {
       return;
     }
     const tag = ++this.deliveryTag;
-    if (!noAck) this.unacked.add(entry, tag, null);
+    if (!noAck) {
+      this.unacked.add(entry, tag, null);
+      this.watchAcks();
+    }
     encodeBasicGetOkFrame(out.writer, this.id, {
       deliveryTag: tag,
       redelivered: entry.redelivered,
@@ -442,8 +450,44 @@ export class AmqpChannel implements ConsumerHost {
     this.host.channelClosed(this.id);
   }
 
+  /** The consumer timeout of a delivery: its queue's x-consumer-timeout, else the broker's; 0 = none. */
+  private timeoutFor(entry: QueueEntry): number {
+    return entry.queue.features.consumerTimeout ?? this.host.consumerTimeoutMs;
+  }
+
+  /** Arms the consumer-timeout check for the oldest delivery, if not armed already. */
+  private watchAcks(): void {
+    if (this.ackTimer !== null) return;
+    const oldest = this.unacked.oldest();
+    if (oldest === undefined) return;
+    const limit = this.timeoutFor(oldest.entry);
+    if (limit <= 0) return;
+    this.ackTimer = setTimeout(this.checkAcks, Math.min(Math.max(oldest.deliveredAt + limit - Date.now(), 0), 0x7fffffff));
+    this.ackTimer.unref();
+  }
+
+  private readonly checkAcks = (): void => {
+    this.ackTimer = null;
+    if (this.state !== ChannelState.Open) return;
+    const oldest = this.unacked.oldest();
+    if (oldest === undefined) return;
+    const limit = this.timeoutFor(oldest.entry);
+    if (limit > 0 && Date.now() - oldest.deliveredAt >= limit) {
+      // RabbitMQ's text; the channel's deliveries go back to their queues
+      this.close(
+        preconditionFailed(
+          `delivery acknowledgement on channel ${this.id} timed out. Timeout value used: ${limit} ms. This timeout value can be configured, see consumers doc guide to learn more`,
+        ),
+      );
+      return;
+    }
+    this.watchAcks();
+  };
+
   /** Gives everything back: consumers cancelled, unacked deliveries requeued. Idempotent. */
   release(): void {
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
     this.content.reset();
     for (const consumer of this.consumers.values()) consumer.queue.removeConsumer(consumer);
     this.consumers.clear();

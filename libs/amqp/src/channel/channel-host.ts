@@ -29,6 +29,8 @@ export interface ChannelHost {
   readonly maxMessageBytes: number;
   /** Consumers at most per channel; 0 = no limit. */
   readonly maxConsumersPerChannel: number;
+  /** Longest an unacknowledged delivery may be held, in ms (queues may override); 0 = off. */
+  readonly consumerTimeoutMs: number;
   readonly capabilities: ClientCapabilities;
   readonly stats: DoorCounters;
   /** The user's permissions in the connection's vhost. */

@@ -22,6 +22,8 @@ export class UnackedDeliveries {
   private tags: number[] = [];
   private entries: (QueueEntry | null)[] = [];
   private credits: (ConsumerCredit | null)[] = [];
+  /** When each was delivered (ms), for the consumer timeout. */
+  private deliveredAt: number[] = [];
   private head = 0;
   private live = 0;
   private bytes = 0;
@@ -63,12 +65,19 @@ export class UnackedDeliveries {
     this.tags.push(tag);
     this.entries.push(entry);
     this.credits.push(credit);
+    this.deliveredAt.push(Date.now());
     this.live++;
     this.bytes += size;
     if (credit !== null) {
       credit.unacked++;
       credit.unackedBytes += size;
     }
+  }
+
+  /** The oldest delivery still unacknowledged and when it was made. */
+  oldest(): { entry: QueueEntry; deliveredAt: number } | undefined {
+    if (this.live === 0) return undefined;
+    return { entry: this.entries[this.head]!, deliveredAt: this.deliveredAt[this.head]! };
   }
 
   has(tag: number): boolean {
@@ -141,11 +150,13 @@ export class UnackedDeliveries {
       this.tags.length = 0;
       entries.length = 0;
       this.credits.length = 0;
+      this.deliveredAt.length = 0;
       this.head = 0;
     } else if (this.head > 1024 && this.head * 2 > entries.length) {
       this.tags = this.tags.slice(this.head);
       this.entries = entries.slice(this.head);
       this.credits = this.credits.slice(this.head);
+      this.deliveredAt = this.deliveredAt.slice(this.head);
       this.head = 0;
     }
   }

@@ -152,6 +152,10 @@ export class AmqpConnection implements ChannelHost {
     return this.context.options.maxConsumersPerChannel;
   }
 
+  get consumerTimeoutMs(): number {
+    return this.context.options.consumerTimeoutMs;
+  }
+
   get access(): AccessControl {
     if (this.accessControl === null) throw new Error('connection is not open');
     return this.accessControl;

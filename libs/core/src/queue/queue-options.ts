@@ -41,6 +41,8 @@ export interface QueueFeatures {
   maxLengthBytes: number | null;
   /** x-overflow: what happens at a length limit (RabbitMQ's default: drop-head). */
   overflow: Overflow;
+  /** x-consumer-timeout: this queue's consumer timeout (ms), instead of the broker's; null = the broker's. */
+  consumerTimeout: number | null;
 }
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
@@ -170,6 +172,7 @@ export function readQueueFeatures(name: string, args: FieldTable): QueueFeatures
     maxLength: nonNegativeIntegerArgument(name, args, 'x-max-length'),
     maxLengthBytes: nonNegativeIntegerArgument(name, args, 'x-max-length-bytes'),
     overflow: overflowOf(name, args),
+    consumerTimeout: nonNegativeIntegerArgument(name, args, 'x-consumer-timeout'),
   };
   let maxPriority = 0;
   const raw = args['x-max-priority'];
