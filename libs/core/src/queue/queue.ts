@@ -83,6 +83,8 @@ export class Queue {
   private dispatchAgain = false;
   private readonly refilled = (): void => this.dispatch();
   private reliefListeners: (() => void)[] = [];
+  /** x-max-length or x-max-length-bytes is set. */
+  private readonly lengthLimited: boolean;
   /** x-expires: fires once the queue has been unused for that long. */
   private expiryTimer: NodeJS.Timeout | null = null;
   private lastUsedAt = Date.now();
@@ -113,6 +115,7 @@ export class Queue {
     private readonly limits: QueueLimits,
   ) {
     this.consumers = new ConsumerSet(features.singleActiveConsumer);
+    this.lengthLimited = features.maxLength !== null || features.maxLengthBytes !== null;
     this.ready = new ReadySet(this, features.order !== 'fifo', store, limits.memoryBudget, (seq) =>
       this.delayed.has(seq),
     );
@@ -247,15 +250,16 @@ export class Queue {
    * the queue refused it (a length limit with x-overflow reject-publish or reject-publish-dlx).
    */
   enqueue(message: Message): QueueEntry | null {
-    const { overflow, maxLength, maxLengthBytes } = this.features;
-    if (overflow !== 'drop-head' && (maxLength !== null || maxLengthBytes !== null) && this.full(message.body.length)) {
+    // queues without limits and messages without TTL take none of the branches below
+    const limited = this.lengthLimited;
+    if (limited && this.features.overflow !== 'drop-head' && this.full(message.body.length)) {
       this.metrics.dropped++;
-      if (overflow === 'reject-publish-dlx' && this.features.deadLetterExchange !== null) this.owner.deadLetter(this, message, 'maxlen');
+      if (this.features.overflow === 'reject-publish-dlx' && this.features.deadLetterExchange !== null) this.owner.deadLetter(this, message, 'maxlen');
       return null;
     }
     const durable = this.options.durable && message.properties.deliveryMode === 2;
     const entry = new QueueEntry(this.owner.nextSeq(), this.rankOf(message), message, this, durable);
-    const ttl = this.ttlOf(message);
+    const ttl = this.features.messageTtl === null && message.properties.expiration === undefined ? null : this.ttlOf(message);
     // TTL 0 lives for this turn only: a consumer that can take it now gets it (RabbitMQ's rule)
     if (ttl !== null) entry.expiresAt = Date.now() + (ttl === 0 ? 1 : ttl);
     if (durable && this.store) this.store.insert(entry);
@@ -263,7 +267,7 @@ export class Queue {
     if (this.deferIfEarly(entry)) return entry;
     this.ready.append(entry);
     this.dispatch();
-    if (overflow === 'drop-head' && (maxLength !== null || maxLengthBytes !== null)) this.dropHeadsOverLimit();
+    if (limited) this.dropHeadsOverLimit();
     if (ttl !== null && entry.state === EntryState.Ready) {
       if (ttl === 0) {
         if (this.ready.remove(entry)) this.expire(entry);
@@ -274,7 +278,8 @@ export class Queue {
 
   /** x-overflow drop-head: the oldest ready messages make room, dead-lettered with reason maxlen. */
   private dropHeadsOverLimit(): void {
-    const { maxLength, maxLengthBytes } = this.features;
+    const { maxLength, maxLengthBytes, overflow } = this.features;
+    if (overflow !== 'drop-head') return;
     while ((maxLength !== null && this.ready.count > maxLength) || (maxLengthBytes !== null && this.ready.bytes > maxLengthBytes)) {
       const head = this.ready.take(this.refilled);
       if (head === undefined) break; // the head is being read back from the store: the next publish trims
