@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { startTestApp, TestApp } from '../support/app-harness';
-import { tempDir } from '../support/temp-dir';
+import { RestartableApp, restartableApp, TestApp } from '../support/app-harness';
 import { body, channel, closeQuietly, connect, getOne, TrackedConnection, withTimeout } from '../support/amqp-e2e';
 import { loadAmqpClient } from '../support/second-client';
 import { deadLetteredMessage, isDeadLetterCycle } from '../../libs/core/src/queue/dead-letter';
@@ -17,13 +16,14 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function freshApp(dataDir?: string): Promise<TestApp> {
-  const dir = dataDir === undefined ? tempDir() : null;
-  if (dir) cleanups.push(() => dir.cleanup());
-  const app = await startTestApp({}, dataDir ?? dir!.path);
-  cleanups.push(() => app.stop());
-  return app;
+/** A broker on a data directory of its own, cleaned up after the file. */
+function broker(): RestartableApp {
+  const restartable = restartableApp();
+  cleanups.push(() => restartable.close());
+  return restartable;
 }
+
+const freshApp = (): Promise<TestApp> => broker().start();
 
 type Death = Record<string, unknown>;
 const deathsOf = (headers: Record<string, unknown> | undefined): Death[] => (headers?.['x-death'] as Death[] | undefined) ?? [];
@@ -131,9 +131,8 @@ describe('dead-lettering rejected messages (amqplib)', () => {
   });
 
   it('a persistent dead letter is durable in its target and keeps its x-death across a restart', async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.cleanup());
-    let app = await freshApp(dir.path);
+    const node = broker();
+    let app = await node.start();
     let conn = await connect(app.amqpUrl);
     const ch = await channel(conn);
     await ch.assertExchange('p-dlx', 'direct', { durable: true });
@@ -145,7 +144,7 @@ describe('dead-lettering rejected messages (amqplib)', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     await closeQuietly(conn);
     await app.stop();
-    app = await freshApp(dir.path);
+    app = await node.start();
     conn = await connect(app.amqpUrl);
     try {
       const after = await channel(conn);

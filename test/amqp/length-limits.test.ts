@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually, sleep, startTestApp, TestApp } from '../support/app-harness';
-import { tempDir } from '../support/temp-dir';
+import { eventually, restartableApp, sleep, startTestApp, TestApp } from '../support/app-harness';
 import { body, channel, closeQuietly, confirmChannel, connect, drain, getOne, TrackedConnection } from '../support/amqp-e2e';
 import { loadAmqpClient } from '../support/second-client';
 
@@ -103,10 +102,9 @@ describe('length limits', () => {
 
 describe('a persistent queue at its limit', () => {
   it('keeps only what fits, also on disk: after a restart the newest x-max-length messages are there', async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.cleanup());
-    let limited = await startTestApp({}, dir.path);
-    cleanups.push(() => limited.stop());
+    const broker = restartableApp();
+    cleanups.push(() => broker.close());
+    let limited = await broker.start();
     let c = await connect(limited.amqpUrl);
     const ch = await confirmChannel(c);
     await ch.assertQueue('disk-limited', { durable: true, maxLength: 10 });
@@ -114,8 +112,7 @@ describe('a persistent queue at its limit', () => {
     await ch.waitForConfirms();
     await closeQuietly(c);
     await limited.stop();
-    limited = await startTestApp({}, dir.path);
-    cleanups.push(() => limited.stop());
+    limited = await broker.start();
     c = await connect(limited.amqpUrl);
     try {
       const after = await channel(c);

@@ -7,8 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually, sleep, startTestApp, TestApp } from '../support/app-harness';
-import { tempDir } from '../support/temp-dir';
+import { eventually, restartableApp, sleep, startTestApp, TestApp } from '../support/app-harness';
 import { body, channel, closeQuietly, connect, getOne, TrackedConnection } from '../support/amqp-e2e';
 import { loadAmqpClient } from '../support/second-client';
 
@@ -124,10 +123,9 @@ describe('message TTL', () => {
 
 describe('message TTL across a restart', () => {
   it('keeps counting from the original enqueue: what expired while stopped is gone, the rest is delivered', async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.cleanup());
-    let restartApp = await startTestApp({}, dir.path);
-    cleanups.push(() => restartApp.stop());
+    const broker = restartableApp();
+    cleanups.push(() => broker.close());
+    let restartApp = await broker.start();
     let c = await connect(restartApp.amqpUrl);
     const ch = await channel(c);
     await ch.assertQueue('r-dlq', { durable: true });
@@ -139,8 +137,7 @@ describe('message TTL across a restart', () => {
     await closeQuietly(c);
     await restartApp.stop();
     await sleep(1000);
-    restartApp = await startTestApp({}, dir.path);
-    cleanups.push(() => restartApp.stop());
+    restartApp = await broker.start();
     c = await connect(restartApp.amqpUrl);
     try {
       const after = await channel(c);

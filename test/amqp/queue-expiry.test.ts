@@ -4,8 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { eventually, sleep, startTestApp, TestApp } from '../support/app-harness';
-import { tempDir } from '../support/temp-dir';
+import { eventually, RestartableApp, restartableApp, sleep } from '../support/app-harness';
 import { body, channel, closeQuietly, connect, exists } from '../support/amqp-e2e';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -13,17 +12,17 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function appOn(dir: string): Promise<TestApp> {
-  const app = await startTestApp({}, dir);
-  cleanups.push(() => app.stop());
-  return app;
+/** A broker on a data directory of its own, cleaned up after the file. */
+function broker(): RestartableApp {
+  const restartable = restartableApp();
+  cleanups.push(() => restartable.close());
+  return restartable;
 }
 
 describe('x-expires', () => {
   it('deletes an unused queue; consumers, basic.get and redeclares keep it; publishing does not', async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.cleanup());
-    const app = await appOn(dir.path);
+    const node = broker();
+    const app = await node.start();
     const conn = await connect(app.amqpUrl);
     try {
       const ch = await channel(conn);
@@ -54,9 +53,8 @@ describe('x-expires', () => {
   });
 
   it('a durable queue with x-expires still expires after a restart', async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.cleanup());
-    let app = await appOn(dir.path);
+    const node = broker();
+    let app = await node.start();
     let conn = await connect(app.amqpUrl);
     const ch = await channel(conn);
     await ch.assertQueue('exp-durable', { durable: true, arguments: { 'x-expires': 1500 } });
@@ -64,7 +62,7 @@ describe('x-expires', () => {
     await sleep(100);
     await closeQuietly(conn);
     await app.stop();
-    app = await appOn(dir.path);
+    app = await node.start();
     conn = await connect(app.amqpUrl);
     try {
       const admin = (await fetch(`${app.managementUrl}/api/queues/%2F/exp-durable`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } })).status;
@@ -76,7 +74,7 @@ describe('x-expires', () => {
     }
     // and it stays gone across another restart
     await app.stop();
-    app = await appOn(dir.path);
+    app = await node.start();
     conn = await connect(app.amqpUrl);
     try {
       assert.equal(await exists(conn, 'queue', 'exp-durable'), false);
@@ -86,9 +84,8 @@ describe('x-expires', () => {
   });
 
   it('refuses x-expires that is not a positive integer with 406', async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.cleanup());
-    const app = await appOn(dir.path);
+    const node = broker();
+    const app = await node.start();
     const conn = await connect(app.amqpUrl);
     try {
       for (const value of [0, -5, 'soon', 1.5]) {

@@ -90,3 +90,26 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** One broker's data directory across the restarts of a test: `start` (re)starts the app on it. */
+export interface RestartableApp {
+  /** Starts the app on the directory (stop the previous one first). */
+  start(): Promise<TestApp>;
+  /** Stops whatever was started and removes the directory. */
+  close(): Promise<void>;
+}
+
+export function restartableApp(settings: Record<string, string> = {}): RestartableApp {
+  const dir = tempDir();
+  let current: TestApp | null = null;
+  return {
+    async start() {
+      current = await startTestApp(settings, dir.path);
+      return current;
+    },
+    async close() {
+      await current?.stop();
+      dir.cleanup();
+    },
+  };
+}
