@@ -133,3 +133,29 @@ test('an idempotency key deduplicates schedules', async () => {
   assert.equal(third.json.duplicate, true, 'remembered after the job was consumed');
   assert.equal((await take('idem')).code, 2);
 });
+
+test('a lane declared beforehand over AMQP with queue features (TTL, dead-letter lane, length limit) keeps them for HTTP jobs', async () => {
+  const amqp = (await import('amqplib')).default;
+  const connection = await amqp.connect(app.amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    await channel.assertQueue('jobs.dead-reports', { durable: true, arguments: { 'x-queue-order': 'rank' } });
+    await channel.assertQueue('jobs.reports', {
+      durable: true,
+      arguments: { 'x-queue-order': 'rank', 'x-message-ttl': 200, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'jobs.dead-reports', 'x-max-length': 2 },
+    });
+    for (const message of ['r1', 'r2', 'r3']) assert.equal((await client.schedule(message, { lane: 'reports' })).status, 200);
+    // x-max-length 2 (drop-head): r1 went to the dead-letter lane at once; r2 and r3 expire there after 200 ms
+    await sleep(500);
+    assert.equal((await client.send('/receive_noblock', { lane: 'reports' })).json.code, 2, 'the lane is empty: expired');
+    const dead: string[] = [];
+    for (;;) {
+      const got = await client.send('/receive_noblock', { lane: 'dead-reports' });
+      if (got.json.code !== 0) break;
+      dead.push(String(got.json.message));
+    }
+    assert.deepEqual(dead, ['r1', 'r2', 'r3'], 'dropped (maxlen) then expired, in that order, as jobs of the dead-letter lane');
+  } finally {
+    await connection.close();
+  }
+});

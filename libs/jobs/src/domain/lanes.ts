@@ -25,12 +25,20 @@ export class Lanes {
 
   /**
    * The lane's queue, declared (durable, rank-ordered) on first use as dispenserd creates lanes.
-   * It is the same checked declare AMQP uses: a queue of that name declared otherwise (exclusive,
-   * or with other arguments) is refused with the core's error.
+   * A durable rank-ordered queue declared beforehand (over AMQP or the management API) is used as
+   * it is, so its other arguments (x-message-ttl, x-dead-letter-exchange, x-max-length,
+   * x-delivery-limit…) apply to the lane. Otherwise it is the same checked declare AMQP uses: a
+   * queue of that name declared otherwise (exclusive, or not rank-ordered) is refused with the
+   * core's error.
    */
   queue(lane: string): Queue {
     const known = this.declared.get(lane);
     if (known !== undefined && !known.deleted) return known;
+    const existing = this.vhost.findQueue(this.queueName(lane));
+    if (existing !== undefined && existing.durable && existing.options.exclusiveOwner === null && existing.features.order === 'rank') {
+      this.declared.set(lane, existing);
+      return existing;
+    }
     const queue = this.vhost.declareQueue({ name: this.queueName(lane), durable: true, arguments: { 'x-queue-order': 'rank' } });
     this.declared.set(lane, queue);
     return queue;
