@@ -85,6 +85,8 @@ export class Queue {
   private reliefListeners: (() => void)[] = [];
   /** x-max-length or x-max-length-bytes is set. */
   private readonly lengthLimited: boolean;
+  /** The entry being enqueued while its first dispatch runs. */
+  private arriving: QueueEntry | null = null;
   /** x-expires: fires once the queue has been unused for that long. */
   private expiryTimer: NodeJS.Timeout | null = null;
   private lastUsedAt = Date.now();
@@ -260,13 +262,15 @@ export class Queue {
     const durable = this.options.durable && message.properties.deliveryMode === 2;
     const entry = new QueueEntry(this.owner.nextSeq(), this.rankOf(message), message, this, durable);
     const ttl = this.features.messageTtl === null && message.properties.expiration === undefined ? null : this.ttlOf(message);
-    // TTL 0 lives for this turn only: a consumer that can take it now gets it (RabbitMQ's rule)
-    if (ttl !== null) entry.expiresAt = Date.now() + (ttl === 0 ? 1 : ttl);
+    if (ttl !== null) entry.expiresAt = Date.now() + ttl;
     if (durable && this.store) this.store.insert(entry);
     this.stats.published++;
     if (this.deferIfEarly(entry)) return entry;
     this.ready.append(entry);
+    // the arriving entry may be delivered even when due now: TTL 0 reaches a consumer that can take it at once (RabbitMQ's rule)
+    this.arriving = entry;
     this.dispatch();
+    this.arriving = null;
     if (limited) this.dropHeadsOverLimit();
     if (ttl !== null && entry.state === EntryState.Ready) {
       if (ttl === 0) {
@@ -387,7 +391,7 @@ export class Queue {
       const entry = ready.take(this.refilled);
       if (entry === undefined) return false;
       if (this.deferIfEarly(entry)) continue; // recovered or paged-in before its time
-      if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
+      if (entry.expiresAt !== 0 && entry !== this.arriving && entry.expiresAt <= Date.now()) {
         this.expire(entry); // never delivered once expired
         continue;
       }
