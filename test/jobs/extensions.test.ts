@@ -159,3 +159,20 @@ test('a lane declared beforehand over AMQP with queue features (TTL, dead-letter
     await connection.close();
   }
 });
+
+test('a full lane declared with x-overflow reject-publish answers 503 instead of ok, and keeps what it has', async () => {
+  const amqp = (await import('amqplib')).default;
+  const connection = await amqp.connect(app.amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    await channel.assertQueue('jobs.bounded', { durable: true, arguments: { 'x-queue-order': 'rank', 'x-max-length': 1, 'x-overflow': 'reject-publish' } });
+    assert.equal((await client.schedule('first', { lane: 'bounded' })).status, 200);
+    const refused = await client.schedule('second', { lane: 'bounded' });
+    assert.equal(refused.status, 503);
+    assert.deepEqual(refused.json, { status: 'error', code: 1, message: "lane 'bounded' is full and refuses new jobs (x-overflow reject-publish)" });
+    assert.equal((await client.send('/receive_noblock', { lane: 'bounded' })).json.message, 'first');
+    assert.equal((await client.send('/receive_noblock', { lane: 'bounded' })).json.code, 2);
+  } finally {
+    await connection.close();
+  }
+});

@@ -89,7 +89,10 @@ export class JobService {
     const queue = this.lanes.queue(request.lane);
     const jobNum = this.jobNum.next();
     const { message, hash } = jobMessage({ ...request, queueName: queue.name, jobNum });
-    this.lanes.vhost.publish('', message);
+    if (this.lanes.vhost.publish('', message).refused) {
+      // a lane declared with x-max-length and x-overflow reject-publish: no ok for a job not kept
+      throw new JobRequestError(503, 1, `lane '${request.lane}' is full and refuses new jobs (x-overflow ${queue.features.overflow})`);
+    }
     if (request.idempotencyKey !== undefined) {
       this.idempotency.set(request.idempotencyKey, { jobNum, hash, lane: request.lane, at: Date.now() });
     }
