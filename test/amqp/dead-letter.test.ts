@@ -17,11 +17,7 @@ after(async () => {
 });
 
 /** A broker on a data directory of its own, cleaned up after the file. */
-function broker(): RestartableApp {
-  const restartable = restartableApp();
-  cleanups.push(() => restartable.close());
-  return restartable;
-}
+const broker = (): RestartableApp => restartableApp({}, cleanups);
 
 const freshApp = (): Promise<TestApp> => broker().start();
 

@@ -102,8 +102,7 @@ describe('length limits', () => {
 
 describe('a persistent queue at its limit', () => {
   it('keeps only what fits, also on disk: after a restart the newest x-max-length messages are there', async () => {
-    const broker = restartableApp();
-    cleanups.push(() => broker.close());
+    const broker = restartableApp({}, cleanups);
     let limited = await broker.start();
     let c = await connect(limited.amqpUrl);
     const ch = await confirmChannel(c);

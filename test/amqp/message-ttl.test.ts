@@ -123,8 +123,7 @@ describe('message TTL', () => {
 
 describe('message TTL across a restart', () => {
   it('keeps counting from the original enqueue: what expired while stopped is gone, the rest is delivered', async () => {
-    const broker = restartableApp();
-    cleanups.push(() => broker.close());
+    const broker = restartableApp({}, cleanups);
     let restartApp = await broker.start();
     let c = await connect(restartApp.amqpUrl);
     const ch = await channel(c);

@@ -13,11 +13,7 @@ after(async () => {
 });
 
 /** A broker on a data directory of its own, cleaned up after the file. */
-function broker(): RestartableApp {
-  const restartable = restartableApp();
-  cleanups.push(() => restartable.close());
-  return restartable;
-}
+const broker = (): RestartableApp => restartableApp({}, cleanups);
 
 describe('x-expires', () => {
   it('deletes an unused queue; consumers, basic.get and redeclares keep it; publishing does not', async () => {

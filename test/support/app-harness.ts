@@ -99,10 +99,11 @@ export interface RestartableApp {
   close(): Promise<void>;
 }
 
-export function restartableApp(settings: Record<string, string> = {}): RestartableApp {
+/** `cleanups`, when given, gets the app's `close` (a test file's list run in its `after`). */
+export function restartableApp(settings: Record<string, string> = {}, cleanups?: (() => Promise<void> | void)[]): RestartableApp {
   const dir = tempDir();
   let current: TestApp | null = null;
-  return {
+  const app: RestartableApp = {
     async start() {
       current = await startTestApp(settings, dir.path);
       return current;
@@ -112,4 +113,6 @@ export function restartableApp(settings: Record<string, string> = {}): Restartab
       dir.cleanup();
     },
   };
+  cleanups?.push(() => app.close());
+  return app;
 }

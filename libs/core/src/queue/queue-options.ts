@@ -87,6 +87,19 @@ export function expirationOf(expiration: string | undefined): number | null {
   return Number(expiration);
 }
 
+/** The TTL a message gets in a queue: the shorter of the queue's and its own; null when none. */
+export function messageTtlIn(features: QueueFeatures, expiration: string | undefined): number | null {
+  const queueTtl = features.messageTtl;
+  let own: number | null = null;
+  try {
+    own = expirationOf(expiration);
+  } catch {
+    // refused at publish over AMQP; the other doors never set it
+  }
+  if (own === null) return queueTtl;
+  return queueTtl === null ? own : Math.min(own, queueTtl);
+}
+
 /** x-expires: a positive integer of milliseconds, as RabbitMQ requires. */
 function expiresOf(name: string, args: FieldTable): number | null {
   const raw = args['x-expires'];

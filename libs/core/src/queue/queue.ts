@@ -1,17 +1,18 @@
 import type { FieldTable } from '../encoding/field-table';
 import { InboundBindings } from '../exchange/inbound-bindings';
 import { exclusiveUse } from '../errors';
-import { RateMeter } from '../introspection/rate-meter';
-import type { ConsumerSnapshot, MessageStats, QueueSnapshot } from '../introspection/snapshots';
+import type { ConsumerSnapshot, QueueSnapshot } from '../introspection/snapshots';
 import { Message } from '../message/message';
 import type { CoreMetrics } from '../metrics';
 import type { Consumer } from './consumer';
 import { ConsumerSet } from './consumer-set';
 import type { DeathReason } from './dead-letter';
 import { DelayedSet } from './delayed-set';
-import { DELIVERY_COUNT_HEADER, expirationOf, explicitRank, notBeforeOf, QueueFeatures, QueueOptions } from './queue-options';
+import { DueTimer } from './due-timer';
+import { DELIVERY_COUNT_HEADER, explicitRank, messageTtlIn, notBeforeOf, QueueFeatures, QueueOptions } from './queue-options';
 import { EntryState, QueueEntry, StoreState } from './queue-entry';
 import type { QueueStore } from './queue-store';
+import { QueueStats } from './queue-stats';
 import { ReadySet } from './ready-set';
 
 /** What a queue tells its owner (the virtual host). */
@@ -34,29 +35,6 @@ export interface QueueLimits {
    */
   flowHigh: number;
   flowLow: number;
-}
-
-/** A queue's cumulative message counts, with rates computed when a snapshot reads them. */
-class QueueStats {
-  published = 0;
-  delivered = 0;
-  acked = 0;
-  redelivered = 0;
-  private readonly publishRate = new RateMeter();
-  private readonly deliverRate = new RateMeter();
-  private readonly ackRate = new RateMeter();
-
-  snapshot(now: number): MessageStats {
-    return {
-      published: this.published,
-      delivered: this.delivered,
-      acked: this.acked,
-      redelivered: this.redelivered,
-      publishRate: this.publishRate.rate(this.published, now),
-      deliverRate: this.deliverRate.rate(this.delivered, now),
-      ackRate: this.ackRate.rate(this.acked, now),
-    };
-  }
 }
 
 /**
@@ -87,17 +65,11 @@ export class Queue {
   private readonly lengthLimited: boolean;
   /** The entry being enqueued while its first dispatch runs. */
   private arriving: QueueEntry | null = null;
-  /** x-expires: fires once the queue has been unused for that long. */
-  private expiryTimer: NodeJS.Timeout | null = null;
+  /** x-expires: the end of the queue's unused period. */
+  private readonly unusedTimer = new DueTimer(() => this.checkUnused());
   private lastUsedAt = Date.now();
-  /** Message TTL: wakes up when the head of the queue is due to expire. */
-  private headExpiryTimer: NodeJS.Timeout | null = null;
-  private headExpiryAt = 0;
-  private readonly expireHeadsNow = (): void => {
-    this.headExpiryTimer = null;
-    this.headExpiryAt = 0;
-    this.expireHeads();
-  };
+  /** Message TTL: when the head of the queue is due to expire. */
+  private readonly headExpiry = new DueTimer(() => this.expireHeads());
   private continuationScheduled = false;
   private readonly continueDispatch = (): void => {
     this.continuationScheduled = false;
@@ -125,7 +97,7 @@ export class Queue {
       for (const entry of due) if (entry.state === EntryState.Ready) this.ready.restore(entry);
       this.dispatch();
     });
-    this.armExpiry();
+    this.armUnusedExpiry();
   }
 
   /**
@@ -135,23 +107,21 @@ export class Queue {
   touch(): void {
     if (this.features.expires === null) return;
     this.lastUsedAt = Date.now();
-    this.armExpiry();
+    this.armUnusedExpiry();
   }
 
-  private armExpiry(): void {
+  /** Counts down the unused period while the queue has no consumer. */
+  private armUnusedExpiry(): void {
     const expires = this.features.expires;
-    if (expires === null || this.deleted) return;
-    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
-    this.expiryTimer = null;
-    if (this.consumers.size > 0) return;
-    const wait = Math.min(Math.max(this.lastUsedAt + expires - Date.now(), 0), 0x7fffffff);
-    this.expiryTimer = setTimeout(() => {
-      this.expiryTimer = null;
-      if (this.deleted || this.consumers.size > 0) return;
-      if (Date.now() < this.lastUsedAt + expires) this.armExpiry();
-      else this.owner.onQueueUnused(this);
-    }, wait);
-    this.expiryTimer.unref();
+    if (expires === null || this.deleted || this.consumers.size > 0) this.unusedTimer.cancel();
+    else this.unusedTimer.wakeAt(this.lastUsedAt + expires);
+  }
+
+  private checkUnused(): void {
+    const expires = this.features.expires;
+    if (expires === null || this.deleted || this.consumers.size > 0) return;
+    if (Date.now() < this.lastUsedAt + expires) this.armUnusedExpiry();
+    else this.owner.onQueueUnused(this);
   }
 
   /** True while consumers cannot keep up: publishers should pause until `onRelief`. */
@@ -226,21 +196,6 @@ export class Queue {
     return true;
   }
 
-  /** The TTL a message gets here: the shorter of the queue's and its own; null when none. */
-  private ttlOf(message: Message): number | null {
-    const queueTtl = this.features.messageTtl;
-    const expiration = message.properties.expiration;
-    if (expiration === undefined) return queueTtl;
-    let own: number | null;
-    try {
-      own = expirationOf(expiration);
-    } catch {
-      own = null; // refused at publish over AMQP; other doors do not set it
-    }
-    if (own === null) return queueTtl;
-    return queueTtl === null ? own : Math.min(own, queueTtl);
-  }
-
   /** Whether one more message of this size would break a length limit. */
   private full(bodySize: number): boolean {
     const { maxLength, maxLengthBytes } = this.features;
@@ -261,7 +216,7 @@ export class Queue {
     }
     const durable = this.options.durable && message.properties.deliveryMode === 2;
     const entry = new QueueEntry(this.owner.nextSeq(), this.rankOf(message), message, this, durable);
-    const ttl = this.features.messageTtl === null && message.properties.expiration === undefined ? null : this.ttlOf(message);
+    const ttl = this.features.messageTtl === null && message.properties.expiration === undefined ? null : messageTtlIn(this.features, message.properties.expiration);
     if (ttl !== null) entry.expiresAt = Date.now() + ttl;
     if (durable && this.store) this.store.insert(entry);
     this.stats.published++;
@@ -315,11 +270,7 @@ export class Queue {
   }
 
   private armHeadExpiry(at: number): void {
-    if (this.deleted || (this.headExpiryTimer !== null && this.headExpiryAt <= at)) return;
-    if (this.headExpiryTimer !== null) clearTimeout(this.headExpiryTimer);
-    this.headExpiryAt = at;
-    this.headExpiryTimer = setTimeout(this.expireHeadsNow, Math.min(Math.max(at - Date.now(), 0), 0x7fffffff));
-    this.headExpiryTimer.unref();
+    if (!this.deleted) this.headExpiry.wakeBy(at);
   }
 
   /** Throws `exclusive-use` if the consumer could not be added now. */
@@ -612,10 +563,8 @@ export class Queue {
   delete(): number {
     const count = this.purge();
     this.deleted = true;
-    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
-    this.expiryTimer = null;
-    if (this.headExpiryTimer !== null) clearTimeout(this.headExpiryTimer);
-    this.headExpiryTimer = null;
+    this.unusedTimer.cancel();
+    this.headExpiry.cancel();
     this.delayed.stop();
     for (const consumer of this.consumers.all()) {
       this.consumers.remove(consumer);
