@@ -242,15 +242,21 @@ export class Queue {
     while ((maxLength !== null && this.ready.count > maxLength) || (maxLengthBytes !== null && this.ready.bytes > maxLengthBytes)) {
       const head = this.ready.take(this.refilled);
       if (head === undefined) break; // the head is being read back from the store: the next publish trims
-      if (this.features.deadLetterExchange !== null) this.owner.deadLetter(this, head.message, 'maxlen');
-      this.settle(head);
-      this.metrics.dropped++;
+      this.discard(head, 'maxlen');
     }
   }
 
-  /** An expired entry leaves: dead-lettered (reason expired) when the queue has a dead-letter exchange. */
   private expire(entry: QueueEntry): void {
-    if (this.features.deadLetterExchange !== null) this.owner.deadLetter(this, entry.message, 'expired');
+    this.discard(entry, 'expired');
+  }
+
+  /**
+   * An entry leaves for good without an ack: dead-lettered for `reason` when the queue has a
+   * dead-letter exchange. The copy goes first, so its insert shares the store batch (and
+   * transaction) of this entry's delete.
+   */
+  private discard(entry: QueueEntry, reason: DeathReason): void {
+    if (this.features.deadLetterExchange !== null) this.owner.deadLetter(this, entry.message, reason);
     this.settle(entry);
     this.metrics.dropped++;
   }
@@ -431,15 +437,7 @@ export class Queue {
     if (entry.state !== EntryState.Unacked) return;
     this.release(entry);
     const limit = this.features.deliveryLimit;
-    if (requeue && !this.deleted && limit !== null && entry.deliveries > limit) {
-      // failed once too often: dead-lettered (or dropped) instead of going round again
-      if (this.features.deadLetterExchange !== null) this.owner.deadLetter(this, entry.message, 'delivery_limit');
-      this.settle(entry);
-      this.metrics.dropped++;
-      if (this.ready.count > 0) this.dispatch();
-      return;
-    }
-    if (requeue && !this.deleted) {
+    if (requeue && !this.deleted && (limit === null || entry.deliveries <= limit)) {
       entry.state = EntryState.Ready;
       entry.redelivered = true;
       if (limit !== null) this.countFailedDelivery(entry);
@@ -448,10 +446,8 @@ export class Queue {
       this.metrics.requeued++;
       this.dispatch();
     } else {
-      // dead-lettered first: the copies' inserts share the store batch (and transaction) of this delete
-      if (this.features.deadLetterExchange !== null) this.owner.deadLetter(this, entry.message, 'rejected');
-      this.settle(entry);
-      this.metrics.dropped++;
+      // a requeue past the delivery limit: it failed once too often to go round again
+      this.discard(entry, requeue && !this.deleted ? 'delivery_limit' : 'rejected');
       if (this.ready.count > 0) this.dispatch();
     }
   }
