@@ -56,7 +56,7 @@ test('consumer, exchange, binding and vhost snapshots', () => {
   vhost.declareQueue({ name: 'snap-bound' });
   vhost.bind('queue', 'snap-bound', 'snap-x', 'a.#', { k: 'v' });
   const exchange = vhost.exchangeSnapshots().find((e) => e.name === 'snap-x');
-  assert.deepEqual(exchange, { vhost: '/', name: 'snap-x', type: 'topic', durable: true, autoDelete: false, internal: false, arguments: {}, bindings: 1 });
+  assert.deepEqual(exchange, { vhost: '/', name: 'snap-x', type: 'topic', durable: true, autoDelete: false, internal: false, arguments: {}, bindings: 1, messagesDelayed: null });
   assert.ok(vhost.exchangeSnapshots().some((e) => e.name === 'amq.topic'), 'predeclared exchanges are listed');
   const bindings = vhost.bindingSnapshots().filter((b) => b.destination === 'snap-bound');
   assert.deepEqual(

@@ -15,6 +15,7 @@ const emptyStore: EntryPager = {
   isCommitted: () => true,
   whenCommitted: (_token, callback) => queueMicrotask(() => callback(true)),
   readPaged: () => [],
+  readEntry: () => undefined,
 };
 
 test('a stale paged count neither wedges a ranked queue nor leaves its counters off', () => {

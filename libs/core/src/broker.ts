@@ -2,6 +2,7 @@ import { UserDefinition, UserRegistry } from './auth/user-registry';
 import { notFound, storeUnavailable } from './errors';
 import type { BrokerSnapshot, VhostSnapshot } from './introspection/snapshots';
 import { CoreMetrics } from './metrics';
+import { PolicyRegistry } from './policy/policy-registry';
 import { ResourceAlarms } from './resource-alarms';
 import { recoverBroker } from './recovery';
 import { SessionRegistries } from './sessions/session-registry';
@@ -61,6 +62,8 @@ export class Broker {
   readonly sessions = new SessionRegistries();
   /** Users and permissions (definitions kept in the store). */
   readonly users: UserRegistry;
+  /** Policies: queue settings applied by name pattern (definitions kept in the store). */
+  readonly policies: PolicyRegistry;
   private readonly vhosts = new Map<string, VirtualHost>();
   private readonly counters = new Map<string, PersistentCounter>();
   private recoveredCounters = new Map<string, number>();
@@ -82,6 +85,8 @@ export class Broker {
   ) {
     store.attachMetrics(this.metrics);
     this.users = new UserRegistry(store);
+    this.policies = new PolicyRegistry(store);
+    this.policies.onChange((vhost) => this.vhosts.get(vhost)?.reapplyPolicies());
     const flowHigh = options.queueFlowHigh ?? 8192;
     this.context = {
       store,
@@ -90,6 +95,7 @@ export class Broker {
       nextSeq: () => ++this.seq,
       nextQueueId: () => ++this.queueId,
       maxQueues: options.maxQueuesPerVhost ?? 0,
+      policies: this.policies,
     };
     this.alarms = new ResourceAlarms({
       dataDir: options.dataDir ?? null,
@@ -102,6 +108,7 @@ export class Broker {
   static async open(store: BrokerStore, options: BrokerOptions): Promise<Broker> {
     const broker = new Broker(store, options);
     const started = process.hrtime.bigint();
+    broker.policies.load();
     const recovered = recoverBroker(await store.recover(), {
       store,
       memoryBudget: options.queueMemoryBudget,
@@ -161,6 +168,7 @@ export class Broker {
     this.vhosts.delete(name);
     this.store.deleteVhost(name);
     this.users.forgetVhost(name);
+    this.policies.forgetVhost(name);
   }
 
   private vhostForRecovery(name: string): VirtualHost {

@@ -12,6 +12,8 @@ export { QueueEntry, EntryState } from './queue/queue-entry';
 export { Message } from './message/message';
 export { RANK_HEADER, NOT_BEFORE_HEADER, DEFAULT_RANK } from './queue/queue-options';
 export { BrokerError } from './errors';
+export type { Policy, PolicyTarget, PolicyValue } from './policy/policy';
+export { POLICY_KEYS } from './policy/policy';
 export { HASHING_ALGORITHMS, UserRegistry } from './auth/user-registry';
 export { isLoopbackAddress } from './auth/loopback';
 export type { Access, HashingAlgorithm, PermissionDefinition, UserDefinition } from './auth/user-registry';

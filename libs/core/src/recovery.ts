@@ -34,6 +34,7 @@ export function recoverBroker(state: RecoveredState, target: RecoveryTarget): Re
     target.vhost(b.vhost).restoreBinding(b.destinationKind, b.destination, b.source, b.routingKey, b.arguments);
   }
   let messages = 0;
+  const vhosts = new Set(state.vhosts);
   for (const bucket of state.buckets) {
     const queue = queuesById.get(bucket.queueId);
     if (queue === undefined) continue;
@@ -41,5 +42,8 @@ export function recoverBroker(state: RecoveredState, target: RecoveryTarget): Re
     queue.recoverBucket(bucket.rank, head, bucket.count, bucket.bytes);
     messages += bucket.count;
   }
+  for (const e of state.exchanges) vhosts.add(e.vhost);
+  // only once every queue holds its recovered entries may delayed messages be routed to them
+  for (const name of vhosts) target.vhost(name).resumeAfterRecovery();
   return { maxSeq: state.maxSeq, maxQueueId: state.maxQueueId, counters: state.counters, messages };
 }

@@ -1,3 +1,4 @@
+import { PoliciesController } from './controllers/policies.controller';
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AccessController } from './controllers/access.controller';
@@ -16,7 +17,7 @@ import { ManagementService } from './management.service';
  * health endpoints and the admin page, on the Nest application's Fastify instance.
  */
 @Module({
-  controllers: [OverviewController, HealthController, AccessController, TopologyController, SessionsController, DefinitionsController, DoorsController, UiController],
+  controllers: [OverviewController, HealthController, AccessController, TopologyController, SessionsController, DefinitionsController, PoliciesController, DoorsController, UiController],
   providers: [ManagementService, BasicAuthGuard, { provide: APP_FILTER, useClass: RabbitErrorFilter }],
   exports: [ManagementService],
 })

@@ -40,7 +40,8 @@ export class ManagementService implements OnApplicationBootstrap, OnApplicationS
   }
 
   queueView(q: QueueSnapshot): Json {
-    return queueView(q, this.sampler.queueDepthRates(q.vhost, q.name));
+    const policy = q.policy === null ? undefined : this.broker.policies.get(q.vhost, q.policy);
+    return queueView(q, this.sampler.queueDepthRates(q.vhost, q.name), policy?.definition ?? {});
   }
 
   sessions(): SessionSnapshot[] {

@@ -22,9 +22,9 @@ export class DefaultExchange extends Exchange {
     if (queue !== undefined) out.push(queue);
   }
 
-  protected added(_binding: Binding): void {
+  added(_binding: Binding): void {
     throw new Error('the default exchange has no explicit bindings');
   }
 
-  protected removed(_binding: Binding): void {}
+  removed(_binding: Binding): void {}
 }

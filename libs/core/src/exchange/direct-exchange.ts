@@ -13,13 +13,13 @@ export class DirectExchange extends Exchange {
     for (let i = 0; i < destinations.length; i++) out.push(destinations[i]!);
   }
 
-  protected added(binding: Binding): void {
+  added(binding: Binding): void {
     const list = this.byRoutingKey.get(binding.routingKey);
     if (list) list.push(binding.destination);
     else this.byRoutingKey.set(binding.routingKey, [binding.destination]);
   }
 
-  protected removed(binding: Binding): void {
+  removed(binding: Binding): void {
     const list = this.byRoutingKey.get(binding.routingKey);
     if (!list) return;
     // the same destination may be bound with this key twice (different arguments): drop one

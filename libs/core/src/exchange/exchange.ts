@@ -2,7 +2,9 @@ import type { FieldTable } from '../encoding/field-table';
 import { Binding, Destination } from './binding';
 import { InboundBindings } from './inbound-bindings';
 
-export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers';
+/** The routing rules of AMQP 0-9-1. */
+export type RoutingType = 'direct' | 'fanout' | 'topic' | 'headers';
+export type ExchangeType = RoutingType | 'x-delayed-message';
 
 export interface ExchangeOptions {
   durable: boolean;
@@ -30,6 +32,11 @@ export abstract class Exchange {
     readonly name: string,
     readonly options: ExchangeOptions,
   ) {}
+
+  /** The rule that matches bindings (a delayed-message exchange routes by its x-delayed-type). */
+  get routingType(): RoutingType {
+    return this.type as RoutingType;
+  }
 
   get durable(): boolean {
     return this.options.durable;
@@ -76,6 +83,8 @@ export abstract class Exchange {
   }
 
   abstract match(routingKey: string, headers: FieldTable | undefined, out: Destination[]): void;
-  protected abstract added(binding: Binding): void;
-  protected abstract removed(binding: Binding): void;
+  /** Indexes a binding for `match`; called by `bind` only. */
+  abstract added(binding: Binding): void;
+  /** Drops a binding from the index; called by `unbind` only. */
+  abstract removed(binding: Binding): void;
 }

@@ -12,11 +12,11 @@ export class FanoutExchange extends Exchange {
     for (let i = 0; i < destinations.length; i++) out.push(destinations[i]!);
   }
 
-  protected added(binding: Binding): void {
+  added(binding: Binding): void {
     this.destinations.push(binding.destination);
   }
 
-  protected removed(binding: Binding): void {
+  removed(binding: Binding): void {
     const at = this.destinations.indexOf(binding.destination);
     if (at >= 0) this.destinations.splice(at, 1);
   }

@@ -21,11 +21,11 @@ export class HeadersExchange extends Exchange {
     }
   }
 
-  protected added(binding: Binding): void {
+  added(binding: Binding): void {
     this.rules.push({ binding, mode: matchModeOf(binding.args) ?? 'all' });
   }
 
-  protected removed(binding: Binding): void {
+  removed(binding: Binding): void {
     this.rules = this.rules.filter((rule) => rule.binding.key !== binding.key);
   }
 }

@@ -23,12 +23,12 @@ export class TopicExchange extends Exchange {
     for (let i = 0; i < destinations.length; i++) out.push(destinations[i]!);
   }
 
-  protected added(binding: Binding): void {
+  added(binding: Binding): void {
     this.trie.add(binding.routingKey, binding.destination);
     this.cache.clear();
   }
 
-  protected removed(binding: Binding): void {
+  removed(binding: Binding): void {
     this.trie.remove(binding.routingKey, binding.destination);
     this.cache.clear();
   }

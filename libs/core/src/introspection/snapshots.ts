@@ -31,6 +31,8 @@ export interface QueueSnapshot {
   order: QueueOrder;
   /** x-queue-type as declared (classic unless quorum). */
   type: QueueType;
+  /** The policy that applies to it, or null. */
+  policy: string | null;
   messagesReady: number;
   messagesUnacknowledged: number;
   /** Entries waiting for their not-before time (not counted as ready). */
@@ -55,6 +57,8 @@ export interface ExchangeSnapshot {
   arguments: FieldTable;
   /** Bindings whose source is this exchange. */
   bindings: number;
+  /** Messages a delayed-message exchange holds until their time (null for other types). */
+  messagesDelayed: number | null;
 }
 
 export interface BindingSnapshot {

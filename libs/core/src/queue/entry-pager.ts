@@ -16,4 +16,6 @@ export interface EntryPager {
   whenCommitted(token: CommitToken, callback: CommitCallback): void;
   /** Reads up to `limit` entries of (queue, rank) with seq > afterSeq, in seq order. */
   readPaged(queue: Queue, rank: number, afterSeq: number, limit: number): QueueEntry[];
+  /** Reads one entry of the queue back by seq (a delayed entry that is due); undefined if gone. */
+  readEntry(queue: Queue, seq: number): QueueEntry | undefined;
 }

@@ -59,10 +59,16 @@ export class Queue {
   private hadConsumers = false;
   private dispatching = false;
   private dispatchAgain = false;
-  private readonly refilled = (): void => this.dispatch();
+  /** A paged head was read back: deliver it, or expire it if its time is past (nobody may be consuming). */
+  private readonly refilled = (): void => {
+    this.dispatch();
+    this.expireHeads();
+  };
   private reliefListeners: (() => void)[] = [];
   /** x-max-length or x-max-length-bytes is set. */
-  private readonly lengthLimited: boolean;
+  private lengthLimited: boolean;
+  /** The policy whose settings apply (see applyPolicy), or null. */
+  private policyName: string | null = null;
   /** The entry being enqueued while its first dispatch runs. */
   private arriving: QueueEntry | null = null;
   /** x-expires: the end of the queue's unused period. */
@@ -82,7 +88,8 @@ export class Queue {
     readonly vhost: string,
     readonly name: string,
     readonly options: QueueOptions,
-    readonly features: QueueFeatures,
+    /** From the declared arguments and the policy that applies; replaced when policies change. */
+    public features: QueueFeatures,
     private readonly owner: QueueOwner,
     private readonly store: QueueStore | null,
     private readonly metrics: CoreMetrics,
@@ -93,11 +100,33 @@ export class Queue {
     this.ready = new ReadySet(this, features.order !== 'fifo', store, limits.memoryBudget, (seq) =>
       this.delayed.has(seq),
     );
-    this.delayed = new DelayedSet((due) => {
-      for (const entry of due) if (entry.state === EntryState.Ready) this.ready.restore(entry);
-      this.dispatch();
-    });
+    this.delayed = new DelayedSet(
+      (due) => {
+        for (const entry of due) if (entry.state === EntryState.Ready) this.ready.restore(entry);
+        this.dispatch();
+      },
+      store && {
+        pageOut: (entry) => store.pageOut(entry),
+        isCommitted: (token) => store.isCommitted(token),
+        whenCommitted: (token, callback) => store.whenCommitted(token, () => callback()),
+        readEntry: (seq) => store.readEntry(this, seq),
+      },
+      { residentCount: DELAYED_RESIDENT_COUNT, residentBytes: limits.memoryBudget / 4 },
+    );
     this.armUnusedExpiry();
+  }
+
+  /**
+   * A policy now applies (or none does): its settings join the declared arguments. Only settings a
+   * policy may carry change (TTL, expiry, length limits, dead-lettering, delivery limit); a new
+   * length limit applies at once, a new TTL to messages enqueued from now on.
+   */
+  applyPolicy(policyName: string | null, features: QueueFeatures): void {
+    this.policyName = policyName;
+    this.features = features;
+    this.lengthLimited = features.maxLength !== null || features.maxLengthBytes !== null;
+    this.armUnusedExpiry();
+    if (this.lengthLimited) this.dropHeadsOverLimit();
   }
 
   /**
@@ -495,10 +524,13 @@ export class Queue {
     return true;
   }
 
-  /** Removes all ready (and delayed) entries; unacked ones stay with their consumers. */
-  purge(): number {
+  /**
+   * Removes all ready (and delayed) entries; unacked ones stay with their consumers. When the
+   * queue's rows are deleted with it, paged delayed entries are not read back to be deleted.
+   */
+  purge(rowsGoWithQueue = false): number {
     queueMicrotask(() => this.relieve());
-    const delayed = this.delayed.clear((entry) => this.settle(entry));
+    const delayed = this.delayed.clear((entry) => this.settle(entry), !rowsGoWithQueue);
     return delayed + this.ready.clear(
       (entry) => this.settle(entry),
       (rank, afterSeq) => this.store?.removePaged(this.id, rank, afterSeq),
@@ -527,6 +559,7 @@ export class Queue {
       arguments: this.options.arguments,
       order: this.features.order,
       type: this.features.queueType,
+      policy: this.policyName,
       messagesReady: this.ready.count,
       messagesUnacknowledged: this.unackedCount,
       messagesDelayed: this.delayed.size,
@@ -555,9 +588,9 @@ export class Queue {
     }));
   }
 
-  /** Marks the queue deleted, drops its ready entries and cancels its consumers. */
+  /** Marks the queue deleted, drops its ready entries and cancels its consumers (its store rows go with its record). */
   delete(): number {
-    const count = this.purge();
+    const count = this.purge(true);
     this.deleted = true;
     this.unusedTimer.cancel();
     this.headExpiry.cancel();
@@ -569,6 +602,9 @@ export class Queue {
     return count;
   }
 }
+
+/** Delayed entries a queue keeps in memory at most; the others wait as store rows. */
+const DELAYED_RESIDENT_COUNT = 16_384;
 
 /** Most deliveries one dispatch call makes before yielding to the event loop. */
 const DISPATCH_BATCH = 4096;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FieldTable } from '../encoding/field-table';
 import { Binding, Destination, isQueue } from '../exchange/binding';
 import { DefaultExchange } from '../exchange/default-exchange';
+import { DelayedMessageExchange, isDelayedMessageExchange, requestedDelay } from '../exchange/delayed-message-exchange';
 import type { Exchange, ExchangeType } from '../exchange/exchange';
 import { createExchange, isExchangeType } from '../exchange/exchange-factory';
 import { matchModeOf } from '../exchange/headers-match';
@@ -10,11 +11,14 @@ import type { BindingSnapshot, ConsumerSnapshot, ExchangeSnapshot, QueueSnapshot
 import type { Message } from '../message/message';
 import type { CoreMetrics } from '../metrics';
 import { Queue, QueueLimits, QueueOwner } from '../queue/queue';
+import type { QueueFeatures, QueueOptions } from '../queue/queue-options';
+import type { PolicyRegistry } from '../policy/policy-registry';
 import { DeathReason, deadLetteredMessage, isDeadLetterCycle } from '../queue/dead-letter';
 import { expirationOf, readQueueFeatures } from '../queue/queue-options';
 import type { BrokerStore } from '../store/broker-store';
 import { CommitToken, NO_COMMIT_NEEDED } from '../store/commit-token';
 import { requireEquivalent, requireEquivalentArgs } from './equivalence';
+import { attachHolding, heldMessage, HOLDING_QUEUE_PREFIX, holdingQueueName } from './delayed-holding';
 import { ExclusiveQueues } from './exclusive-queues';
 import { Router } from './router';
 
@@ -27,6 +31,7 @@ export interface VhostContext {
   readonly queueLimits: QueueLimits;
   /** Queues at most in one vhost; 0 = no limit. */
   readonly maxQueues: number;
+  readonly policies: PolicyRegistry;
 }
 
 export interface ExchangeDeclaration {
@@ -160,12 +165,16 @@ export class VirtualHost implements QueueOwner {
     if (message.properties.expiration !== undefined) expirationOf(message.properties.expiration);
     const metrics = this.context.metrics;
     metrics.recordPublish(message.body.length);
-    const queues = this.routed;
     const outcome = this.outcome;
-    outcome.routed = this.router.route(exchange, message.routingKey, message.properties.headers, queues);
     outcome.commitToken = NO_COMMIT_NEEDED;
     outcome.overloaded = null;
     outcome.refused = false;
+    if (isDelayedMessageExchange(exchange)) {
+      const delay = requestedDelay(message.properties.headers);
+      if (delay > 0) return this.hold(exchange, message, delay);
+    }
+    const queues = this.routed;
+    outcome.routed = this.router.route(exchange, message.routingKey, message.properties.headers, queues);
     if (outcome.routed === 0) {
       metrics.unroutable++;
       return outcome;
@@ -182,6 +191,82 @@ export class VirtualHost implements QueueOwner {
     queues.length = 0;
     if (persisted) outcome.commitToken = this.store.currentToken();
     return outcome;
+  }
+
+  /**
+   * A delayed message waits in its exchange's holding queue. It counts as routed (a mandatory
+   * publish is not returned: where it will go is known only at its time).
+   */
+  private hold(exchange: DelayedMessageExchange, message: Message, delay: number): PublishOutcome {
+    const outcome = this.outcome;
+    outcome.routed = 1;
+    const holding = exchange.holding!;
+    holding.enqueue(heldMessage(message, Date.now() + delay));
+    if (message.properties.deliveryMode === 2 && holding.durable) outcome.commitToken = this.store.currentToken();
+    return outcome;
+  }
+
+  /** Routes a delayed message whose time has come, by its exchange's rule. */
+  private readonly releaseDelayed = (exchange: DelayedMessageExchange, message: Message): void => {
+    const targets: Queue[] = [];
+    const routed = this.router.route(exchange, message.routingKey, message.properties.headers, targets);
+    if (routed === 0) this.context.metrics.unroutable++;
+    else this.context.metrics.routed += routed;
+    for (const queue of targets) queue.enqueue(message);
+  };
+
+  private createHolding(exchange: DelayedMessageExchange, id: number = this.context.nextQueueId()): Queue {
+    const queue = this.newQueue(id, holdingQueueName(exchange.name), {
+      durable: exchange.durable,
+      exclusiveOwner: null,
+      autoDelete: false,
+      arguments: {},
+    });
+    attachHolding(exchange, queue, this.releaseDelayed);
+    return queue;
+  }
+
+  private newQueue(id: number, name: string, options: QueueOptions): Queue {
+    const { policy, features } = this.featuresOf(name, options.arguments);
+    const queue = new Queue(id, this.name, name, options, features, this, this.store, this.context.metrics, this.context.queueLimits);
+    if (policy !== null) queue.applyPolicy(policy, features);
+    return queue;
+  }
+
+  /**
+   * A queue's features: its declared arguments (validated: a bad one is the declarer's 406) over
+   * the settings of the policy that applies. A policy that cannot combine with the arguments
+   * (say, a dead-letter routing key where the queue sets none of its own) is not applied.
+   */
+  private featuresOf(name: string, args: FieldTable): { policy: string | null; features: QueueFeatures } {
+    const own = readQueueFeatures(name, args);
+    if (name.startsWith(HOLDING_QUEUE_PREFIX)) return { policy: null, features: own };
+    const applied = this.context.policies.forQueue(this.name, name, args);
+    if (applied.policy === null) return { policy: null, features: own };
+    try {
+      return { policy: applied.policy.name, features: readQueueFeatures(name, applied.arguments) };
+    } catch {
+      return { policy: null, features: own };
+    }
+  }
+
+  /** Policies changed: every queue takes its new effective settings. */
+  reapplyPolicies(): void {
+    for (const queue of this.queues.values()) {
+      const { policy, features } = this.featuresOf(queue.name, queue.options.arguments);
+      queue.applyPolicy(policy, features);
+    }
+  }
+
+  /** After recovery: delayed messages that came back start waiting (or go, when due). */
+  resumeAfterRecovery(): void {
+    for (const exchange of this.exchanges.values()) {
+      if (!isDelayedMessageExchange(exchange)) continue;
+      if (exchange.holding === null) {
+        const holding = this.createHolding(exchange);
+        if (exchange.durable) this.store.putQueue({ id: holding.id, vhost: this.name, name: holding.name, autoDelete: false, arguments: {} });
+      } else exchange.holding.dispatch();
+    }
   }
 
   // ---- exchanges -------------------------------------------------------------------------------
@@ -222,6 +307,10 @@ export class VirtualHost implements QueueOwner {
     if (durable) {
       this.store.putExchange({ vhost: this.name, name, type: request.type, durable, autoDelete, internal, arguments: args });
     }
+    if (isDelayedMessageExchange(exchange)) {
+      const holding = this.createHolding(exchange);
+      if (durable) this.store.putQueue({ id: holding.id, vhost: this.name, name: holding.name, autoDelete: false, arguments: {} });
+    }
     return exchange;
   }
 
@@ -245,6 +334,12 @@ export class VirtualHost implements QueueOwner {
       if (other.unbindDestination(exchange).length > 0) this.maybeAutoDelete(other);
     }
     if (exchange.durable) this.store.deleteExchange(this.name, exchange.name);
+    if (isDelayedMessageExchange(exchange) && exchange.holding !== null) {
+      // as in the plugin, messages still waiting go with their exchange
+      exchange.holding.delete();
+      this.store.deleteQueue(exchange.holding.id);
+      exchange.holding = null;
+    }
   }
 
   private maybeAutoDelete(exchange: Exchange): void {
@@ -299,7 +394,7 @@ export class VirtualHost implements QueueOwner {
       existing.touch();
       return existing;
     }
-    const features = readQueueFeatures(name, args);
+    const { policy, features } = this.featuresOf(name, args);
     if (features.queueType === 'quorum') {
       // RabbitMQ's texts: a quorum queue is durable, has no owner and is never auto-deleted
       const invalid = !durable ? 'non-durable' : exclusive ? 'exclusive-owner' : autoDelete ? 'auto-delete' : null;
@@ -321,6 +416,7 @@ export class VirtualHost implements QueueOwner {
       this.context.metrics,
       this.context.queueLimits,
     );
+    if (policy !== null) queue.applyPolicy(policy, features);
     this.queues.set(name, queue);
     if (exclusive && owner !== null) this.exclusiveQueues.add(owner, queue);
     this.context.metrics.queuesCreated++;
@@ -412,7 +508,7 @@ export class VirtualHost implements QueueOwner {
   ): void {
     const binding = this.bindingFor(kind, destinationName, sourceName, routingKey, args, owner);
     const { source, destination } = binding;
-    if (source.type === 'headers' && matchModeOf(args) === undefined) {
+    if (source.routingType === 'headers' && matchModeOf(args) === undefined) {
       throw preconditionFailed(`Invalid x-match field value '${String(args['x-match'])}'; expected all, any, all-with-x, or any-with-x`);
     }
     if (!source.bind(binding)) return;
@@ -468,19 +564,16 @@ export class VirtualHost implements QueueOwner {
     this.exchanges.set(name, createExchange(this.name, name, type, { durable: true, autoDelete, internal, arguments: args }));
   }
 
-  /** Re-creates a recovered durable queue without writing it back. */
+  /** Re-creates a recovered durable queue (or a delayed-message exchange's holding queue) without writing it back. */
   restoreQueue(id: number, name: string, autoDelete: boolean, args: FieldTable): Queue {
-    const queue = new Queue(
-      id,
-      this.name,
-      name,
-      { durable: true, exclusiveOwner: null, autoDelete, arguments: args },
-      readQueueFeatures(name, args),
-      this,
-      this.store,
-      this.context.metrics,
-      this.context.queueLimits,
-    );
+    if (name.startsWith(HOLDING_QUEUE_PREFIX)) {
+      const exchange = this.exchanges.get(name.slice(HOLDING_QUEUE_PREFIX.length));
+      if (exchange !== undefined && isDelayedMessageExchange(exchange) && exchange.holding === null) return this.createHolding(exchange, id);
+      const orphan = this.newQueue(id, name, { durable: true, exclusiveOwner: null, autoDelete, arguments: args });
+      this.store.deleteQueue(id);
+      return orphan;
+    }
+    const queue = this.newQueue(id, name, { durable: true, exclusiveOwner: null, autoDelete, arguments: args });
     this.queues.set(name, queue);
     return queue;
   }
@@ -531,6 +624,7 @@ export class VirtualHost implements QueueOwner {
       internal: exchange.options.internal,
       arguments: exchange.options.arguments,
       bindings: exchange.bindingCount,
+      messagesDelayed: isDelayedMessageExchange(exchange) ? (exchange.holding?.delayedCount ?? 0) : null,
     }));
   }
 

@@ -75,19 +75,6 @@ export class AccessController {
     return this.m.broker.users.listPermissions().filter((p) => p.vhost === name);
   }
 
-  // ---- policies (none yet: queue features come with their own issue) -------------------------
-
-  @Get('policies')
-  policies(): unknown {
-    return [];
-  }
-
-  @Get('policies/:vhost')
-  vhostPolicies(@Param('vhost') vhost: string): unknown {
-    this.m.vhost(vhost);
-    return [];
-  }
-
   // ---- users -----------------------------------------------------------------------------------
 
   @Get('users')

@@ -1,10 +1,11 @@
 import { BadRequestException, Body, Controller, Get, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { FieldTable, HashingAlgorithm } from '#core';
+import { FieldTable, HashingAlgorithm, PolicyTarget, PolicyValue } from '#core';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ManagementService } from '../management.service';
 import { MANAGEMENT_VERSION, PRODUCT_NAME, PRODUCT_VERSION } from './overview.controller';
 import { tagsOf, userView } from './access.controller';
+import { policyView } from './policies.controller';
 import { jsonOf } from '../views/rabbit-views';
 
 interface Definitions {
@@ -14,7 +15,7 @@ interface Definitions {
   exchanges?: { name: string; vhost: string; type: string; durable?: boolean; auto_delete?: boolean; internal?: boolean; arguments?: Record<string, unknown> }[];
   queues?: { name: string; vhost: string; durable?: boolean; auto_delete?: boolean; arguments?: Record<string, unknown> }[];
   bindings?: { source: string; vhost: string; destination: string; destination_type: string; routing_key?: string; arguments?: Record<string, unknown> }[];
-  policies?: unknown[];
+  policies?: { name: string; vhost: string; pattern: string; 'apply-to'?: PolicyTarget; priority?: number; definition: Record<string, PolicyValue> }[];
 }
 
 /**
@@ -36,7 +37,7 @@ export class DefinitionsController {
   exportVhost(@Param('vhost') vhost: string): unknown {
     this.m.vhost(vhost);
     const all = this.definitions([vhost]) as Record<string, unknown>;
-    return { rabbit_version: all.rabbit_version, exchanges: all.exchanges, queues: all.queues, bindings: all.bindings, policies: [], parameters: [] };
+    return { rabbit_version: all.rabbit_version, exchanges: all.exchanges, queues: all.queues, bindings: all.bindings, policies: all.policies, parameters: [] };
   }
 
   @Post('definitions')
@@ -49,7 +50,7 @@ export class DefinitionsController {
   @Post('definitions/:vhost')
   importVhost(@Param('vhost') vhost: string, @Body() body: Definitions, @Res() reply: FastifyReply): void {
     this.m.vhost(vhost);
-    this.apply({ exchanges: body.exchanges, queues: body.queues, bindings: body.bindings }, vhost);
+    this.apply({ exchanges: body.exchanges, queues: body.queues, bindings: body.bindings, policies: body.policies }, vhost);
     void reply.code(204).send();
   }
 
@@ -86,7 +87,7 @@ export class DefinitionsController {
       topic_permissions: [],
       parameters: [],
       global_parameters: [],
-      policies: [],
+      policies: vhosts.flatMap((v) => this.m.broker.policies.list(v).map(policyView)),
       queues,
       exchanges,
       bindings,
@@ -111,6 +112,14 @@ export class DefinitionsController {
       });
     }
     for (const p of body.permissions ?? []) step(`permission of '${p.user}' in '${p.vhost}'`, () => this.m.broker.users.setPermission(p));
+    // policies before queues, so queues start with theirs
+    for (const p of body.policies ?? []) {
+      step(`policy '${p.name}'`, () => {
+        const vhost = vhostOf(p.vhost);
+        this.m.broker.addVhost(vhost);
+        this.m.broker.policies.put({ vhost, name: p.name, pattern: p.pattern, applyTo: p['apply-to'] ?? 'all', priority: p.priority ?? 0, definition: p.definition ?? {} });
+      });
+    }
     for (const e of body.exchanges ?? []) {
       step(`exchange '${e.name}'`, () =>
         this.m.broker.addVhost(vhostOf(e.vhost)).declareExchange({

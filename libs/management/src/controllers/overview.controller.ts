@@ -12,7 +12,10 @@ export const MANAGEMENT_VERSION = '3.12.0';
 export const PRODUCT_NAME = 'unified-broker';
 export const PRODUCT_VERSION = '0.1.0';
 
-const EXCHANGE_TYPES = ['direct', 'fanout', 'headers', 'topic'].map((name) => ({ name, description: `AMQP ${name} exchange, as per the AMQP specification`, enabled: true }));
+const EXCHANGE_TYPES = [
+  ...['direct', 'fanout', 'headers', 'topic'].map((name) => ({ name, description: `AMQP ${name} exchange, as per the AMQP specification`, enabled: true })),
+  { name: 'x-delayed-message', description: 'Delayed Message Exchange.', enabled: true },
+];
 
 @Controller('api')
 @UseGuards(BasicAuthGuard)

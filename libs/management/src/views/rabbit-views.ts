@@ -35,7 +35,7 @@ export const rate = (value: number): { rate: number } => ({ rate: Math.round(val
 
 export const NODE_NAME = 'broker@localhost';
 
-export function queueView(q: QueueSnapshot, rates: { messages: number; ready: number; unacked: number }): Json {
+export function queueView(q: QueueSnapshot, rates: { messages: number; ready: number; unacked: number }, policyDefinition: Json = {}): Json {
   const messages = q.messagesReady + q.messagesUnacknowledged;
   return {
     name: q.name,
@@ -47,7 +47,8 @@ export function queueView(q: QueueSnapshot, rates: { messages: number; ready: nu
     node: NODE_NAME,
     type: q.type,
     state: 'running',
-    policy: null,
+    policy: q.policy,
+    effective_policy_definition: policyDefinition,
     consumers: q.consumers,
     exclusive_consumer_tag: null,
     memory: q.memoryBytes,
@@ -86,6 +87,8 @@ export function exchangeView(e: ExchangeSnapshot): Json {
     internal: e.internal,
     arguments: jsonOf(e.arguments),
     user_who_performed_action: 'rmq-internal',
+    // the delayed-message plugin's field
+    ...(e.messagesDelayed === null ? {} : { messages_delayed: e.messagesDelayed }),
   };
 }
 

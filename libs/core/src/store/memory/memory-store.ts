@@ -115,16 +115,23 @@ export class MemoryStore implements BrokerStore {
       .filter((row) => row.queueId === queue.id && row.rank === rank && row.seq > afterSeq)
       .sort((a, b) => a.seq - b.seq)
       .slice(0, limit);
-    return rows.map((row) => {
-      const entry = new QueueEntry(row.seq, rank, row.message, queue, row.durable);
-      entry.storeState = StoreState.Stored;
-      entry.expiresAt = row.expiresAt;
-      if (row.delivered) {
-        entry.deliveries = 1;
-        entry.redelivered = true;
-      }
-      return entry;
-    });
+    return rows.map((row) => this.entryOf(queue, row));
+  }
+
+  readEntry(queue: Queue, seq: number): QueueEntry | undefined {
+    const row = this.rows.get(seq);
+    return row === undefined || row.queueId !== queue.id ? undefined : this.entryOf(queue, row);
+  }
+
+  private entryOf(queue: Queue, row: StoredRow): QueueEntry {
+    const entry = new QueueEntry(row.seq, row.rank, row.message, queue, row.durable);
+    entry.storeState = StoreState.Stored;
+    entry.expiresAt = row.expiresAt;
+    if (row.delivered) {
+      entry.deliveries = 1;
+      entry.redelivered = true;
+    }
+    return entry;
   }
 
   // ---- definitions -----------------------------------------------------------------------------

@@ -38,6 +38,23 @@ const DB_FILE = 'broker.sqlite';
 /** How often expired keyed records are deleted. */
 const KEYED_PRUNE_INTERVAL_MS = 60_000;
 
+/** seq, flags, exchange, routing key, shared body id, props, body, expires_at */
+type EntryRow = [number, number, string, string, number | null, Buffer, Buffer, number];
+
+function entryOfRow(queue: Queue, rank: number, row: EntryRow | [...EntryRow, number]): QueueEntry {
+  const [seq, flags, exchange, routingKey, shared, props, body, expiresAt] = row;
+  const message = new Message(exchange, routingKey, decodeProperties(props), props, body);
+  const entry = new QueueEntry(seq, rank, message, queue, (flags & ENTRY_FLAG_PERSISTENT) !== 0);
+  entry.storeState = StoreState.Stored;
+  entry.sharedBodyId = shared ?? 0;
+  entry.expiresAt = expiresAt;
+  if ((flags & ENTRY_FLAG_DELIVERED) !== 0) {
+    entry.deliveries = 1;
+    entry.redelivered = true;
+  }
+  return entry;
+}
+
 /**
  * The message store on SQLite (WAL). The main thread keeps a read connection (recovery, reading
  * paged-out entries back) and collects writes into an open batch; a worker thread owns the write
@@ -61,6 +78,7 @@ export class SqliteStore implements BrokerStore {
   private readonly maxInFlight: number;
   private metrics: CoreMetrics | null = null;
   private readonly readPagedStatement: Database.Statement;
+  private readonly readEntryStatement: Database.Statement;
   private readonly readKeyedStatement: Database.Statement;
   private readonly listKeyedStatement: Database.Statement;
   private pruneTimer: NodeJS.Timeout | null = null;
@@ -87,6 +105,14 @@ export class SqliteStore implements BrokerStore {
            FROM entries e LEFT JOIN bodies b ON b.id = e.shared
           WHERE e.queue = ? AND e.rank = ? AND e.seq > ?
           ORDER BY e.seq LIMIT ?`,
+      )
+      .raw(true);
+    this.readEntryStatement = this.reader
+      .prepare(
+        `SELECT e.seq, e.flags, e.exchange, e.routing_key, e.shared,
+                COALESCE(e.props, b.props), COALESCE(e.body, b.body), e.expires_at, e.rank
+           FROM entries e LEFT JOIN bodies b ON b.id = e.shared
+          WHERE e.seq = ? AND e.queue = ?`,
       )
       .raw(true);
     this.readKeyedStatement = this.reader
@@ -286,31 +312,15 @@ export class SqliteStore implements BrokerStore {
   }
 
   readPaged(queue: Queue, rank: number, afterSeq: number, limit: number): QueueEntry[] {
-    const rows = this.readPagedStatement.all(queue.id, rank, afterSeq, limit) as [
-      number,
-      number,
-      string,
-      string,
-      number | null,
-      Buffer,
-      Buffer,
-      number,
-    ][];
+    const rows = this.readPagedStatement.all(queue.id, rank, afterSeq, limit) as EntryRow[];
     const out: QueueEntry[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const [seq, flags, exchange, routingKey, shared, props, body, expiresAt] = rows[i]!;
-      const message = new Message(exchange, routingKey, decodeProperties(props), props, body);
-      const entry = new QueueEntry(seq, rank, message, queue, (flags & ENTRY_FLAG_PERSISTENT) !== 0);
-      entry.storeState = StoreState.Stored;
-      entry.sharedBodyId = shared ?? 0;
-      entry.expiresAt = expiresAt;
-      if ((flags & ENTRY_FLAG_DELIVERED) !== 0) {
-        entry.deliveries = 1;
-        entry.redelivered = true;
-      }
-      out[i] = entry;
-    }
+    for (let i = 0; i < rows.length; i++) out[i] = entryOfRow(queue, rank, rows[i]!);
     return out;
+  }
+
+  readEntry(queue: Queue, seq: number): QueueEntry | undefined {
+    const row = this.readEntryStatement.get(seq, queue.id) as [...EntryRow, number] | undefined;
+    return row === undefined ? undefined : entryOfRow(queue, row[8], row);
   }
 
   // ---- definitions ---------------------------------------------------------------------------

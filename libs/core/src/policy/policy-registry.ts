@@ -1,0 +1,90 @@
+import type { FieldTable } from '../encoding/field-table';
+import { notFound } from '../errors';
+import type { BrokerStore } from '../store/broker-store';
+import { appliesToQueue, Policy, policyArguments, validatePolicy } from './policy';
+
+const POLICIES = 'policies';
+const FOREVER = Number.MAX_SAFE_INTEGER;
+
+interface Compiled {
+  policy: Policy;
+  matcher: RegExp;
+}
+
+/** The policy that applies to a queue, and the arguments it ends up with. */
+export interface AppliedPolicy {
+  policy: Policy | null;
+  /** The queue's own arguments over the policy's settings: a declared argument wins, as in RabbitMQ. */
+  arguments: FieldTable;
+}
+
+/**
+ * Policies of every vhost, kept durably in the store's keyed records. A change calls the
+ * listener with the vhost, whose queues then take their new effective settings.
+ */
+export class PolicyRegistry {
+  private readonly byVhost = new Map<string, Map<string, Compiled>>();
+  private listener: (vhost: string) => void = () => {};
+
+  constructor(private readonly store: BrokerStore) {}
+
+  /** Reads what the store kept (before queues are recovered, so they start with their policies). */
+  load(): void {
+    for (const [, value] of this.store.listRecords(POLICIES)) this.remember(JSON.parse(value.toString()) as Policy);
+  }
+
+  onChange(listener: (vhost: string) => void): void {
+    this.listener = listener;
+  }
+
+  /** Creates or replaces a policy (validated first: `invalid-request` with RabbitMQ's kind of reason). */
+  put(policy: Policy): void {
+    validatePolicy(policy);
+    this.remember(policy);
+    this.store.putRecord(POLICIES, keyOf(policy.vhost, policy.name), Buffer.from(JSON.stringify(policy)), FOREVER);
+    this.listener(policy.vhost);
+  }
+
+  delete(vhost: string, name: string): void {
+    const policies = this.byVhost.get(vhost);
+    if (policies?.delete(name) !== true) throw notFound(`no policy '${name}' in vhost '${vhost}'`);
+    this.store.deleteRecord(POLICIES, keyOf(vhost, name));
+    this.listener(vhost);
+  }
+
+  /** The vhost is gone: its policies go with it. */
+  forgetVhost(vhost: string): void {
+    for (const name of this.byVhost.get(vhost)?.keys() ?? []) this.store.deleteRecord(POLICIES, keyOf(vhost, name));
+    this.byVhost.delete(vhost);
+  }
+
+  get(vhost: string, name: string): Policy | undefined {
+    return this.byVhost.get(vhost)?.get(name)?.policy;
+  }
+
+  list(vhost?: string): Policy[] {
+    const vhosts = vhost === undefined ? [...this.byVhost.values()] : [this.byVhost.get(vhost) ?? new Map<string, Compiled>()];
+    return vhosts.flatMap((policies) => [...policies.values()].map((c) => c.policy)).sort((a, b) => a.vhost.localeCompare(b.vhost) || a.name.localeCompare(b.name));
+  }
+
+  /** The highest-priority policy matching the queue (ties: the first by name), merged under its arguments. */
+  forQueue(vhost: string, queueName: string, args: FieldTable): AppliedPolicy {
+    const policies = this.byVhost.get(vhost);
+    if (policies === undefined || policies.size === 0) return { policy: null, arguments: args };
+    const quorum = args['x-queue-type'] === 'quorum';
+    let best: Policy | null = null;
+    for (const { policy, matcher } of policies.values()) {
+      if (!appliesToQueue(policy, matcher, queueName, quorum)) continue;
+      if (best === null || policy.priority > best.priority || (policy.priority === best.priority && policy.name < best.name)) best = policy;
+    }
+    return best === null ? { policy: null, arguments: args } : { policy: best, arguments: { ...policyArguments(best.definition), ...args } };
+  }
+
+  private remember(policy: Policy): void {
+    let policies = this.byVhost.get(policy.vhost);
+    if (policies === undefined) this.byVhost.set(policy.vhost, (policies = new Map()));
+    policies.set(policy.name, { policy, matcher: new RegExp(policy.pattern) });
+  }
+}
+
+const keyOf = (vhost: string, name: string): string => `${vhost}\n${name}`;

@@ -1,0 +1,70 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Put, Res, UseGuards } from '@nestjs/common';
+import { IsIn, IsInt, IsObject, IsOptional, IsString } from 'class-validator';
+import type { FastifyReply } from 'fastify';
+import type { Policy, PolicyTarget, PolicyValue } from '#core';
+import { BasicAuthGuard } from '../http/basic-auth.guard';
+import { RabbitBody } from '../http/rabbit-body.pipe';
+import { ManagementService } from '../management.service';
+
+const TARGETS: PolicyTarget[] = ['queues', 'classic_queues', 'quorum_queues', 'exchanges', 'all'];
+
+export class PolicyBody {
+  @IsString() pattern!: string;
+  @IsObject() definition!: Record<string, PolicyValue>;
+  @IsOptional() @IsInt() priority?: number;
+  @IsOptional() @IsIn(TARGETS) 'apply-to'?: PolicyTarget;
+  /** RabbitMQ's clients repeat the vhost in the body; it must be the path's. */
+  @IsOptional() @IsString() vhost?: string;
+  @IsOptional() @IsString() name?: string;
+}
+
+/** A policy as RabbitMQ's API shows it. */
+export const policyView = (p: Policy): Record<string, unknown> => ({
+  vhost: p.vhost,
+  name: p.name,
+  pattern: p.pattern,
+  'apply-to': p.applyTo,
+  definition: p.definition,
+  priority: p.priority,
+});
+
+/** Policies, as RabbitMQ's /api/policies: queue settings by name pattern, durable, applied at once. */
+@Controller('api')
+@UseGuards(BasicAuthGuard)
+export class PoliciesController {
+  constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
+
+  @Get('policies')
+  all(): unknown {
+    return this.m.broker.policies.list().map(policyView);
+  }
+
+  @Get('policies/:vhost')
+  ofVhost(@Param('vhost') vhost: string): unknown {
+    this.m.vhost(vhost);
+    return this.m.broker.policies.list(vhost).map(policyView);
+  }
+
+  @Get('policies/:vhost/:name')
+  one(@Param('vhost') vhost: string, @Param('name') name: string): unknown {
+    this.m.vhost(vhost);
+    const policy = this.m.broker.policies.get(vhost, name);
+    if (policy === undefined) throw new NotFoundException('Not Found');
+    return policyView(policy);
+  }
+
+  @Put('policies/:vhost/:name')
+  put(@Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PolicyBody, @Res() reply: FastifyReply): void {
+    this.m.vhost(vhost);
+    const existed = this.m.broker.policies.get(vhost, name) !== undefined;
+    this.m.broker.policies.put({ vhost, name, pattern: body.pattern, applyTo: body['apply-to'] ?? 'all', priority: body.priority ?? 0, definition: body.definition });
+    void reply.code(existed ? 204 : 201).send();
+  }
+
+  @Delete('policies/:vhost/:name')
+  @HttpCode(204)
+  delete(@Param('vhost') vhost: string, @Param('name') name: string): void {
+    this.m.vhost(vhost);
+    this.m.broker.policies.delete(vhost, name);
+  }
+}
