@@ -1,7 +1,7 @@
 #!/bin/sh
 # A private, loopback-only RabbitMQ (Debian package rabbitmq-server) for the AMQP benchmark.
 #
-#   usage: bench/amqp/rabbitmq.sh start|stop|restart|status|pid
+#   usage: bench/amqp/rabbitmq.sh start|stop|restart|status|pid|policy NAME PATTERN JSON
 #
 # It never touches a default rabbit@localhost instance (5672/25672/4369): it runs as node
 # amqpbench@localhost with AMQP on 127.0.0.1:5673, Erlang distribution on 25683, its own epmd on
@@ -106,5 +106,6 @@ case "${1:-}" in
     restart) stop_node; start ;;
     status) rabbitmqctl -n "$RABBITMQ_NODENAME" status ;;
     pid) node_pid ;;
-    *) echo "usage: $0 start|stop|restart|status|pid" >&2; exit 2 ;;
+    policy) rabbitmqctl -n "$RABBITMQ_NODENAME" set_policy --apply-to queues "$2" "$3" "$4" ;;
+    *) echo "usage: $0 start|stop|restart|status|pid|policy NAME PATTERN JSON" >&2; exit 2 ;;
 esac

@@ -51,7 +51,8 @@ const pct = (x) => (x == null ? '-' : `${Math.round(x)}%`);
 function figures(r) {
   const cpu = r.cpu ?? {};
   return {
-    receive_rate: r.receive_rate ?? null,
+    // without consumers the headline is what the producers got through (confirmed, or sent)
+    receive_rate: (r.consumers === 0 ? r[r.headline ?? 'send_rate'] : r.receive_rate) ?? null,
     send_rate: r.send_rate ?? null,
     confirm_rate: r.confirm ? (r.confirm_rate ?? null) : null,
     latency_p50_ms: r.latency_ms?.median ?? null,

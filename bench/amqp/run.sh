@@ -22,11 +22,15 @@ Scenarios (all: 12-byte bodies, prefetch 100, one shared queue):
   d  latency 10k/s transient    ... --rate 5000 (per producer, 2 producers)
   e  latency 10k/s persistent   ... --rate 5000 --confirm 100 --persistent
   f  autoack 1x1                -x 1 -y 1 -q 100 -s 12 --autoack
+  g  message TTL + DLX          -x 2 -y 4 -q 100 -s 12, queue under a policy
+                                {"message-ttl":60000,"dead-letter-exchange":"amq.fanout"}
+  h  max-length drop-head       -x 2 -y 0 -s 12 --confirm 100 (publish rate into a full queue),
+                                policy {"max-length":1000,"overflow":"drop-head"}
 
 Options:
   --quick             smoke run: 1 run per scenario, -z 8
   --only ours|rabbit  measure one broker only
-  --scenarios LIST    comma-separated subset of a..f (default: all)
+  --scenarios LIST    comma-separated subset of a..h (default: all)
   -h, --help          this text
 
 Environment:
@@ -65,7 +69,7 @@ EOF
 die_usage() { echo "run.sh: $*" >&2; echo "try: bench/amqp/run.sh --help" >&2; exit 2; }
 
 # ------------------------------------------------------------------ options
-QUICK=0 ONLY="" SCENARIOS="a,b,c,d,e,f"
+QUICK=0 ONLY="" SCENARIOS="a,b,c,d,e,f,g,h"
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
@@ -102,13 +106,19 @@ SC_NAME[c]="persistent, confirms";     SC_LAT[c]=0; SC_ARGS[c]="-x 2 -y 4 -q 100
 SC_NAME[d]="latency 10k/s transient";  SC_LAT[d]=1; SC_ARGS[d]="-x 2 -y 4 -q 100 -s 12 --rate 5000"
 SC_NAME[e]="latency 10k/s persistent"; SC_LAT[e]=1; SC_ARGS[e]="-x 2 -y 4 -q 100 -s 12 --rate 5000 --confirm 100 --persistent"
 SC_NAME[f]="autoack 1x1";              SC_LAT[f]=0; SC_ARGS[f]="-x 1 -y 1 -q 100 -s 12 --autoack"
+# queue features, set by a policy on both brokers (amqp-perf declares its queue without arguments)
+declare -A SC_POLICY
+SC_NAME[g]="message TTL + DLX";        SC_LAT[g]=0; SC_ARGS[g]="-x 2 -y 4 -q 100 -s 12 --queue bench-ttl-dlx"
+SC_POLICY[g]='{"message-ttl":60000,"dead-letter-exchange":"amq.fanout"}'
+SC_NAME[h]="max-length drop-head";     SC_LAT[h]=0; SC_ARGS[h]="-x 2 -y 0 -s 12 --confirm 100 --queue bench-drop-head"
+SC_POLICY[h]='{"max-length":1000,"overflow":"drop-head"}'
 
 SELECTED=()
 IFS=',' read -r -a _list <<<"$SCENARIOS"
 for s in "${_list[@]}"; do
     s=${s// /}
     [ -z "$s" ] && continue
-    [ -n "${SC_NAME[$s]+x}" ] || die_usage "unknown scenario '$s' (known: a b c d e f)"
+    [ -n "${SC_NAME[$s]+x}" ] || die_usage "unknown scenario '$s' (known: a b c d e f g h)"
     [[ " ${SELECTED[*]-} " == *" $s "* ]] || SELECTED+=("$s")
 done
 [ ${#SELECTED[@]} -gt 0 ] || die_usage "--scenarios selects nothing"
@@ -302,6 +312,7 @@ start_ours() {
     local ports mgmt jobs disp
     ports=$(free_ports 3) || { set_status ours not-started "could not pick free ports"; return 1; }
     read -r mgmt jobs disp <<<"$ports"
+    OURS_MGMT_PORT=$mgmt
     mkdir -p "$dir/data"
     (cd "$REPO" && exec env -u CONFIG_FILE DATA_DIR="$dir/data" AMQP_PORT="$AMQP_PORT" MANAGEMENT_PORT="$mgmt" \
         JOBS_PORT="$jobs" DISPATCH_PORT="$disp" BIND_HOST=127.0.0.1 LOG_LEVEL=warn STORE_SYNC=full \
@@ -372,8 +383,23 @@ tool_error() { # tool_error BASE: the first error amqp-perf reported for that ru
 }
 
 # run_once BROKER SCENARIO BASE: one amqp-perf run into BASE.{json,err,rc,outside}; sets RC
+# set_policy BROKER SCENARIO: the scenario's policy, on the queue amqp-perf will declare
+set_policy() {
+    local b=$1 s=$2 queue
+    [ -n "${SC_POLICY[$s]+x}" ] || return 0
+    queue=$(sed -n 's/.*--queue \([^ ]*\).*/\1/p' <<<"${SC_ARGS[$s]}")
+    if [ "$b" = ours ]; then
+        curl -sf -u "${OURS_AUTH:-guest:guest}" -X PUT -H 'content-type: application/json' \
+            "http://127.0.0.1:${OURS_MGMT_PORT:?}/api/policies/%2F/bench-$s" \
+            -d "{\"pattern\":\"^$queue\$\",\"apply-to\":\"queues\",\"definition\":${SC_POLICY[$s]}}" >/dev/null
+    else
+        "$HERE/rabbitmq.sh" policy "bench-$s" "^$queue\$" "${SC_POLICY[$s]}" >/dev/null
+    fi || warn "$b $s: could not set the policy ${SC_POLICY[$s]}"
+}
+
 run_once() {
     local base=$3 pid_args=()
+    set_policy "$1" "$2"
     [ -n "$BROKER_PID" ] && pid_args=(--broker-pid "$BROKER_PID")
     wait_quiet "$base"
     node "$HERE/report.js" snap "$base.snap0" 2>/dev/null
