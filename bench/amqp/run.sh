@@ -26,11 +26,14 @@ Scenarios (all: 12-byte bodies, prefetch 100, one shared queue):
                                 {"message-ttl":60000,"dead-letter-exchange":"amq.fanout"}
   h  max-length drop-head       -x 2 -y 0 -s 12 --confirm 100 (publish rate into a full queue),
                                 policy {"max-length":1000,"overflow":"drop-head"}
+  i  16 KB transient            -x 1 -y 1 -q 50 -s 16384
+  j  100 KB persistent, confirms -x 2 -y 2 -q 50 -s 102400 --persistent --confirm 20
+  k  1 MB transient             -x 1 -y 1 -q 50 -s 1048576
 
 Options:
   --quick             smoke run: 1 run per scenario, -z 8
   --only ours|rabbit  measure one broker only
-  --scenarios LIST    comma-separated subset of a..h (default: all)
+  --scenarios LIST    comma-separated subset of a..k (default: all)
   -h, --help          this text
 
 Environment:
@@ -69,7 +72,7 @@ EOF
 die_usage() { echo "run.sh: $*" >&2; echo "try: bench/amqp/run.sh --help" >&2; exit 2; }
 
 # ------------------------------------------------------------------ options
-QUICK=0 ONLY="" SCENARIOS="a,b,c,d,e,f,g,h"
+QUICK=0 ONLY="" SCENARIOS="a,b,c,d,e,f,g,h,i,j,k"
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
@@ -112,13 +115,17 @@ SC_NAME[g]="message TTL + DLX";        SC_LAT[g]=0; SC_ARGS[g]="-x 2 -y 4 -q 100
 SC_POLICY[g]='{"message-ttl":60000,"dead-letter-exchange":"amq.fanout"}'
 SC_NAME[h]="max-length drop-head";     SC_LAT[h]=0; SC_ARGS[h]="-x 2 -y 0 -s 12 --confirm 100 --queue bench-drop-head"
 SC_POLICY[h]='{"max-length":1000,"overflow":"drop-head"}'
+# large bodies (the sizes users send)
+SC_NAME[i]="16 KB transient";          SC_LAT[i]=0; SC_ARGS[i]="-x 1 -y 1 -q 50 -s 16384"
+SC_NAME[j]="100 KB persistent, confirms"; SC_LAT[j]=0; SC_ARGS[j]="-x 2 -y 2 -q 50 -s 102400 --persistent --confirm 20"
+SC_NAME[k]="1 MB transient";           SC_LAT[k]=0; SC_ARGS[k]="-x 1 -y 1 -q 50 -s 1048576"
 
 SELECTED=()
 IFS=',' read -r -a _list <<<"$SCENARIOS"
 for s in "${_list[@]}"; do
     s=${s// /}
     [ -z "$s" ] && continue
-    [ -n "${SC_NAME[$s]+x}" ] || die_usage "unknown scenario '$s' (known: a b c d e f g h)"
+    [ -n "${SC_NAME[$s]+x}" ] || die_usage "unknown scenario '$s' (known: a b c d e f g h i j k)"
     [[ " ${SELECTED[*]-} " == *" $s "* ]] || SELECTED+=("$s")
 done
 [ ${#SELECTED[@]} -gt 0 ] || die_usage "--scenarios selects nothing"

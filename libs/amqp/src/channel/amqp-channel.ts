@@ -14,7 +14,6 @@ import {
   encodeBasicQosOkFrame,
   encodeBasicRecoverOkFrame,
   encodeBasicReturnFrame,
-  encodeBodyFrames,
   encodeChannelCloseFrame,
   encodeChannelCloseOkFrame,
   encodeChannelFlowOkFrame,
@@ -122,8 +121,8 @@ export class AmqpChannel implements ConsumerHost {
     if (this.state === ChannelState.Open) this.content.onHeader(payload);
   }
 
-  onBody(payload: Buffer): void {
-    if (this.state === ChannelState.Open) this.content.onBody(payload);
+  onBody(payload: Buffer, owned = false): void {
+    if (this.state === ChannelState.Open) this.content.onBody(payload, owned);
   }
 
   // ---- methods ---------------------------------------------------------------------------------
@@ -386,7 +385,7 @@ export class AmqpChannel implements ConsumerHost {
     const out = this.host.output;
     const properties = message.encodedProperties ?? message.properties;
     encodeContentHeaderFrame(out.writer, this.id, BASIC_CLASS_ID, message.body.length, properties);
-    encodeBodyFrames(out.writer, this.id, message.body, this.host.frameMax);
+    out.writeBodyFrames(this.id, message.body, this.host.frameMax);
   }
 
   // ---- settling --------------------------------------------------------------------------------

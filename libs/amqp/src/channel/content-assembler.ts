@@ -59,8 +59,8 @@ export class ContentAssembler {
     if (header.bodySize === 0) this.complete(pending, Buffer.alloc(0));
   }
 
-  /** A body frame; completes the publish once the body is complete. */
-  onBody(payload: Buffer): void {
+  /** A body frame (`owned`: not a view of a socket chunk); completes the publish once the body is complete. */
+  onBody(payload: Buffer, owned = false): void {
     const pending = this.pending;
     if (pending === null || pending.header === null) {
       throw unexpectedFrame(`content body frame on channel ${this.channel} without a content header before it`);
@@ -70,9 +70,9 @@ export class ContentAssembler {
     if (received > size) {
       throw unexpectedFrame(`content body frames on channel ${this.channel} carry ${received} bytes, header said ${size}`);
     }
-    // the usual single-frame body: one copy, detached from the socket chunk
+    // a single-frame body: kept as it is when the parser assembled it, else copied out of the socket chunk
     if (pending.received === 0 && received === size) {
-      this.complete(pending, Buffer.from(payload));
+      this.complete(pending, owned ? payload : Buffer.from(payload));
       return;
     }
     pending.body ??= Buffer.allocUnsafe(size);

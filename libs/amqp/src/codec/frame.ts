@@ -42,7 +42,11 @@ export function checkProtocolHeader(buf: Buffer): ProtocolHeaderCheck {
   return n === 8 ? 'ok' : 'need-more';
 }
 
-export type FrameHandler = (type: number, channel: number, payload: Buffer) => void;
+/**
+ * Receives each frame. `owned` says the payload is a buffer the parser allocated for this frame
+ * (it spanned socket reads) rather than a view of a socket chunk: it may be kept without a copy.
+ */
+export type FrameHandler = (type: number, channel: number, payload: Buffer, owned: boolean) => void;
 
 /**
  * Incremental frame parser. Feed it socket chunks with `push`; it calls the handler once per
@@ -137,7 +141,7 @@ export class FrameParser {
       }
       if (chunk[endAt] !== FRAME_END) throw badFrameEnd(type, channel, chunk[endAt]!);
       off = endAt + 1;
-      this.handler(type, channel, chunk.subarray(endAt - size, endAt));
+      this.handler(type, channel, chunk.subarray(endAt - size, endAt), false);
     }
     if (off < len) {
       chunk.copy(this.head, 0, off, len);
@@ -175,7 +179,7 @@ export class FrameParser {
     this.bodyLen = 0;
     const size = body.length - 1;
     if (body[size] !== FRAME_END) throw badFrameEnd(this.curType, this.curChannel, body[size]!);
-    this.handler(this.curType, this.curChannel, body.subarray(0, size));
+    this.handler(this.curType, this.curChannel, body.subarray(0, size), true);
     return off;
   }
 

@@ -107,9 +107,9 @@ export class AmqpConnection implements ChannelHost {
       supportsBlocked: () => this.session?.capabilities.connectionBlocked ?? false,
       isOpen: () => this.phase === Phase.Open,
     });
-    this.parser = new FrameParser((type, channel, payload) => {
+    this.parser = new FrameParser((type, channel, payload, owned) => {
       try {
-        this.onFrame(type, channel, payload);
+        this.onFrame(type, channel, payload, owned);
       } catch (error) {
         // the stream is still in sync: close politely and keep reading for close-ok
         this.connectionError(this.asAmqpError(error));
@@ -230,7 +230,7 @@ export class AmqpConnection implements ChannelHost {
     return toAmqpError(error, methodId);
   }
 
-  private onFrame(type: number, channelId: number, payload: Buffer): void {
+  private onFrame(type: number, channelId: number, payload: Buffer, owned: boolean): void {
     if (this.phase === Phase.Closing) {
       this.onFrameWhileClosing(type, channelId, payload);
       return;
@@ -250,7 +250,7 @@ export class AmqpConnection implements ChannelHost {
     try {
       if (type === FRAME_METHOD) channel.onMethod(decodeMethod(payload));
       else if (type === FRAME_HEADER) channel.onHeader(payload);
-      else if (type === FRAME_BODY) channel.onBody(payload);
+      else if (type === FRAME_BODY) channel.onBody(payload, owned);
     } catch (error) {
       const amqpError = this.asAmqpError(error);
       if (amqpError.closesConnection) throw amqpError;
@@ -342,7 +342,7 @@ export class AmqpConnection implements ChannelHost {
   }
 
   private sendHeartbeatIfIdle(): void {
-    if (this.output.bytesWritten === this.lastBytesWritten && this.output.writer.length === 0) {
+    if (this.output.bytesWritten === this.lastBytesWritten && this.output.pending === 0) {
       writeHeartbeatFrame(this.output.writer);
       this.output.flush();
     }
