@@ -248,3 +248,32 @@ test('protocol header check: ok, need-more, mismatch variants', () => {
   assert.equal(checkProtocolHeader(Buffer.from('AX')), 'mismatch', 'mismatch detected before 8 bytes');
   assert.deepEqual(PROTOCOL_HEADER, Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]));
 });
+
+test('a body frame spanning reads is parsed straight into the target it is offered, whatever the chunking', () => {
+  const payload = Buffer.from(Array.from({ length: 300 }, (_, i) => i & 0xff));
+  const stream = Buffer.concat([rawFrame(FRAME_BODY, 3, payload), rawFrame(FRAME_BODY, 3, payload.subarray(0, 10))]);
+  for (const chunkSize of [1, 7, 8, 299, 306, 307, 308]) {
+    const whole = Buffer.alloc(310);
+    const targets: Buffer[] = [];
+    const seen: { payload: Buffer; owned: boolean }[] = [];
+    const parser = new FrameParser((_type, _channel, p, owned) => seen.push({ payload: p, owned }), 0);
+    let at = 0;
+    parser.bodyTarget = (channel, size) => {
+      assert.equal(channel, 3);
+      const target = whole.subarray(at, at + size);
+      at += size;
+      targets.push(target);
+      return target;
+    };
+    for (let off = 0; off < stream.length; off += chunkSize) parser.push(stream.subarray(off, off + chunkSize));
+    assert.equal(seen.length, 2, `chunk size ${chunkSize}`);
+    assert.deepEqual(seen[0]!.payload, payload);
+    assert.deepEqual(seen[1]!.payload, payload.subarray(0, 10));
+    // a frame that spanned reads landed in its target; one inside a single read is a view of it
+    if (chunkSize < 308) {
+      assert.equal(seen[0]!.payload, targets[0], `chunk size ${chunkSize}: parsed in place`);
+      assert.equal(seen[0]!.owned, true);
+      assert.deepEqual(whole.subarray(0, 300), payload);
+    }
+  }
+});

@@ -121,6 +121,11 @@ export class AmqpChannel implements ConsumerHost {
     if (this.state === ChannelState.Open) this.content.onHeader(payload);
   }
 
+  /** Where the next body frame of `size` bytes may be parsed into (see FrameParser.bodyTarget). */
+  bodyTarget(size: number): Buffer | null {
+    return this.state === ChannelState.Open ? this.content.bodyTarget(size) : null;
+  }
+
   onBody(payload: Buffer, owned = false): void {
     if (this.state === ChannelState.Open) this.content.onBody(payload, owned);
   }

@@ -22,6 +22,8 @@ export type PublishAssembled = (exchange: string, message: Message, mandatory: b
  */
 export class ContentAssembler {
   private pending: PendingPublish | null = null;
+  /** The slice of the pending body handed to the frame parser for the next body frame. */
+  private target: Buffer | null = null;
 
   constructor(
     private readonly channel: number,
@@ -59,11 +61,37 @@ export class ContentAssembler {
     if (header.bodySize === 0) this.complete(pending, Buffer.alloc(0));
   }
 
+  /**
+   * Where the next body frame, of `size` bytes, may be parsed straight into: its place in the body
+   * being assembled. Null when it would not fit (onBody then reports the error).
+   */
+  bodyTarget(size: number): Buffer | null {
+    const pending = this.pending;
+    this.target = null;
+    if (pending === null || pending.header === null || size === 0) return null;
+    const total = pending.header.bodySize;
+    if (pending.received + size > total) return null;
+    if (pending.received === 0 && size === total) this.target = Buffer.allocUnsafe(size);
+    else {
+      pending.body ??= Buffer.allocUnsafe(total);
+      this.target = pending.body.subarray(pending.received, pending.received + size);
+    }
+    return this.target;
+  }
+
   /** A body frame (`owned`: not a view of a socket chunk); completes the publish once the body is complete. */
   onBody(payload: Buffer, owned = false): void {
     const pending = this.pending;
     if (pending === null || pending.header === null) {
       throw unexpectedFrame(`content body frame on channel ${this.channel} without a content header before it`);
+    }
+    if (payload === this.target) {
+      // parsed in place: nothing to copy
+      this.target = null;
+      pending.received += payload.length;
+      if (pending.body === null) this.complete(pending, payload);
+      else if (pending.received === pending.header.bodySize) this.complete(pending, pending.body);
+      return;
     }
     const size = pending.header.bodySize;
     const received = pending.received + payload.length;
@@ -84,6 +112,7 @@ export class ContentAssembler {
   /** Drops a partly received publish (channel closing). */
   reset(): void {
     this.pending = null;
+    this.target = null;
   }
 
   private complete(pending: PendingPublish, body: Buffer): void {

@@ -69,6 +69,12 @@ export class FrameParser {
   frameMax: number;
 
   private readonly handler: FrameHandler;
+  /**
+   * Where a body frame that spans socket reads may be parsed straight into (a slice of the
+   * message body being assembled), or null for a buffer of its own: a large body is then copied
+   * once, from the socket chunks into its final place.
+   */
+  bodyTarget: ((channel: number, size: number) => Buffer | null) | null = null;
   // Partial frame header (fewer than 7 bytes seen).
   private readonly head = Buffer.alloc(FRAME_HEADER_SIZE);
   private headLen = 0;
@@ -130,7 +136,7 @@ export class FrameParser {
       const endAt = off + FRAME_HEADER_SIZE + size;
       if (endAt >= len) {
         // Payload or frame-end not here yet: start assembling.
-        const body = Buffer.allocUnsafe(size + 1);
+        const body = this.bufferFor(type, channel, size);
         const have = len - off - FRAME_HEADER_SIZE;
         chunk.copy(body, 0, off + FRAME_HEADER_SIZE, len);
         this.body = body;
@@ -164,23 +170,36 @@ export class FrameParser {
       const size = h.readUInt32BE(3);
       this.headLen = 0;
       this.checkHeader(type, channel, size);
-      this.body = Buffer.allocUnsafe(size + 1);
+      this.body = this.bufferFor(type, channel, size);
       this.bodyLen = 0;
       this.curType = type;
       this.curChannel = channel;
     }
     const body = this.body;
-    const take = Math.min(body.length - this.bodyLen, chunk.length - off);
-    chunk.copy(body, this.bodyLen, off, off + take);
-    this.bodyLen += take;
-    off += take;
-    if (this.bodyLen < body.length) return off;
+    if (this.bodyLen < body.length) {
+      const take = Math.min(body.length - this.bodyLen, chunk.length - off);
+      chunk.copy(body, this.bodyLen, off, off + take);
+      this.bodyLen += take;
+      off += take;
+      if (this.bodyLen < body.length) return off;
+    }
+    // the payload is complete; the frame-end octet may still be in the next chunk
+    if (off >= chunk.length) return off;
+    const end = chunk[off++]!;
     this.body = null;
     this.bodyLen = 0;
-    const size = body.length - 1;
-    if (body[size] !== FRAME_END) throw badFrameEnd(this.curType, this.curChannel, body[size]!);
-    this.handler(this.curType, this.curChannel, body.subarray(0, size), true);
+    if (end !== FRAME_END) throw badFrameEnd(this.curType, this.curChannel, end);
+    this.handler(this.curType, this.curChannel, body, true);
     return off;
+  }
+
+  /** The buffer an incomplete frame's payload is assembled in (exactly its size). */
+  private bufferFor(type: number, channel: number, size: number): Buffer {
+    if (type === FRAME_BODY && this.bodyTarget !== null) {
+      const target = this.bodyTarget(channel, size);
+      if (target !== null && target.length === size) return target;
+    }
+    return Buffer.allocUnsafe(size);
   }
 
   private checkHeader(type: number, channel: number, size: number): void {

@@ -115,6 +115,7 @@ export class AmqpConnection implements ChannelHost {
         this.connectionError(this.asAmqpError(error));
       }
     }, FRAME_MIN_SIZE);
+    this.parser.bodyTarget = (channelId, size) => (this.phase === Phase.Open ? (this.channels.get(channelId)?.bodyTarget(size) ?? null) : null);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => undefined); // 'close' follows
