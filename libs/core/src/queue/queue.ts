@@ -155,7 +155,15 @@ export class Queue {
 
   /** True while consumers cannot keep up: publishers should pause until `onRelief`. */
   get overloaded(): boolean {
-    return this.ready.count > this.limits.flowHigh && this.consumers.size > 0;
+    // by count, and by bytes: a backlog of large bodies that consumers are draining is better held
+    // in memory with publishers paused than paged to the store and read back
+    const ready = this.ready;
+    return (ready.count > this.limits.flowHigh || ready.bytesInMemory > this.limits.memoryBudget * FLOW_HIGH_SHARE) && this.consumers.size > 0;
+  }
+
+  /** Back under the low marks: paused publishers may go on. */
+  private get relieved(): boolean {
+    return this.ready.count <= this.limits.flowLow && this.ready.bytesInMemory <= this.limits.memoryBudget * FLOW_LOW_SHARE;
   }
 
   /** Calls back once the backlog is down to the low mark (or the queue is gone). */
@@ -301,7 +309,7 @@ export class Queue {
     }
     const head = this.ready.peek();
     if (head !== undefined && head.expiresAt !== 0) this.armHeadExpiry(head.expiresAt);
-    if (this.reliefListeners.length > 0 && this.ready.count <= this.limits.flowLow) this.relieve();
+    if (this.reliefListeners.length > 0 && this.relieved) this.relieve();
   }
 
   private armHeadExpiry(at: number): void {
@@ -351,7 +359,7 @@ export class Queue {
     } finally {
       this.dispatching = false;
     }
-    if (this.reliefListeners.length > 0 && (this.ready.count <= this.limits.flowLow || this.consumers.size === 0)) {
+    if (this.reliefListeners.length > 0 && (this.relieved || this.consumers.size === 0)) {
       this.relieve();
     }
   }
@@ -602,6 +610,10 @@ export class Queue {
     return count;
   }
 }
+
+/** Share of the memory budget held in memory above which a consumed queue pauses its publishers, and below which they go on. */
+const FLOW_HIGH_SHARE = 0.5;
+const FLOW_LOW_SHARE = 0.25;
 
 /** Delayed entries a queue keeps in memory at most; the others wait as store rows. */
 const DELAYED_RESIDENT_COUNT = 16_384;
