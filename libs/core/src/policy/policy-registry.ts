@@ -1,5 +1,6 @@
 import type { FieldTable } from '../encoding/field-table';
 import { notFound } from '../errors';
+import { QueueFeatures, readQueueFeatures } from '../queue/queue-options';
 import type { BrokerStore } from '../store/broker-store';
 import { appliesToQueue, Policy, policyArguments, validatePolicy } from './policy';
 
@@ -78,6 +79,22 @@ export class PolicyRegistry {
       if (best === null || policy.priority > best.priority || (policy.priority === best.priority && policy.name < best.name)) best = policy;
     }
     return best === null ? { policy: null, arguments: args } : { policy: best, arguments: { ...policyArguments(best.definition), ...args } };
+  }
+
+  /**
+   * A queue's features: its declared arguments (validated: a bad one is the declarer's 406) over
+   * the settings of the policy that applies. A policy that cannot combine with the arguments
+   * (say, a dead-letter routing key where the queue sets no dead-letter exchange) is not applied.
+   */
+  featuresFor(vhost: string, queueName: string, args: FieldTable): { policy: string | null; features: QueueFeatures } {
+    const own = readQueueFeatures(queueName, args);
+    const applied = this.forQueue(vhost, queueName, args);
+    if (applied.policy === null) return { policy: null, features: own };
+    try {
+      return { policy: applied.policy.name, features: readQueueFeatures(queueName, applied.arguments) };
+    } catch {
+      return { policy: null, features: own };
+    }
   }
 
   private remember(policy: Policy): void {

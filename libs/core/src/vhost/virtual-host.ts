@@ -20,6 +20,7 @@ import { CommitToken, NO_COMMIT_NEEDED } from '../store/commit-token';
 import { requireEquivalent, requireEquivalentArgs } from './equivalence';
 import { attachHolding, heldMessage, HOLDING_QUEUE_PREFIX, holdingQueueName } from './delayed-holding';
 import { ExclusiveQueues } from './exclusive-queues';
+import { bindingSnapshots, exchangeSnapshot, vhostSnapshot } from '../introspection/vhost-snapshots';
 import { Router } from './router';
 
 /** What a virtual host needs from the broker around it. */
@@ -233,21 +234,10 @@ export class VirtualHost implements QueueOwner {
     return queue;
   }
 
-  /**
-   * A queue's features: its declared arguments (validated: a bad one is the declarer's 406) over
-   * the settings of the policy that applies. A policy that cannot combine with the arguments
-   * (say, a dead-letter routing key where the queue sets none of its own) is not applied.
-   */
   private featuresOf(name: string, args: FieldTable): { policy: string | null; features: QueueFeatures } {
-    const own = readQueueFeatures(name, args);
-    if (name.startsWith(HOLDING_QUEUE_PREFIX)) return { policy: null, features: own };
-    const applied = this.context.policies.forQueue(this.name, name, args);
-    if (applied.policy === null) return { policy: null, features: own };
-    try {
-      return { policy: applied.policy.name, features: readQueueFeatures(name, applied.arguments) };
-    } catch {
-      return { policy: null, features: own };
-    }
+    // the broker's own holding queues take no policy
+    if (name.startsWith(HOLDING_QUEUE_PREFIX)) return { policy: null, features: readQueueFeatures(name, args) };
+    return this.context.policies.featuresFor(this.name, name, args);
   }
 
   /** Policies changed: every queue takes its new effective settings. */
@@ -598,15 +588,7 @@ export class VirtualHost implements QueueOwner {
   }
 
   snapshot(): VhostSnapshot {
-    let messagesReady = 0;
-    let messagesUnacknowledged = 0;
-    let consumers = 0;
-    for (const queue of this.queues.values()) {
-      messagesReady += queue.messageCount;
-      messagesUnacknowledged += queue.unackedMessageCount;
-      consumers += queue.consumerCount;
-    }
-    return { name: this.name, exchanges: this.exchanges.size, queues: this.queues.size, consumers, messagesReady, messagesUnacknowledged };
+    return vhostSnapshot(this.name, this.exchanges.size, this.queues.values());
   }
 
   queueSnapshots(): QueueSnapshot[] {
@@ -615,39 +597,11 @@ export class VirtualHost implements QueueOwner {
   }
 
   exchangeSnapshots(): ExchangeSnapshot[] {
-    return [...this.exchanges.values()].map((exchange) => ({
-      vhost: this.name,
-      name: exchange.name,
-      type: exchange.type,
-      durable: exchange.durable,
-      autoDelete: exchange.options.autoDelete,
-      internal: exchange.options.internal,
-      arguments: exchange.options.arguments,
-      bindings: exchange.bindingCount,
-      messagesDelayed: isDelayedMessageExchange(exchange) ? (exchange.holding?.delayedCount ?? 0) : null,
-    }));
+    return [...this.exchanges.values()].map((exchange) => exchangeSnapshot(this.name, exchange));
   }
 
-  /** Every binding, the default exchange's implicit ones (one per queue) first, as RabbitMQ lists them. */
   bindingSnapshots(): BindingSnapshot[] {
-    const out: BindingSnapshot[] = [];
-    for (const queue of this.queues.values()) {
-      out.push({ vhost: this.name, source: '', destination: queue.name, destinationKind: 'queue', routingKey: queue.name, arguments: {}, key: queue.name });
-    }
-    for (const exchange of this.exchanges.values()) {
-      for (const binding of exchange.bindings()) {
-        out.push({
-          vhost: this.name,
-          source: exchange.name,
-          destination: binding.destination.name,
-          destinationKind: isQueue(binding.destination) ? 'queue' : 'exchange',
-          routingKey: binding.routingKey,
-          arguments: binding.args,
-          key: binding.key,
-        });
-      }
-    }
-    return out;
+    return bindingSnapshots(this.name, this.queues.values(), this.exchanges.values());
   }
 
   consumerSnapshots(): ConsumerSnapshot[] {
