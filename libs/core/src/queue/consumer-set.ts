@@ -1,3 +1,4 @@
+import type { ConsumerSnapshot } from '../introspection/snapshots';
 import type { Consumer } from './consumer';
 import type { QueueEntry } from './queue-entry';
 
@@ -25,6 +26,23 @@ export class ConsumerSet {
   constructor(private readonly singleActive = false) {}
 
   /** Whether this consumer gets messages now (in single-active mode, only the active one). */
+  /** The consumers as management shows them (with their single-active-consumer state). */
+  snapshots(vhost: string, queue: string): ConsumerSnapshot[] {
+    return this.all().map((consumer) => ({
+      vhost,
+      queue,
+      tag: consumer.tag,
+      priority: consumer.priority,
+      exclusive: consumer.exclusive,
+      ackRequired: !consumer.autoAck,
+      owner: consumer.owner ?? null,
+      prefetchCount: consumer.prefetchCount ?? 0,
+      arguments: consumer.arguments ?? {},
+      active: this.isActive(consumer),
+      activityStatus: !this.singleActive ? 'up' : this.isActive(consumer) ? 'single_active' : 'waiting',
+    }));
+  }
+
   isActive(consumer: Consumer): boolean {
     return !this.singleActive || this.activeConsumer === consumer;
   }

@@ -1,5 +1,7 @@
 import type { CommitToken } from '../store/commit-token';
+import type { Queue } from './queue';
 import type { QueueEntry } from './queue-entry';
+import type { QueueStore } from './queue-store';
 
 /** What the delayed set needs from the store to keep only a bounded number of entries in memory. */
 export interface DelayedPager {
@@ -9,6 +11,16 @@ export interface DelayedPager {
   whenCommitted(token: CommitToken, callback: () => void): void;
   /** Reads one entry's row back; undefined if it is gone. */
   readEntry(seq: number): QueueEntry | undefined;
+}
+
+/** The pager of one queue's delayed entries, over the queue's store. */
+export function delayedPagerFor(store: QueueStore, queue: Queue): DelayedPager {
+  return {
+    pageOut: (entry) => store.pageOut(entry),
+    isCommitted: (token) => store.isCommitted(token),
+    whenCommitted: (token, callback) => store.whenCommitted(token, () => callback()),
+    readEntry: (seq) => store.readEntry(queue, seq),
+  };
 }
 
 export interface DelayedLimits {

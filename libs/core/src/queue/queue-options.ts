@@ -1,4 +1,5 @@
 import type { FieldTable } from '../encoding/field-table';
+import type { MessageProperties } from '../encoding/properties';
 import { preconditionFailed } from '../errors';
 
 export interface QueueOptions {
@@ -220,6 +221,21 @@ export function explicitRank(headers: FieldTable | undefined, priority: number |
   if (typeof value === 'bigint' && value >= 0n && value <= BigInt(MAX_RANK)) return Number(value);
   const p = priority ?? 0;
   return DEFAULT_RANK - (p > 255 ? 255 : p);
+}
+
+/** A message's rank in a queue of these features: lower ranks are served first. */
+export function rankIn(features: QueueFeatures, properties: MessageProperties): number {
+  switch (features.order) {
+    case 'fifo':
+      return 0;
+    case 'priority': {
+      const max = features.maxPriority;
+      const priority = properties.priority ?? 0;
+      return max - (priority > max ? max : priority);
+    }
+    case 'rank':
+      return explicitRank(properties.headers, properties.priority);
+  }
 }
 
 /** The not-before time of a message (epoch ms), or 0. */

@@ -7,9 +7,9 @@ import type { CoreMetrics } from '../metrics';
 import type { Consumer } from './consumer';
 import { ConsumerSet } from './consumer-set';
 import type { DeathReason } from './dead-letter';
-import { DelayedSet } from './delayed-set';
+import { DelayedSet, delayedPagerFor } from './delayed-set';
 import { DueTimer } from './due-timer';
-import { DELIVERY_COUNT_HEADER, explicitRank, messageTtlIn, notBeforeOf, QueueFeatures, QueueOptions } from './queue-options';
+import { DELIVERY_COUNT_HEADER, messageTtlIn, notBeforeOf, QueueFeatures, QueueOptions, rankIn } from './queue-options';
 import { EntryState, QueueEntry, StoreState } from './queue-entry';
 import type { QueueStore } from './queue-store';
 import { QueueStats } from './queue-stats';
@@ -105,12 +105,7 @@ export class Queue {
         for (const entry of due) if (entry.state === EntryState.Ready) this.ready.restore(entry);
         this.dispatch();
       },
-      store && {
-        pageOut: (entry) => store.pageOut(entry),
-        isCommitted: (token) => store.isCommitted(token),
-        whenCommitted: (token, callback) => store.whenCommitted(token, () => callback()),
-        readEntry: (seq) => store.readEntry(this, seq),
-      },
+      store && delayedPagerFor(store, this),
       { residentCount: DELAYED_RESIDENT_COUNT, residentBytes: limits.memoryBudget / 4 },
     );
     this.armUnusedExpiry();
@@ -210,17 +205,7 @@ export class Queue {
 
   /** Ordering key for a message: lower ranks are served first. */
   rankOf(message: Message): number {
-    switch (this.features.order) {
-      case 'fifo':
-        return 0;
-      case 'priority': {
-        const max = this.features.maxPriority;
-        const priority = message.properties.priority ?? 0;
-        return max - (priority > max ? max : priority);
-      }
-      case 'rank':
-        return explicitRank(message.properties.headers, message.properties.priority);
-    }
+    return this.features.order === 'fifo' ? 0 : rankIn(this.features, message.properties);
   }
 
   /** Entries that must wait (not-before in the future) go to the delayed set instead. */
@@ -581,19 +566,7 @@ export class Queue {
   }
 
   consumerSnapshots(): ConsumerSnapshot[] {
-    return this.consumers.all().map((consumer) => ({
-      vhost: this.vhost,
-      queue: this.name,
-      tag: consumer.tag,
-      priority: consumer.priority,
-      exclusive: consumer.exclusive,
-      ackRequired: !consumer.autoAck,
-      owner: consumer.owner ?? null,
-      prefetchCount: consumer.prefetchCount ?? 0,
-      arguments: consumer.arguments ?? {},
-      active: this.consumers.isActive(consumer),
-      activityStatus: !this.features.singleActiveConsumer ? 'up' : this.consumers.isActive(consumer) ? 'single_active' : 'waiting',
-    }));
+    return this.consumers.snapshots(this.vhost, this.name);
   }
 
   /** Marks the queue deleted, drops its ready entries and cancels its consumers (its store rows go with its record). */

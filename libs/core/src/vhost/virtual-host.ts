@@ -9,81 +9,20 @@ import { matchModeOf } from '../exchange/headers-match';
 import { accessRefused, invalidRequest, notFound, preconditionFailed, resourceLocked } from '../errors';
 import type { BindingSnapshot, ConsumerSnapshot, ExchangeSnapshot, QueueSnapshot, VhostSnapshot } from '../introspection/snapshots';
 import type { Message } from '../message/message';
-import type { CoreMetrics } from '../metrics';
-import { Queue, QueueLimits, QueueOwner } from '../queue/queue';
+import { Queue, QueueOwner } from '../queue/queue';
 import type { QueueFeatures, QueueOptions } from '../queue/queue-options';
-import type { PolicyRegistry } from '../policy/policy-registry';
 import { DeathReason, deadLetteredMessage, isDeadLetterCycle } from '../queue/dead-letter';
 import { expirationOf, readQueueFeatures } from '../queue/queue-options';
 import type { BrokerStore } from '../store/broker-store';
-import { CommitToken, NO_COMMIT_NEEDED } from '../store/commit-token';
+import { NO_COMMIT_NEEDED } from '../store/commit-token';
 import { requireEquivalent, requireEquivalentArgs } from './equivalence';
 import { attachHolding, heldMessage, HOLDING_QUEUE_PREFIX, holdingQueueName } from './delayed-holding';
 import { ExclusiveQueues } from './exclusive-queues';
+import type { ExchangeDeclaration, PublishOutcome, QueueDeclaration, QueueDeleteConditions, VhostContext } from './vhost-requests';
 import { bindingSnapshots, exchangeSnapshot, vhostSnapshot } from '../introspection/vhost-snapshots';
 import { Router } from './router';
 
-/** What a virtual host needs from the broker around it. */
-export interface VhostContext {
-  readonly store: BrokerStore;
-  readonly metrics: CoreMetrics;
-  nextSeq(): number;
-  nextQueueId(): number;
-  readonly queueLimits: QueueLimits;
-  /** Queues at most in one vhost; 0 = no limit. */
-  readonly maxQueues: number;
-  readonly policies: PolicyRegistry;
-}
-
-export interface ExchangeDeclaration {
-  name: string;
-  type: string;
-  passive?: boolean;
-  durable?: boolean;
-  autoDelete?: boolean;
-  internal?: boolean;
-  arguments?: FieldTable;
-  /** Declared by the broker itself (a door's own exchange): it may use the reserved `amq.` prefix. */
-  system?: boolean;
-}
-
-export interface QueueDeclaration {
-  /** Empty: the server picks a name (amq.gen-…). */
-  name: string;
-  passive?: boolean;
-  durable?: boolean;
-  exclusive?: boolean;
-  autoDelete?: boolean;
-  arguments?: FieldTable;
-  /** Connection (or other owner) declaring it; owns it when exclusive. */
-  owner?: string | null;
-  /**
-   * Called with the final name (a server-made one for an empty name) before anything changes: a
-   * door's permission check throws to refuse the declare.
-   */
-  authorize?: (name: string) => void;
-}
-
-export interface QueueDeleteConditions {
-  ifUnused?: boolean;
-  ifEmpty?: boolean;
-  owner?: string | null;
-}
-
-/** Result of one publish; the object is reused, read it before the next publish. */
-export interface PublishOutcome {
-  /** Queues the message was enqueued on. */
-  routed: number;
-  /**
-   * What to wait for before the publish may be acknowledged as durable (Broker.onDurable):
-   * NO_COMMIT_NEEDED unless it was written to the store (persistent message, durable queue).
-   */
-  commitToken: CommitToken;
-  /** A queue it reached is overloaded (flow control): the publisher should pause until its relief. */
-  overloaded: Queue | null;
-  /** A queue refused it (a length limit with x-overflow reject-publish*): confirms answer basic.nack. */
-  refused: boolean;
-}
+export type { ExchangeDeclaration, PublishOutcome, QueueDeclaration, QueueDeleteConditions, VhostContext } from './vhost-requests';
 
 const PREDECLARED: readonly [string, ExchangeType][] = [
   ['amq.direct', 'direct'],
