@@ -144,6 +144,32 @@ test('a message settled before its batch commits never touches disk', async () =
   }
 });
 
+test('a message acked while the commit before it runs never touches disk, and its commit callback still fires', async () => {
+  const opened = await openTestBroker();
+  try {
+    const vhost = opened.broker.defaultVhost;
+    const slow = vhost.declareQueue({ name: 'held', durable: true });
+    const fast = vhost.declareQueue({ name: 'acked-meanwhile', durable: true });
+    await opened.broker.whenDurable();
+    const opsBefore = opened.broker.metrics.storeCommittedOps;
+    vhost.publish('', message('stays', 'held', persistent));
+    const first = new Promise<boolean>((resolve) => opened.broker.onDurable(opened.broker.durabilityToken(), resolve));
+    await new Promise((resolve) => setImmediate(resolve)); // the first batch is now with the writer
+    vhost.publish('', message('acked', 'acked-meanwhile', persistent));
+    const second = new Promise<boolean>((resolve) => opened.broker.onDurable(opened.broker.durabilityToken(), resolve));
+    await new Promise((resolve) => setImmediate(resolve)); // a tick passes while that commit runs
+    const entry = fast.fetch(true);
+    assert.equal(entry?.message.body.toString(), 'acked');
+    assert.deepEqual(await Promise.all([first, second]), [true, true]);
+    await opened.broker.whenDurable();
+    assert.equal(opened.broker.metrics.storeCommittedOps - opsBefore, 1, 'only the first message was written');
+    assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM entries'), 1);
+    assert.equal(slow.messageCount, 1);
+  } finally {
+    await opened.close();
+  }
+});
+
 test('a body routed to several durable queues is stored once and deleted with its last reference', async () => {
   const opened = await openTestBroker();
   try {

@@ -282,7 +282,9 @@ export class SqliteStore implements BrokerStore {
 
   remove(entry: QueueEntry): void {
     if (entry.storeState === StoreState.Pending) {
+      // a Pending entry is always in the open batch: seal has not run since its insert
       entry.storeState = StoreState.Cancelled;
+      this.open.cancelInsert(entry);
       return;
     }
     if (entry.storeState !== StoreState.Stored) return;
@@ -491,12 +493,13 @@ export class SqliteStore implements BrokerStore {
     this.flushScheduled = false;
     const batch = this.open;
     if (batch.isEmpty && batch.callbacks.length === 0) return;
-    // With nothing in flight, send now. With a commit running, keep filling this batch (writes
-    // settled meanwhile never reach the disk) unless someone waits on it (a confirm, a job `ok`)
-    // or it is big: then send too, and the writer folds it into its next commit.
+    // With nothing in flight, send now. With a commit running, keep filling this batch until the
+    // commit returns (onReply sends it then), unless it is big: a message consumed and acked
+    // meanwhile never reaches the disk, and its confirm waits no longer than it would have in the
+    // writer's queue, behind the running commit. RabbitMQ's message store does the same.
     if (this.inFlight.length > 0) {
       if (this.inFlight.length >= this.maxInFlight) return;
-      if (batch.callbacks.length === 0 && batch.bytes < this.maxBatchBytes) return;
+      if (batch.bytes < this.maxBatchBytes) return;
     }
     this.send();
   };

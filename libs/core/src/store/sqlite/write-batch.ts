@@ -58,6 +58,12 @@ export class WriteBatch {
     this.ops++;
   }
 
+  /** An entry inserted into this batch was settled before the seal: it will be skipped. */
+  cancelInsert(entry: QueueEntry): void {
+    this.bytes -= entry.message.body.length + 64;
+    this.ops--;
+  }
+
   markDelivered(seq: number): void {
     this.current.delivered.push(seq);
     this.ops++;
