@@ -15,7 +15,7 @@ RabbitMQ (bench/amqp/rabbitmq.sh, loopback only, if rabbitmq-server is installed
 never run at the same time. Prints a comparison table and writes every raw result to
 bench/results/amqp-<UTC timestamp>.json.
 
-Scenarios (all: 12-byte bodies, prefetch 100, one shared queue):
+Scenarios (one shared queue; a..h: 12-byte bodies, prefetch 100):
   a  transient                  -x 2 -y 4 -q 100 -s 12
   b  transient, confirms        ... --confirm 100
   c  persistent, confirms       ... --confirm 100 --persistent
@@ -29,11 +29,20 @@ Scenarios (all: 12-byte bodies, prefetch 100, one shared queue):
   i  16 KB transient            -x 1 -y 1 -q 50 -s 16384
   j  100 KB persistent, confirms -x 2 -y 2 -q 50 -s 102400 --persistent --confirm 20
   k  1 MB transient             -x 1 -y 1 -q 50 -s 1048576
+  l  1 KB transient             -x 1 -y 1 -q 50 -s 1024
+  m  1 KB persistent, confirms  -x 2 -y 2 -q 50 -s 1024 --persistent --confirm 20
+  n  16 KB persistent, confirms -x 2 -y 2 -q 50 -s 16384 --persistent --confirm 20
+  o  100 KB transient           -x 1 -y 1 -q 50 -s 102400
+  p  1 MB persistent, confirms  -x 2 -y 2 -q 50 -s 1048576 --persistent --confirm 20
+  (i..p: the body-size matrix, 1 KB to 1 MB, transient and persistent with confirms)
+
+Both brokers are started once; the one not being measured is paused with SIGSTOP. Runs
+alternate: scenario a run 1 on ours, then on RabbitMQ, then run 2 on ours, and so on.
 
 Options:
   --quick             smoke run: 1 run per scenario, -z 8
   --only ours|rabbit  measure one broker only
-  --scenarios LIST    comma-separated subset of a..k (default: all)
+  --scenarios LIST    comma-separated subset of a..p (default: all)
   -h, --help          this text
 
 Environment:
@@ -72,7 +81,7 @@ EOF
 die_usage() { echo "run.sh: $*" >&2; echo "try: bench/amqp/run.sh --help" >&2; exit 2; }
 
 # ------------------------------------------------------------------ options
-QUICK=0 ONLY="" SCENARIOS="a,b,c,d,e,f,g,h,i,j,k"
+QUICK=0 ONLY="" SCENARIOS="a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p"
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
@@ -119,13 +128,18 @@ SC_POLICY[h]='{"max-length":1000,"overflow":"drop-head"}'
 SC_NAME[i]="16 KB transient";          SC_LAT[i]=0; SC_ARGS[i]="-x 1 -y 1 -q 50 -s 16384"
 SC_NAME[j]="100 KB persistent, confirms"; SC_LAT[j]=0; SC_ARGS[j]="-x 2 -y 2 -q 50 -s 102400 --persistent --confirm 20"
 SC_NAME[k]="1 MB transient";           SC_LAT[k]=0; SC_ARGS[k]="-x 1 -y 1 -q 50 -s 1048576"
+SC_NAME[l]="1 KB transient";           SC_LAT[l]=0; SC_ARGS[l]="-x 1 -y 1 -q 50 -s 1024"
+SC_NAME[m]="1 KB persistent, confirms"; SC_LAT[m]=0; SC_ARGS[m]="-x 2 -y 2 -q 50 -s 1024 --persistent --confirm 20"
+SC_NAME[n]="16 KB persistent, confirms"; SC_LAT[n]=0; SC_ARGS[n]="-x 2 -y 2 -q 50 -s 16384 --persistent --confirm 20"
+SC_NAME[o]="100 KB transient";         SC_LAT[o]=0; SC_ARGS[o]="-x 1 -y 1 -q 50 -s 102400"
+SC_NAME[p]="1 MB persistent, confirms"; SC_LAT[p]=0; SC_ARGS[p]="-x 2 -y 2 -q 50 -s 1048576 --persistent --confirm 20"
 
 SELECTED=()
 IFS=',' read -r -a _list <<<"$SCENARIOS"
 for s in "${_list[@]}"; do
     s=${s// /}
     [ -z "$s" ] && continue
-    [ -n "${SC_NAME[$s]+x}" ] || die_usage "unknown scenario '$s' (known: a b c d e f g h i j k)"
+    [ -n "${SC_NAME[$s]+x}" ] || die_usage "unknown scenario '$s' (known: a to p)"
     [[ " ${SELECTED[*]-} " == *" $s "* ]] || SELECTED+=("$s")
 done
 [ ${#SELECTED[@]} -gt 0 ] || die_usage "--scenarios selects nothing"
@@ -174,6 +188,7 @@ stop_rabbit() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    [ -n "${LIVE_BROKERS+x}" ] && for b in "${LIVE_BROKERS[@]}"; do resume_broker "$b"; done
     if [ -n "$TOOL_PID" ] && kill -0 "$TOOL_PID" 2>/dev/null; then kill -INT "$TOOL_PID" 2>/dev/null; sleep 1; kill -KILL "$TOOL_PID" 2>/dev/null; fi
     stop_ours
     stop_rabbit
@@ -425,86 +440,109 @@ run_once() {
     rm -f "$base.snap0" "$base.snap1"
 }
 
-# run_scenarios BROKER: every selected scenario, RUNS times; returns 1 when the broker went away.
-# A run that other work on the machine disturbed (> BENCH_QUIET_MAX % of the machine on average)
-# is repeated up to BENCH_RETRIES times; the disturbed attempts are kept as BASE-tryK.*
-run_scenarios() {
-    local b=$1 dir=$WORK/$1 s n k rc base summary any_ok=0 setup_failures=0 other others
-    for s in "${SELECTED[@]}"; do
-        for ((n = 1; n <= RUNS; n++)); do
-            base=$dir/$s-$n
-            for ((k = 0; ; k++)); do
-                run_once "$b" "$s" "$base"; rc=$RC
-                other=0 others=""
-                [ -f "$base.outside" ] && IFS=$'\t' read -r other others <"$base.outside"
-                [[ "$other" =~ ^[0-9]+$ ]] || other=0
-                case $rc in
-                    0|1|2|3)
-                        if ! summary=$(node "$HERE/report.js" line "$base.json" "$rc"); then
-                            warn "$b $s run $n: amqp-perf (exit $rc) left no readable JSON: $(tail -n 2 "$base.err")"
-                            HARNESS_FAILED=1
-                        fi
-                        [ "$other" -gt "$QUIET_MAX" ] && summary="$summary  [other work ${other}% of the machine: $others]"
-                        log "$b $s run $n/$RUNS: $summary" ;;
-                    124|137)
-                        log "$b $s run $n/$RUNS: amqp-perf did not exit by itself; killed after $((${TIME%.*} + 30)) s"
-                        HARNESS_FAILED=1 ;;
-                    *)
-                        log "$b $s run $n/$RUNS: amqp-perf failed with exit status $rc: $(tail -n 3 "$base.err")"
-                        HARNESS_FAILED=1 ;;
-                esac
-                if [ "$rc" = 0 ] && [ "$other" -gt "$QUIET_MAX" ] && [ "$k" -lt "$RETRIES" ]; then
-                    for f in "$base".*; do mv "$f" "$base-try$((k + 1)).${f##*.}"; done
-                    log "$b $s run $n: disturbed by other work; repeating it (attempt $((k + 2)) of at most $((RETRIES + 1)))"
-                    continue
-                fi
-                break
-            done
-            if [ "$rc" != 0 ] && ! broker_alive; then
-                if [ "$any_ok" = 0 ]; then
-                    set_status "$b" unreachable "$(tool_error "$base")"
-                else
-                    set_status "$b" died "the broker went away during scenario $s run $n; later scenarios skipped"
-                fi
-                log "$b: $(head -n 1 "$dir/message")"
-                return 1
-            fi
-            if [ "$rc" = 0 ]; then any_ok=1; setup_failures=0; fi
-            if [ "$rc" = 2 ]; then
-                setup_failures=$((setup_failures + 1))
-                if [ "$any_ok" = 0 ] && [ "$setup_failures" -ge 2 ]; then
-                    set_status "$b" unusable "set-up failed twice and nothing has worked yet; last error: $(tool_error "$base")"
-                    log "$b: $(head -n 1 "$dir/message"); remaining scenarios skipped"
-                    return 1
-                fi
-                echo "set-up failed (amqp-perf exit 2); remaining runs of this scenario skipped" >"$dir/$s.skipped"
-                log "$b $s: set-up failed while the broker is up; skipping the remaining runs of $s"
-                break
-            fi
-        done
-    done
-    return 0
-}
+# The brokers run side by side but only one is ever awake: the other is stopped with SIGSTOP, so
+# it takes no CPU during the other's runs. Rounds alternate (scenario s: ours run 1, RabbitMQ run
+# 1, ours run 2, ...), so a slow drift of the machine (another tenant, thermal state) affects both.
+declare -A B_PID B_URI B_LIVE B_OK B_SETUP_FAILS
+LIVE_BROKERS=()
 
-measure() { # measure BROKER
+# external brokers (OURS_URI / RABBIT_URI) are never paused
+pausable() { [ -n "${B_PID[$1]:-}" ] && { { [ "$1" = ours ] && [ -z "${OURS_URI:-}" ]; } || { [ "$1" = rabbit ] && [ -z "${RABBIT_URI:-}" ]; }; }; }
+pause_broker() { pausable "$1" && kill -STOP "${B_PID[$1]}" 2>/dev/null; return 0; }
+resume_broker() { pausable "$1" && kill -CONT "${B_PID[$1]}" 2>/dev/null; return 0; }
+
+# start_broker BROKER: starts it, records its idle load, leaves it paused; false if it cannot be measured
+start_broker() {
     local b=$1 busy
     mkdir -p "$WORK/$b"
     BROKER_PID="" BROKER_URI=""
     log "=== $b ==="
     if ! "start_$b"; then
         log "$b: NOT MEASURED: $(cat "$WORK/$b/message")"
-        return
+        return 1
     fi
     busy=($(machine_busy "$BROKER_PID"))
     echo "${busy[0]}" >"$WORK/$b/idle_busy"
     log "$b: idle machine ${busy[0]}% busy (${busy[1]}% without the broker)"
     set_status "$b" measured ""
-    run_scenarios "$b"
-    if [ "$b" = ours ]; then stop_ours; else stop_rabbit; fi
+    B_PID[$b]=$BROKER_PID B_URI[$b]=$BROKER_URI B_LIVE[$b]=1 B_OK[$b]=0 B_SETUP_FAILS[$b]=0
+    LIVE_BROKERS+=("$b")
+    pause_broker "$b"
 }
 
-log "amqp-perf: $TOOL ${AMQP_PERF_ARGS:-}; $RUNS run(s) x ${TIME} s per scenario; scenarios ${SELECTED[*]}; brokers ${BROKERS[*]}"
-for b in "${BROKERS[@]}"; do measure "$b"; done
+# measure_run BROKER SCENARIO N: run N of SCENARIO on BROKER (woken for it). A run that other work
+# on the machine disturbed (> BENCH_QUIET_MAX % of the machine on average) is repeated up to
+# BENCH_RETRIES times; the disturbed attempts are kept as BASE-tryK.*. A broker that went away is
+# not measured any further; two set-up failures before anything worked make it unusable.
+measure_run() {
+    local b=$1 s=$2 n=$3 dir=$WORK/$1 k rc base summary other others
+    BROKER_PID=${B_PID[$b]} BROKER_URI=${B_URI[$b]}
+    resume_broker "$b"
+    base=$dir/$s-$n
+    for ((k = 0; ; k++)); do
+        run_once "$b" "$s" "$base"; rc=$RC
+        other=0 others=""
+        [ -f "$base.outside" ] && IFS=$'\t' read -r other others <"$base.outside"
+        [[ "$other" =~ ^[0-9]+$ ]] || other=0
+        case $rc in
+            0|1|2|3)
+                if ! summary=$(node "$HERE/report.js" line "$base.json" "$rc"); then
+                    warn "$b $s run $n: amqp-perf (exit $rc) left no readable JSON: $(tail -n 2 "$base.err")"
+                    HARNESS_FAILED=1
+                fi
+                [ "$other" -gt "$QUIET_MAX" ] && summary="$summary  [other work ${other}% of the machine: $others]"
+                log "$b $s run $n/$RUNS: $summary" ;;
+            124|137)
+                log "$b $s run $n/$RUNS: amqp-perf did not exit by itself; killed after $((${TIME%.*} + 30)) s"
+                HARNESS_FAILED=1 ;;
+            *)
+                log "$b $s run $n/$RUNS: amqp-perf failed with exit status $rc: $(tail -n 3 "$base.err")"
+                HARNESS_FAILED=1 ;;
+        esac
+        if [ "$rc" = 0 ] && [ "$other" -gt "$QUIET_MAX" ] && [ "$k" -lt "$RETRIES" ]; then
+            for f in "$base".*; do mv "$f" "$base-try$((k + 1)).${f##*.}"; done
+            log "$b $s run $n: disturbed by other work; repeating it (attempt $((k + 2)) of at most $((RETRIES + 1)))"
+            continue
+        fi
+        break
+    done
+    if [ "$rc" != 0 ] && ! broker_alive; then
+        if [ "${B_OK[$b]}" = 0 ]; then
+            set_status "$b" unreachable "$(tool_error "$base")"
+        else
+            set_status "$b" died "the broker went away during scenario $s run $n; later runs skipped"
+        fi
+        log "$b: $(head -n 1 "$dir/message")"
+        B_LIVE[$b]=0
+        return
+    fi
+    if [ "$rc" = 0 ]; then B_OK[$b]=1 B_SETUP_FAILS[$b]=0; fi
+    if [ "$rc" = 2 ]; then
+        B_SETUP_FAILS[$b]=$((B_SETUP_FAILS[$b] + 1))
+        if [ "${B_OK[$b]}" = 0 ] && [ "${B_SETUP_FAILS[$b]}" -ge 2 ]; then
+            set_status "$b" unusable "set-up failed twice and nothing has worked yet; last error: $(tool_error "$base")"
+            log "$b: $(head -n 1 "$dir/message"); remaining scenarios skipped"
+            B_LIVE[$b]=0
+        else
+            echo "set-up failed (amqp-perf exit 2); remaining runs of this scenario skipped" >"$dir/$s.skipped"
+            log "$b $s: set-up failed while the broker is up; skipping the remaining runs of $s"
+        fi
+    fi
+    pause_broker "$b"
+}
+
+log "amqp-perf: $TOOL ${AMQP_PERF_ARGS:-}; $RUNS run(s) x ${TIME} s per scenario; scenarios ${SELECTED[*]}; brokers ${BROKERS[*]}, alternating"
+for b in "${BROKERS[@]}"; do start_broker "$b"; done
+for s in "${SELECTED[@]}"; do
+    for ((n = 1; n <= RUNS; n++)); do
+        for b in "${LIVE_BROKERS[@]}"; do
+            [ "${B_LIVE[$b]}" = 1 ] && [ ! -f "$WORK/$b/$s.skipped" ] && measure_run "$b" "$s" "$n"
+        done
+    done
+done
+for b in "${LIVE_BROKERS[@]}"; do resume_broker "$b"; done
+stop_ours
+stop_rabbit
 
 # ------------------------------------------------------------------ 5. report
 OUT=$REPO/bench/results/amqp-$STAMP.json
