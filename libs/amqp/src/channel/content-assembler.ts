@@ -1,4 +1,4 @@
-import { decodeProperties, Message, peekProperties } from '#core';
+import { allocateBody, decodeProperties, Message, peekProperties } from '#core';
 import { BASIC_CLASS_ID, ContentHeader, decodeContentHeader, MethodId } from '../codec';
 import { preconditionFailed, unexpectedFrame } from '../errors';
 
@@ -8,6 +8,8 @@ interface PendingPublish {
   routingKey: string;
   mandatory: boolean;
   header: ContentHeader | null;
+  /** Delivery mode 2: a large body is assembled where the store's writer can read it. */
+  persistent: boolean;
   body: Buffer | null;
   received: number;
 }
@@ -37,7 +39,7 @@ export class ContentAssembler {
   }
 
   begin(exchange: string, routingKey: string, mandatory: boolean): void {
-    this.pending = { exchange, routingKey, mandatory, header: null, body: null, received: 0 };
+    this.pending = { exchange, routingKey, mandatory, header: null, persistent: false, body: null, received: 0 };
   }
 
   /** The content header; completes the publish when its body is empty. */
@@ -50,7 +52,7 @@ export class ContentAssembler {
     if (header.classId !== BASIC_CLASS_ID) {
       throw unexpectedFrame(`content header for class ${header.classId}, expected class ${BASIC_CLASS_ID}`);
     }
-    peekProperties(header.propertiesRaw); // validates the property list before we keep it
+    const persistent = peekProperties(header.propertiesRaw).deliveryMode === 2; // also validates the property list
     if (header.bodySize > this.maxMessageBytes) {
       this.pending = null;
       throw preconditionFailed(`message size ${header.bodySize} is larger than configured max size ${this.maxMessageBytes}`).withMethod(
@@ -58,6 +60,7 @@ export class ContentAssembler {
       );
     }
     pending.header = header;
+    pending.persistent = persistent;
     if (header.bodySize === 0) this.complete(pending, Buffer.alloc(0));
   }
 
@@ -71,9 +74,9 @@ export class ContentAssembler {
     if (pending === null || pending.header === null || size === 0) return null;
     const total = pending.header.bodySize;
     if (pending.received + size > total) return null;
-    if (pending.received === 0 && size === total) this.target = Buffer.allocUnsafe(size);
+    if (pending.received === 0 && size === total) this.target = allocateBody(size, pending.persistent);
     else {
-      pending.body ??= Buffer.allocUnsafe(total);
+      pending.body ??= allocateBody(total, pending.persistent);
       this.target = pending.body.subarray(pending.received, pending.received + size);
     }
     return this.target;
@@ -103,7 +106,7 @@ export class ContentAssembler {
       this.complete(pending, owned ? payload : Buffer.from(payload));
       return;
     }
-    pending.body ??= Buffer.allocUnsafe(size);
+    pending.body ??= allocateBody(size, pending.persistent);
     payload.copy(pending.body, pending.received);
     pending.received = received;
     if (received === size) this.complete(pending, pending.body);

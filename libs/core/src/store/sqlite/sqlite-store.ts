@@ -499,7 +499,7 @@ export class SqliteStore implements BrokerStore {
     // writer's queue, behind the running commit. RabbitMQ's message store does the same.
     if (this.inFlight.length > 0) {
       if (this.inFlight.length >= this.maxInFlight) return;
-      if (batch.bytes < this.maxBatchBytes) return;
+      if (batch.bytes < this.maxBatchBytes * 4) return;
     }
     this.send();
   };

@@ -1,9 +1,10 @@
 import { encodeProperties } from '../../encoding/properties';
 import { ByteWriter } from '../../encoding/byte-writer';
 import type { Message } from '../../message/message';
+import { isSharedBody } from '../../message/message-body';
 import { QueueEntry, StoreState } from '../../queue/queue-entry';
 import type { CommitCallback } from '../commit-token';
-import { BatchMessage, KeyedWrite, MetaOp, RecordKind, SegmentMessage } from './batch-format';
+import { BatchMessage, KeyedWrite, MetaOp, RecordKind, SegmentMessage, SHARED_MEMORY_BODY } from './batch-format';
 import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT } from './schema';
 
 class OpenSegment {
@@ -40,6 +41,8 @@ export class WriteBatch {
   readonly callbacks: CommitCallback[] = [];
   /** Approximate bytes and operations queued, to bound batch size. */
   bytes = 0;
+  /** What the packed records will take: the bytes less the bodies passed by reference. */
+  private packedBytes = 0;
   ops = 0;
 
   constructor(readonly no: number) {}
@@ -55,12 +58,14 @@ export class WriteBatch {
   insert(entry: QueueEntry): void {
     this.current.inserts.push(entry);
     this.bytes += entry.message.body.length + 64;
+    this.packedBytes += packedSize(entry.message.body);
     this.ops++;
   }
 
   /** An entry inserted into this batch was settled before the seal: it will be skipped. */
   cancelInsert(entry: QueueEntry): void {
     this.bytes -= entry.message.body.length + 64;
+    this.packedBytes -= packedSize(entry.message.body);
     this.ops--;
   }
 
@@ -109,10 +114,11 @@ export class WriteBatch {
   seal(onSharedRef: (bodyId: number) => void): { message: BatchMessage; transfer: ArrayBuffer[] } {
     const transfer: ArrayBuffer[] = [];
     const segments: SegmentMessage[] = [];
-    const writer = new ByteWriter(Math.min(this.bytes + 1024, 64 * 1024 * 1024));
+    const writer = new ByteWriter(Math.min(this.packedBytes + 1024, 64 * 1024 * 1024));
     for (const open of this.segments) {
       writer.reset();
-      packInserts(open.inserts, writer, onSharedRef);
+      const bodies: Uint8Array[] = [];
+      packInserts(open.inserts, writer, bodies, onSharedRef);
       let records: ArrayBuffer | null = null;
       if (writer.length > 0) {
         const packed = writer.view();
@@ -122,6 +128,7 @@ export class WriteBatch {
       const segment: SegmentMessage = {
         meta: open.meta,
         records,
+        bodies: bodies.length > 0 ? bodies : null,
         delivered: toFloat64(open.delivered, transfer),
         deletes: toFloat64(open.deletes, transfer),
         bodyDeletes: toFloat64(open.bodyDeletes, transfer),
@@ -137,7 +144,25 @@ export class WriteBatch {
   }
 }
 
-function packInserts(inserts: QueueEntry[], writer: ByteWriter, onSharedRef: (bodyId: number) => void): void {
+/**
+ * A body as a blob of the record, or, when it lies in shared memory, as a reference to it: the
+ * writer thread binds it to SQLite from there, and the body is not copied into the batch.
+ */
+function packedSize(body: Buffer): number {
+  return isSharedBody(body) ? 72 : body.length + 64;
+}
+
+function packBody(writer: ByteWriter, body: Buffer, bodies: Uint8Array[]): void {
+  if (!isSharedBody(body)) {
+    writer.longStr(body);
+    return;
+  }
+  writer.u32(SHARED_MEMORY_BODY);
+  writer.u32(bodies.length);
+  bodies.push(body);
+}
+
+function packInserts(inserts: QueueEntry[], writer: ByteWriter, bodies: Uint8Array[], onSharedRef: (bodyId: number) => void): void {
   for (const entry of inserts) if (entry.storeState === StoreState.Pending) entry.message.batchRefs++;
   for (const entry of inserts) {
     if (entry.storeState !== StoreState.Pending) continue;
@@ -150,7 +175,7 @@ function packInserts(inserts: QueueEntry[], writer: ByteWriter, onSharedRef: (bo
       writer.u8(RecordKind.SharedBody);
       writer.f64(message.sharedBodyId);
       writer.longStr(props);
-      writer.longStr(message.body);
+      packBody(writer, message.body, bodies);
     }
     message.batchRefs = 0;
     const sharedId = message.sharedBodyId;
@@ -170,7 +195,7 @@ function packInserts(inserts: QueueEntry[], writer: ByteWriter, onSharedRef: (bo
       writer.u32(0);
     } else {
       writer.longStr(propertiesOf(message));
-      writer.longStr(message.body);
+      packBody(writer, message.body, bodies);
     }
   }
 }
