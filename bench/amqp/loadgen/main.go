@@ -2735,6 +2735,11 @@ loop:
 		fdsEnd = procFDs(o.brokerPid)
 	}
 	time.Sleep(time.Duration(o.settle * float64(time.Second)))
+	// read the settled RSS and fds before the leak check opens a connection of its own
+	rssS, fdsS := int64(-1), -1
+	if b.mon != nil {
+		rssS, fdsS = procRSSKB(o.brokerPid), procFDs(o.brokerPid)
+	}
 	// exclusive queues of closed connections must be gone (404 on a passive declare)
 	m.namesMu.Lock()
 	names := append([]string{}, m.names...)
@@ -2774,7 +2779,6 @@ loop:
 		br := res.Broker
 		br.RSSMBStart, br.RSSMBMax, br.RSSMBEnd = mbPtr(rss0), mbPtr(rssMax), mbPtr(rssEnd)
 		br.FDsStart, br.FDsEnd = intPtr(fds0), intPtr(fdsEnd)
-		rssS, fdsS := procRSSKB(o.brokerPid), procFDs(o.brokerPid)
 		br.RSSMBAfterSettle, br.FDsAfterSettle = mbPtr(rssS), intPtr(fdsS)
 		if rss0 >= 0 && rssS >= 0 {
 			g := round1(float64(rssS-rss0) / 1024)
