@@ -297,6 +297,24 @@ export class ByteWriter {
     return out;
   }
 
+  /**
+   * Hands the bytes written over and starts again on a new backing buffer. They are not copied when
+   * the backing buffer is the writer's own memory rather than a slice of Node's shared pool; either
+   * way the result owns its ArrayBuffer alone, so it can be transferred to another thread.
+   */
+  take(): Buffer {
+    const own = this.buf.byteOffset === 0 && this.buf.buffer.byteLength === this.buf.length;
+    let out: Buffer;
+    if (own) out = this.buf.subarray(0, this.pos);
+    else {
+      out = Buffer.allocUnsafeSlow(this.pos);
+      this.buf.copy(out, 0, 0, this.pos);
+    }
+    if (own) this.buf = Buffer.allocUnsafe(16);
+    this.pos = 0;
+    return out;
+  }
+
   /** The bytes written so far, without copying. Invalidated by `reset()` and by growth. */
   view(): Buffer {
     return this.buf.subarray(0, this.pos);

@@ -34,7 +34,7 @@ export type MetaOp =
 export interface SegmentMessage {
   meta: MetaOp | null;
   /** Packed records (see RecordKind); null when none. */
-  records: ArrayBuffer | null;
+  records: Uint8Array | null;
   /** Bodies the records refer to by index (SHARED_MEMORY_BODY): views of shared memory, not copies. */
   bodies: Uint8Array[] | null;
   delivered: Float64Array | null;

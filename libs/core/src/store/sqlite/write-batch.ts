@@ -17,6 +17,8 @@ class OpenSegment {
 }
 
 const propertiesWriter = new ByteWriter(256);
+/** Buffers from this size on are not slices of Node's pool, so the packed records are handed to the writer thread without a copy. */
+const UNPOOLED_BYTES = Buffer.poolSize >>> 1;
 
 /** Encoded property list of a message, reusing what the transport received when it can. */
 function propertiesOf(message: Message): Buffer {
@@ -114,16 +116,15 @@ export class WriteBatch {
   seal(onSharedRef: (bodyId: number) => void): { message: BatchMessage; transfer: ArrayBuffer[] } {
     const transfer: ArrayBuffer[] = [];
     const segments: SegmentMessage[] = [];
-    const writer = new ByteWriter(Math.min(this.packedBytes + 1024, 64 * 1024 * 1024));
+    const writer = new ByteWriter(Math.max(UNPOOLED_BYTES, Math.min(this.packedBytes + 1024, 64 * 1024 * 1024)));
     for (const open of this.segments) {
       writer.reset();
       const bodies: Uint8Array[] = [];
       packInserts(open.inserts, writer, bodies, onSharedRef);
-      let records: ArrayBuffer | null = null;
+      let records: Uint8Array | null = null;
       if (writer.length > 0) {
-        const packed = writer.view();
-        records = packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.length) as ArrayBuffer;
-        transfer.push(records);
+        records = writer.take();
+        transfer.push(records.buffer as ArrayBuffer);
       }
       const segment: SegmentMessage = {
         meta: open.meta,

@@ -98,8 +98,8 @@ function applyMeta(op: MetaOp): void {
 }
 
 /** Reads the packed records of a segment (see RecordKind) and inserts them. */
-function applyRecords(records: ArrayBuffer, bodies: Uint8Array[] | null): number {
-  const buf = Buffer.from(records);
+function applyRecords(records: Uint8Array, bodies: Uint8Array[] | null): number {
+  const buf = Buffer.from(records.buffer, records.byteOffset, records.length);
   let pos = 0;
   let ops = 0;
   const blob = (): Buffer => {
