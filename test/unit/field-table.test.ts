@@ -191,6 +191,28 @@ test('ByteWriter strings, reserve/patch, reset reuse, view vs toBuffer', () => {
   assert.notEqual(copy[0], 0x77, 'toBuffer copies');
 });
 
+test('ByteWriter.take hands over its own memory without a copy, and the result can be transferred', () => {
+  const big = new ByteWriter(8192);
+  big.bytes(Buffer.alloc(5000, 7));
+  const backing = (big as unknown as { buf: Buffer }).buf;
+  const taken = big.take();
+  assert.equal(taken.length, 5000);
+  assert.equal(taken.buffer, backing.buffer, 'own memory: no copy');
+  assert.equal(big.length, 0);
+  big.u8(1); // the writer goes on with a buffer of its own
+  assert.equal(taken[0], 7);
+
+  const small = new ByteWriter(64); // a slice of Node's pool: copied into memory of its own
+  small.bytes(Buffer.from('pooled'));
+  const copy = small.take();
+  assert.equal(copy.toString(), 'pooled');
+  assert.equal(copy.byteOffset, 0);
+  assert.equal(copy.buffer.byteLength, copy.length);
+  const moved = structuredClone(copy, { transfer: [copy.buffer as ArrayBuffer] });
+  assert.equal(Buffer.from(moved).toString(), 'pooled');
+  assert.equal(copy.length, 0, 'transferred (detached here)');
+});
+
 test('ByteWriter/ByteReader little-endian and raw utf8 helpers', () => {
   const w = new ByteWriter();
   w.u16le(0x1234).u32le(0xfedcba98).f64le(Math.PI).utf8('grüß').utf8('ab', 2);
