@@ -137,7 +137,7 @@ warn() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # ------------------------------------------------------------------ state and cleanup
 HARNESS_FAILED=0
 WORK=$(mktemp -d /tmp/amqp-scale.XXXXXX) || { echo "scale.sh: cannot create a temporary directory" >&2; exit 1; }
-OURS_CHILD="" RMQ_BASE="" RMQ_STARTED=0 TOOL_PID=""
+OURS_CHILD="" RMQ_BASE="" RMQ_STARTED=0 TOOL_PID="" CUR_SC=""
 STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 declare -A B_PID B_URI B_UP
@@ -168,6 +168,7 @@ stop_rabbit() {
     [ "$RMQ_STARTED" = 1 ] || return 0
     [ -n "${B_PID[rabbit]:-}" ] && kill -CONT "${B_PID[rabbit]}" 2>/dev/null
     rmq stop >"$WORK/rabbit-stop.log" 2>&1 || warn "stopping RabbitMQ reported a problem: $(tail -n 3 "$WORK/rabbit-stop.log")"
+    [ -n "$CUR_SC" ] && [ -d "$RMQ_BASE/log" ] && cat "$RMQ_BASE"/log/*.log >"$WORK/rabbit/$CUR_SC.broker.log" 2>/dev/null
     RMQ_STARTED=0
     [ -n "$RMQ_BASE" ] && rm -rf "$RMQ_BASE"
     RMQ_BASE=""
@@ -299,7 +300,7 @@ start_ours() {
     rm -rf "$dir/data"; mkdir -p "$dir/data"
     (cd "$REPO" && exec env -u CONFIG_FILE DATA_DIR="$dir/data" AMQP_PORT="$AMQP_PORT" MANAGEMENT_PORT="$mgmt" \
         JOBS_PORT="$jobs" DISPATCH_PORT="$disp" BIND_HOST=127.0.0.1 LOG_LEVEL=warn STORE_SYNC=full \
-        AMQP_MAX_CONNECTIONS=0 AMQP_MAX_CONNECTIONS_PER_USER=0 node "$main") >>"$dir/broker.log" 2>&1 &
+        AMQP_MAX_CONNECTIONS=0 AMQP_MAX_CONNECTIONS_PER_USER=0 node "$main") >"$dir/$s.broker.log" 2>&1 &
     OURS_CHILD=$!
     B_PID[ours]=$OURS_CHILD
     local timeout=${OURS_START_TIMEOUT:-30} t0=$SECONDS
@@ -307,7 +308,7 @@ start_ours() {
         if ! kill -0 "$OURS_CHILD" 2>/dev/null; then
             wait "$OURS_CHILD"; local code=$?
             OURS_CHILD=""
-            set_status ours "$s" not-started "the broker exited with status $code before its AMQP port opened: $(grep -v '^[[:space:]]*$' "$dir/broker.log" | tail -n 1 | cut -c1-300)"
+            set_status ours "$s" not-started "the broker exited with status $code before its AMQP port opened: $(grep -v '^[[:space:]]*$' "$dir/$s.broker.log" | tail -n 1 | cut -c1-300)"
             return 1
         fi
         if [ $((SECONDS - t0)) -ge "$timeout" ]; then
@@ -428,6 +429,7 @@ measure_run() {
 
 log "loadgen: $TOOL ${LOADGEN_ARGS:-}; $RUNS run(s) x ${TIME} s per scenario; scenarios ${SELECTED[*]}; brokers ${BROKERS[*]}, alternating; fd limit $NOFILE"
 for s in "${SELECTED[@]}"; do
+    CUR_SC=$s
     log "=== $s: ${SC_NAME[$s]} (${SC_ARGS[$s]}) ==="
     live=()
     for b in "${BROKERS[@]}"; do

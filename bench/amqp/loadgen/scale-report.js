@@ -147,6 +147,32 @@ function summarize(runs) {
   };
 }
 
+// Warnings and errors a broker logged during a scenario: ours logs pino JSON lines (level 40 warn,
+// 50 error, 60 fatal), RabbitMQ "[warning]" / "[error]" lines.
+function brokerLog(file) {
+  const text = readText(file);
+  if (!text) return { warnings: 0, errors: 0, lines: [] };
+  let warnings = 0;
+  let errors = 0;
+  const lines = [];
+  for (const line of text.split('\n')) {
+    // the loadgen's own churn leak check: a passive declare of a deleted server-named queue is a 404
+    // by design (RabbitMQ logs a "Channel error" header line and this operation line for each)
+    if (/Channel error on connection/.test(line) || /not_found: no queue 'amq\.gen-/.test(line)) continue;
+    let level = null;
+    const m = /"level":(\d+)/.exec(line);
+    if (m) level = Number(m[1]) >= 50 ? 'error' : Number(m[1]) >= 40 ? 'warning' : null;
+    else if (/\[(error|critical|alert|emergency)\]/.test(line)) level = 'error';
+    else if (/\[warning\]/.test(line)) level = 'warning';
+    else if (!line.startsWith('{') && /error|exception|fatal/i.test(line) && !/\[(info|debug|notice)\]/.test(line)) level = 'error'; // stderr
+    if (!level) continue;
+    if (level === 'error') errors++;
+    else warnings++;
+    if (lines.length < 20) lines.push(line.slice(0, 400));
+  }
+  return { warnings, errors, lines };
+}
+
 function final(work, outFile) {
   const quietMax = Number(process.env.BENCH_QUIET_MAX || 10);
   const scenarios = readText(path.join(work, 'scenarios.tsv'))
@@ -170,6 +196,7 @@ function final(work, outFile) {
         status,
         message: readText(path.join(dir, `${s.id}.message`)),
         broker: readText(path.join(dir, `${s.id}.meta`)),
+        broker_log: brokerLog(path.join(dir, `${s.id}.broker.log`)),
         summary: runs.length ? summarize(runs) : null,
         runs,
       };
@@ -223,6 +250,10 @@ function final(work, outFile) {
       const x = e.brokers[b];
       if (x.status !== 'measured') notes.push(`${e.name}, ${label[b]}: not measured: ${x.message || x.status}`);
       for (const err of x.summary?.errors || []) notes.push(`${e.name}, ${label[b]}: ${err}`);
+      const bl = x.broker_log;
+      if (bl && bl.warnings + bl.errors > 0) {
+        notes.push(`${e.name}, ${label[b]}: the broker logged ${bl.errors} error and ${bl.warnings} warning lines; first: ${bl.lines[0].slice(0, 200)}`);
+      }
       for (const run of x.runs) {
         for (const n of run.result?.notes || []) {
           if (/broker .* may open only|stopped opening/.test(n)) notes.push(`${e.name}, ${label[b]}: ${n}`);
