@@ -8,6 +8,8 @@ interface PendingPublish {
   routingKey: string;
   mandatory: boolean;
   header: ContentHeader | null;
+  /** The header's encoded properties, copied: the frame they came in is reused by the next read. */
+  encodedProperties: Buffer | null;
   /** Delivery mode 2: a large body is assembled where the store's writer can read it. */
   persistent: boolean;
   body: Buffer | null;
@@ -39,7 +41,7 @@ export class ContentAssembler {
   }
 
   begin(exchange: string, routingKey: string, mandatory: boolean): void {
-    this.pending = { exchange, routingKey, mandatory, header: null, persistent: false, body: null, received: 0 };
+    this.pending = { exchange, routingKey, mandatory, header: null, encodedProperties: null, persistent: false, body: null, received: 0 };
   }
 
   /** The content header; completes the publish when its body is empty. */
@@ -60,6 +62,7 @@ export class ContentAssembler {
       );
     }
     pending.header = header;
+    pending.encodedProperties = Buffer.from(header.propertiesRaw);
     pending.persistent = persistent;
     if (header.bodySize === 0) this.complete(pending, Buffer.alloc(0));
   }
@@ -120,7 +123,7 @@ export class ContentAssembler {
 
   private complete(pending: PendingPublish, body: Buffer): void {
     this.pending = null;
-    const encoded = Buffer.from(pending.header!.propertiesRaw);
+    const encoded = pending.encodedProperties!;
     const message = new Message(pending.exchange, pending.routingKey, decodeProperties(encoded), encoded, body);
     this.assembled(pending.exchange, message, pending.mandatory);
   }

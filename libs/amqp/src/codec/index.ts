@@ -18,6 +18,7 @@ export {
   beginMethodFrame,
   writeHeartbeatFrame,
 } from './frame';
+export { decodeMethodFrame } from './method-frame';
 export type { FrameHandler, ProtocolHeaderCheck } from './frame';
 export {
   BASIC_CLASS_ID,

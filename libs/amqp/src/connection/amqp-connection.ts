@@ -5,6 +5,7 @@ import { AmqpChannel } from '../channel/amqp-channel';
 import type { ChannelHost, ClientCapabilities, Durability } from '../channel/channel-host';
 import {
   decodeMethod,
+  decodeMethodFrame,
   encodeChannelCloseOkFrame,
   encodeChannelOpenOkFrame,
   encodeConnectionCloseFrame,
@@ -83,6 +84,8 @@ export class AmqpConnection implements ChannelHost {
     readonly connectionId: string,
     private readonly socket: Socket,
     private readonly context: ConnectionContext,
+    /** True when the server feeds `receive` itself (a shared read buffer) instead of 'data' events. */
+    readByServer = false,
   ) {
     const { broker, options, clock } = context;
     this.broker = broker;
@@ -117,7 +120,7 @@ export class AmqpConnection implements ChannelHost {
     }, FRAME_MIN_SIZE);
     this.parser.bodyTarget = (channelId, size) => (this.phase === Phase.Open ? (this.channels.get(channelId)?.bodyTarget(size) ?? null) : null);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!readByServer) socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => this.onSocketClosed());
     this.cancelHandshakeTimeout = clock.after(options.handshakeTimeout * 1000, () => this.handshakeTimedOut());
@@ -195,7 +198,8 @@ export class AmqpConnection implements ChannelHost {
 
   // ---- input -----------------------------------------------------------------------------------
 
-  private onData(chunk: Buffer): void {
+  /** Bytes from the socket. `chunk` may be reused once this returns: whatever is kept is copied. */
+  receive(chunk: Buffer): void {
     this.heartbeats.received();
     if (this.phase === Phase.Closed) return;
     if (this.handshake.awaitingHeader) {
@@ -239,7 +243,7 @@ export class AmqpConnection implements ChannelHost {
     if (this.phase === Phase.Closed || type === FRAME_HEARTBEAT) return;
     if (channelId === 0) {
       if (type !== FRAME_METHOD) throw unexpectedFrame(`content frame (type ${type}) on channel 0`);
-      this.onChannelZeroMethod(decodeMethod(payload));
+      this.onChannelZeroMethod(decodeMethodFrame(payload, owned));
       return;
     }
     if (this.phase !== Phase.Open) throw channelError(`frame on channel ${channelId} before the connection was opened`);
@@ -249,7 +253,7 @@ export class AmqpConnection implements ChannelHost {
       return;
     }
     try {
-      if (type === FRAME_METHOD) channel.onMethod(decodeMethod(payload));
+      if (type === FRAME_METHOD) channel.onMethod(decodeMethodFrame(payload, owned));
       else if (type === FRAME_HEADER) channel.onHeader(payload);
       else if (type === FRAME_BODY) channel.onBody(payload, owned);
     } catch (error) {

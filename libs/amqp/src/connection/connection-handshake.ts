@@ -100,7 +100,7 @@ export class ConnectionHandshake {
     const data: Buffer = this.headerBytes ? Buffer.concat([this.headerBytes, chunk]) : chunk;
     const check = checkProtocolHeader(data);
     if (check === 'need-more') {
-      this.headerBytes = data;
+      this.headerBytes = Buffer.from(data); // the chunk's memory is reused after this read
       return { kind: 'need-more' };
     }
     this.headerBytes = null;

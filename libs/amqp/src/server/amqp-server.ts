@@ -7,6 +7,10 @@ import type { AmqpServerOptions } from '../amqp-options';
 import { AmqpConnection, ConnectionContext } from '../connection/amqp-connection';
 import type { Clock } from '../connection/clock';
 import { DoorCounters } from './door-counters';
+import { SharedReadBuffer } from './shared-read-buffer';
+
+/** Size of the read buffer all plain-TCP connections share: at most this much is read per syscall. */
+const READ_BUFFER_BYTES = 256 * 1024;
 
 /** Longest a graceful close waits for clients to answer connection.close. */
 const SHUTDOWN_GRACE_MS = 3000;
@@ -24,6 +28,7 @@ export class AmqpServer implements SessionRegistry {
   private nextId = 0;
   private alarm: string | null = null;
   private readonly stats = new DoorCounters();
+  private readonly readBuffer = new SharedReadBuffer(READ_BUFFER_BYTES);
 
   constructor(
     private readonly broker: Broker,
@@ -77,7 +82,8 @@ export class AmqpServer implements SessionRegistry {
   }
 
   listen(): Promise<number> {
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // paused on connect: accept() moves the handle to a socket reading through the shared buffer
+    const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server = server;
     this.broker.sessions.register(this);
     const listening = listenOn(server, this.options.port, this.options.host).then(() => {
@@ -99,9 +105,11 @@ export class AmqpServer implements SessionRegistry {
     });
   }
 
-  private accept(socket: Socket | TLSSocket): void {
+  private accept(accepted: Socket | TLSSocket): void {
     const id = `amqp-${++this.nextId}`;
-    const connection = new AmqpConnection(id, socket, this.context);
+    let connection: AmqpConnection | null = null;
+    const adopted = accepted instanceof TLSSocket ? null : this.readBuffer.adopt(accepted, (chunk) => connection?.receive(chunk));
+    connection = new AmqpConnection(id, adopted ?? accepted, this.context, adopted !== null);
     this.connections.set(id, connection);
     const alarm = this.alarm ?? this.broker.alarms.active;
     if (alarm !== null) connection.setAlarm(alarm);
