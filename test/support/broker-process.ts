@@ -11,9 +11,17 @@ export interface BrokerProcess {
   exited: Promise<number | null>;
 }
 
+const GC_ON_SIGNAL = join(__dirname, 'gc-on-signal.js');
+
+export interface BrokerProcessOptions {
+  /** SIGUSR2 makes the process run a full garbage collection (see `collectGarbage`). */
+  gcOnSignal?: boolean;
+}
+
 /** Starts the real broker executable with the given environment; resolves once it logged "broker started". */
-export async function startBrokerProcess(env: Record<string, string>): Promise<BrokerProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+export async function startBrokerProcess(env: Record<string, string>, options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
+  const nodeArgs = options.gcOnSignal ? ['--expose-gc', '-r', GC_ON_SIGNAL] : [];
+  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -43,4 +51,11 @@ export async function startBrokerProcess(env: Record<string, string>): Promise<B
     void proc.exited.then((code) => reject(new Error(`broker exited with ${code}: ${proc.stderr}`)));
   });
   return proc;
+}
+
+/** Runs a full garbage collection in a process started with `gcOnSignal`, so what is measured next is live memory. */
+export async function collectGarbage(proc: BrokerProcess): Promise<void> {
+  proc.child.kill('SIGUSR2');
+  // the signal is handled on the process's next turn; give the collection time to finish
+  await new Promise((resolve) => setTimeout(resolve, 1000));
 }
