@@ -139,6 +139,64 @@ describe('publisher confirms', () => {
     await ch.close();
   });
 
+  it('a persistent message its consumer acks before it was written is confirmed without waiting for a commit (as RabbitMQ)', async () => {
+    const consumerConn = await connect(app.amqpUrl);
+    const ch = await confirmChannel(conn);
+    await ch.assertQueue('early-acked', { durable: true });
+    await ch.assertQueue('early-control', { durable: true });
+    const consumer = await channel(consumerConn);
+    const consumed: string[] = [];
+    await consumer.consume('early-acked', (msg) => {
+      consumed.push(msg!.content.toString());
+      consumer.ack(msg!);
+    });
+    // A test connection holds SQLite's write lock, so the broker's commit stays in flight (its
+    // busy timeout is 5 s) and later writes collect in the next batch, as under load.
+    const db = new Database(join(app.dataDir, 'broker.sqlite'), { fileMustExist: true });
+    db.exec('BEGIN IMMEDIATE');
+    let locked = true;
+    try {
+      const confirmedWhileLocked: string[] = [];
+      const controlConfirmed = new Promise<void>((resolve, reject) =>
+        ch.sendToQueue('early-control', body('control'), { persistent: true }, (err) => {
+          if (locked) confirmedWhileLocked.push('control');
+          if (err) reject(err);
+          else resolve();
+        }),
+      );
+      await settle(50); // the control's batch is with the writer, blocked
+      const early = Array.from({ length: 10 }, (_, i) => `early-${i}`);
+      const earlyConfirmed = early.map(
+        (text) =>
+          new Promise<void>((resolve, reject) =>
+            ch.sendToQueue('early-acked', body(text), { persistent: true }, (err) => {
+              if (locked) confirmedWhileLocked.push(text);
+              if (err) reject(err);
+              else resolve();
+            }),
+          ),
+      );
+      await withTimeout(Promise.all(earlyConfirmed), 3000, 'confirms of consumed messages while the store is locked');
+      assert.deepEqual(consumed, early);
+      assert.deepEqual(confirmedWhileLocked, early, 'the consumed ones were confirmed at once; the control waits for its commit');
+      db.exec('ROLLBACK');
+      locked = false;
+      await withTimeout(controlConfirmed, 10000, 'control confirm after the lock is released');
+      await withTimeout(ch.waitForConfirms(), 10000, 'waitForConfirms');
+      const rows = (name: string) =>
+        (db.prepare('SELECT count(*) AS n FROM entries e JOIN queues q ON q.id = e.queue WHERE q.name = ?').get(name) as { n: number }).n;
+      assert.equal(rows('early-control'), 1, 'the unconsumed control is on disk');
+      assert.equal(rows('early-acked'), 0, 'the consumed ones never reached it');
+    } finally {
+      if (locked) db.exec('ROLLBACK');
+      db.close();
+      await closeQuietly(consumerConn);
+    }
+    await ch.deleteQueue('early-acked');
+    await ch.deleteQueue('early-control');
+    await ch.close();
+  });
+
   it('a burst of persistent publishes is confirmed with multiple=true acks (fewer ack frames than messages)', async () => {
     const ch = await confirmChannel(conn);
     await ch.assertQueue('confirm-burst', { durable: true });

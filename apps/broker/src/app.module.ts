@@ -63,7 +63,7 @@ export class AppModule {
         ManagementModule,
         CoreModule.forRoot({
           // the embedded store; another BrokerStore implementation would be composed in here
-          openStore: () => SqliteStore.open({ dataDir: config.DATA_DIR, sync: config.STORE_SYNC }),
+          openStore: () => SqliteStore.open({ dataDir: config.DATA_DIR, sync: config.STORE_SYNC, ackWaitMs: config.STORE_ACK_WAIT_MS }),
           broker: {
             dataDir: config.DATA_DIR,
             queueMemoryBudget: config.QUEUE_MEMORY_BUDGET_MB * 1024 * 1024,

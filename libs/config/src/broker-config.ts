@@ -64,6 +64,13 @@ export class BrokerConfig {
   @IsIn(['full', 'normal'])
   STORE_SYNC: 'full' | 'normal' = 'full';
 
+  /** Milliseconds a write of persistent messages that consumers already have waits for their acks, which spare it. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  STORE_ACK_WAIT_MS = 4;
+
   /** Ready-message bytes a queue keeps in memory before paging the rest to the store. */
   @Type(() => Number)
   @IsInt()

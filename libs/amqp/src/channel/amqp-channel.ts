@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ChannelSnapshot, EntryState, FieldTable, Message, Queue, QueueEntry } from '#core';
+import { ChannelSnapshot, EntryState, FieldTable, Message, NO_COMMIT_NEEDED, Queue, QueueEntry } from '#core';
 import {
   AmqpMethod,
   BASIC_CLASS_ID,
@@ -68,7 +68,6 @@ export class AmqpChannel implements ConsumerHost {
   private consumerPrefetchSize = 0;
   private confirms: PublisherConfirms | null = null;
   /** Highest delivery tag confirmed so far (for counting what a multiple ack covers). */
-  private confirmedUpTo = 0;
   private publishes = 0;
   private tx: Transaction | null = null;
   /** Consumer timeout: wakes when the oldest unacknowledged delivery may have been held too long. */
@@ -174,7 +173,7 @@ export class AmqpChannel implements ConsumerHost {
         break;
       case MethodId.ConfirmSelect:
         if (this.tx) throw preconditionFailed('cannot switch from tx to confirm mode');
-        this.confirms ??= new PublisherConfirms(this.host.durability, (tag, multiple, ack) => this.sendConfirm(tag, multiple, ack));
+        this.confirms ??= new PublisherConfirms(this.host.durability, (tag, multiple, ack, settled) => this.sendConfirm(tag, multiple, ack, settled));
         if (!method.args.noWait) encodeConfirmSelectOkFrame(out.writer, this.id, {});
         break;
       case MethodId.TxSelect:
@@ -243,7 +242,12 @@ export class AmqpChannel implements ConsumerHost {
       this.returnMessage(message, ReplyCode.NoRoute, 'NO_ROUTE');
       this.host.stats.returned++;
     }
-    this.confirms?.onPublish(outcome.commitToken, outcome.refused);
+    const confirms = this.confirms;
+    if (confirms !== null) {
+      const seq = confirms.onPublish(outcome.commitToken, outcome.refused);
+      // acked by its consumers before it was written, it needs no commit: confirmed at once
+      if (outcome.commitToken !== NO_COMMIT_NEEDED && !outcome.refused) message.whenConsumedUnwritten(() => confirms.confirmNow(seq));
+    }
     this.host.publishAccepted(outcome.overloaded);
   }
 
@@ -259,10 +263,9 @@ export class AmqpChannel implements ConsumerHost {
     out.schedule();
   }
 
-  private sendConfirm(tag: number, multiple: boolean, ack: boolean): void {
+  private sendConfirm(tag: number, multiple: boolean, ack: boolean, settled: number): void {
     if (this.state !== ChannelState.Open) return;
-    if (ack) this.host.stats.confirmed += multiple ? tag - this.confirmedUpTo : 1;
-    this.confirmedUpTo = tag;
+    if (ack) this.host.stats.confirmed += settled;
     const out = this.host.output;
     if (ack) encodeBasicAckFrame(out.writer, this.id, { deliveryTag: tag, multiple });
     else encodeBasicNackFrame(out.writer, this.id, { deliveryTag: tag, multiple, requeue: false });

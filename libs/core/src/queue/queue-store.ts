@@ -7,8 +7,8 @@ export interface QueueStore extends EntryPager {
   insert(entry: QueueEntry): void;
   /** Records that the entry was delivered, so that after a restart it comes back redelivered. */
   markDelivered(entry: QueueEntry): void;
-  /** The entry left the queue: cancel its pending insert, or delete its row. */
-  remove(entry: QueueEntry): void;
+  /** The entry left the queue (`acked`: a consumer acked it): cancel its pending insert, or delete its row. */
+  remove(entry: QueueEntry, acked?: boolean): void;
   /** Deletes a queue's paged-out ready rows of one rank (seq > afterSeq). */
   removePaged(queueId: number, rank: number, afterSeq: number): void;
 }

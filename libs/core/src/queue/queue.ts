@@ -482,15 +482,15 @@ export class Queue {
   }
 
   private settleAcked(entry: QueueEntry): void {
-    this.settle(entry);
+    this.settle(entry, true);
     this.stats.acked++;
     this.metrics.acked++;
   }
 
-  private settle(entry: QueueEntry): void {
+  private settle(entry: QueueEntry, acked = false): void {
     entry.state = EntryState.Settled;
     entry.holder = null;
-    if (entry.storeState !== StoreState.None && this.store) this.store.remove(entry);
+    if (entry.storeState !== StoreState.None && this.store) this.store.remove(entry, acked);
   }
 
   /**

@@ -1,7 +1,6 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { ByteReader } from '../../encoding/byte-reader';
 import { ByteWriter } from '../../encoding/byte-writer';
 import { decodeFieldTable, encodeFieldTable, FieldTable } from '../../encoding/field-table';
@@ -13,9 +12,11 @@ import { QueueEntry, StoreState } from '../../queue/queue-entry';
 import type { BrokerStore } from '../broker-store';
 import type { CommitCallback, CommitToken } from '../commit-token';
 import type { BindingRecord, BucketSummary, ExchangeRecord, QueueRecord, RecoveredState } from '../store-records';
-import type { WriterReply, WriterRequest } from './batch-format';
+import type { WriterReply } from './batch-format';
 import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT, SCHEMA_MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION, SyncMode, pragmasFor } from './schema';
+import { AckWait } from './ack-wait';
 import { WriteBatch } from './write-batch';
+import { WriterThread } from './writer-thread';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -24,6 +25,8 @@ export interface SqliteStoreOptions {
   maxBatchBytes?: number;
   /** Batches handed to the writer and not yet committed, at most. */
   maxInFlight?: number;
+  /** Milliseconds a batch whose inserts are all out with consumers waits for their acks (see AckWait); 0: never. */
+  ackWaitMs?: number;
 }
 
 interface InFlight {
@@ -64,7 +67,7 @@ function entryOfRow(queue: Queue, rank: number, row: EntryRow | [...EntryRow, nu
  */
 export class SqliteStore implements BrokerStore {
   private readonly reader: Database.Database;
-  private worker: Worker | null = null;
+  private worker: WriterThread | null = null;
   private open: WriteBatch;
   private readonly inFlight: InFlight[] = [];
   private committed = 0;
@@ -76,6 +79,7 @@ export class SqliteStore implements BrokerStore {
   private readonly argsWriter = new ByteWriter(256);
   private readonly maxBatchBytes: number;
   private readonly maxInFlight: number;
+  private readonly ackWait: AckWait;
   private metrics: CoreMetrics | null = null;
   private readonly readPagedStatement: Database.Statement;
   private readonly readEntryStatement: Database.Statement;
@@ -98,6 +102,9 @@ export class SqliteStore implements BrokerStore {
     this.open = new WriteBatch(1);
     this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
     this.maxInFlight = options.maxInFlight ?? 3;
+    this.ackWait = new AckWait(options.ackWaitMs ?? 0, this.maxBatchBytes * 4, () => {
+      if (this.inFlight.length === 0) this.flushNow();
+    });
     this.readPagedStatement = this.reader
       .prepare(
         `SELECT e.seq, e.flags, e.exchange, e.routing_key, e.shared,
@@ -136,24 +143,8 @@ export class SqliteStore implements BrokerStore {
     this.metrics = metrics;
   }
 
-  private startWriter(): Promise<void> {
-    const worker = new Worker(join(__dirname, 'writer-worker.js'), {
-      workerData: { file: this.file, sync: this.options.sync },
-    });
-    this.worker = worker;
-    return new Promise((resolve, reject) => {
-      worker.once('error', reject);
-      worker.on('message', (reply: WriterReply) => {
-        if (reply.kind === 'ready') {
-          worker.off('error', reject);
-          worker.on('error', (error) => this.fail(error));
-          resolve();
-        } else this.onReply(reply);
-      });
-      worker.on('exit', (code) => {
-        if (this.closing === null) this.fail(new Error(`store writer exited with code ${code}`));
-      });
-    });
+  private async startWriter(): Promise<void> {
+    this.worker = await WriterThread.start(this.file, this.options.sync, (reply) => this.onReply(reply), (error) => this.fail(error));
   }
 
   // ---- recovery -------------------------------------------------------------------------------
@@ -271,6 +262,7 @@ export class SqliteStore implements BrokerStore {
 
   insert(entry: QueueEntry): void {
     entry.storeState = StoreState.Pending;
+    entry.message.insertQueued();
     this.open.insert(entry);
     this.scheduleFlush();
   }
@@ -280,11 +272,12 @@ export class SqliteStore implements BrokerStore {
     this.scheduleFlush();
   }
 
-  remove(entry: QueueEntry): void {
+  remove(entry: QueueEntry, acked = false): void {
     if (entry.storeState === StoreState.Pending) {
       // a Pending entry is always in the open batch: seal has not run since its insert
       entry.storeState = StoreState.Cancelled;
       this.open.cancelInsert(entry);
+      entry.message.insertCancelled(acked);
       return;
     }
     if (entry.storeState !== StoreState.Stored) return;
@@ -500,11 +493,12 @@ export class SqliteStore implements BrokerStore {
     if (this.inFlight.length > 0) {
       if (this.inFlight.length >= this.maxInFlight) return;
       if (batch.bytes < this.maxBatchBytes * 4) return;
-    }
+    } else if (this.ackWait.holds(batch)) return;
     this.send();
   };
 
   private send(): void {
+    this.ackWait.cancel();
     const batch = this.open;
     this.open = new WriteBatch(batch.no + 1);
     if (this.failure || this.worker === null) {
@@ -526,7 +520,7 @@ export class SqliteStore implements BrokerStore {
       return;
     }
     this.inFlight.push({ no: batch.no, coversUpTo: batch.no, callbacks: batch.callbacks, sentAt: process.hrtime.bigint() });
-    this.worker.postMessage({ kind: 'batch', batch: message } satisfies WriterRequest, transfer);
+    this.worker.post({ kind: 'batch', batch: message }, transfer);
   }
 
   private onReply(reply: WriterReply): void {
@@ -545,7 +539,8 @@ export class SqliteStore implements BrokerStore {
     this.committed = last.coversUpTo;
     this.metrics?.recordCommit(Number(process.hrtime.bigint() - done[0]!.sentAt) / 1e9, reply.ops, reply.seconds);
     for (const flight of done) for (const callback of flight.callbacks) callback(true);
-    if (!this.open.isEmpty || this.open.callbacks.length > 0) this.send();
+    // the next batch goes now, unless it is all out with consumers whose acks may spare it
+    if ((!this.open.isEmpty || this.open.callbacks.length > 0) && !this.ackWait.holds(this.open)) this.send();
     if (!this.backlogged && this.drainListeners.length > 0) {
       for (const listener of this.drainListeners.splice(0)) listener();
     }
@@ -568,22 +563,8 @@ export class SqliteStore implements BrokerStore {
       } catch {
         // already reported as a warning by fail(); closing goes on
       }
-      const worker = this.worker;
-      if (worker) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 10_000);
-          worker.on('message', (reply: WriterReply) => {
-            if (reply.kind === 'closed') {
-              clearTimeout(timer);
-              void worker.terminate().then(() => resolve());
-            }
-          });
-          worker.on('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          worker.postMessage({ kind: 'close' } satisfies WriterRequest);
-        });
+      if (this.worker) {
+        await this.worker.stop();
         this.worker = null;
       }
       if (!this.failure) this.reader.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('clean_shutdown', '1')").run();

@@ -2,7 +2,7 @@ import { encodeProperties } from '../../encoding/properties';
 import { ByteWriter } from '../../encoding/byte-writer';
 import type { Message } from '../../message/message';
 import { isSharedBody } from '../../message/message-body';
-import { QueueEntry, StoreState } from '../../queue/queue-entry';
+import { EntryState, QueueEntry, StoreState } from '../../queue/queue-entry';
 import type { CommitCallback } from '../commit-token';
 import { BatchMessage, KeyedWrite, MetaOp, RecordKind, SegmentMessage, SHARED_MEMORY_BODY } from './batch-format';
 import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT } from './schema';
@@ -62,6 +62,19 @@ export class WriteBatch {
     this.bytes += entry.message.body.length + 64;
     this.packedBytes += packedSize(entry.message.body);
     this.ops++;
+  }
+
+  /** True when the batch inserts something and every entry it inserts is out with a consumer. */
+  insertsAllDelivered(): boolean {
+    let live = 0;
+    for (const segment of this.segments) {
+      for (const entry of segment.inserts) {
+        if (entry.storeState !== StoreState.Pending) continue;
+        if (entry.state !== EntryState.Unacked) return false;
+        live++;
+      }
+    }
+    return live > 0;
   }
 
   /** An entry inserted into this batch was settled before the seal: it will be skipped. */
@@ -169,6 +182,7 @@ function packInserts(inserts: QueueEntry[], writer: ByteWriter, bodies: Uint8Arr
     if (entry.storeState !== StoreState.Pending) continue;
     entry.storeState = StoreState.Stored;
     const message = entry.message;
+    message.insertWritten();
     if (message.sharedBodyId === 0 && message.batchRefs > 1) {
       // the first of several live entries of this message: write its body once
       message.sharedBodyId = entry.seq;
