@@ -69,7 +69,7 @@ export class BrokerConfig {
   @IsInt()
   @Min(0)
   @Max(1000)
-  STORE_ACK_WAIT_MS = 4;
+  STORE_ACK_WAIT_MS = 25;
 
   /** Ready-message bytes a queue keeps in memory before paging the rest to the store. */
   @Type(() => Number)

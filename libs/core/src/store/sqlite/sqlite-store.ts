@@ -498,8 +498,8 @@ export class SqliteStore implements BrokerStore {
   };
 
   private send(): void {
-    this.ackWait.cancel();
     const batch = this.open;
+    this.ackWait.sending(batch);
     this.open = new WriteBatch(batch.no + 1);
     if (this.failure || this.worker === null) {
       for (const callback of batch.callbacks) callback(false);

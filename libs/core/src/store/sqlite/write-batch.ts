@@ -46,6 +46,9 @@ export class WriteBatch {
   /** What the packed records will take: the bytes less the bodies passed by reference. */
   private packedBytes = 0;
   ops = 0;
+  /** Inserts queued into this batch, and how many of them were cancelled before the seal. */
+  insertsQueued = 0;
+  insertsCancelled = 0;
 
   constructor(readonly no: number) {}
 
@@ -62,6 +65,7 @@ export class WriteBatch {
     this.bytes += entry.message.body.length + 64;
     this.packedBytes += packedSize(entry.message.body);
     this.ops++;
+    this.insertsQueued++;
   }
 
   /** True when the batch inserts something and every entry it inserts is out with a consumer. */
@@ -82,6 +86,7 @@ export class WriteBatch {
     this.bytes -= entry.message.body.length + 64;
     this.packedBytes -= packedSize(entry.message.body);
     this.ops--;
+    this.insertsCancelled++;
   }
 
   markDelivered(seq: number): void {
