@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { body, channel, closeQuietly, confirmChannel, connect, TrackedConnection, withTimeout } from '../support/amqp-e2e';
+import { loadAmqpClient } from '../support/second-client';
 
 const WAIT_MS = 300;
 let app: TestApp;
@@ -68,6 +69,37 @@ it('messages a consumer acks within the wait are never written and are confirmed
   assert.ok(written < 20, `${written} store operations for 40 messages acked in time`);
   assert.ok(median(latencies) < WAIT_MS / 2, `median confirm latency ${median(latencies).toFixed(1)} ms`);
   await consumer.deleteQueue('ack-wait-consumed');
+  await consumer.close();
+});
+
+it('what else waits for the commit (here tx.commit-ok, with @cloudamqp/amqp-client) waits no longer once every insert was acked', async () => {
+  const consumer = await channel(consumerConn);
+  await consumer.assertQueue('ack-wait-tx', { durable: true });
+  let consumed = 0;
+  await consumer.consume('ack-wait-tx', (msg) => {
+    if (msg === null) return;
+    consumed++;
+    consumer.ack(msg);
+  });
+  const { AMQPClient } = loadAmqpClient();
+  const client = new AMQPClient(app.amqpUrl);
+  await client.connect();
+  try {
+    const ch = await client.channel();
+    await ch.txSelect();
+    const latencies: number[] = [];
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 3; i++) await ch.basicPublish('', 'ack-wait-tx', `tx-${round}-${i}`, { deliveryMode: 2 });
+      const start = performance.now();
+      await withTimeout(ch.txCommit(), 10_000, 'tx.commit-ok');
+      latencies.push(performance.now() - start);
+    }
+    assert.ok(median(latencies) < WAIT_MS / 2, `median tx.commit latency ${median(latencies).toFixed(1)} ms`);
+  } finally {
+    await client.close();
+  }
+  assert.equal(consumed, 30);
+  await consumer.deleteQueue('ack-wait-tx');
   await consumer.close();
 });
 

@@ -152,13 +152,24 @@ test('a message acked while the commit before it runs never touches disk, and it
     const fast = vhost.declareQueue({ name: 'acked-meanwhile', durable: true });
     await opened.broker.whenDurable();
     const opsBefore = opened.broker.metrics.storeCommittedOps;
-    vhost.publish('', message('stays', 'held', persistent));
-    const first = new Promise<boolean>((resolve) => opened.broker.onDurable(opened.broker.durabilityToken(), resolve));
-    await new Promise((resolve) => setImmediate(resolve)); // the first batch is now with the writer
-    vhost.publish('', message('acked', 'acked-meanwhile', persistent));
-    const second = new Promise<boolean>((resolve) => opened.broker.onDurable(opened.broker.durabilityToken(), resolve));
-    await new Promise((resolve) => setImmediate(resolve)); // a tick passes while that commit runs
-    const entry = fast.fetch(true);
+    // the test holds SQLite's write lock, so the first commit stays running (the writer's busy timeout is 5 s)
+    const lock = new Database(join(opened.dataDir, 'broker.sqlite'));
+    lock.exec('BEGIN IMMEDIATE');
+    let entry: QueueEntry | undefined;
+    let first: Promise<boolean>;
+    let second: Promise<boolean>;
+    try {
+      vhost.publish('', message('stays', 'held', persistent));
+      first = new Promise<boolean>((resolve) => opened.broker.onDurable(opened.broker.durabilityToken(), resolve));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the first batch is now with the writer
+      vhost.publish('', message('acked', 'acked-meanwhile', persistent));
+      second = new Promise<boolean>((resolve) => opened.broker.onDurable(opened.broker.durabilityToken(), resolve));
+      await new Promise((resolve) => setImmediate(resolve)); // a tick passes while that commit runs
+      entry = fast.fetch(true);
+    } finally {
+      lock.exec('ROLLBACK');
+      lock.close();
+    }
     assert.equal(entry?.message.body.toString(), 'acked');
     assert.deepEqual(await Promise.all([first, second]), [true, true]);
     await opened.broker.whenDurable();

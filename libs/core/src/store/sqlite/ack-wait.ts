@@ -50,6 +50,16 @@ export class AckWait {
     return true;
   }
 
+  /**
+   * One of `batch`'s inserts was cancelled. Returns true when that ended its wait: every insert
+   * was spared, so whatever else waits for its commit (a job's ok, a delivery's 202) need not.
+   */
+  insertCancelled(batch: WriteBatch): boolean {
+    if (batch.no !== this.heldBatch || this.timer === null || batch.insertsCancelled < batch.insertsQueued) return false;
+    this.cancel();
+    return true;
+  }
+
   /** `batch` goes to the writer: if it was held, learn how much the wait spared. */
   sending(batch: WriteBatch): void {
     this.cancel();

@@ -278,6 +278,7 @@ export class SqliteStore implements BrokerStore {
       entry.storeState = StoreState.Cancelled;
       this.open.cancelInsert(entry);
       entry.message.insertCancelled(acked);
+      if (this.ackWait.insertCancelled(this.open)) this.scheduleFlush();
       return;
     }
     if (entry.storeState !== StoreState.Stored) return;
