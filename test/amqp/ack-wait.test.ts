@@ -50,37 +50,35 @@ async function publishConfirmed(queue: string, count: number): Promise<number[]>
   return latencies;
 }
 
+/** A consumer on a new durable `queue` that acks each delivery at once (`ack`) or holds it; counts what it got. */
+async function startConsumer(queue: string, ack: boolean): Promise<{ received: () => number; stop: () => Promise<void> }> {
+  const consumer = await channel(consumerConn);
+  await consumer.assertQueue(queue, { durable: true });
+  let received = 0;
+  await consumer.consume(queue, (msg) => {
+    if (msg === null) return; // cancelled by the broker
+    received++;
+    if (ack) consumer.ack(msg);
+  });
+  return { received: () => received, stop: () => consumer.close() };
+}
+
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 it('messages a consumer acks within the wait are never written and are confirmed at the ack, long before the wait is over', async () => {
-  const consumer = await channel(consumerConn);
-  await consumer.assertQueue('ack-wait-consumed', { durable: true });
-  let consumed = 0;
-  await consumer.consume('ack-wait-consumed', (msg) => {
-    if (msg === null) return; // cancelled: the queue is deleted at the end
-    consumed++;
-    consumer.ack(msg);
-  });
+  const consumer = await startConsumer('ack-wait-consumed', true);
   const before = await committedOperations();
   const latencies = await publishConfirmed('ack-wait-consumed', 40);
-  assert.equal(consumed, 40);
+  assert.equal(consumer.received(), 40);
   const written = (await committedOperations()) - before;
   // written and then deleted, each would cost two operations
   assert.ok(written < 20, `${written} store operations for 40 messages acked in time`);
   assert.ok(median(latencies) < WAIT_MS / 2, `median confirm latency ${median(latencies).toFixed(1)} ms`);
-  await consumer.deleteQueue('ack-wait-consumed');
-  await consumer.close();
+  await consumer.stop();
 });
 
 it('what else waits for the commit (here tx.commit-ok, with @cloudamqp/amqp-client) waits no longer once every insert was acked', async () => {
-  const consumer = await channel(consumerConn);
-  await consumer.assertQueue('ack-wait-tx', { durable: true });
-  let consumed = 0;
-  await consumer.consume('ack-wait-tx', (msg) => {
-    if (msg === null) return;
-    consumed++;
-    consumer.ack(msg);
-  });
+  const consumer = await startConsumer('ack-wait-tx', true);
   const { AMQPClient } = loadAmqpClient();
   const client = new AMQPClient(app.amqpUrl);
   await client.connect();
@@ -98,9 +96,8 @@ it('what else waits for the commit (here tx.commit-ok, with @cloudamqp/amqp-clie
   } finally {
     await client.close();
   }
-  assert.equal(consumed, 30);
-  await consumer.deleteQueue('ack-wait-tx');
-  await consumer.close();
+  assert.equal(consumer.received(), 30);
+  await consumer.stop();
 });
 
 it('messages nobody consumes are written at once: their confirms do not wait', async () => {
@@ -116,20 +113,15 @@ it('messages nobody consumes are written at once: their confirms do not wait', a
 });
 
 it('messages a consumer holds without acking are written once the wait is over; when waits spare nothing, they stop', async () => {
-  const consumer = await channel(consumerConn);
-  await consumer.assertQueue('ack-wait-held', { durable: true });
-  let held = 0;
-  await consumer.consume('ack-wait-held', (msg) => {
-    if (msg !== null) held++;
-  });
+  const consumer = await startConsumer('ack-wait-held', false);
   const latencies = await publishConfirmed('ack-wait-held', 10);
-  assert.equal(held, 10);
+  assert.equal(consumer.received(), 10);
   const first = latencies[0]!;
   assert.ok(first >= WAIT_MS * 0.9 && first < WAIT_MS + 2000, `first confirm after ${first.toFixed(0)} ms: it waited`);
   const waited = latencies.filter((latency) => latency >= WAIT_MS * 0.9).length;
   assert.ok(waited < 8, `${waited} of 10 confirms waited for acks that never came`);
   for (const latency of latencies.slice(-2)) assert.ok(latency < WAIT_MS / 2, `a late confirm took ${latency.toFixed(0)} ms`);
-  await consumer.close(); // requeues them: they are on disk, the queue still has them
+  await consumer.stop(); // requeues them: they are on disk, the queue still has them
   const ch = await channel(consumerConn);
   assert.equal((await ch.checkQueue('ack-wait-held')).messageCount, 10);
   await ch.deleteQueue('ack-wait-held');
