@@ -51,15 +51,20 @@ test('every panel of deploy/grafana/dashboards/unified-broker.json returns data 
       await sleep(200);
     }
     await conn.close();
+    // Every query is evaluated at the workload's end, not at whatever later moment it is sent: on
+    // a loaded machine the last panels were queried more than a rate window after the workload.
+    const evaluatedAt = (Date.now() / 1000).toFixed(3);
+    await sleep(1500); // the scrape covering that moment has landed
 
     /** The series of an instant query that carry a real number (NaN from an empty histogram is no data). */
-    const query = async (expr: string): Promise<unknown[]> => {
-      const response = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(expr.replace(/\$__rate_interval/g, '5s'))}`);
+    const query = async (expr: string, at = evaluatedAt): Promise<unknown[]> => {
+      const url = `http://127.0.0.1:${promPort}/api/v1/query?time=${at}&query=${encodeURIComponent(expr.replace(/\$__rate_interval/g, '5s'))}`;
+      const response = await fetch(url);
       const body = (await response.json()) as { status: string; data?: { result: { value: [number, string] }[] }; error?: string };
       assert.equal(body.status, 'success', `${expr}: ${body.error ?? ''}`);
       return body.data!.result.filter((series) => Number.isFinite(Number(series.value[1])));
     };
-    for (let tries = 0; tries < 40 && (await query('up')).length === 0; tries++) await sleep(250);
+    for (let tries = 0; tries < 40 && (await query('up', (Date.now() / 1000).toFixed(3))).length === 0; tries++) await sleep(250);
     const empty: string[] = [];
     for (const panel of dashboard.panels) {
       for (const target of panel.targets) if ((await query(target.expr)).length === 0) empty.push(`${panel.title}: ${target.expr}`);
