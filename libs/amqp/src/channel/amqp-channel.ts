@@ -67,7 +67,6 @@ export class AmqpChannel implements ConsumerHost {
   private consumerPrefetchCount = 0;
   private consumerPrefetchSize = 0;
   private confirms: PublisherConfirms | null = null;
-  /** Highest delivery tag confirmed so far (for counting what a multiple ack covers). */
   private publishes = 0;
   private tx: Transaction | null = null;
   /** Consumer timeout: wakes when the oldest unacknowledged delivery may have been held too long. */

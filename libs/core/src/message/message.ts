@@ -1,11 +1,12 @@
 import type { MessageProperties } from '../encoding/properties';
 
+/** Message.unwrittenInserts once an insert was written (or dropped unacked): no early settlement any more. */
+const NEVER_UNWRITTEN = -1;
+
 /**
  * One published message. It is shared by every queue it was routed to (see QueueEntry), so the
  * body exists once in memory and, when persisted to several queues, once on disk.
  */
-/** Message.unwrittenInserts once an insert was written (or dropped unacked): no early settlement any more. */
-const NEVER_UNWRITTEN = -1;
 
 export class Message {
   /** Store id of the shared body row when persisted to more than one queue; 0 otherwise. */
@@ -58,13 +59,11 @@ export class Message {
   /**
    * Calls `callback` (synchronously, from the ack) if consumers ack every stored copy of this
    * message before any is written: it then needs no commit. RabbitMQ confirms such a publish at
-   * once, as its message store drops a write whose message is already gone. Returns false when
+   * once, as its message store drops a write whose message is already gone. Never called when
    * that can no longer happen (nothing queued, or already written).
    */
-  whenConsumedUnwritten(callback: () => void): boolean {
-    if (this.unwrittenInserts <= 0) return false;
-    this.consumedUnwritten = callback;
-    return true;
+  whenConsumedUnwritten(callback: () => void): void {
+    if (this.unwrittenInserts > 0) this.consumedUnwritten = callback;
   }
 
   get persistent(): boolean {

@@ -28,7 +28,6 @@ export class AckWait {
     private readonly maxBytes: number,
     /** Called when the wait is over: the held batch should go now. */
     private readonly onDue: () => void,
-    private readonly now: () => number = Date.now,
   ) {}
 
   /** True when `batch` should wait for acks (a timer then calls onDue); false: send it now. */
@@ -41,7 +40,7 @@ export class AckWait {
       return false;
     }
     if (batch.bytes >= this.maxBytes || !batch.insertsAllDelivered()) return false;
-    const now = this.now();
+    const now = Date.now();
     if (this.sparedShare < MIN_SPARED_SHARE && now - this.lastHoldAt < Math.max(PROBE_INTERVAL_MS, 10 * this.delayMs)) return false;
     this.cancel();
     this.heldBatch = batch.no;
