@@ -42,6 +42,8 @@ test('configuration: defaults, env values, config file (env wins), errors name t
   assert.throws(() => loadBrokerConfig({ STORE_SYNC: 'sometimes' }), /STORE_SYNC/);
   assert.throws(() => loadBrokerConfig({ JOBS_PORT: 'eighty' }), /JOBS_PORT/);
   assert.throws(() => loadBrokerConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/);
+  assert.equal(defaults.GC_CONCURRENT_MARKING, 'auto');
+  assert.throws(() => loadBrokerConfig({ GC_CONCURRENT_MARKING: 'sometimes' }), /GC_CONCURRENT_MARKING/);
   assert.throws(() => loadBrokerConfig({ CONFIG_FILE: '/nonexistent/x.json' }), /CONFIG_FILE: cannot read/);
   // settings that only make sense together
   assert.throws(() => loadBrokerConfig({ TLS_CERT_FILE: '/x/cert.pem' }), /TLS_CERT_FILE and TLS_KEY_FILE: give both or neither/);
@@ -86,6 +88,39 @@ test('the executable refuses bad configuration with a message naming the key', a
   });
   assert.equal(result.status, 2);
   assert.match(result.stderr, /MANAGEMENT_PORT/);
+});
+
+test('GC_CONCURRENT_MARKING reaches V8 before the broker starts: auto follows the CPU count, on/off force it', async () => {
+  const { availableParallelism } = await import('node:os');
+  for (const [setting, expected] of [
+    ['auto', availableParallelism() > 2],
+    ['on', true],
+    ['off', false],
+  ] as const) {
+    const dir = tempDir();
+    try {
+      const proc = await startBrokerProcess({
+        DATA_DIR: dir.path,
+        MANAGEMENT_PORT: '0',
+        AMQP_PORT: '0',
+        JOBS_PORT: '0',
+        DISPATCH_PORT: '0',
+        BIND_HOST: '127.0.0.1',
+        LOG_LEVEL: 'debug',
+        GC_CONCURRENT_MARKING: setting,
+      });
+      const deadline = Date.now() + 5000;
+      let tuned: Record<string, unknown> | undefined;
+      while ((tuned = proc.logs.find((l) => l.msg === 'garbage collector tuned')) === undefined && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(tuned?.concurrentMarking, expected, setting);
+      proc.child.kill('SIGTERM');
+      assert.equal(await proc.exited, 0);
+    } finally {
+      dir.cleanup();
+    }
+  }
 });
 
 test('SIGTERM shuts down gracefully: listeners close, the store is committed, exit code 0', async () => {

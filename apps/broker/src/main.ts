@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigurationError, loadBrokerConfig, unknownConfigKeys } from '#config';
 import { startBroker } from './broker-app';
+import { applyGcTuning } from './gc-tuning';
 
 async function main(): Promise<void> {
   let config;
@@ -13,7 +14,9 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  const concurrentMarking = applyGcTuning(config);
   const broker = await startBroker(config);
+  broker.logger.debug({ concurrentMarking }, 'garbage collector tuned');
   const unknown = unknownConfigKeys(process.env);
   if (unknown.length > 0) broker.logger.warn({ keys: unknown }, 'unknown keys in CONFIG_FILE ignored');
 

@@ -71,6 +71,13 @@ export class BrokerConfig {
   @Max(1000)
   STORE_ACK_WAIT_MS = 25;
 
+  /**
+   * V8's concurrent heap marking on helper threads: `auto` turns it off on machines with two CPUs
+   * or fewer, where those threads compete with the broker and its clients for the cores.
+   */
+  @IsIn(['auto', 'on', 'off'])
+  GC_CONCURRENT_MARKING: 'auto' | 'on' | 'off' = 'auto';
+
   /** Ready-message bytes a queue keeps in memory before paging the rest to the store. */
   @Type(() => Number)
   @IsInt()
