@@ -181,6 +181,26 @@ test('a message acked while the commit before it runs never touches disk, and it
   }
 });
 
+test('a body of 64 KiB or more in one queue is stored in a row of its own and deleted with its entry', async () => {
+  const opened = await openTestBroker();
+  try {
+    const vhost = opened.broker.defaultVhost;
+    vhost.declareQueue({ name: 'big', durable: true });
+    vhost.publish('', message('s'.repeat(64 * 1024 - 1), 'big', persistent));
+    vhost.publish('', message('L'.repeat(64 * 1024), 'big', persistent));
+    await opened.broker.whenDurable();
+    assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM bodies'), 1, 'only the 64 KiB body is stored apart');
+    assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM entries WHERE body IS NULL'), 1);
+    const drained = drain(opened.broker, 'big').map((e) => e.message.body.toString());
+    assert.deepEqual(drained.map((b) => [b[0], b.length]), [['s', 64 * 1024 - 1], ['L', 64 * 1024]]);
+    await opened.broker.whenDurable();
+    assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM bodies'), 0);
+    assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM entries'), 0);
+  } finally {
+    await opened.close();
+  }
+});
+
 test('a body routed to several durable queues is stored once and deleted with its last reference', async () => {
   const opened = await openTestBroker();
   try {

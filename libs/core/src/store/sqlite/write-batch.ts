@@ -17,6 +17,12 @@ class OpenSegment {
 }
 
 const propertiesWriter = new ByteWriter(256);
+/**
+ * Bodies from this size on get a row of their own in `bodies` even when one queue holds them, so
+ * the entry row stays small: SQLite rewrites a whole record on UPDATE, and marking a 1 MB entry
+ * delivered read and compared its megabyte of overflow pages again.
+ */
+const SEPARATE_BODY_BYTES = 64 * 1024;
 /** Buffers from this size on are not slices of Node's pool, so the packed records are handed to the writer thread without a copy. */
 const UNPOOLED_BYTES = Buffer.poolSize >>> 1;
 
@@ -128,7 +134,7 @@ export class WriteBatch {
 
   /**
    * Packs the batch for the writer. Entries still Pending become Stored; a message with two or more
-   * entries written here gets one shared body row. `onSharedRef` is called for every entry written
+   * entries written here, or a large body, gets a body row of its own. `onSharedRef` is called for every entry written
    * against a shared body, so the store can delete the body with its last reference.
    */
   seal(onSharedRef: (bodyId: number) => void): { message: BatchMessage; transfer: ArrayBuffer[] } {
@@ -188,8 +194,8 @@ function packInserts(inserts: QueueEntry[], writer: ByteWriter, bodies: Uint8Arr
     entry.storeState = StoreState.Stored;
     const message = entry.message;
     message.insertWritten();
-    if (message.sharedBodyId === 0 && message.batchRefs > 1) {
-      // the first of several live entries of this message: write its body once
+    if (message.sharedBodyId === 0 && (message.batchRefs > 1 || message.body.length >= SEPARATE_BODY_BYTES)) {
+      // the first of several live entries of this message, or a large body: write it once, apart
       message.sharedBodyId = entry.seq;
       const props = propertiesOf(message);
       writer.u8(RecordKind.SharedBody);
