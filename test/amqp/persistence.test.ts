@@ -302,7 +302,7 @@ describe('kill -9 of the broker process', () => {
       await withTimeout(proc2.exited, 30000, 'broker exit on SIGTERM');
     }
   });
-  it('large persistent bodies (shared with the store writer, some acked before their commit) come back byte for byte after SIGKILL', async () => {
+  it('large persistent bodies (some acked before their commit) come back byte for byte after SIGKILL', async () => {
     const dir = tempDir();
     cleanups.push(() => dir.cleanup());
     const port = await freePort();

@@ -10,7 +10,6 @@ export { Queue } from './queue/queue';
 export type { Consumer } from './queue/consumer';
 export { QueueEntry, EntryState } from './queue/queue-entry';
 export { Message } from './message/message';
-export { allocateBody, SHARED_BODY_MIN_BYTES } from './message/message-body';
 export { RANK_HEADER, NOT_BEFORE_HEADER, DEFAULT_RANK } from './queue/queue-options';
 export { BrokerError } from './errors';
 export type { Policy, PolicyTarget, PolicyValue } from './policy/policy';

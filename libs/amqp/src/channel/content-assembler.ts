@@ -1,4 +1,4 @@
-import { allocateBody, decodeProperties, Message, peekProperties } from '#core';
+import { decodeProperties, Message, peekProperties } from '#core';
 import { BASIC_CLASS_ID, ContentHeader, decodeContentHeader, MethodId } from '../codec';
 import { preconditionFailed, unexpectedFrame } from '../errors';
 
@@ -10,8 +10,6 @@ interface PendingPublish {
   header: ContentHeader | null;
   /** The header's encoded properties, copied: the frame they came in is reused by the next read. */
   encodedProperties: Buffer | null;
-  /** Delivery mode 2: a large body is assembled where the store's writer can read it. */
-  persistent: boolean;
   body: Buffer | null;
   received: number;
 }
@@ -41,7 +39,7 @@ export class ContentAssembler {
   }
 
   begin(exchange: string, routingKey: string, mandatory: boolean): void {
-    this.pending = { exchange, routingKey, mandatory, header: null, encodedProperties: null, persistent: false, body: null, received: 0 };
+    this.pending = { exchange, routingKey, mandatory, header: null, encodedProperties: null, body: null, received: 0 };
   }
 
   /** The content header; completes the publish when its body is empty. */
@@ -54,7 +52,7 @@ export class ContentAssembler {
     if (header.classId !== BASIC_CLASS_ID) {
       throw unexpectedFrame(`content header for class ${header.classId}, expected class ${BASIC_CLASS_ID}`);
     }
-    const persistent = peekProperties(header.propertiesRaw).deliveryMode === 2; // also validates the property list
+    peekProperties(header.propertiesRaw); // validates the property list before we keep it
     if (header.bodySize > this.maxMessageBytes) {
       this.pending = null;
       throw preconditionFailed(`message size ${header.bodySize} is larger than configured max size ${this.maxMessageBytes}`).withMethod(
@@ -63,7 +61,6 @@ export class ContentAssembler {
     }
     pending.header = header;
     pending.encodedProperties = Buffer.from(header.propertiesRaw);
-    pending.persistent = persistent;
     if (header.bodySize === 0) this.complete(pending, Buffer.alloc(0));
   }
 
@@ -77,9 +74,9 @@ export class ContentAssembler {
     if (pending === null || pending.header === null || size === 0) return null;
     const total = pending.header.bodySize;
     if (pending.received + size > total) return null;
-    if (pending.received === 0 && size === total) this.target = allocateBody(size, pending.persistent);
+    if (pending.received === 0 && size === total) this.target = Buffer.allocUnsafe(size);
     else {
-      pending.body ??= allocateBody(total, pending.persistent);
+      pending.body ??= Buffer.allocUnsafe(total);
       this.target = pending.body.subarray(pending.received, pending.received + size);
     }
     return this.target;
@@ -109,7 +106,7 @@ export class ContentAssembler {
       this.complete(pending, owned ? payload : Buffer.from(payload));
       return;
     }
-    pending.body ??= allocateBody(size, pending.persistent);
+    pending.body ??= Buffer.allocUnsafe(size);
     payload.copy(pending.body, pending.received);
     pending.received = received;
     if (received === size) this.complete(pending, pending.body);

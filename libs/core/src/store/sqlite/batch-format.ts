@@ -35,8 +35,6 @@ export interface SegmentMessage {
   meta: MetaOp | null;
   /** Packed records (see RecordKind); null when none. */
   records: Uint8Array | null;
-  /** Bodies the records refer to by index (SHARED_MEMORY_BODY): views of shared memory, not copies. */
-  bodies: Uint8Array[] | null;
   delivered: Float64Array | null;
   deletes: Float64Array | null;
   bodyDeletes: Float64Array | null;
@@ -76,9 +74,6 @@ export const enum RecordKind {
   /** id f64, props, body */
   SharedBody = 2,
 }
-
-/** In place of a body's length: the body is `bodies[next u32]` of the segment. */
-export const SHARED_MEMORY_BODY = 0xffffffff;
 
 /**
  * Compresses sorted, distinct sequence numbers into inclusive [first, last] runs, so that a batch of

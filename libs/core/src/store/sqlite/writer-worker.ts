@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { BatchMessage, MetaOp, RecordKind, SegmentMessage, SHARED_MEMORY_BODY, toRuns, WriterReply, WriterRequest } from './batch-format';
+import { BatchMessage, MetaOp, RecordKind, SegmentMessage, toRuns, WriterReply, WriterRequest } from './batch-format';
 import { pragmasFor, SyncMode } from './schema';
 
 interface WriterOptions {
@@ -103,17 +103,12 @@ function applyMeta(op: MetaOp): void {
 }
 
 /** Reads the packed records of a segment (see RecordKind) and inserts them. */
-function applyRecords(records: Uint8Array, bodies: Uint8Array[] | null): number {
+function applyRecords(records: Uint8Array): number {
   const buf = Buffer.from(records.buffer, records.byteOffset, records.length);
   let pos = 0;
   let ops = 0;
   const blob = (): Buffer => {
     const length = buf.readUInt32BE(pos);
-    if (length === SHARED_MEMORY_BODY) {
-      const body = bodies![buf.readUInt32BE(pos + 4)]!;
-      pos += 8;
-      return Buffer.from(body.buffer, body.byteOffset, body.length);
-    }
     const bytes = buf.subarray(pos + 4, pos + 4 + length);
     pos += 4 + length;
     return bytes;
@@ -170,7 +165,7 @@ function applySegment(segment: SegmentMessage): number {
     applyMeta(segment.meta);
     ops++;
   }
-  if (segment.records) ops += applyRecords(segment.records, segment.bodies);
+  if (segment.records) ops += applyRecords(segment.records);
   // deletes first: an entry delivered and settled within one batch needs no delivered mark
   if (segment.deletes) ops += applyRuns(segment.deletes, statements.deleteEntries);
   if (segment.delivered) ops += applyRuns(segment.delivered, statements.markDelivered);
