@@ -181,6 +181,34 @@ test('a message acked while the commit before it runs never touches disk, and it
   }
 });
 
+for (const waiting of [false, true]) {
+  test(`a publisher paused for a backlog that acks cancelled entirely is told the backlog is over (${waiting ? 'a confirm waiting on the batch' : 'nothing else in the batch'})`, async () => {
+    const opened = await openTestBroker();
+    try {
+      const vhost = opened.broker.defaultVhost;
+      vhost.declareQueue({ name: 'spared', durable: true });
+      const consumer = new CollectingConsumer('c');
+      vhost.getQueue('spared').addConsumer(consumer);
+      await opened.broker.whenDurable(); // the declaration is written: the next batch holds only the messages
+      // 17 MB in one tick: more than the store lets queue up, so publishers should pause
+      const body = 'b'.repeat(1024 * 1024);
+      for (let i = 0; i < 17; i++) vhost.publish('', message(body, 'spared', persistent));
+      assert.equal(opened.broker.storeBacklogged, true);
+      const confirmed = waiting ? opened.broker.whenDurable() : Promise.resolve();
+      const relieved = new Promise<void>((resolve) => opened.broker.onStoreRelief(resolve));
+      // every message is acked before the batch goes, so nothing is written and no commit answers
+      for (const entry of consumer.received.splice(0)) consumer.ack(entry);
+      const outcome = await Promise.race([relieved.then(() => 'relieved'), new Promise((resolve) => setTimeout(resolve, 2000, 'still paused'))]);
+      assert.equal(outcome, 'relieved');
+      await confirmed;
+      assert.equal(opened.broker.storeBacklogged, false);
+      assert.equal(countRows(opened.dataDir, 'SELECT COUNT(*) FROM entries'), 0);
+    } finally {
+      await opened.close();
+    }
+  });
+}
+
 test('a body of 64 KiB or more in one queue is stored in a row of its own and deleted with its entry', async () => {
   const opened = await openTestBroker();
   try {

@@ -486,7 +486,11 @@ export class SqliteStore implements BrokerStore {
   private readonly flushNow = (): void => {
     this.flushScheduled = false;
     const batch = this.open;
-    if (batch.isEmpty && batch.callbacks.length === 0) return;
+    if (batch.isEmpty && batch.callbacks.length === 0) {
+      // acks may have cancelled every write a paused publisher was waiting behind
+      this.relieve();
+      return;
+    }
     // With nothing in flight, send now. With a commit running, keep filling this batch until the
     // commit returns (onReply sends it then), unless it is big: a message consumed and acked
     // meanwhile never reaches the disk, and its confirm waits no longer than it would have in the
@@ -517,6 +521,8 @@ export class SqliteStore implements BrokerStore {
       } else {
         this.committed = batch.no;
         for (const callback of batch.callbacks) callback(true);
+        // no commit will answer: a publisher paused for the backlog this batch was must hear now
+        this.relieve();
       }
       return;
     }
@@ -542,6 +548,11 @@ export class SqliteStore implements BrokerStore {
     for (const flight of done) for (const callback of flight.callbacks) callback(true);
     // the next batch goes now, unless it is all out with consumers whose acks may spare it
     if ((!this.open.isEmpty || this.open.callbacks.length > 0) && !this.ackWait.holds(this.open)) this.send();
+    this.relieve();
+  }
+
+  /** Runs the onDrain listeners once the backlog is gone. */
+  private relieve(): void {
     if (!this.backlogged && this.drainListeners.length > 0) {
       for (const listener of this.drainListeners.splice(0)) listener();
     }
