@@ -166,9 +166,8 @@ function applySegment(segment: SegmentMessage): number {
     ops++;
   }
   if (segment.records) ops += applyRecords(segment.records);
-  // deletes first: an entry delivered and settled within one batch needs no delivered mark
-  if (segment.deletes) ops += applyRuns(segment.deletes, statements.deleteEntries);
   if (segment.delivered) ops += applyRuns(segment.delivered, statements.markDelivered);
+  if (segment.deletes) ops += applyRuns(segment.deletes, statements.deleteEntries);
   if (segment.bodyDeletes) ops += applyRuns(segment.bodyDeletes, statements.deleteBodies);
   return ops;
 }
