@@ -7,6 +7,16 @@ import { startBroker } from '../../apps/broker/src/broker-app';
 import { startBrokerProcess } from '../support/broker-process';
 import { tempDir } from '../support/temp-dir';
 
+/** A broker process's environment: data in `dataDir`, every door on a free loopback port. */
+const onFreePorts = (dataDir: string): Record<string, string> => ({
+  DATA_DIR: dataDir,
+  MANAGEMENT_PORT: '0',
+  AMQP_PORT: '0',
+  JOBS_PORT: '0',
+  DISPATCH_PORT: '0',
+  BIND_HOST: '127.0.0.1',
+});
+
 test('configuration: defaults, env values, config file (env wins), errors name the key', () => {
   const defaults = loadBrokerConfig({});
   assert.equal(defaults.DATA_DIR, './data');
@@ -99,16 +109,7 @@ test('GC_CONCURRENT_MARKING reaches V8 before the broker starts: auto follows th
   ] as const) {
     const dir = tempDir();
     try {
-      const proc = await startBrokerProcess({
-        DATA_DIR: dir.path,
-        MANAGEMENT_PORT: '0',
-        AMQP_PORT: '0',
-        JOBS_PORT: '0',
-        DISPATCH_PORT: '0',
-        BIND_HOST: '127.0.0.1',
-        LOG_LEVEL: 'debug',
-        GC_CONCURRENT_MARKING: setting,
-      });
+      const proc = await startBrokerProcess({ ...onFreePorts(dir.path), LOG_LEVEL: 'debug', GC_CONCURRENT_MARKING: setting });
       const deadline = Date.now() + 5000;
       let tuned: Record<string, unknown> | undefined;
       while ((tuned = proc.logs.find((l) => l.msg === 'garbage collector tuned')) === undefined && Date.now() < deadline) {
@@ -126,14 +127,7 @@ test('GC_CONCURRENT_MARKING reaches V8 before the broker starts: auto follows th
 test('SIGTERM shuts down gracefully: listeners close, the store is committed, exit code 0', async () => {
   const dir = tempDir();
   try {
-    const proc = await startBrokerProcess({
-      DATA_DIR: dir.path,
-      MANAGEMENT_PORT: '0',
-      AMQP_PORT: '0',
-      JOBS_PORT: '0',
-      DISPATCH_PORT: '0',
-      BIND_HOST: '127.0.0.1',
-    });
+    const proc = await startBrokerProcess(onFreePorts(dir.path));
     proc.child.kill('SIGTERM');
     assert.equal(await proc.exited, 0);
     assert.ok(proc.logs.some((l) => String(l.msg).startsWith('shutting down')));
