@@ -166,6 +166,8 @@ function applySegment(segment: SegmentMessage): number {
     ops++;
   }
   if (segment.records) ops += applyRecords(segment.records);
+  // marks before deletes: deleting first spared marks only for large entries (whose body row is
+  // apart anyway) and slowed the small-message backlog (bench/core, 2211f0b)
   if (segment.delivered) ops += applyRuns(segment.delivered, statements.markDelivered);
   if (segment.deletes) ops += applyRuns(segment.deletes, statements.deleteEntries);
   if (segment.bodyDeletes) ops += applyRuns(segment.bodyDeletes, statements.deleteBodies);
