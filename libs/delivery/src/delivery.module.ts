@@ -26,11 +26,16 @@ export class DeliveryHttpService implements OnApplicationBootstrap, BeforeApplic
     @Inject(APP_LOGGER) logger: Logger,
   ) {
     const signer = options.signingSecret === '' ? null : new WebhookSigner(options.signingSecret);
-    this.sender = new HttpSender(new DestinationGuard(options.destinations), signer, {
-      maxConnectionsPerOrigin: options.maxConnectionsPerOrigin,
-      maxResponseBytes: options.maxResponseBytes,
-      followRedirects: options.followRedirects,
-    });
+    this.sender = new HttpSender(
+      new DestinationGuard(options.destinations, broker.listeners),
+      signer,
+      {
+        maxConnectionsPerOrigin: options.maxConnectionsPerOrigin,
+        maxResponseBytes: options.maxResponseBytes,
+        followRedirects: options.followRedirects,
+      },
+      broker.listeners,
+    );
     const log = logger.child({ component: 'delivery' });
     const events = new DeliveryMetrics(metrics.registry, () => ({ index: this.service.index, circuit: this.service.circuit }), log);
     this.service = new DeliveryService(broker, options, this.sender, events);
