@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
 /** One socket the broker accepts connections on. */
@@ -15,7 +14,7 @@ export interface ListenerEndpoint {
 function plainAddress(address: string): string {
   const lower = address.toLowerCase();
   const v4 = lower.startsWith('::ffff:') ? lower.slice(7) : '';
-  return v4 !== '' && isIP(v4) === 4 ? v4 : lower;
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(v4) ? v4 : lower;
 }
 
 /**
