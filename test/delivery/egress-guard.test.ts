@@ -7,10 +7,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
+import { createServer as createTlsServer } from 'node:tls';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { sleep, startTestApp, TestApp } from '../support/app-harness';
 import { getJson, HttpSink, postJson } from '../support/http-sink';
 import { ManagementClient } from '../support/management-client';
+import { haveOpenssl, makeTestCertificates } from '../support/test-certificates';
 import { DestinationGuard, DestinationRules, embeddedIPv4 } from '../../libs/delivery/src/sender/destination-guard';
 
 interface AttemptView {
@@ -206,6 +209,40 @@ test('always refused, at once: cloud metadata over IPv4 and IPv6, and IPv6 forms
     for (const url of urls) await assertRefused(app, await deliver(app, { Url: url }), /link-local, cloud metadata/, url);
   } finally {
     await app.close();
+  }
+});
+
+test('https: TLS starts only on a socket the guard allowed, with the name as SNI', async (t) => {
+  if (!haveOpenssl()) {
+    t.skip('openssl is not installed');
+    return;
+  }
+  const certificates = makeTestCertificates();
+  const names: string[] = [];
+  const server = createTlsServer({
+    key: readFileSync(certificates.keyFile),
+    cert: readFileSync(certificates.certFile),
+    SNICallback: (name, callback) => {
+      names.push(name);
+      callback(null, undefined);
+    },
+  });
+  server.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const app = await startTestApp({ DISPATCH_ALLOW_LOOPBACK: 'true' });
+  try {
+    // the test CA is not trusted by the sender: the handshake runs and fails on the certificate
+    const uuid = await deliver(app, { Url: `https://localhost:${port}/secure` });
+    const view = await settled(app, uuid);
+    assert.equal(view.attempts[0]?.error, 'tls', JSON.stringify(view));
+    assert.deepEqual(names.slice(0, 1), ['localhost']);
+    const own = await deliver(app, { Url: `https://localhost:${app.running.ports.management}/api/overview` });
+    await assertRefused(app, own, /own management listener/, 'https to the management port');
+  } finally {
+    await app.close();
+    server.close();
+    certificates.cleanup();
   }
 });
 

@@ -158,7 +158,8 @@ function classify(error: unknown): TransportErrorClass {
     if (c.startsWith('UND_ERR_') && c.includes('TIMEOUT')) return 'timeout';
     if (c === 'ETIMEDOUT') return 'timeout';
     if (c === 'ECONNRESET' || c === 'EPIPE' || c === 'UND_ERR_SOCKET' || c === 'UND_ERR_CLOSED') return 'reset';
-    if (c.startsWith('ERR_TLS') || c.includes('CERT') || c === 'EPROTO' || c.startsWith('ERR_SSL')) return 'tls';
+    // OpenSSL's verification codes: CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, UNABLE_TO_GET_ISSUER_CERT_LOCALLY …
+    if (c.startsWith('ERR_TLS') || c.includes('CERT') || c.includes('VERIFY') || c === 'EPROTO' || c.startsWith('ERR_SSL')) return 'tls';
   }
   if (error instanceof RefusedDestination) return 'forbidden-destination';
   return 'other';
