@@ -225,6 +225,7 @@ async function startBroker(ports, dataDir, inc) {
       LOG_LEVEL: 'warn',
       STORE_SYNC: 'full',
       DISPATCH_REFUSE_PRIVATE: 'false',
+      DISPATCH_ALLOW_LOOPBACK: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -237,6 +237,7 @@ async function startBroker(): Promise<Broker> {
       HTTP_HEADERS_TIMEOUT_MS: String(BROKER_HTTP_TIMEOUT_MS),
       // deliveries the HTTP fuzz manages to make valid go to the local sink, nowhere else
       DISPATCH_ALLOW: '127.0.0.1',
+      DISPATCH_ALLOW_LOOPBACK: 'true',
       DISPATCH_MAX_ATTEMPTS: '2',
       DISPATCH_RETRY_BASE_MS: '100',
     },

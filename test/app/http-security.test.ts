@@ -74,7 +74,7 @@ describe('job API and delivery API with authentication on', () => {
     sink = await HttpSink.start();
     const file = join(config.path, 'broker.json');
     writeFileSync(file, JSON.stringify({ tokens: { 'worker-token-0123456789': 'worker', 'ghost-token-for-nobody': 'nobody' } }));
-    app = await startTestApp({ CONFIG_FILE: file, JOBS_AUTH: 'true', DISPATCH_AUTH: 'true', DISPATCH_REFUSE_PRIVATE: 'false' });
+    app = await startTestApp({ CONFIG_FILE: file, JOBS_AUTH: 'true', DISPATCH_AUTH: 'true', DISPATCH_REFUSE_PRIVATE: 'false', DISPATCH_ALLOW_LOOPBACK: 'true' });
     jobs = `http://127.0.0.1:${app.running.ports.jobs}`;
     const users = app.broker.users;
     users.put('worker', { password: 'w0rk' }, []);

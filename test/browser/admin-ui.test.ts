@@ -22,7 +22,7 @@ let sink: HttpSink;
 
 before(async () => {
   if (skip) return;
-  app = await startTestApp({ DISPATCH_RETRY_BASE_MS: '200' });
+  app = await startTestApp({ DISPATCH_RETRY_BASE_MS: '200', DISPATCH_ALLOW_LOOPBACK: 'true' });
   sink = await HttpSink.start();
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -22,6 +22,8 @@ test('kill -9 with 300 deliveries accepted and in flight to a slow sink: after t
       BIND_HOST: '127.0.0.1',
       STORE_SYNC: 'full',
       DISPATCH_HOST_CONCURRENCY: '32',
+      // the sink is on loopback
+      DISPATCH_ALLOW_LOOPBACK: 'true',
     };
     let proc = await startBrokerProcess(env);
     const accepted: string[] = [];

@@ -15,7 +15,7 @@ let sink: HttpSink;
 
 before(async () => {
   sink = await HttpSink.start();
-  app = await startTestApp({ DISPATCH_MAX_BODY_MB: '1' });
+  app = await startTestApp({ DISPATCH_MAX_BODY_MB: '1', DISPATCH_ALLOW_LOOPBACK: 'true' });
 });
 after(async () => {
   await app?.close();
@@ -119,7 +119,7 @@ test('a UUID is delivered once: the same content again is 200 with its state, ot
 
 test('idempotency survives a restart: an accepted UUID is not delivered again', async () => {
   const dir = tempDir();
-  let own = await startTestApp({}, dir.path);
+  let own = await startTestApp({ DISPATCH_ALLOW_LOOPBACK: 'true' }, dir.path);
   try {
     const uuid = randomUUID();
     const request = { UUID: uuid, Url: sink.url('/restart-idempotent'), Body: 'x' };
@@ -127,7 +127,7 @@ test('idempotency survives a restart: an accepted UUID is not delivered again', 
     await sink.waitFor(() => sink.to('/restart-idempotent').length === 1);
     await sleep(100); // the finished record commits with the ack
     await own.stop();
-    own = await startTestApp({}, dir.path);
+    own = await startTestApp({ DISPATCH_ALLOW_LOOPBACK: 'true' }, dir.path);
     const again = await postJson(`${own.dispatchUrl}/`, request);
     assert.equal(again.status, 200, again.text);
     assert.equal(again.json.state, 'delivered');

@@ -15,7 +15,7 @@ let sink: HttpSink;
 
 before(async () => {
   sink = await HttpSink.start();
-  app = await startTestApp({ DISPATCH_RETRY_BASE_MS: '200', DISPATCH_CIRCUIT_THRESHOLD: '0' });
+  app = await startTestApp({ DISPATCH_RETRY_BASE_MS: '200', DISPATCH_CIRCUIT_THRESHOLD: '0', DISPATCH_ALLOW_LOOPBACK: 'true' });
 });
 after(async () => {
   await app?.close();
@@ -144,7 +144,7 @@ test('cancelling a pending delivery stops it; a delivered one cannot be cancelle
 });
 
 test("Dispatcher's compatibility rule: any HTTP answer counts as delivered", async () => {
-  const compat = await startTestApp({ DISPATCH_ANY_RESPONSE_DELIVERS: 'true', DISPATCH_RETRY_BASE_MS: '200' });
+  const compat = await startTestApp({ DISPATCH_ANY_RESPONSE_DELIVERS: 'true', DISPATCH_RETRY_BASE_MS: '200', DISPATCH_ALLOW_LOOPBACK: 'true' });
   try {
     sink.behaviour = () => ({ status: 500 });
     const uuid = randomUUID();
@@ -161,7 +161,7 @@ test("Dispatcher's compatibility rule: any HTTP answer counts as delivered", asy
 
 test('a restart keeps a retried delivery\'s attempts and due time, and it is delivered afterwards', async () => {
   const dir = tempDir();
-  let own = await startTestApp({ DISPATCH_RETRY_BASE_MS: '1500', DISPATCH_CIRCUIT_THRESHOLD: '0' }, dir.path);
+  let own = await startTestApp({ DISPATCH_RETRY_BASE_MS: '1500', DISPATCH_CIRCUIT_THRESHOLD: '0', DISPATCH_ALLOW_LOOPBACK: 'true' }, dir.path);
   try {
     let failing = true;
     sink.behaviour = (request) => (request.url === '/after-restart' && failing ? { status: 503 } : { status: 200 });
@@ -173,7 +173,7 @@ test('a restart keeps a retried delivery\'s attempts and due time, and it is del
     assert.equal(before.state, 'pending');
     assert.equal((before.attempts as unknown[]).length, 1);
     await own.stop();
-    own = await startTestApp({ DISPATCH_RETRY_BASE_MS: '1500', DISPATCH_CIRCUIT_THRESHOLD: '0' }, dir.path);
+    own = await startTestApp({ DISPATCH_RETRY_BASE_MS: '1500', DISPATCH_CIRCUIT_THRESHOLD: '0', DISPATCH_ALLOW_LOOPBACK: 'true' }, dir.path);
     const after = (await getJson(`${own.dispatchUrl}/deliveries/${uuid}`)).json;
     assert.equal(after.state, 'pending');
     assert.deepEqual(after.attempts, before.attempts, 'the attempt history survived');

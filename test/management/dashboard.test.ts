@@ -23,7 +23,7 @@ interface Panel {
 
 test('every panel of deploy/grafana/dashboards/unified-broker.json returns data from a real Prometheus', { skip: existsSync(PROMETHEUS) ? false : 'prometheus is not installed' }, async () => {
   const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Panel[] };
-  const app = await startTestApp({ DISPATCH_RETRY_BASE_MS: '200' });
+  const app = await startTestApp({ DISPATCH_RETRY_BASE_MS: '200', DISPATCH_ALLOW_LOOPBACK: 'true' });
   const sink = await HttpSink.start();
   const dir = tempDir();
   let prometheus: ChildProcess | undefined;

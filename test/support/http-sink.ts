@@ -28,11 +28,12 @@ export class HttpSink {
     this.server.keepAliveTimeout = 30_000;
   }
 
-  static async start(port = 0): Promise<HttpSink> {
+  /** `host` '::' listens on every local address (IPv4 too); url() still names 127.0.0.1. */
+  static async start(port = 0, host = '127.0.0.1'): Promise<HttpSink> {
     const sink = new HttpSink();
     await new Promise<void>((resolve, reject) => {
       sink.server.once('error', reject);
-      sink.server.listen(port, '127.0.0.1', () => resolve());
+      sink.server.listen(port, host, () => resolve());
     });
     return sink;
   }

@@ -60,19 +60,20 @@ test('circuit breaker: opens after N consecutive failures, lets one probe throug
 });
 
 test('destination guard: always-refused ranges, the private switch, allow and deny lists, mapped IPv4', () => {
-  const open = new DestinationGuard({ refusePrivate: false, allow: [], deny: [] });
+  const noListeners = { reachedBy: () => null };
+  const open = new DestinationGuard({ allowLoopback: true, refusePrivate: false, allow: [], deny: [] }, noListeners);
   for (const address of ['169.254.169.254', '0.0.0.0', '224.0.0.1', '255.255.255.255', 'fe80::1', 'ff02::1', '::ffff:169.254.169.254']) {
     assert.notEqual(open.refuseAddress(address), null, address);
   }
   for (const address of ['127.0.0.1', '10.1.2.3', '192.168.1.1', '8.8.8.8', '::1']) assert.equal(open.refuseAddress(address), null, address);
-  const strict = new DestinationGuard({ refusePrivate: true, allow: [], deny: ['evil.example', '203.0.113.0/24'] });
+  const strict = new DestinationGuard({ allowLoopback: true, refusePrivate: true, allow: [], deny: ['evil.example', '203.0.113.0/24'] }, noListeners);
   for (const address of ['127.0.0.1', '10.1.2.3', '172.16.5.5', '192.168.1.1', '::1', 'fd00::1', '::ffff:127.0.0.1', '203.0.113.9']) {
     assert.notEqual(strict.refuseAddress(address), null, address);
   }
   assert.equal(strict.refuseAddress('8.8.8.8'), null);
   assert.notEqual(strict.refuseHost('EVIL.example'), null, 'names match case-insensitively');
   assert.equal(strict.refuseHost('good.example'), null, 'names are judged once resolved');
-  const allowOnly = new DestinationGuard({ refusePrivate: false, allow: ['hooks.example', '198.51.100.0/24'], deny: [] });
+  const allowOnly = new DestinationGuard({ allowLoopback: false, refusePrivate: false, allow: ['hooks.example', '198.51.100.0/24'], deny: [] }, noListeners);
   assert.equal(allowOnly.refuseAddress('198.51.100.7'), null);
   assert.equal(allowOnly.refuseAddress('93.184.216.34', 'hooks.example'), null, 'an allowed name may resolve anywhere permitted');
   assert.notEqual(allowOnly.refuseAddress('93.184.216.34', 'other.example'), null);

@@ -126,6 +126,7 @@ export class AppModule {
           circuit: { failureThreshold: config.DISPATCH_CIRCUIT_THRESHOLD, probeIntervalMs: config.DISPATCH_CIRCUIT_PROBE_MS },
           signingSecret: config.DISPATCH_SIGNING_SECRET,
           destinations: {
+            allowLoopback: config.DISPATCH_ALLOW_LOOPBACK,
             refusePrivate: config.DISPATCH_REFUSE_PRIVATE,
             allow: listOf(config.DISPATCH_ALLOW),
             deny: listOf(config.DISPATCH_DENY),

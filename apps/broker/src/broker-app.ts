@@ -4,6 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { LogController } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { AmqpService } from '#amqp';
+import { Broker } from '#core';
 import { DeliveryHttpService } from '#delivery';
 import { JobsHttpService } from '#jobs';
 import type { BrokerConfig } from '#config';
@@ -38,6 +39,14 @@ export async function startBroker(config: BrokerConfig, overrides: CompositionOv
   const amqps = app.get(AmqpService).server.tlsPort;
   const jobs = app.get(JobsHttpService).server.port;
   const dispatch = app.get(DeliveryHttpService).server.port;
+  // the delivery door must never call these: it waits for the list to be complete before its first call
+  const listeners = app.get(Broker).listeners;
+  listeners.add({ door: 'management', host: config.BIND_HOST, port: management });
+  listeners.add({ door: 'amqp', host: config.BIND_HOST, port: amqp });
+  listeners.add({ door: 'amqps', host: config.BIND_HOST, port: amqps });
+  listeners.add({ door: 'jobs', host: config.JOBS_HOST || config.BIND_HOST, port: jobs });
+  listeners.add({ door: 'dispatch', host: config.DISPATCH_HOST || config.BIND_HOST, port: dispatch });
+  listeners.complete();
   logger.info({ dataDir: config.DATA_DIR, management, amqp, ...(amqps !== 0 ? { amqps } : {}), jobs, dispatch }, 'broker started');
   let closing: Promise<void> | null = null;
   return {

@@ -290,10 +290,15 @@ export class BrokerConfig {
   @IsString()
   DISPATCH_SIGNING_SECRET = '';
 
-  /** Also refuse loopback and private addresses (link-local, metadata, multicast are always refused). */
+  /** Also refuse private ranges, and loopback even with DISPATCH_ALLOW_LOOPBACK (link-local, metadata, multicast are always refused). */
   @Transform(toBoolean)
   @IsBoolean()
   DISPATCH_REFUSE_PRIVATE = false;
+
+  /** Deliveries may call loopback addresses (development, tests); the broker's own ports stay refused. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  DISPATCH_ALLOW_LOOPBACK = false;
 
   /** Comma-separated hosts, addresses or CIDRs that alone may be called; empty: any. */
   @IsString()

@@ -1,6 +1,7 @@
 import { UserDefinition, UserRegistry } from './auth/user-registry';
 import { notFound, storeUnavailable } from './errors';
 import type { BrokerSnapshot, VhostSnapshot } from './introspection/snapshots';
+import { ListenerRegistry } from './listeners/listener-registry';
 import { CoreMetrics } from './metrics';
 import { PolicyRegistry } from './policy/policy-registry';
 import { ResourceAlarms } from './resource-alarms';
@@ -60,6 +61,8 @@ export class Broker {
   readonly alarms: ResourceAlarms;
   /** The doors' own registries (AMQP connections, …), listed and closed by the management layer. */
   readonly sessions = new SessionRegistries();
+  /** The sockets the doors listen on, registered by the application (outbound calls must not reach them). */
+  readonly listeners = new ListenerRegistry();
   /** Users and permissions (definitions kept in the store). */
   readonly users: UserRegistry;
   /** Policies: queue settings applied by name pattern (definitions kept in the store). */

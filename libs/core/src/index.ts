@@ -16,6 +16,8 @@ export type { Policy, PolicyTarget, PolicyValue } from './policy/policy';
 export { POLICY_KEYS } from './policy/policy';
 export { HASHING_ALGORITHMS, UserRegistry } from './auth/user-registry';
 export { isLoopbackAddress } from './auth/loopback';
+export { ListenerRegistry, isLocalAddress } from './listeners/listener-registry';
+export type { ListenerEndpoint } from './listeners/listener-registry';
 export type { Access, HashingAlgorithm, PermissionDefinition, UserDefinition } from './auth/user-registry';
 export type { BrokerErrorKind } from './errors';
 

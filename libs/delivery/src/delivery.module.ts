@@ -4,6 +4,7 @@ import { APP_LOGGER, Logger, MetricsService } from '#observability';
 import { DELIVERY_OPTIONS, DeliveryOptions } from './delivery-options';
 import { DeliveryMetrics } from './delivery-metrics';
 import { DeliveryService } from './domain/delivery-service';
+import { DestinationPermission } from './domain/destination-permission';
 import { DeliveryHttpServer } from './http/delivery-http-server';
 import { DestinationGuard } from './sender/destination-guard';
 import { HttpSender } from './sender/http-sender';
@@ -26,14 +27,20 @@ export class DeliveryHttpService implements OnApplicationBootstrap, BeforeApplic
     @Inject(APP_LOGGER) logger: Logger,
   ) {
     const signer = options.signingSecret === '' ? null : new WebhookSigner(options.signingSecret);
-    this.sender = new HttpSender(new DestinationGuard(options.destinations), signer, {
-      maxConnectionsPerOrigin: options.maxConnectionsPerOrigin,
-      maxResponseBytes: options.maxResponseBytes,
-      followRedirects: options.followRedirects,
-    });
+    this.sender = new HttpSender(
+      new DestinationGuard(options.destinations, broker.listeners),
+      signer,
+      {
+        maxConnectionsPerOrigin: options.maxConnectionsPerOrigin,
+        maxResponseBytes: options.maxResponseBytes,
+        followRedirects: options.followRedirects,
+      },
+      broker.listeners,
+    );
     const log = logger.child({ component: 'delivery' });
     const events = new DeliveryMetrics(metrics.registry, () => ({ index: this.service.index, circuit: this.service.circuit }), log);
-    this.service = new DeliveryService(broker, options, this.sender, events);
+    const permission = options.auth.enabled ? new DestinationPermission(broker.users, options.vhost) : null;
+    this.service = new DeliveryService(broker, options, this.sender, events, permission);
     this.server = new DeliveryHttpServer(broker, this.service, options, log);
   }
 

@@ -27,6 +27,11 @@ export interface Delivery extends DeliveryRequest {
   attemptBase?: number;
   /** Why it is dead, once it is. */
   deadReason?: string;
+  /**
+   * Who asked for it: the HTTP caller, or the AMQP publisher's user_id (which the AMQP door
+   * checks against the connection's user, as RabbitMQ does). Absent when the door is open.
+   */
+  requester?: string;
 }
 
 /**
@@ -76,6 +81,7 @@ export function deliveryMessage(delivery: Delivery, routingKey: string, notBefor
   if (delivery.attemptBase !== undefined) headers[H.attemptBase] = delivery.attemptBase;
   if (notBefore > 0) headers[NOT_BEFORE_HEADER] = notBefore;
   const properties: MessageProperties = { deliveryMode: 2, messageId: delivery.id, headers };
+  if (delivery.requester !== undefined) properties.userId = delivery.requester;
   return new Message('', routingKey, properties, null, delivery.body);
 }
 
@@ -116,6 +122,7 @@ export function deliveryOf(message: Message, fallbackId: string, fallbackAcceptN
   if (deadReason !== undefined) delivery.deadReason = deadReason;
   const attemptBase = numberOf(h[H.attemptBase]);
   if (attemptBase !== undefined) delivery.attemptBase = attemptBase;
+  if (properties.userId !== undefined) delivery.requester = properties.userId;
   return delivery;
 }
 

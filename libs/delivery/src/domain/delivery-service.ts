@@ -6,6 +6,7 @@ import { conflict, DeliveryRequestError, notFound } from './delivery-errors';
 import { DeliveryFilter, DeliveryIndex, DeliveryRecord, recordOf } from './delivery-index';
 import { Delivery, deliveryMessage, deliveryOf } from './delivery-message';
 import { contentHash, DeliveryRequest } from './delivery-request';
+import type { DestinationPermission } from './destination-permission';
 import { DeliveryWorker, WorkerEvents } from './delivery-worker';
 
 /** Namespace of the keyed records that remember finished deliveries. */
@@ -44,6 +45,8 @@ export class DeliveryService {
     private readonly options: DeliveryOptions,
     private readonly sender: HttpSender,
     private readonly events: DeliveryEvents,
+    /** The per-destination rule when the door asks for credentials; null when it is open. */
+    private readonly permission: DestinationPermission | null,
   ) {
     this.index = new DeliveryIndex(options.recentFinished);
     this.acceptNo = broker.counter('dispatch.accept_no');
@@ -103,6 +106,7 @@ export class DeliveryService {
       },
       this.events,
       this.decoded,
+      this.permission === null ? null : (delivery) => this.refusal(delivery),
     );
     this.pending.addConsumer(this.worker);
   }
@@ -111,14 +115,37 @@ export class DeliveryService {
     this.worker?.stop();
   }
 
+  /**
+   * Why a delivery taken from the pending queue may not be sent: its requester (the HTTP caller,
+   * or the AMQP publisher's validated user_id) must be allowed to write to the destination.
+   *
+   * An AMQP publish that breaks the rule is confirmed (it was stored) and its delivery is dead at
+   * once, never sent, with the refusal as dead_reason. RabbitMQ's closest rule, topic
+   * authorisation, closes the channel with 403 at publish; that needs the publishing connection,
+   * which only the AMQP door knows, while this rule must hold for whatever reaches the pending
+   * queue by any route (the delivery exchange, the default exchange, exchange-to-exchange
+   * bindings, dead-lettering, a management publish). So the door judges where every route ends,
+   * on the identity RabbitMQ itself vouches for on a message: user_id, which every door refuses
+   * unless it names the publishing user. A message without user_id has no requester and is refused.
+   */
+  private refusal(delivery: Delivery): string | null {
+    if (delivery.requester === undefined) {
+      return `a delivery needs the user who asked for it while DISPATCH_AUTH is on: publish with the user_id property set to your user`;
+    }
+    return this.permission!.refusal(delivery.requester, delivery.url);
+  }
+
   get activeSends(): number {
     return this.worker?.activeSends ?? 0;
   }
 
   // ---- intake ----------------------------------------------------------------------------------
 
-  /** Accepts a delivery: answered once it is committed (202), or the earlier acceptance (200). */
-  async accept(request: DeliveryRequest): Promise<Accepted> {
+  /**
+   * Accepts a delivery for `requester` (null when the door is open): answered once it is
+   * committed (202), or the earlier acceptance (200).
+   */
+  async accept(request: DeliveryRequest, requester: string | null = null): Promise<Accepted> {
     const alarm = this.broker.alarms.active;
     if (alarm !== null) throw new DeliveryRequestError(503, `not accepting deliveries while a resource alarm is on (${alarm})`);
     const hash = contentHash(request);
@@ -130,6 +157,7 @@ export class DeliveryService {
       return { status: 200, record: existing };
     }
     const delivery: Delivery = { ...request, acceptedAt: Date.now(), acceptNo: this.acceptNo.next(), hash, attempts: [], replays: 0 };
+    if (requester !== null) delivery.requester = requester;
     const record = recordOf(delivery, 'pending', delivery.acceptedAt);
     this.index.hold(record);
     const outcome = this.publishPending(delivery, 0);
@@ -154,8 +182,11 @@ export class DeliveryService {
 
   // ---- replay and cancel -----------------------------------------------------------------------
 
-  /** Re-queues dead deliveries (one by id, or all matching a filter); returns how many. */
-  async replay(select: { id: string } | DeliveryFilter): Promise<number> {
+  /**
+   * Re-queues dead deliveries (one by id, or all matching a filter); returns how many. A replay
+   * by a user (allowed to write to the destination) is sent on that user's behalf.
+   */
+  async replay(select: { id: string } | DeliveryFilter, requester: string | null = null): Promise<number> {
     const wanted = (record: DeliveryRecord | undefined): boolean => {
       if (record === undefined || record.state !== 'dead') return false;
       if ('id' in select) return record.id === select.id;
@@ -183,6 +214,7 @@ export class DeliveryService {
       if (record === undefined || record.state !== 'dead' || !this.dead.remove(entry)) continue;
       const again: Delivery = { ...delivery, replays: delivery.replays + 1, attemptBase: delivery.attempts.length };
       delete again.deadReason;
+      if (requester !== null) again.requester = requester;
       const fresh = recordOf(again, 'pending');
       this.index.hold(fresh);
       this.publishPending(again, 0);

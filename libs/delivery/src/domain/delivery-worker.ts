@@ -24,6 +24,12 @@ export interface WorkerLimits {
   anyResponseDelivers: boolean;
 }
 
+/**
+ * Why a delivery may not be sent on behalf of whoever asked for it (the destination permission
+ * of DISPATCH_AUTH), or null.
+ */
+export type DeliveryAuthorizer = (delivery: Delivery) => string | null;
+
 export interface WorkerEvents {
   attempted(sent: SentAttempt, host: string): void;
   delivered(record: DeliveryRecord): void;
@@ -73,6 +79,8 @@ export class DeliveryWorker implements Consumer {
     private readonly events: WorkerEvents,
     /** Deliveries already known for their messages (published here), so they are not decoded again. */
     private readonly decoded: WeakMap<Message, Delivery>,
+    /** Null when the door is open (as Dispatcher's): anyone may deliver anywhere the guard allows. */
+    private readonly authorize: DeliveryAuthorizer | null = null,
   ) {}
 
   get prefetchCount(): number {
@@ -104,7 +112,31 @@ export class DeliveryWorker implements Consumer {
       record = recordOf(delivery, 'pending');
       this.index.hold(record);
     }
+    // judged every time it is taken, whoever put it in the queue: a permission taken away
+    // stops the deliveries still pending too
+    const refusal = this.authorize?.(delivery) ?? null;
+    if (refusal !== null) {
+      this.refuse(entry, delivery, record, refusal);
+      return;
+    }
     this.consider(entry, delivery, record);
+  }
+
+  /**
+   * A delivery its requester may not send is dead at once, unsent, with the refusal as its
+   * reason (visible in the API and counted as dead), as a delivery to a refused address is.
+   */
+  private refuse(entry: QueueEntry, delivery: Delivery, record: DeliveryRecord, refusal: string): void {
+    const deadReason = `refused: ${refusal}`;
+    record.state = 'dead';
+    record.deadReason = deadReason;
+    record.updatedAt = Date.now();
+    delete record.nextAttemptAt;
+    this.index.hold(record);
+    this.moves.bury({ ...delivery, deadReason });
+    this.events.dead(record);
+    this.queue.ack(entry);
+    this.wakeWaiting(record.host, delivery.orderingKey);
   }
 
   cancelledByQueue(): void {

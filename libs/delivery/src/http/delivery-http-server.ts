@@ -17,6 +17,7 @@ import { badField, DeliveryRequestError } from '../domain/delivery-errors';
 import { DELIVERY_STATES, DeliveryFilter, DeliveryRecord, DeliveryState } from '../domain/delivery-index';
 import { parseDeliveryRequest } from '../domain/delivery-request';
 import type { DeliveryService } from '../domain/delivery-service';
+import { DestinationPermission } from '../domain/destination-permission';
 
 /** A route; `user` is the authenticated broker user, or null when the door asks for no credentials. */
 type Handler = (request: FastifyRequest, reply: FastifyReply, user: string | null) => Promise<void>;
@@ -59,6 +60,7 @@ export function deliveryView(record: DeliveryRecord): Record<string, unknown> {
 export class DeliveryHttpServer {
   private readonly app: FastifyInstance;
   private readonly authenticator: HttpAuthenticator;
+  private readonly permission: DestinationPermission;
 
   constructor(
     private readonly broker: Broker,
@@ -74,6 +76,7 @@ export class DeliveryHttpServer {
       return503OnClosing: true,
     });
     this.authenticator = new HttpAuthenticator(broker.users, options.auth);
+    this.permission = new DestinationPermission(broker.users, options.vhost);
     const app = this.app;
     app.removeAllContentTypeParsers();
     const route = (method: HTTPMethods | HTTPMethods[], url: string, handler: Handler): void => {
@@ -125,30 +128,18 @@ export class DeliveryHttpServer {
     return user;
   }
 
-  /**
-   * Sending to (and replaying or cancelling for) a destination needs the user's write
-   * permission in the delivery vhost to match the destination's host name, as an AMQP write
-   * permission matches exchange names: `^hooks\.example\.com$`, `\.internal$`, `.*`.
-   */
+  /** Sending to (and replaying or cancelling for) a destination: see DestinationPermission. */
   private authorizeDestination(user: string | null, url: string): void {
     if (user === null) return;
-    let hostname: string;
-    try {
-      hostname = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
-    } catch {
-      hostname = url;
-    }
-    const vhost = this.options.vhost;
-    if (!this.broker.users.allows(user, vhost, 'write', hostname)) {
-      throw new DeliveryRequestError(403, `write access to destination '${hostname}' in vhost '${vhost}' refused for user '${user}'`);
-    }
+    const refusal = this.permission.refusal(user, url);
+    if (refusal !== null) throw new DeliveryRequestError(403, refusal);
   }
 
   private async intake(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const body = await readRawBody(request.raw, this.options.maxBodyBytes);
     const delivery = parseDeliveryRequest(body);
     this.authorizeDestination(user, delivery.url);
-    const accepted = await this.service.accept(delivery);
+    const accepted = await this.service.accept(delivery, user);
     // a new delivery is answered as accepted (pending), even if the worker already took it;
     // a repeated UUID with its state now
     const answer: Record<string, unknown> = { uuid: accepted.record.id, state: accepted.status === 202 ? 'pending' : accepted.record.state };
@@ -178,7 +169,7 @@ export class DeliveryHttpServer {
   private async replayOne(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const id = (request.params as { id: string }).id;
     this.authorizeRecord(user, id);
-    await this.service.replay({ id });
+    await this.service.replay({ id }, user);
     json(reply, 200, { uuid: id, state: 'pending', replayed: 1 });
   }
 
@@ -206,7 +197,7 @@ export class DeliveryHttpServer {
       if (filter.host === undefined) throw new DeliveryRequestError(403, 'give host: a bulk replay is allowed one destination at a time when the door asks for credentials');
       this.authorizeDestination(user, `http://${filter.host}/`);
     }
-    json(reply, 200, { replayed: await this.service.replay(filter) });
+    json(reply, 200, { replayed: await this.service.replay(filter, user) });
   }
 
   private async cancel(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {

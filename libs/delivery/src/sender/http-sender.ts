@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, LookupAddress, LookupOptions } from 'node:dns';
-import { Agent, Dispatcher, interceptors, request } from 'undici';
+import type { Socket } from 'node:net';
+import { Agent, buildConnector, Dispatcher, interceptors, request } from 'undici';
 import type { Attempt, Delivery } from '../domain/delivery-message';
 import { AttemptResult, retryAfterMs, TransportErrorClass } from '../domain/outcome-policy';
 import type { DestinationGuard } from './destination-guard';
@@ -26,10 +27,17 @@ class RefusedDestination extends Error {
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
+/** Waits until the broker's own listeners are all known (they are judged on every socket). */
+export interface ListenersReady {
+  whenComplete(): Promise<void>;
+}
+
 /**
- * Sends deliveries over keep-alive connections (undici). The destination guard judges literal
- * addresses before the request and resolved addresses at connect time, through the socket's DNS
- * lookup, so a name cannot resolve its way around it.
+ * Sends deliveries over keep-alive connections (undici). The destination guard judges every new
+ * socket at connect time, before a byte is written: the peer's actual address and port, whether
+ * the URL named an IP literal or a name (undici's net.connect skips the lookup for literals), on
+ * the first request and on every redirect hop. The lookup filter before it only chooses an
+ * allowed address among those a name resolves to.
  */
 export class HttpSender {
   private readonly agent: Dispatcher;
@@ -38,6 +46,7 @@ export class HttpSender {
     private readonly guard: DestinationGuard,
     private readonly signer: WebhookSigner | null,
     private readonly options: SenderOptions,
+    listeners: ListenersReady,
   ) {
     const lookup = (hostname: string, lookupOptions: LookupOptions, callback: LookupCallback): void => {
       dnsLookup(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
@@ -54,7 +63,30 @@ export class HttpSender {
         else callback(null, allowed[0]!.address, allowed[0]!.family);
       });
     };
-    const agent = new Agent({ connections: options.maxConnectionsPerOrigin, connect: { lookup } });
+    const tcp = buildConnector({ lookup });
+    const tls = buildConnector({});
+    const connect: buildConnector.connector = (target, callback) => {
+      const secure = target.protocol === 'https:';
+      const port = String(Number(target.port) || (secure ? 443 : 80));
+      const byName = guard.refuseHost(target.hostname);
+      if (byName !== null) return callback(new RefusedDestination(byName), null);
+      // TCP first, judged, and only then TLS: not even a ClientHello goes to a refused peer
+      tcp({ hostname: target.hostname, host: target.host, protocol: 'http:', port, localAddress: target.localAddress ?? null }, (error, socket) => {
+        if (error !== null) return callback(error, null);
+        listeners.whenComplete().then(() => {
+          const why = guard.refusePeer(socket.remoteAddress ?? '', socket.remotePort ?? Number(port), target.hostname);
+          if (why !== null) {
+            socket.destroy();
+            callback(new RefusedDestination(why), null);
+          } else if (secure) {
+            tls({ ...target, port, httpSocket: socket as Socket }, callback);
+          } else {
+            callback(null, socket);
+          }
+        }, (failure: unknown) => callback(failure instanceof Error ? failure : new Error(String(failure)), null));
+      });
+    };
+    const agent = new Agent({ connections: options.maxConnectionsPerOrigin, connect });
     this.agent = options.followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: 5 })) : agent;
   }
 
@@ -126,7 +158,8 @@ function classify(error: unknown): TransportErrorClass {
     if (c.startsWith('UND_ERR_') && c.includes('TIMEOUT')) return 'timeout';
     if (c === 'ETIMEDOUT') return 'timeout';
     if (c === 'ECONNRESET' || c === 'EPIPE' || c === 'UND_ERR_SOCKET' || c === 'UND_ERR_CLOSED') return 'reset';
-    if (c.startsWith('ERR_TLS') || c.includes('CERT') || c === 'EPROTO' || c.startsWith('ERR_SSL')) return 'tls';
+    // OpenSSL's verification codes: CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, UNABLE_TO_GET_ISSUER_CERT_LOCALLY …
+    if (c.startsWith('ERR_TLS') || c.includes('CERT') || c.includes('VERIFY') || c === 'EPROTO' || c.startsWith('ERR_SSL')) return 'tls';
   }
   if (error instanceof RefusedDestination) return 'forbidden-destination';
   return 'other';

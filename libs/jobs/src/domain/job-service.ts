@@ -184,10 +184,14 @@ export class JobService {
     return { queued, idle };
   }
 
-  /** Every lane's queued jobs in dispatch order (delayed ones last, by due time). */
-  async listJobs(): Promise<Record<string, JobView[]>> {
+  /**
+   * Every lane's queued jobs in dispatch order (delayed ones last, by due time); only the lanes
+   * `mayRead` allows when given.
+   */
+  async listJobs(mayRead?: (lane: string) => boolean): Promise<Record<string, JobView[]>> {
     const out: Record<string, JobView[]> = {};
     for (const { lane, queue } of this.lanes.list()) {
+      if (mayRead !== undefined && !mayRead(lane)) continue;
       const jobs: JobView[] = [];
       out[lane] = jobs;
       if (queue) {

@@ -76,9 +76,10 @@ export class JobsController {
     throw new JobRequestError(403, 1, `${access} access to queue '${this.jobs.lanes.queueName(lane)}' in vhost '${this.jobs.options.vhost}' refused for user '${user}'`);
   }
 
+  /** Job bodies are shown only to those who may receive them: lanes the caller may read. */
   private async listJobs(_request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     this.mayUseJobs(user);
-    send(reply, 200, await this.jobs.listJobs());
+    send(reply, 200, await this.jobs.listJobs(user === null ? undefined : (lane) => this.jobs.allows(user, 'read', lane)));
   }
 
   private async schedule(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
@@ -263,6 +264,8 @@ export class JobsController {
     if (!Number.isInteger(jobNum) || jobNum < 1) throw badRequest('job_num must be a positive integer');
     const found = await this.jobs.findJob(jobNum);
     if (found === undefined) throw notFound(`job ${jobNum} not found`);
+    // its body is shown only to those who may receive it
+    this.authorize(user, 'read', found.lane);
     const job = { ...jobView(found.entry, found.lane), state: found.state, ...(found.runAt ? { run_at: new Date(found.runAt).toISOString() } : {}) };
     send(reply, 200, { ...okBody, job });
   }
