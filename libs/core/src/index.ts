@@ -17,6 +17,8 @@ export { POLICY_KEYS } from './policy/policy';
 export { HASHING_ALGORITHMS, UserRegistry } from './auth/user-registry';
 export { isLoopbackAddress } from './auth/loopback';
 export type { Access, HashingAlgorithm, PermissionDefinition, UserDefinition } from './auth/user-registry';
+export { accessNeededToDeclare, declarationTargets } from './auth/declaration-access';
+export type { Declaration, ResourceAccess } from './auth/declaration-access';
 export type { BrokerErrorKind } from './errors';
 
 // durability
