@@ -101,7 +101,8 @@ function propertiesJson(p: MessageProperties): Record<string, unknown> {
  * Exchanges, queues and bindings, as RabbitMQ's /api/exchanges, /api/queues, /api/bindings. Any
  * management user, in the vhosts it has permissions in (administrators: all); what RabbitMQ does
  * over an AMQP channel (declare, delete, publish, get, purge, bind) needs the AMQP permission.
- * Checks run in RabbitMQ's order: the vhost, then whether the object exists (404), then the channel.
+ * Checks run in RabbitMQ's order: the vhost, then whether the object exists (404), then the
+ * channel; publish, get and bind ask the channel first (it refuses before it looks).
  */
 @Controller('api')
 @UseGuards(BasicAuthGuard)
@@ -157,10 +158,9 @@ export class TopologyController {
   @HttpCode(200)
   async publish(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PublishBody): Promise<unknown> {
     this.authz.requireVhost(user, vhost);
-    const exchange = name === 'amq.default' ? '' : name;
-    // as RabbitMQ's channel: write permission, then whether the exchange exists, then user_id
-    this.authz.channel(user, vhost).requirePublish(exchange, body.properties?.user_id, () => this.m.vhost(vhost).findExchange(exchange) !== undefined);
+    this.requirePublish(user, vhost, name === 'amq.default' ? '' : name, body.properties?.user_id);
     const payload = body.payload_encoding === 'base64' ? Buffer.from(body.payload, 'base64') : Buffer.from(body.payload, 'utf8');
+    const exchange = name === 'amq.default' ? '' : name;
     const outcome = this.m.vhost(vhost).publish(exchange, new Message(exchange, body.routing_key, propertiesOf(body.properties), null, payload));
     const routed = outcome.routed > 0;
     await this.m.broker.whenDurable(outcome.commitToken);
@@ -362,6 +362,11 @@ export class TopologyController {
   /** The vhosts whose objects the broker-wide lists show the user. */
   private listedVhosts(user: UserDefinition): string[] {
     return this.m.vhostNames().filter((v) => this.authz.listsResourcesOf(user, v));
+  }
+
+  /** As RabbitMQ's channel: write permission, then whether the exchange exists, then user_id. */
+  private requirePublish(user: UserDefinition, vhost: string, exchange: string, userId: unknown): void {
+    this.authz.channel(user, vhost).requirePublish(exchange, userId, () => this.m.vhost(vhost).findExchange(exchange) !== undefined);
   }
 
   /** Binding and unbinding, as over AMQP: write on the destination, read on the source. */
