@@ -19,6 +19,8 @@ export { isLoopbackAddress } from './auth/loopback';
 export { ListenerRegistry, isLocalAddress } from './listeners/listener-registry';
 export type { ListenerEndpoint } from './listeners/listener-registry';
 export type { Access, HashingAlgorithm, PermissionDefinition, UserDefinition } from './auth/user-registry';
+export { accessNeededToDeclare, declarationTargets } from './auth/declaration-access';
+export type { Declaration, ResourceAccess } from './auth/declaration-access';
 export type { BrokerErrorKind } from './errors';
 
 // durability

@@ -22,7 +22,7 @@ export class DeliveryHttpService implements OnApplicationBootstrap, BeforeApplic
 
   constructor(
     @Inject(Broker) broker: Broker,
-    @Inject(DELIVERY_OPTIONS) options: DeliveryOptions,
+    @Inject(DELIVERY_OPTIONS) readonly options: DeliveryOptions,
     @Inject(MetricsService) metrics: MetricsService,
     @Inject(APP_LOGGER) logger: Logger,
   ) {

@@ -8,6 +8,7 @@ import { HealthController, OverviewController } from './controllers/overview.con
 import { SessionsController } from './controllers/sessions.controller';
 import { TopologyController } from './controllers/topology.controller';
 import { UiController } from './controllers/ui.controller';
+import { ManagementAuthorization } from './authz/management-authorization';
 import { BasicAuthGuard } from './http/basic-auth.guard';
 import { RabbitErrorFilter } from './http/rabbit-error.filter';
 import { ManagementService } from './management.service';
@@ -18,7 +19,7 @@ import { ManagementService } from './management.service';
  */
 @Module({
   controllers: [OverviewController, HealthController, AccessController, TopologyController, SessionsController, DefinitionsController, PoliciesController, DoorsController, UiController],
-  providers: [ManagementService, BasicAuthGuard, { provide: APP_FILTER, useClass: RabbitErrorFilter }],
+  providers: [ManagementService, ManagementAuthorization, BasicAuthGuard, { provide: APP_FILTER, useClass: RabbitErrorFilter }],
   exports: [ManagementService],
 })
 export class ManagementModule {}

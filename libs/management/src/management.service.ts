@@ -31,9 +31,9 @@ export class ManagementService implements OnApplicationBootstrap, OnApplicationS
     return this.broker.vhostNames().sort();
   }
 
-  queueViews(vhost?: string): Json[] {
+  queueViews(vhosts: readonly string[] = this.vhostNames()): Json[] {
     const out: Json[] = [];
-    for (const name of vhost === undefined ? this.vhostNames() : [vhost]) {
+    for (const name of vhosts) {
       for (const q of this.vhost(name).queueSnapshots()) out.push(this.queueView(q));
     }
     return out.sort(byName);
@@ -53,26 +53,30 @@ export class ManagementService implements OnApplicationBootstrap, OnApplicationS
     return this.sessions().find((s) => s.details.name === name || s.id === name);
   }
 
-  connectionViews(): Json[] {
+  /** Connections (of the sessions `shown` keeps: the user's own, for most users). */
+  connectionViews(shown: (s: SessionSnapshot) => boolean = () => true): Json[] {
     return this.sessions()
-      .filter((s) => s.vhost !== null)
+      .filter((s) => s.vhost !== null && shown(s))
       .map((s) => connectionView(s, s.clientProperties))
       .sort(byName);
   }
 
-  channelViews(): Json[] {
+  channelViews(shown: (s: SessionSnapshot) => boolean = () => true): Json[] {
     const out: Json[] = [];
-    for (const session of this.sessions()) for (const channel of session.channels) out.push(channelView(session, channel));
+    for (const session of this.sessions().filter(shown)) for (const channel of session.channels) out.push(channelView(session, channel));
     return out.sort(byName);
   }
 
-  consumerViews(vhost?: string): Json[] {
+  /** Consumers, of the sessions `shown` keeps (a consumer no session holds is shown with every session). */
+  consumerViews(vhost?: string, shown?: (s: SessionSnapshot) => boolean): Json[] {
     const sessions = new Map(this.sessions().map((s) => [s.id, s]));
     const out: Json[] = [];
     for (const name of vhost === undefined ? this.vhostNames() : [vhost]) {
       for (const consumer of this.vhost(name).consumerSnapshots()) {
         const [sessionId, channel] = (consumer.owner ?? '').split('#');
-        out.push(consumerView(consumer, sessions.get(sessionId ?? ''), Number(channel ?? 0)));
+        const session = sessions.get(sessionId ?? '');
+        if (shown !== undefined && (session === undefined || !shown(session))) continue;
+        out.push(consumerView(consumer, session, Number(channel ?? 0)));
       }
     }
     return out;

@@ -25,12 +25,13 @@ async function api(method, path, body, headers = {}) {
     headers: { authorization: `Basic ${credentials}`, 'x-requested-with': 'XMLHttpRequest', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (response.status === 401) {
+  const text = await response.text();
+  const data = text === '' ? null : JSON.parse(text);
+  // 401 not_authorised refuses what this user may do (shown with its reason); any other 401 is a failed login
+  if (response.status === 401 && !(data && data.error === 'not_authorised')) {
     logout('Your session has ended: log in again.');
     throw new Error('not logged in');
   }
-  const text = await response.text();
-  const data = text === '' ? null : JSON.parse(text);
   if (!response.ok) throw new Error(data && data.reason ? data.reason : `${response.status}`);
   return data;
 }

@@ -1,4 +1,4 @@
-import type { Access, Broker } from '#core';
+import { accessNeededToDeclare, type Access, type Broker, type Declaration } from '#core';
 import { accessRefused } from '../errors';
 
 /**
@@ -27,6 +27,15 @@ export class AccessControl {
     } else {
       throw accessRefused(`${access} access to ${kind} '${name === '' ? 'amq.default' : name}' in vhost '${this.vhost}' refused for user '${this.user}'`);
     }
+  }
+
+  /**
+   * What creating a queue or exchange needs beyond configure on it: with a dead-letter or
+   * alternate exchange, read on the declared resource and write on the target (RabbitMQ checks
+   * them only when the declaration creates the resource; the caller knows whether it does).
+   */
+  checkDeclaration(declaration: Declaration): void {
+    for (const need of accessNeededToDeclare(declaration)) this.check(need.access, need.kind, need.name);
   }
 
   allows(access: Access, kind: 'queue' | 'exchange', name: string): boolean {

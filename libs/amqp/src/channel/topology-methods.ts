@@ -24,7 +24,10 @@ export function handleTopologyMethod(method: AmqpMethod, channel: number, host: 
   switch (method.id) {
     case MethodId.ExchangeDeclare: {
       const a = method.args;
-      if (!a.passive) host.access.check('configure', 'exchange', a.exchange);
+      if (!a.passive) {
+        host.access.check('configure', 'exchange', a.exchange);
+        if (vhost.findExchange(a.exchange) === undefined) host.access.checkDeclaration({ kind: 'exchange', name: a.exchange, arguments: a.arguments });
+      }
       vhost.declareExchange({
         name: a.exchange,
         type: a.type,
@@ -68,7 +71,12 @@ export function handleTopologyMethod(method: AmqpMethod, channel: number, host: 
         autoDelete: a.autoDelete,
         arguments: a.arguments,
         owner,
-        authorize: a.passive ? undefined : (name) => host.access.check('configure', 'queue', name),
+        authorize: a.passive
+          ? undefined
+          : (name) => {
+              host.access.check('configure', 'queue', name);
+              if (vhost.findQueue(name) === undefined) host.access.checkDeclaration({ kind: 'queue', name, arguments: a.arguments });
+            },
       });
       if (!a.noWait) {
         encodeQueueDeclareOkFrame(w, channel, {

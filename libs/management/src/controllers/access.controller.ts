@@ -2,6 +2,8 @@ import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, N
 import { IsArray, IsOptional, IsString } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import type { HashingAlgorithm, UserDefinition } from '#core';
+import { ManagementAuthorization } from '../authz/management-authorization';
+import { CurrentUser, Requires } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ListQuery, paged } from '../http/pagination';
 import { RabbitBody } from '../http/rabbit-body.pipe';
@@ -35,17 +37,27 @@ export class UsersBulkDelete {
 export const tagsOf = (tags: string | string[] | undefined): string[] =>
   (Array.isArray(tags) ? tags : (tags ?? '').split(',')).map((t) => t.trim()).filter((t) => t !== '');
 
-/** Vhosts, users and permissions, as RabbitMQ's /api/vhosts, /api/users, /api/permissions. */
+/**
+ * Vhosts, users and permissions, as RabbitMQ's /api/vhosts, /api/users, /api/permissions: for
+ * administrators only, but the list of vhosts (each user sees those it has permissions in,
+ * monitoring users all).
+ */
 @Controller('api')
 @UseGuards(BasicAuthGuard)
+@Requires('administrator')
 export class AccessController {
-  constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
+  constructor(
+    @Inject(ManagementService) private readonly m: ManagementService,
+    @Inject(ManagementAuthorization) private readonly authz: ManagementAuthorization,
+  ) {}
 
   // ---- vhosts ----------------------------------------------------------------------------------
 
   @Get('vhosts')
-  vhosts(@Query() query: ListQuery): unknown {
-    return paged(this.m.broker.snapshot().vhosts.map((v) => vhostView(v, this.m.sampler.vhostDepthRates(v.name))).sort((a, b) => String(a.name).localeCompare(String(b.name))), query);
+  @Requires('management')
+  vhosts(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): unknown {
+    const listed = this.m.broker.snapshot().vhosts.filter((v) => this.authz.listsVhost(user, v.name));
+    return paged(listed.map((v) => vhostView(v, this.m.sampler.vhostDepthRates(v.name))).sort((a, b) => String(a.name).localeCompare(String(b.name))), query);
   }
 
   @Get('vhosts/:vhost')
@@ -55,9 +67,11 @@ export class AccessController {
   }
 
   @Put('vhosts/:vhost')
-  putVhost(@Param('vhost') name: string, @Body(RabbitBody) _body: VhostBody, @Res() reply: FastifyReply): void {
+  putVhost(@CurrentUser() user: UserDefinition, @Param('vhost') name: string, @Body(RabbitBody) _body: VhostBody, @Res() reply: FastifyReply): void {
     const existed = this.m.broker.vhost(name) !== undefined;
     this.m.broker.addVhost(name);
+    // as RabbitMQ: whoever creates a vhost gets full permissions in it (else it could not use it)
+    if (!existed) this.m.broker.users.setPermission({ user: user.name, vhost: name, configure: '.*', write: '.*', read: '.*' });
     void reply.code(existed ? 204 : 201).send();
   }
 

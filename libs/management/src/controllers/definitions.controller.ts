@@ -1,6 +1,7 @@
 import { BadRequestException, Body, Controller, Get, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { FieldTable, HashingAlgorithm, PolicyTarget, PolicyValue } from '#core';
+import { Requires } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ManagementService } from '../management.service';
 import { MANAGEMENT_VERSION, PRODUCT_NAME, PRODUCT_VERSION } from './overview.controller';
@@ -22,9 +23,12 @@ interface Definitions {
  * Export and import of definitions in RabbitMQ's format (users, vhosts, permissions, exchanges,
  * queues, bindings), so a topology moves from RabbitMQ to us and back. Users imported from
  * RabbitMQ keep their password hashes (its SHA-256/512 schemes are verified as such).
+ * Administrators only, as RabbitMQ: an export holds every password hash, an import may create
+ * users, permissions and anything else.
  */
 @Controller('api')
 @UseGuards(BasicAuthGuard)
+@Requires('administrator')
 export class DefinitionsController {
   constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
 

@@ -1,8 +1,11 @@
-import { Controller, Get, Inject, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { statfs } from 'node:fs/promises';
 import { hostname, totalmem } from 'node:os';
-import { AuthenticatedRequest, BasicAuthGuard } from '../http/basic-auth.guard';
+import type { UserDefinition } from '#core';
+import { ManagementAuthorization } from '../authz/management-authorization';
+import { CurrentUser, Requires } from '../authz/requires.decorator';
+import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ManagementService } from '../management.service';
 import { GLOBAL_COUNTERS, globalCounters } from '../rates/rate-sampler';
 import { NODE_NAME, rate } from '../views/rabbit-views';
@@ -20,11 +23,17 @@ const EXCHANGE_TYPES = [
 @Controller('api')
 @UseGuards(BasicAuthGuard)
 export class OverviewController {
-  constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
+  constructor(
+    @Inject(ManagementService) private readonly m: ManagementService,
+    @Inject(ManagementAuthorization) private readonly authz: ManagementAuthorization,
+  ) {}
 
+  /** Totals over what the user may see (monitoring users: everything), as RabbitMQ's overview. */
   @Get('overview')
-  overview(): unknown {
-    const snapshot = this.m.broker.snapshot();
+  overview(@CurrentUser() user: UserDefinition): unknown {
+    const whole = this.m.broker.snapshot();
+    const everything = this.authz.seesEverySession(user);
+    const snapshot = everything ? whole : { ...whole, vhosts: whole.vhosts.filter((v) => this.authz.listsResourcesOf(user, v.name)) };
     const counters = globalCounters(snapshot.counters, this.m.broker.sessions.counters());
     const messageStats: Record<string, unknown> = {};
     for (const name of GLOBAL_COUNTERS) {
@@ -34,7 +43,7 @@ export class OverviewController {
     const ready = snapshot.vhosts.reduce((n, v) => n + v.messagesReady, 0);
     const unacked = snapshot.vhosts.reduce((n, v) => n + v.messagesUnacknowledged, 0);
     const depth = this.m.sampler.totalDepthRates();
-    const sessions = this.m.sessions();
+    const sessions = this.m.sessions().filter((s) => everything || s.user === user.name);
     const amqp = this.m.broker.sessions.counters().amqp ?? {};
     return {
       management_version: MANAGEMENT_VERSION,
@@ -80,16 +89,18 @@ export class OverviewController {
   }
 
   @Get('whoami')
-  whoami(@Req() request: AuthenticatedRequest): unknown {
-    return { name: request.user?.name, tags: request.user?.tags ?? [] };
+  whoami(@CurrentUser() user: UserDefinition): unknown {
+    return { name: user.name, tags: user.tags };
   }
 
   @Get('nodes')
+  @Requires('monitoring')
   async nodes(): Promise<unknown> {
     return [await this.node()];
   }
 
   @Get('nodes/:name')
+  @Requires('monitoring')
   async nodeNamed(): Promise<unknown> {
     return this.node();
   }

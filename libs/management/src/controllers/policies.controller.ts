@@ -1,7 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Put, Res, UseGuards } from '@nestjs/common';
 import { IsIn, IsInt, IsObject, IsOptional, IsString } from 'class-validator';
 import type { FastifyReply } from 'fastify';
-import type { Policy, PolicyTarget, PolicyValue } from '#core';
+import type { Policy, PolicyTarget, PolicyValue, UserDefinition } from '#core';
+import { ManagementAuthorization } from '../authz/management-authorization';
+import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { RabbitBody } from '../http/rabbit-body.pipe';
 import { ManagementService } from '../management.service';
@@ -28,25 +30,37 @@ export const policyView = (p: Policy): Record<string, unknown> => ({
   priority: p.priority,
 });
 
-/** Policies, as RabbitMQ's /api/policies: queue settings by name pattern, durable, applied at once. */
+/**
+ * Policies, as RabbitMQ's /api/policies: queue settings by name pattern, durable, applied at once.
+ * Any management user lists those of its vhosts; one policy is seen, set or deleted by
+ * policymakers in their vhosts and by administrators.
+ */
 @Controller('api')
 @UseGuards(BasicAuthGuard)
 export class PoliciesController {
-  constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
+  constructor(
+    @Inject(ManagementService) private readonly m: ManagementService,
+    @Inject(ManagementAuthorization) private readonly authz: ManagementAuthorization,
+  ) {}
 
   @Get('policies')
-  all(): unknown {
-    return this.m.broker.policies.list().map(policyView);
+  all(@CurrentUser() user: UserDefinition): unknown {
+    return this.m.broker.policies
+      .list()
+      .filter((p) => this.authz.listsResourcesOf(user, p.vhost))
+      .map(policyView);
   }
 
   @Get('policies/:vhost')
-  ofVhost(@Param('vhost') vhost: string): unknown {
+  ofVhost(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): unknown {
+    this.authz.requireVhost(user, vhost);
     this.m.vhost(vhost);
     return this.m.broker.policies.list(vhost).map(policyView);
   }
 
   @Get('policies/:vhost/:name')
-  one(@Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  one(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+    this.authz.requirePolicy(user, vhost);
     this.m.vhost(vhost);
     const policy = this.m.broker.policies.get(vhost, name);
     if (policy === undefined) throw new NotFoundException('Not Found');
@@ -54,7 +68,8 @@ export class PoliciesController {
   }
 
   @Put('policies/:vhost/:name')
-  put(@Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PolicyBody, @Res() reply: FastifyReply): void {
+  put(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PolicyBody, @Res() reply: FastifyReply): void {
+    this.authz.requirePolicy(user, vhost, body.definition);
     this.m.vhost(vhost);
     const existed = this.m.broker.policies.get(vhost, name) !== undefined;
     this.m.broker.policies.put({ vhost, name, pattern: body.pattern, applyTo: body['apply-to'] ?? 'all', priority: body.priority ?? 0, definition: body.definition });
@@ -63,7 +78,8 @@ export class PoliciesController {
 
   @Delete('policies/:vhost/:name')
   @HttpCode(204)
-  delete(@Param('vhost') vhost: string, @Param('name') name: string): void {
+  delete(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): void {
+    this.authz.requirePolicy(user, vhost);
     this.m.vhost(vhost);
     this.m.broker.policies.delete(vhost, name);
   }

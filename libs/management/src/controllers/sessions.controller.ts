@@ -1,29 +1,41 @@
 import { Controller, Delete, Get, Headers, HttpCode, Inject, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
+import type { SessionSnapshot, UserDefinition } from '#core';
+import { ManagementAuthorization } from '../authz/management-authorization';
+import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ListQuery, paged } from '../http/pagination';
 import { ManagementService } from '../management.service';
 import { channelView } from '../views/rabbit-views';
 
-/** Connections, channels and consumers from the doors' session registries. */
+/**
+ * Connections, channels and consumers from the doors' session registries. Each user sees its own;
+ * monitoring users (and administrators) see everyone's; a user closes its own connections, an
+ * administrator any (RabbitMQ's is_authorized_user).
+ */
 @Controller('api')
 @UseGuards(BasicAuthGuard)
 export class SessionsController {
-  constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
+  constructor(
+    @Inject(ManagementService) private readonly m: ManagementService,
+    @Inject(ManagementAuthorization) private readonly authz: ManagementAuthorization,
+  ) {}
 
   @Get('connections')
-  connections(@Query() query: ListQuery): unknown {
-    return paged(this.m.connectionViews(), query);
+  connections(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): unknown {
+    return paged(this.m.connectionViews(this.shownTo(user)), query);
   }
 
   @Get('vhosts/:vhost/connections')
-  vhostConnections(@Param('vhost') vhost: string): unknown {
+  vhostConnections(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): unknown {
+    this.authz.requireVhost(user, vhost);
     this.m.vhost(vhost);
-    return this.m.connectionViews().filter((c) => c.vhost === vhost);
+    return this.m.connectionViews(this.shownTo(user)).filter((c) => c.vhost === vhost);
   }
 
   @Get('connections/:name')
-  connection(@Param('name') name: string): unknown {
-    const found = this.m.connectionViews().find((c) => c.name === name);
+  connection(@CurrentUser() user: UserDefinition, @Param('name') name: string): unknown {
+    const session = this.session(user, name, 'see');
+    const found = this.m.connectionViews((s) => s.id === session.id)[0];
     if (found === undefined) throw new NotFoundException('Not Found');
     return found;
   }
@@ -31,44 +43,57 @@ export class SessionsController {
   /** Closes it with 320 CONNECTION_FORCED and the reason from `X-Reason`, as RabbitMQ. */
   @Delete('connections/:name')
   @HttpCode(204)
-  close(@Param('name') name: string, @Headers('x-reason') reason?: string): void {
-    const session = this.m.sessionNamed(name);
-    if (session === undefined) throw new NotFoundException('Not Found');
+  close(@CurrentUser() user: UserDefinition, @Param('name') name: string, @Headers('x-reason') reason?: string): void {
+    const session = this.session(user, name, 'close');
     this.m.broker.sessions.close(session.id, reason ?? 'Closed via management plugin');
   }
 
   @Get('connections/:name/channels')
-  connectionChannels(@Param('name') name: string): unknown {
-    const session = this.m.sessionNamed(name);
-    if (session === undefined) throw new NotFoundException('Not Found');
+  connectionChannels(@CurrentUser() user: UserDefinition, @Param('name') name: string): unknown {
+    const session = this.session(user, name, 'see');
     return session.channels.map((c) => channelView(session, c));
   }
 
   @Get('channels')
-  channels(@Query() query: ListQuery): unknown {
-    return paged(this.m.channelViews(), query);
+  channels(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): unknown {
+    return paged(this.m.channelViews(this.shownTo(user)), query);
   }
 
   @Get('vhosts/:vhost/channels')
-  vhostChannels(@Param('vhost') vhost: string): unknown {
-    return this.m.channelViews().filter((c) => c.vhost === vhost);
+  vhostChannels(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): unknown {
+    this.authz.requireVhost(user, vhost);
+    return this.m.channelViews(this.shownTo(user)).filter((c) => c.vhost === vhost);
   }
 
   @Get('channels/:name')
-  channel(@Param('name') name: string): unknown {
+  channel(@CurrentUser() user: UserDefinition, @Param('name') name: string): unknown {
     const found = this.m.channelViews().find((c) => c.name === name);
     if (found === undefined) throw new NotFoundException('Not Found');
+    this.authz.requireSession(user, String(found.user), 'see');
     return found;
   }
 
   @Get('consumers')
-  consumers(): unknown {
-    return this.m.consumerViews();
+  consumers(@CurrentUser() user: UserDefinition): unknown {
+    return this.m.consumerViews(undefined, this.shownTo(user));
   }
 
+  /** As RabbitMQ 3.10, no vhost check: the list holds only what the user may see anyway. */
   @Get('consumers/:vhost')
-  vhostConsumers(@Param('vhost') vhost: string): unknown {
+  vhostConsumers(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): unknown {
     this.m.vhost(vhost);
-    return this.m.consumerViews(vhost);
+    return this.m.consumerViews(vhost, this.shownTo(user));
+  }
+
+  /** The user's own sessions, or everyone's for monitoring users. */
+  private shownTo(user: UserDefinition): (s: SessionSnapshot) => boolean {
+    return this.authz.seesEverySession(user) ? () => true : (s) => s.user === user.name;
+  }
+
+  private session(user: UserDefinition, name: string, action: 'see' | 'close'): SessionSnapshot {
+    const session = this.m.sessionNamed(name);
+    if (session === undefined) throw new NotFoundException('Not Found');
+    this.authz.requireSession(user, session.user, action);
+    return session;
   }
 }

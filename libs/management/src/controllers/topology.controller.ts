@@ -1,7 +1,9 @@
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Put, Query, Res, UseGuards } from '@nestjs/common';
 import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
 import type { FastifyReply } from 'fastify';
-import { BindingSnapshot, FieldTable, Message, MessageProperties, QueueEntry } from '#core';
+import { BindingSnapshot, FieldTable, Message, MessageProperties, QueueEntry, UserDefinition } from '#core';
+import { ManagementAuthorization } from '../authz/management-authorization';
+import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ToBoolean, ToNumber } from '../http/coerce';
 import { ListQuery, paged } from '../http/pagination';
@@ -95,26 +97,37 @@ function propertiesJson(p: MessageProperties): Record<string, unknown> {
   return out;
 }
 
-/** Exchanges, queues and bindings, as RabbitMQ's /api/exchanges, /api/queues, /api/bindings. */
+/**
+ * Exchanges, queues and bindings, as RabbitMQ's /api/exchanges, /api/queues, /api/bindings. Any
+ * management user, in the vhosts it has permissions in (administrators: all); what RabbitMQ does
+ * over an AMQP channel (declare, delete, publish, get, purge, bind) needs the AMQP permission.
+ * Checks run in RabbitMQ's order: the vhost, then whether the object exists (404), then the
+ * channel; publish, get and bind ask the channel first (it refuses before it looks).
+ */
 @Controller('api')
 @UseGuards(BasicAuthGuard)
 export class TopologyController {
-  constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
+  constructor(
+    @Inject(ManagementService) private readonly m: ManagementService,
+    @Inject(ManagementAuthorization) private readonly authz: ManagementAuthorization,
+  ) {}
 
   // ---- exchanges -------------------------------------------------------------------------------
 
   @Get('exchanges')
-  exchanges(@Query() query: ListQuery): unknown {
-    return paged(this.m.vhostNames().flatMap((v) => this.m.vhost(v).exchangeSnapshots().map(exchangeView)), query);
+  exchanges(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): unknown {
+    return paged(this.listedVhosts(user).flatMap((v) => this.m.vhost(v).exchangeSnapshots().map(exchangeView)), query);
   }
 
   @Get('exchanges/:vhost')
-  vhostExchanges(@Param('vhost') vhost: string, @Query() query: ListQuery): unknown {
+  vhostExchanges(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Query() query: ListQuery): unknown {
+    this.authz.requireVhost(user, vhost);
     return paged(this.m.vhost(vhost).exchangeSnapshots().map(exchangeView), query);
   }
 
   @Get('exchanges/:vhost/:name')
-  exchange(@Param('vhost') vhost: string, @Param('name') rawName: string): unknown {
+  exchange(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') rawName: string): unknown {
+    this.authz.requireVhost(user, vhost);
     const name = rawName === 'amq.default' ? '' : rawName;
     const found = this.m.vhost(vhost).exchangeSnapshots().find((e) => e.name === name);
     if (found === undefined) throw new NotFoundException('Not Found');
@@ -122,24 +135,30 @@ export class TopologyController {
   }
 
   @Put('exchanges/:vhost/:name')
-  putExchange(@Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: ExchangeBody, @Res() reply: FastifyReply): void {
+  putExchange(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: ExchangeBody, @Res() reply: FastifyReply): void {
+    this.authz.requireVhost(user, vhost);
     const host = this.m.vhost(vhost);
     const existed = host.findExchange(name) !== undefined;
+    this.authz.channel(user, vhost).requireDeclaration('exchange', name, argumentsOf(body.arguments), existed);
     host.declareExchange({ name, type: body.type, durable: body.durable ?? true, autoDelete: body.auto_delete ?? false, internal: body.internal ?? false, arguments: argumentsOf(body.arguments) });
     void reply.code(existed ? 204 : 201).send();
   }
 
   @Delete('exchanges/:vhost/:name')
   @HttpCode(204)
-  deleteExchange(@Param('vhost') vhost: string, @Param('name') name: string, @Query('if-unused') ifUnused?: string): void {
+  deleteExchange(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Query('if-unused') ifUnused?: string): void {
+    this.authz.requireVhost(user, vhost);
     const host = this.m.vhost(vhost);
     if (host.findExchange(name) === undefined) throw new NotFoundException('Not Found');
+    this.authz.channel(user, vhost).require('configure', 'exchange', name);
     host.deleteExchange(name, ifUnused === 'true');
   }
 
   @Post('exchanges/:vhost/:name/publish')
   @HttpCode(200)
-  async publish(@Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PublishBody): Promise<unknown> {
+  async publish(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PublishBody): Promise<unknown> {
+    this.authz.requireVhost(user, vhost);
+    this.requirePublish(user, vhost, name === 'amq.default' ? '' : name, body.properties?.user_id);
     const payload = body.payload_encoding === 'base64' ? Buffer.from(body.payload, 'base64') : Buffer.from(body.payload, 'utf8');
     const exchange = name === 'amq.default' ? '' : name;
     const outcome = this.m.vhost(vhost).publish(exchange, new Message(exchange, body.routing_key, propertiesOf(body.properties), null, payload));
@@ -149,13 +168,15 @@ export class TopologyController {
   }
 
   @Get('exchanges/:vhost/:name/bindings/source')
-  bindingsFrom(@Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  bindingsFrom(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+    this.authz.requireVhost(user, vhost);
     this.requireExchange(vhost, name);
     return this.bindingsOf(vhost, (b) => b.source === name && name !== '').map(bindingView);
   }
 
   @Get('exchanges/:vhost/:name/bindings/destination')
-  bindingsTo(@Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  bindingsTo(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+    this.authz.requireVhost(user, vhost);
     this.requireExchange(vhost, name);
     return this.bindingsOf(vhost, (b) => b.destinationKind === 'exchange' && b.destination === name).map(bindingView);
   }
@@ -163,49 +184,66 @@ export class TopologyController {
   // ---- queues ----------------------------------------------------------------------------------
 
   @Get('queues')
-  queues(@Query() query: ListQuery): unknown {
-    return paged(this.m.queueViews(), query);
+  queues(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): unknown {
+    return paged(this.m.queueViews(this.listedVhosts(user)), query);
   }
 
   @Get('queues/:vhost')
-  vhostQueues(@Param('vhost') vhost: string, @Query() query: ListQuery): unknown {
+  vhostQueues(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Query() query: ListQuery): unknown {
+    this.authz.requireVhost(user, vhost);
     this.m.vhost(vhost);
-    return paged(this.m.queueViews(vhost), query);
+    return paged(this.m.queueViews([vhost]), query);
   }
 
   @Get('queues/:vhost/:name')
-  queue(@Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  queue(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+    this.authz.requireVhost(user, vhost);
     const queue = this.m.vhost(vhost).findQueue(name);
     if (queue === undefined) throw new NotFoundException('Not Found');
     return { ...this.m.queueView(queue.snapshot()), consumer_details: this.m.consumerViews(vhost).filter((c) => (c.queue as { name: string }).name === name) };
   }
 
   @Put('queues/:vhost/:name')
-  putQueue(@Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: QueueBody, @Res() reply: FastifyReply): void {
+  putQueue(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: QueueBody, @Res() reply: FastifyReply): void {
+    this.authz.requireVhost(user, vhost);
     const host = this.m.vhost(vhost);
     const existed = host.findQueue(name) !== undefined;
+    this.authz.channel(user, vhost).requireDeclaration('queue', name, argumentsOf(body.arguments), existed);
     host.declareQueue({ name, durable: body.durable ?? true, autoDelete: body.auto_delete ?? false, arguments: argumentsOf(body.arguments) });
     void reply.code(existed ? 204 : 201).send();
   }
 
   @Delete('queues/:vhost/:name')
   @HttpCode(204)
-  deleteQueue(@Param('vhost') vhost: string, @Param('name') name: string, @Query('if-empty') ifEmpty?: string, @Query('if-unused') ifUnused?: string): void {
+  deleteQueue(
+    @CurrentUser() user: UserDefinition,
+    @Param('vhost') vhost: string,
+    @Param('name') name: string,
+    @Query('if-empty') ifEmpty?: string,
+    @Query('if-unused') ifUnused?: string,
+  ): void {
+    this.authz.requireVhost(user, vhost);
     const host = this.m.vhost(vhost);
     if (host.findQueue(name) === undefined) throw new NotFoundException('Not Found');
+    this.authz.channel(user, vhost).require('configure', 'queue', name);
     host.deleteQueue(name, { ifEmpty: ifEmpty === 'true', ifUnused: ifUnused === 'true' });
   }
 
   @Delete('queues/:vhost/:name/contents')
   @HttpCode(204)
-  purge(@Param('vhost') vhost: string, @Param('name') name: string): void {
+  purge(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): void {
+    this.authz.requireVhost(user, vhost);
     if (this.m.vhost(vhost).findQueue(name) === undefined) throw new NotFoundException('Not Found');
+    this.authz.channel(user, vhost).require('read', 'queue', name);
     this.m.vhost(vhost).purgeQueue(name);
   }
 
   @Post('queues/:vhost/:name/get')
   @HttpCode(200)
-  async get(@Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: GetBody): Promise<unknown> {
+  async get(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: GetBody): Promise<unknown> {
+    this.authz.requireVhost(user, vhost);
+    // as RabbitMQ's channel: read permission before whether the queue exists
+    this.authz.channel(user, vhost).requireRead(name);
     const queue = this.m.vhost(vhost).getQueue(name);
     const taken: QueueEntry[] = [];
     for (let i = 0; i < body.count; i++) {
@@ -240,7 +278,8 @@ export class TopologyController {
   }
 
   @Get('queues/:vhost/:name/bindings')
-  queueBindings(@Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  queueBindings(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+    this.authz.requireVhost(user, vhost);
     if (this.m.vhost(vhost).findQueue(name) === undefined) throw new NotFoundException('Not Found');
     return this.bindingsOf(vhost, (b) => b.destinationKind === 'queue' && b.destination === name).map(bindingView);
   }
@@ -248,23 +287,32 @@ export class TopologyController {
   // ---- bindings --------------------------------------------------------------------------------
 
   @Get('bindings')
-  bindings(): unknown {
-    return this.m.vhostNames().flatMap((v) => this.bindingsOf(v, () => true).map(bindingView));
+  bindings(@CurrentUser() user: UserDefinition): unknown {
+    return this.listedVhosts(user).flatMap((v) => this.bindingsOf(v, () => true).map(bindingView));
   }
 
   @Get('bindings/:vhost')
-  vhostBindings(@Param('vhost') vhost: string): unknown {
+  vhostBindings(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): unknown {
+    this.authz.requireVhost(user, vhost);
     return this.bindingsOf(vhost, () => true).map(bindingView);
   }
 
   @Get('bindings/:vhost/e/:source/:kind/:destination')
-  between(@Param('vhost') vhost: string, @Param('source') source: string, @Param('kind') kind: string, @Param('destination') destination: string): unknown {
+  between(
+    @CurrentUser() user: UserDefinition,
+    @Param('vhost') vhost: string,
+    @Param('source') source: string,
+    @Param('kind') kind: string,
+    @Param('destination') destination: string,
+  ): unknown {
+    this.authz.requireVhost(user, vhost);
     const destinationKind = kindOf(kind);
     return this.bindingsOf(vhost, (b) => b.source === source && b.destinationKind === destinationKind && b.destination === destination).map(bindingView);
   }
 
   @Post('bindings/:vhost/e/:source/:kind/:destination')
   bind(
+    @CurrentUser() user: UserDefinition,
     @Param('vhost') vhost: string,
     @Param('source') source: string,
     @Param('kind') kind: string,
@@ -272,7 +320,9 @@ export class TopologyController {
     @Body(RabbitBody) body: BindingBody,
     @Res() reply: FastifyReply,
   ): void {
+    this.authz.requireVhost(user, vhost);
     const destinationKind = kindOf(kind);
+    this.requireBindingAccess(user, vhost, source, destinationKind, destination);
     const routingKey = body.routing_key ?? '';
     const args = argumentsOf(body.arguments);
     this.m.vhost(vhost).bind(destinationKind, destination, source, routingKey, args);
@@ -282,26 +332,48 @@ export class TopologyController {
 
   @Get('bindings/:vhost/e/:source/:kind/:destination/:props')
   binding(
+    @CurrentUser() user: UserDefinition,
     @Param('vhost') vhost: string,
     @Param('source') source: string,
     @Param('kind') kind: string,
     @Param('destination') destination: string,
     @Param('props') props: string,
   ): unknown {
+    this.authz.requireVhost(user, vhost);
     return bindingView(this.findBinding(vhost, source, kindOf(kind), destination, props));
   }
 
   @Delete('bindings/:vhost/e/:source/:kind/:destination/:props')
   @HttpCode(204)
   unbind(
+    @CurrentUser() user: UserDefinition,
     @Param('vhost') vhost: string,
     @Param('source') source: string,
     @Param('kind') kind: string,
     @Param('destination') destination: string,
     @Param('props') props: string,
   ): void {
+    this.authz.requireVhost(user, vhost);
     const binding = this.findBinding(vhost, source, kindOf(kind), destination, props);
+    this.requireBindingAccess(user, vhost, binding.source, binding.destinationKind, binding.destination);
     this.m.vhost(vhost).unbind(binding.destinationKind, binding.destination, binding.source, binding.routingKey, binding.arguments);
+  }
+
+  /** The vhosts whose objects the broker-wide lists show the user. */
+  private listedVhosts(user: UserDefinition): string[] {
+    return this.m.vhostNames().filter((v) => this.authz.listsResourcesOf(user, v));
+  }
+
+  /** As RabbitMQ's channel: write permission, then whether the exchange exists, then user_id. */
+  private requirePublish(user: UserDefinition, vhost: string, exchange: string, userId: unknown): void {
+    this.authz.channel(user, vhost).requirePublish(exchange, userId, () => this.m.vhost(vhost).findExchange(exchange) !== undefined);
+  }
+
+  /** Binding and unbinding, as over AMQP: write on the destination, read on the source. */
+  private requireBindingAccess(user: UserDefinition, vhost: string, source: string, kind: 'queue' | 'exchange', destination: string): void {
+    const channel = this.authz.channel(user, vhost);
+    channel.require('write', kind, destination);
+    channel.require('read', 'exchange', source);
   }
 
   private bindingsOf(vhost: string, wanted: (b: BindingSnapshot) => boolean): BindingSnapshot[] {

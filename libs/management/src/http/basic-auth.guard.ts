@@ -1,9 +1,9 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Broker, UserDefinition } from '#core';
-
-/** Tags that open the management API (RabbitMQ's management user tags). */
-const MANAGEMENT_TAGS = ['administrator', 'management', 'monitoring', 'policymaker'];
+import { ManagementAuthorization } from '../authz/management-authorization';
+import { ManagementTag, REQUIRED_TAG } from '../authz/requires.decorator';
 
 /** The authenticated user of a management request. */
 export interface AuthenticatedRequest extends FastifyRequest {
@@ -12,11 +12,17 @@ export interface AuthenticatedRequest extends FastifyRequest {
 
 /**
  * HTTP basic auth against the broker's users, as RabbitMQ's management plugin: 401 without or
- * with wrong credentials, or for a user without a management tag.
+ * with wrong credentials; then the tag the route needs (`@Requires`, else any management tag),
+ * 401 `not_authorised` without it. Per-vhost and per-resource checks are the handlers' (through
+ * ManagementAuthorization).
  */
 @Injectable()
 export class BasicAuthGuard implements CanActivate {
-  constructor(@Inject(Broker) private readonly broker: Broker) {}
+  constructor(
+    @Inject(Broker) private readonly broker: Broker,
+    @Inject(ManagementAuthorization) private readonly authorization: ManagementAuthorization,
+    @Inject(Reflector) private readonly reflector: Reflector,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
@@ -35,7 +41,10 @@ export class BasicAuthGuard implements CanActivate {
     const user = await this.broker.users.verify(decoded.slice(0, colon), decoded.slice(colon + 1));
     if (user === null) return refuse('Login failed');
     if (!this.broker.users.mayConnectFrom(user.name, request.ip)) return refuse(`User can only log in via localhost`);
-    if (!user.tags.some((tag) => MANAGEMENT_TAGS.includes(tag))) return refuse('Not management user');
+    // any management tag first: a user without one is told so, whatever the route needs
+    this.authorization.requireTag(user, 'management');
+    const tag = this.reflector.getAllAndOverride<ManagementTag | undefined>(REQUIRED_TAG, [context.getHandler(), context.getClass()]);
+    if (tag !== undefined) this.authorization.requireTag(user, tag);
     request.user = user;
     return true;
   }

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { BrokerError, BrokerErrorKind } from '#core';
+import { NotAuthorised } from '../authz/not-authorised';
 
 /** HTTP status of each kind of core error (the management API's mapping, in one place). */
 const BROKER_ERROR_STATUS: Record<BrokerErrorKind, number> = {
@@ -47,6 +48,8 @@ export class RabbitErrorFilter implements ExceptionFilter {
     } else {
       this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     }
-    void reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ error: ERROR_NAMES[status] ?? 'error', reason }));
+    // RabbitMQ spells a failed login not_authorized and a refusal of a logged-in user not_authorised
+    const name = error instanceof NotAuthorised ? 'not_authorised' : (ERROR_NAMES[status] ?? 'error');
+    void reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ error: name, reason }));
   }
 }

@@ -1,0 +1,62 @@
+/**
+ * The admin page when the API refuses what the logged-in user may do: it shows the server's
+ * reason (never "Message published" for a publish that was refused) and the user stays logged in
+ * (RabbitMQ answers such refusals 401 not_authorised, a failed login 401 not_authorized).
+ * Headless Chromium, run by `npm run test:browser`.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { Browser, chromium, Page } from 'playwright-core';
+import { startTestApp, TestApp } from '../support/app-harness';
+import { ManagementClient } from '../support/management-client';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM}`;
+
+let app: TestApp;
+let browser: Browser;
+let page: Page;
+
+before(async () => {
+  if (skip) return;
+  app = await startTestApp();
+  const admin = new ManagementClient(app.managementUrl);
+  await admin.put('/api/queues/%2F/ui-refused-q', { durable: true });
+  await admin.post('/api/exchanges/%2F/amq.default/publish', { routing_key: 'ui-refused-q', payload: 'there', payload_encoding: 'string', properties: {} });
+  // may look at everything in '/', change nothing
+  await admin.put('/api/users/viewer', { password: 'viewer-pw', tags: 'management' });
+  await admin.put('/api/permissions/%2F/viewer', { configure: '^$', write: '^$', read: '^$' });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage();
+  page.setDefaultTimeout(10_000);
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+test('a refused publish and purge show the reason, and the user stays logged in', { skip }, async () => {
+  await page.goto(`${app.managementUrl}/#/queue/%2F/ui-refused-q`);
+  await page.getByTestId('login-user').fill('viewer');
+  await page.getByTestId('login-password').fill('viewer-pw');
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('queue-title').filter({ hasText: 'ui-refused-q' }).waitFor();
+
+  await page.getByTestId('publish-payload').fill('not allowed');
+  await page.getByTestId('publish-submit').click();
+  const toast = page.locator('#toast');
+  await toast.filter({ hasText: "Failed: 403 ACCESS_REFUSED - write access to exchange 'amq.default' in vhost '/' refused for user 'viewer'" }).waitFor();
+  assert.doesNotMatch(await toast.innerText(), /Message published/);
+
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.getByTestId('purge').click();
+  await toast.filter({ hasText: 'Failed: Access refused.' }).waitFor();
+  assert.equal(await page.getByTestId('detail-ready').innerText(), '1', 'nothing was purged');
+  assert.equal(await page.getByTestId('login-submit').count(), 0, 'still logged in');
+});
