@@ -16,7 +16,9 @@ export type { Policy, PolicyTarget, PolicyValue } from './policy/policy';
 export { POLICY_KEYS } from './policy/policy';
 export { HASHING_ALGORITHMS, UserRegistry } from './auth/user-registry';
 export { isLoopbackAddress } from './auth/loopback';
-export type { Access, HashingAlgorithm, PermissionDefinition, UserDefinition } from './auth/user-registry';
+export type { Access, DefaultUser, HashingAlgorithm, PermissionDefinition, UserDefinition } from './auth/user-registry';
+export { DEFAULT_AUTHENTICATION, metricReasonOf } from './auth/authenticator';
+export type { AuthenticationOptions, LoginAttempt, LoginDoor, LoginFailure, LoginFailureMetricReason, LoginOutcome, LoginRefusal } from './auth/authenticator';
 export type { BrokerErrorKind } from './errors';
 
 // durability
