@@ -73,7 +73,11 @@ export class AppModule {
         ManagementModule,
         CoreModule.forRoot({
           // the embedded store; another BrokerStore implementation would be composed in here
-          openStore: () => SqliteStore.open({ dataDir: config.DATA_DIR, sync: config.STORE_SYNC, ackWaitMs: config.STORE_ACK_WAIT_MS }),
+          openStore: async () => {
+            const store = await SqliteStore.open({ dataDir: config.DATA_DIR, sync: config.STORE_SYNC, ackWaitMs: config.STORE_ACK_WAIT_MS });
+            for (const { path, from, to } of store.tightenedModes) logger.warn({ path, from, to }, 'narrowed the mode of a data file others could read');
+            return store;
+          },
           broker: {
             dataDir: config.DATA_DIR,
             queueMemoryBudget: config.QUEUE_MEMORY_BUDGET_MB * 1024 * 1024,
