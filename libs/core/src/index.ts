@@ -16,6 +16,8 @@ export type { Policy, PolicyTarget, PolicyValue } from './policy/policy';
 export { POLICY_KEYS } from './policy/policy';
 export { HASHING_ALGORITHMS, UserRegistry } from './auth/user-registry';
 export { isLoopbackAddress } from './auth/loopback';
+export { compileNamePattern, NamePatternError } from './auth/name-pattern';
+export type { NamePattern } from './auth/name-pattern';
 export type { Access, DefaultUser, HashingAlgorithm, PermissionDefinition, UserDefinition } from './auth/user-registry';
 export { DEFAULT_AUTHENTICATION, metricReasonOf } from './auth/authenticator';
 export type { AuthenticationOptions, LoginAttempt, LoginDoor, LoginFailure, LoginFailureMetricReason, LoginOutcome, LoginRefusal } from './auth/authenticator';

@@ -2,6 +2,7 @@ import bcrypt from 'bcryptjs';
 import { createHash } from 'node:crypto';
 import { AuthenticationOptions, Authenticator, BCRYPT_ROUNDS, DEFAULT_AUTHENTICATION, LoginAttempt, LoginFailure, LoginOutcome } from './authenticator';
 import { isLoopbackAddress } from './loopback';
+import { compileNamePattern, NamePattern, storedNamePattern } from './name-pattern';
 import { invalidRequest, notFound } from '../errors';
 import type { BrokerStore } from '../store/broker-store';
 
@@ -57,7 +58,7 @@ const BCRYPT_HASH = /^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$/;
 export class UserRegistry {
   private readonly users = new Map<string, UserDefinition>();
   private readonly permissions = new Map<string, PermissionDefinition>();
-  private readonly patterns = new Map<string, RegExp>();
+  private readonly patterns = new Map<string, NamePattern>();
   private readonly authenticator: Authenticator;
   /** Bumped on every change of users or permissions, so callers may cache decisions until it moves. */
   generation = 0;
@@ -215,9 +216,9 @@ export class UserRegistry {
     if (!this.users.has(permission.user)) throw notFound(`no user '${permission.user}'`);
     for (const field of ['configure', 'write', 'read'] as const) {
       try {
-        new RegExp(permission[field]);
-      } catch {
-        throw invalidRequest(`${field} is not a valid regular expression: ${permission[field]}`);
+        compileNamePattern(permission[field]);
+      } catch (error) {
+        throw invalidRequest(`${field} is not a valid regular expression (RE2 syntax): ${permission[field]}: ${(error as Error).message}`);
       }
     }
     const key = permissionKey(permission.vhost, permission.user);
@@ -252,7 +253,7 @@ export class UserRegistry {
     if (source === '') return false;
     let pattern = this.patterns.get(source);
     if (pattern === undefined) {
-      pattern = new RegExp(source);
+      pattern = storedNamePattern(source);
       this.patterns.set(source, pattern);
     }
     return pattern.test(resource);
