@@ -48,7 +48,7 @@ const isJson = (contentType: string): boolean => contentType.split(';')[0]!.trim
 export function requireJsonChanges(app: FastifyInstance, refuse: (reply: FastifyReply, status: number, reason: string) => FastifyReply): void {
   app.addHook('onRequest', async (request, reply) => {
     if (!MUTATING_METHODS.has(request.method)) return;
-    const contentType = request.headers['content-type'];
+    const contentType = request.headers['content-type'] || undefined;
     if (contentType === undefined ? !hasBody(request) : isJson(contentType)) return;
     const reason = contentType === undefined ? 'a request body needs Content-Type: application/json' : `unsupported content type '${contentType}': send application/json`;
     return refuse(reply, 415, reason);
