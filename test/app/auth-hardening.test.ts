@@ -208,6 +208,14 @@ describe('failed logins in /metrics, and the per-source back-off', () => {
     await app?.close();
   });
 
+  it('a burst of logins with the same right credentials from one source shares one check: none is refused', async () => {
+    app.broker.users.put('burst', { password: 'burst-pw' }, ['management']);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => call(`${app.managementUrl}/api/whoami`, { headers: basic('burst', 'burst-pw'), localAddress: '127.0.0.5' })),
+    );
+    assert.deepEqual(new Set(answers.map((answer) => answer.status)), new Set([200]));
+  });
+
   it('every door counts its refusals by reason; a source that keeps failing waits, others do not, and the wait ends', async () => {
     const management = app.managementUrl;
     const jobs = `http://127.0.0.1:${app.running.ports.jobs}/`;

@@ -100,15 +100,12 @@ export class Authenticator {
     const key = this.cache.keyOf(name, password, user?.passwordHash ?? DUMMY_HASH);
     // never from the cache where the source is wrong: that answer must cost a full check
     if (allowedHere && this.cache.has(key)) return { user };
-    this.throttle.begin(attempt.source);
     let matches: boolean;
     try {
-      matches = await this.check(user, password, key);
+      matches = await this.check(user, password, key, attempt.source);
     } catch (error) {
       if (error instanceof PasswordPoolBusy) return this.refuse(name, attempt, 'busy');
       matches = false;
-    } finally {
-      this.throttle.end(attempt.source);
     }
     const current = this.users.get(name);
     if (user === undefined || current === undefined) return this.refuse(name, attempt, 'unknown_user');
@@ -169,10 +166,15 @@ export class Authenticator {
     return this.pool.close();
   }
 
-  private check(user: UserDefinition | undefined, password: string, key: string): Promise<boolean> {
+  /** One bcrypt per distinct check running: the source's count of checks in flight covers only those. */
+  private check(user: UserDefinition | undefined, password: string, key: string, source: string | undefined): Promise<boolean> {
     let running = this.running.get(key);
     if (running === undefined) {
-      running = this.compare(user, password).finally(() => this.running.delete(key));
+      this.throttle.begin(source);
+      running = this.compare(user, password).finally(() => {
+        this.running.delete(key);
+        this.throttle.end(source);
+      });
       this.running.set(key, running);
     }
     return running;
