@@ -5,7 +5,7 @@
  * and a graceful stop that lets requests in flight finish.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { networkInterfaces } from 'node:os';
@@ -230,6 +230,134 @@ describe('graceful stop', () => {
       await assert.rejects(call(`${jobs}/`, { method: 'GET' }));
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('the management port in a browser and on a slow line', () => {
+  let app: TestApp;
+  let management: string;
+  before(async () => {
+    app = await startTestApp({ HTTP_REQUEST_TIMEOUT_MS: '1500', HTTP_HEADERS_TIMEOUT_MS: '1000' });
+    management = app.managementUrl;
+    const declared = await call(`${management}/api/queues/%2F/csrf-target`, { method: 'PUT', body: { durable: false }, headers: basic('guest', 'guest') });
+    assert.equal(declared.status, 201, declared.text);
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  /** Sends headers and a body one byte at a time, every `everyMs`; resolves with the status (0: closed without one) and when. */
+  function trickle(path: string, headers: Record<string, string>, everyMs: number): Promise<{ status: number; ms: number }> {
+    const body = JSON.stringify({ count: 1, ackmode: 'ack_requeue_true', encoding: 'auto' });
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const req = httpRequest(`${management}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length, ...headers } });
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (sent < body.length) req.write(body.slice(sent, ++sent));
+      }, everyMs);
+      const done = (status: number): void => {
+        clearInterval(timer);
+        req.destroy();
+        resolve({ status, ms: performance.now() - started });
+      };
+      req.on('response', (res) => {
+        res.resume();
+        done(res.statusCode ?? 0);
+      });
+      req.on('error', () => done(0));
+      req.on('close', () => done(0));
+    });
+  }
+
+  it('a request whose body trickles in is dropped at HTTP_REQUEST_TIMEOUT_MS', async () => {
+    const answer = await trickle('/api/queues/%2F/csrf-target/get', basic('guest', 'guest'), 400);
+    assert.ok(answer.ms < 6000, `still open after ${answer.ms.toFixed(0)} ms`);
+    assert.ok(answer.status === 408 || answer.status === 0, `status ${answer.status}`);
+  });
+
+  it('credentials are checked before the body is read: a wrong password is refused while the body is still to come', async () => {
+    const answer = await trickle('/api/queues/%2F/csrf-target/get', basic('guest', 'wrong'), 400);
+    assert.equal(answer.status, 401);
+    assert.ok(answer.ms < 1200, `answered after ${answer.ms.toFixed(0)} ms`);
+    const anonymous = await trickle('/api/definitions', {}, 400);
+    assert.equal(anonymous.status, 401);
+  });
+
+  it('changes only as application/json: forms and text/plain (what a foreign page can send without asking) get a 415', async () => {
+    const published = await call(`${management}/api/exchanges/%2F/amq.default/publish`, {
+      body: { routing_key: 'csrf-target', payload: 'keep me', payload_encoding: 'string', properties: {} },
+      headers: basic('guest', 'guest'),
+    });
+    assert.equal(published.status, 200, published.text);
+    const path = `${management}/api/queues/%2F/csrf-target/get`;
+    const body = JSON.stringify({ count: 1, ackmode: 'ack_requeue_false', encoding: 'auto' });
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x']) {
+      const answer = await call(path, { body, headers: { ...basic('guest', 'guest'), 'content-type': type } });
+      assert.equal(answer.status, 415, type);
+      assert.deepEqual(answer.json, { error: 'unsupported_media_type', reason: `unsupported content type '${type}': send application/json` });
+    }
+    const formDelete = await call(`${management}/api/queues/%2F/csrf-target/contents`, { method: 'DELETE', body: 'x=1', headers: { ...basic('guest', 'guest'), 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(formDelete.status, 415);
+    const queue = await call(`${management}/api/queues/%2F/csrf-target`, { method: 'GET', headers: basic('guest', 'guest') });
+    assert.equal(queue.json.messages, 1, 'nothing was taken');
+    const json = await call(path, { body, headers: { ...basic('guest', 'guest'), 'content-type': 'application/json; charset=utf-8' } });
+    assert.equal(json.status, 200, json.text);
+    assert.equal((JSON.parse(json.text) as { payload: string }[])[0]!.payload, 'keep me');
+    const bodiless = await fetch(`${management}/api/queues/%2F/csrf-target`, { method: 'DELETE', headers: basic('guest', 'guest') });
+    assert.equal(bodiless.status, 204, 'a DELETE without a body needs no content type');
+  });
+
+  it('the admin page and the API answer with CSP, X-Frame-Options: DENY and nosniff', async () => {
+    for (const [path, headers] of [
+      ['/', {}],
+      ['/ui/app.js', {}],
+      ['/api/overview', basic('guest', 'guest')],
+      ['/api/overview', {}],
+      ['/api/no-such-thing', basic('guest', 'guest')],
+    ] as const) {
+      const answer = await call(`${management}${path}`, { method: 'GET', headers });
+      const policy = String(answer.headers['content-security-policy']);
+      assert.match(policy, /default-src 'self'/, path);
+      assert.match(policy, /script-src 'self'(;|$)/, `${path}: no inline script`);
+      assert.match(policy, /frame-ancestors 'none'/, path);
+      assert.equal(answer.headers['x-frame-options'], 'DENY', path);
+      assert.equal(answer.headers['x-content-type-options'], 'nosniff', path);
+    }
+    const page = await call(`${management}/`, { method: 'GET' });
+    assert.doesNotMatch(page.text, /<script>|<style|\son[a-z]+=|style="/i, 'the page has nothing inline the policy would block');
+  });
+});
+
+describe('file modes of DATA_DIR', () => {
+  it('a new DATA_DIR is 0700 and the database files 0600; wider modes found at start are narrowed', async () => {
+    const parent = tempDir();
+    const dataDir = join(parent.path, 'nested', 'data');
+    try {
+      let app = await startTestApp({}, dataDir);
+      const declared = await call(`${app.managementUrl}/api/queues/%2F/kept`, { method: 'PUT', body: { durable: true }, headers: basic('guest', 'guest') });
+      assert.equal(declared.status, 201);
+      await app.stop();
+      const modeOf = (path: string): number => statSync(path).mode & 0o777;
+      assert.equal(modeOf(dataDir).toString(8), '700');
+      for (const file of readdirSync(dataDir)) assert.equal(modeOf(join(dataDir, file)).toString(8), '600', file);
+
+      chmodSync(dataDir, 0o755);
+      for (const file of readdirSync(dataDir)) chmodSync(join(dataDir, file), 0o644);
+      app = await startTestApp({}, dataDir);
+      try {
+        assert.equal(modeOf(dataDir).toString(8), '700');
+        const files = readdirSync(dataDir);
+        assert.ok(files.includes('broker.sqlite-wal'), files.join(', '));
+        for (const file of files) assert.equal(modeOf(join(dataDir, file)).toString(8), '600', file);
+        const kept = await call(`${app.managementUrl}/api/queues/%2F/kept`, { method: 'GET', headers: basic('guest', 'guest') });
+        assert.equal(kept.status, 200, 'the data is still there');
+      } finally {
+        await app.stop();
+      }
+    } finally {
+      parent.cleanup();
     }
   });
 });

@@ -1,22 +1,32 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
-import bcrypt from 'bcryptjs';
 import { AmqpModule, Clock, systemClock } from '#amqp';
-import { BrokerConfig, BrokerConfigModule, ConfigurationError, ConfiguredUser, usersFromConfig } from '#config';
-import { CoreModule, SqliteStore } from '#core';
+import { BrokerConfig, BrokerConfigModule, ConfigurationError, usersFromConfig } from '#config';
+import { AuthenticationOptions, CoreModule, DefaultUser, SqliteStore } from '#core';
 import { DeliveryModule } from '#delivery';
 import type { HttpAuthOptions } from '#http-kit';
 import { JobsModule } from '#jobs';
 import { ManagementModule } from '#management';
 import { Logger, ObservabilityModule } from '#observability';
 
-/** Configured users: the built-in default (RabbitMQ's guest/guest, an administrator) plus those of the config file. */
-function configuredUsers(config: BrokerConfig): ConfiguredUser[] {
-  const users = usersFromConfig(config.users);
-  if (config.AMQP_DEFAULT_USER !== '' && !users.some((u) => u.name === config.AMQP_DEFAULT_USER)) {
-    users.push({ name: config.AMQP_DEFAULT_USER, passwordHash: bcrypt.hashSync(config.AMQP_DEFAULT_PASS, 8), tags: ['administrator'] });
-  }
-  return users;
+/** The user a new database starts with (RabbitMQ's guest/guest, an administrator); none when AMQP_DEFAULT_USER is empty. */
+function defaultUser(config: BrokerConfig): DefaultUser | undefined {
+  if (config.AMQP_DEFAULT_USER === '') return undefined;
+  return { name: config.AMQP_DEFAULT_USER, password: config.AMQP_DEFAULT_PASS, tags: ['administrator'] };
+}
+
+/** Password checks: cache, workers, back-off. */
+function authenticationOf(config: BrokerConfig): AuthenticationOptions {
+  return {
+    cacheTtlMs: config.AUTH_CACHE_TTL_MS,
+    workers: config.AUTH_WORKERS,
+    throttle: {
+      failureLimit: config.AUTH_FAILURE_LIMIT,
+      windowMs: config.AUTH_FAILURE_WINDOW_MS,
+      backoffMs: config.AUTH_BACKOFF_MS,
+      maxBackoffMs: Math.max(config.AUTH_BACKOFF_MS, config.AUTH_BACKOFF_MAX_MS),
+    },
+  };
 }
 
 /** The TLS key, certificate and CA of the configuration, read once; null when TLS is off. */
@@ -54,7 +64,7 @@ export class AppModule {
     const httpTimeouts = { requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS, headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS };
     const tls = tlsOf(config);
     const httpTls = config.HTTP_TLS ? tls : null;
-    const httpAuth = (enabled: boolean): HttpAuthOptions => ({ enabled, tokens: config.tokens ?? {} });
+    const httpAuth = (door: 'jobs' | 'delivery', enabled: boolean): HttpAuthOptions => ({ door, enabled, tokens: config.tokens ?? {} });
     return {
       module: AppModule,
       imports: [
@@ -63,13 +73,19 @@ export class AppModule {
         ManagementModule,
         CoreModule.forRoot({
           // the embedded store; another BrokerStore implementation would be composed in here
-          openStore: () => SqliteStore.open({ dataDir: config.DATA_DIR, sync: config.STORE_SYNC, ackWaitMs: config.STORE_ACK_WAIT_MS }),
+          openStore: async () => {
+            const store = await SqliteStore.open({ dataDir: config.DATA_DIR, sync: config.STORE_SYNC, ackWaitMs: config.STORE_ACK_WAIT_MS });
+            for (const { path, from, to } of store.tightenedModes) logger.warn({ path, from, to }, 'narrowed the mode of a data file others could read');
+            return store;
+          },
           broker: {
             dataDir: config.DATA_DIR,
             queueMemoryBudget: config.QUEUE_MEMORY_BUDGET_MB * 1024 * 1024,
             memoryHighWatermarkBytes: config.MEMORY_HIGH_WATERMARK_MB * 1024 * 1024,
             diskFreeLimitBytes: config.DISK_FREE_LIMIT_MB * 1024 * 1024,
-            users: configuredUsers(config),
+            users: usersFromConfig(config.users),
+            defaultUser: defaultUser(config),
+            authentication: authenticationOf(config),
             maxQueuesPerVhost: config.MAX_QUEUES_PER_VHOST,
             loopbackUsers: listOf(config.LOOPBACK_USERS),
           },
@@ -93,7 +109,7 @@ export class AppModule {
           host: config.JOBS_HOST || config.BIND_HOST,
           timeouts: httpTimeouts,
           tls: httpTls,
-          auth: httpAuth(config.JOBS_AUTH),
+          auth: httpAuth('jobs', config.JOBS_AUTH),
           vhost: config.JOBS_VHOST,
           queuePrefix: config.JOBS_QUEUE_PREFIX,
           maxBodyBytes: config.JOBS_MAX_BODY_MB * 1024 * 1024,
@@ -107,7 +123,7 @@ export class AppModule {
           host: config.DISPATCH_HOST || config.BIND_HOST,
           timeouts: httpTimeouts,
           tls: httpTls,
-          auth: httpAuth(config.DISPATCH_AUTH),
+          auth: httpAuth('delivery', config.DISPATCH_AUTH),
           vhost: config.DISPATCH_VHOST,
           queuePrefix: config.DISPATCH_QUEUE_PREFIX,
           amqpExchange: config.DISPATCH_AMQP_EXCHANGE,

@@ -6,10 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { AmqpService } from '#amqp';
 import { Broker } from '#core';
 import { DeliveryHttpService } from '#delivery';
+import { httpServerOptions } from '#http-kit';
 import { JobsHttpService } from '#jobs';
 import type { BrokerConfig } from '#config';
 import { createLogger, Logger, NestPinoLogger } from '#observability';
 import { AppModule, CompositionOverrides, tlsOf } from './app.module';
+import { hardenManagementServer } from './management-hardening';
 
 export interface RunningBroker {
   readonly app: NestFastifyApplication;
@@ -25,7 +27,8 @@ export async function startBroker(config: BrokerConfig, overrides: CompositionOv
   const logger = createLogger(config.LOG_LEVEL);
   const tls = config.HTTP_TLS ? tlsOf(config) : null;
   const adapter = new FastifyAdapter({
-    ...(tls !== null ? { https: tls } : {}),
+    // the management port honours the HTTP doors' time limits: a trickled request is dropped (408)
+    ...httpServerOptions({ requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS, headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS }, tls),
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -33,6 +36,7 @@ export async function startBroker(config: BrokerConfig, overrides: CompositionOv
     logger: new NestPinoLogger(logger),
     abortOnError: false,
   });
+  hardenManagementServer(app.getHttpAdapter().getInstance(), app.get(Broker).users);
   await app.listen(config.MANAGEMENT_PORT, config.BIND_HOST);
   const management = (app.getHttpServer().address() as AddressInfo).port;
   const amqp = app.get(AmqpService).server.port;

@@ -347,6 +347,48 @@ export class BrokerConfig {
   @IsString()
   LOOPBACK_USERS = 'guest';
 
+  /** How long a successful password check is remembered (RabbitMQ's auth cache), in ms; 0 = never. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  AUTH_CACHE_TTL_MS = 60_000;
+
+  /** Worker threads for bcrypt password checks; 0 = half the CPUs (1 to 4). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  AUTH_WORKERS = 0;
+
+  /** Failed logins from one source address (IPv6: /64) within AUTH_FAILURE_WINDOW_MS that start its back-off; 0 = no back-off. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  AUTH_FAILURE_LIMIT = 10;
+
+  /** The window AUTH_FAILURE_LIMIT counts in, and how long a source must stay quiet to start afresh, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  AUTH_FAILURE_WINDOW_MS = 60_000;
+
+  /** First back-off of a failing source, in ms: its logins are refused unchecked meanwhile; each further failure doubles it. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  AUTH_BACKOFF_MS = 1000;
+
+  /** Longest back-off, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  AUTH_BACKOFF_MAX_MS = 60_000;
+
   /** AMQP connections at most, in all; 0 = no limit. */
   @Type(() => Number)
   @IsInt()

@@ -1,4 +1,5 @@
-import { UserDefinition, UserRegistry } from './auth/user-registry';
+import type { AuthenticationOptions } from './auth/authenticator';
+import { DefaultUser, UserDefinition, UserRegistry } from './auth/user-registry';
 import { notFound, storeUnavailable } from './errors';
 import type { BrokerSnapshot, VhostSnapshot } from './introspection/snapshots';
 import { ListenerRegistry } from './listeners/listener-registry';
@@ -22,8 +23,12 @@ export interface BrokerOptions {
   memoryHighWatermarkBytes?: number;
   /** Free disk below which publishers are blocked (default 50 MB, RabbitMQ's). */
   diskFreeLimitBytes?: number;
-  /** Users from the configuration (the default guest, …): defaults for names not defined in the store. */
+  /** Users of the configuration file: stored when their entry is new or changed (see UserRegistry.seed). */
   users?: UserDefinition[];
+  /** The user a new database starts with (RabbitMQ's default_user, guest); created on the first start only. */
+  defaultUser?: DefaultUser;
+  /** Password checks: cache, worker threads, back-off of failing sources. */
+  authentication?: AuthenticationOptions;
   /** Users who may authenticate only from the local machine (RabbitMQ's loopback_users). */
   loopbackUsers?: string[];
   /** Queues at most per vhost; 0 or absent = no limit. */
@@ -87,7 +92,7 @@ export class Broker {
     options: BrokerOptions,
   ) {
     store.attachMetrics(this.metrics);
-    this.users = new UserRegistry(store);
+    this.users = new UserRegistry(store, options.authentication);
     this.policies = new PolicyRegistry(store);
     this.policies.onChange((vhost) => this.vhosts.get(vhost)?.reapplyPolicies());
     const flowHigh = options.queueFlowHigh ?? 8192;
@@ -122,7 +127,8 @@ export class Broker {
     broker.recoveredCounters = recovered.counters;
     broker.recoveredMessages = recovered.messages;
     if (!broker.vhosts.has(DEFAULT_VHOST)) broker.addVhost(DEFAULT_VHOST);
-    broker.users.load(options.users ?? [], DEFAULT_VHOST);
+    broker.users.load();
+    await broker.users.seed(options.defaultUser ?? null, options.users ?? [], DEFAULT_VHOST);
     broker.users.restrictToLoopback(options.loopbackUsers ?? []);
     broker.recoverySeconds = Number(process.hrtime.bigint() - started) / 1e9;
     broker.alarms.start();
@@ -271,6 +277,7 @@ export class Broker {
   /** Commits what is pending and closes the store. */
   async close(): Promise<void> {
     this.alarms.stop();
+    await this.users.close();
     await this.store.close();
   }
 }

@@ -18,9 +18,13 @@ export { HASHING_ALGORITHMS, UserRegistry } from './auth/user-registry';
 export { isLoopbackAddress } from './auth/loopback';
 export { ListenerRegistry, isLocalAddress } from './listeners/listener-registry';
 export type { ListenerEndpoint } from './listeners/listener-registry';
-export type { Access, HashingAlgorithm, PermissionDefinition, UserDefinition } from './auth/user-registry';
 export { accessNeededToDeclare, declarationTargets } from './auth/declaration-access';
 export type { Declaration, ResourceAccess } from './auth/declaration-access';
+export { compileNamePattern, NamePatternError } from './auth/name-pattern';
+export type { NamePattern } from './auth/name-pattern';
+export type { Access, DefaultUser, HashingAlgorithm, PermissionDefinition, UserDefinition } from './auth/user-registry';
+export { DEFAULT_AUTHENTICATION, metricReasonOf } from './auth/authenticator';
+export type { AuthenticationOptions, LoginAttempt, LoginDoor, LoginFailure, LoginFailureMetricReason, LoginOutcome, LoginRefusal } from './auth/authenticator';
 export type { BrokerErrorKind } from './errors';
 
 // durability

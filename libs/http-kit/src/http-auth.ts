@@ -1,8 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { UserRegistry } from '#core';
+import type { LoginAttempt, LoginRefusal, UserRegistry } from '#core';
 
 /** How an HTTP door authenticates its callers. */
 export interface HttpAuthOptions {
+  /** Which door this is, in the failed-login log and metric. */
+  door: 'jobs' | 'delivery';
   /** Off: every caller is anonymous and may do everything (dispenserd's and Dispatcher's behaviour). */
   enabled: boolean;
   /** Bearer token → the broker user it acts as. */
@@ -39,31 +41,44 @@ export class HttpAuthenticator {
 
   async authenticate(authorization: string | undefined, remoteAddress: string | undefined): Promise<string> {
     if (authorization === undefined) throw new HttpAuthError('authentication required: send HTTP Basic credentials of a broker user or a Bearer token');
-    const user = await this.userOf(authorization);
-    if (!this.users.mayConnectFrom(user, remoteAddress)) {
-      throw new HttpAuthError(`user '${user}' can only connect via localhost`);
-    }
-    return user;
+    const attempt: LoginAttempt = { source: remoteAddress, door: this.options.door };
+    if (authorization.startsWith('Bearer ')) return this.bearer(authorization.slice(7).trim(), attempt);
+    if (!authorization.startsWith('Basic ')) throw new HttpAuthError('unsupported Authorization scheme: use Basic or Bearer');
+    const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new HttpAuthError(INVALID_CREDENTIALS);
+    const name = decoded.slice(0, colon);
+    const outcome = await this.users.authenticate(name, decoded.slice(colon + 1), attempt);
+    if (outcome.user !== undefined) return outcome.user.name;
+    throw refusal(name, outcome.refusal);
   }
 
-  private async userOf(authorization: string): Promise<string> {
-    if (authorization.startsWith('Bearer ')) {
-      const digest = digestOf(authorization.slice(7).trim());
-      const match = this.tokenDigests.find((entry) => timingSafeEqual(entry.digest, digest));
-      if (match === undefined || this.users.get(match.user) === undefined) throw new HttpAuthError('invalid token');
-      return match.user;
+  private bearer(token: string, attempt: LoginAttempt): string {
+    const logins = this.users.logins;
+    const backoff = logins.backoffRefusal('(token)', attempt);
+    if (backoff !== null) throw refusal('(token)', 'backoff');
+    const digest = digestOf(token);
+    const match = this.tokenDigests.find((entry) => timingSafeEqual(entry.digest, digest));
+    if (match === undefined || this.users.get(match.user) === undefined) {
+      logins.refuse(match?.user ?? '(token)', attempt, 'invalid_token');
+      throw new HttpAuthError('invalid token');
     }
-    if (authorization.startsWith('Basic ')) {
-      const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon >= 0) {
-        const user = await this.users.verify(decoded.slice(0, colon), decoded.slice(colon + 1));
-        if (user !== null) return user.name;
-      }
-      throw new HttpAuthError('invalid username or password');
+    if (!this.users.mayConnectFrom(match.user, attempt.source)) {
+      logins.refuse(match.user, attempt, 'loopback_only');
+      throw refusal(match.user, 'loopback_only');
     }
-    throw new HttpAuthError('unsupported Authorization scheme: use Basic or Bearer');
+    return match.user;
   }
+}
+
+const INVALID_CREDENTIALS = 'invalid username or password';
+
+/** The answer to a refused login: the same for an unknown name and a wrong password. */
+function refusal(user: string, reason: LoginRefusal): HttpAuthError {
+  if (reason === 'loopback_only') return new HttpAuthError(`user '${user}' can only connect via localhost`);
+  if (reason === 'backoff') return new HttpAuthError('too many failed logins from this address: try again later');
+  if (reason === 'busy') return new HttpAuthError('too many logins in progress: try again later');
+  return new HttpAuthError(INVALID_CREDENTIALS);
 }
 
 function digestOf(token: string): Buffer {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Broker } from '#core';
 import { APP_LOGGER, Logger } from './logging';
+import { LoginFailureLog } from './login-failure-log';
 import { renderRabbitFamilies } from './rabbit-exposition';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -32,7 +33,19 @@ export class MetricsService {
       if (reason === null) logger.warn('resource alarm cleared: publishers may go on');
       else logger.warn({ alarm: reason }, 'resource alarm: publishers are blocked');
     });
+    const loginFailureLog = new LoginFailureLog(logger);
+    broker.users.onLoginFailure((failure) => loginFailureLog.record(failure));
     collectDefaultMetrics({ register: this.registry });
+    new Counter({
+      name: 'broker_login_failures_total',
+      help: 'Refused logins by door (amqp, management, jobs, delivery) and reason (invalid_credentials, loopback_only, backoff, invalid_token, busy)',
+      labelNames: ['door', 'reason'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { door, reason, count } of broker.users.logins.failureCounts()) this.inc({ door, reason }, count);
+      },
+    });
     const metrics = broker.metrics;
     for (const [field, name, help] of CORE_COUNTERS) {
       new Counter({

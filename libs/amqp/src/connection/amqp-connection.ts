@@ -94,7 +94,6 @@ export class AmqpConnection implements ChannelHost {
       admit: (user, vhost) => context.admit(user, vhost),
       failed: (error) => this.connectionError(error),
       opened: (session) => this.opened(session),
-      loginRefused: (user, why) => context.events.log('warn', 'login refused', { user, why, remote: this.remoteAddress }),
     }, socket.remoteAddress);
     this.heartbeats = new HeartbeatMonitor(clock, {
       readingPaused: () => socket.isPaused(),

@@ -37,7 +37,6 @@ export interface HandshakeEvents {
   /** Connection-level failure during the handshake: send connection.close with it. */
   failed(error: AmqpError): void;
   opened(session: OpenedSession): void;
-  loginRefused(user: string, why: string): void;
 }
 
 const enum Step {
@@ -164,12 +163,11 @@ export class ConnectionHandshake {
     const credentials = parseSaslResponse(mechanism, response);
     if (credentials === null) throw accessRefused(`malformed ${mechanism} response`).withMethod(MethodId.ConnectionStartOk);
     this.step = Step.Authenticating;
-    this.broker.users.verify(credentials.username, credentials.password).then(
-      (user) => {
+    this.broker.users.authenticate(credentials.username, credentials.password, { source: this.remoteAddress, door: 'amqp' }).then(
+      (outcome) => {
         if (this.step !== Step.Authenticating) return;
-        const loopbackOnly = user !== null && !this.broker.users.mayConnectFrom(user.name, this.remoteAddress);
-        if (user === null || loopbackOnly) {
-          this.events.loginRefused(credentials.username, loopbackOnly ? `user '${credentials.username}' can only connect via localhost` : 'wrong credentials');
+        if (outcome.user === undefined) {
+          // the core logs and counts the refusal; the client hears RabbitMQ's one text for every reason
           this.events.failed(
             accessRefused(`Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`).withMethod(
               MethodId.ConnectionStartOk,

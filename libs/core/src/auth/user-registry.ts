@@ -1,6 +1,8 @@
 import bcrypt from 'bcryptjs';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { AuthenticationOptions, Authenticator, BCRYPT_ROUNDS, DEFAULT_AUTHENTICATION, LoginAttempt, LoginFailure, LoginOutcome } from './authenticator';
 import { isLoopbackAddress } from './loopback';
+import { compileNamePattern, NamePattern, storedNamePattern } from './name-pattern';
 import { invalidRequest, notFound } from '../errors';
 import type { BrokerStore } from '../store/broker-store';
 
@@ -32,29 +34,42 @@ export interface PermissionDefinition {
 /** RabbitMQ's three kinds of access to a resource. */
 export type Access = 'configure' | 'write' | 'read';
 
+/** The default user of a new database (RabbitMQ's default_user), from the configuration. */
+export interface DefaultUser {
+  name: string;
+  password: string;
+  tags: string[];
+}
+
 const USERS = 'definitions.users';
 const PERMISSIONS = 'definitions.permissions';
+/** What the configuration has created: 'database' once the first start seeded it, 'user:<name>' per configured user. */
+const SEEDED = 'definitions.seeded';
 /** Definitions never expire. */
 const FOREVER = Number.MAX_SAFE_INTEGER;
 const BCRYPT_HASH = /^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$/;
-const BCRYPT_ROUNDS = 10;
 
 /**
- * Users and permissions, kept as definitions in the store. Users from the configuration (the
- * default guest, dispatchd's `users`) are defaults: a user defined through the management API
- * with the same name replaces them. A successful password check is remembered (by a SHA-256 of
- * name, password and hash) so reconnect storms do not burn CPU on bcrypt.
+ * Users and permissions, kept as definitions in the store, and the one password check of every
+ * door (`authenticate`, see Authenticator). The configuration's users are seeded into the store:
+ * the default user (guest) when the database is new only, as RabbitMQ; after that the store alone
+ * decides, so a deleted user stays deleted.
  */
 export class UserRegistry {
   private readonly users = new Map<string, UserDefinition>();
   private readonly permissions = new Map<string, PermissionDefinition>();
-  private readonly verified = new Set<string>();
-  private readonly patterns = new Map<string, RegExp>();
+  private readonly patterns = new Map<string, NamePattern>();
+  private readonly authenticator: Authenticator;
   /** Bumped on every change of users or permissions, so callers may cache decisions until it moves. */
   generation = 0;
   private loopbackOnly: ReadonlySet<string> = new Set();
 
-  constructor(private readonly store: BrokerStore) {}
+  constructor(
+    private readonly store: BrokerStore,
+    authentication: AuthenticationOptions = DEFAULT_AUTHENTICATION,
+  ) {
+    this.authenticator = new Authenticator(this, authentication);
+  }
 
   /** RabbitMQ's loopback_users: these may authenticate only from the local machine (guest by default). */
   restrictToLoopback(names: readonly string[]): void {
@@ -66,8 +81,8 @@ export class UserRegistry {
     return !this.loopbackOnly.has(name) || isLoopbackAddress(remoteAddress);
   }
 
-  /** Loads the stored definitions, then adds the configured users (and their permissions on `/`) that are not defined there. */
-  load(configured: readonly UserDefinition[], defaultVhost: string): void {
+  /** Loads the stored users and permissions. */
+  load(): void {
     for (const [, value] of this.store.listRecords(USERS)) {
       const user = JSON.parse(value.toString('utf8')) as UserDefinition;
       this.users.set(user.name, user);
@@ -76,12 +91,39 @@ export class UserRegistry {
       const permission = JSON.parse(value.toString('utf8')) as PermissionDefinition;
       this.permissions.set(permissionKey(permission.vhost, permission.user), permission);
     }
+  }
+
+  /**
+   * Stores the configuration's users, each with all permissions on `vhost` when it has none there.
+   * The default user only when the database is new (RabbitMQ's default_user): deleted, it stays
+   * deleted. A user of the config file (dispatchd's `users`) when its entry is new or changed since
+   * it was last applied: the file is where the operator declares them, so a user added or a hash
+   * changed there takes effect at the next start, while one deleted through the management API
+   * stays deleted as long as its entry is unchanged. A user the store already holds under a name
+   * the configuration first names keeps its stored definition.
+   */
+  async seed(defaultUser: DefaultUser | null, configured: readonly UserDefinition[], vhost: string): Promise<void> {
+    const seeded = new Map(this.store.listRecords(SEEDED).map(([key, value]) => [key, value.toString('utf8')]));
+    const mark = (key: string, value: string): void => this.store.putRecord(SEEDED, key, Buffer.from(value), FOREVER);
+    const create = (user: UserDefinition): void => {
+      this.put(user.name, { passwordHash: user.passwordHash, algorithm: user.hashingAlgorithm ?? 'bcrypt' }, user.tags);
+      if (!this.permissions.has(permissionKey(vhost, user.name))) {
+        this.setPermission({ user: user.name, vhost, configure: '.*', write: '.*', read: '.*' });
+      }
+    };
     for (const user of configured) {
-      if (this.users.has(user.name)) continue;
-      this.users.set(user.name, user);
-      const key = permissionKey(defaultVhost, user.name);
-      if (!this.permissions.has(key)) this.permissions.set(key, { user: user.name, vhost: defaultVhost, configure: '.*', write: '.*', read: '.*' });
+      const key = `user:${user.name}`;
+      const applied = seeded.get(key);
+      const digest = createHash('sha256').update(user.passwordHash).update('\0').update(user.tags.join(',')).digest('hex');
+      if (applied === digest) continue;
+      if (applied !== undefined || !this.users.has(user.name)) create(user);
+      mark(key, digest);
     }
+    if (seeded.has('database')) return;
+    if (defaultUser !== null && !this.users.has(defaultUser.name) && !configured.some((u) => u.name === defaultUser.name)) {
+      create({ name: defaultUser.name, passwordHash: await this.hashPassword(defaultUser.password), hashingAlgorithm: 'bcrypt', tags: defaultUser.tags });
+    }
+    mark('database', new Date().toISOString());
   }
 
   list(): UserDefinition[] {
@@ -93,9 +135,10 @@ export class UserRegistry {
   }
 
   /**
-   * Creates or replaces a user from a password (hashed here with bcrypt) or an existing hash
-   * (bcrypt, or RabbitMQ's; an empty hash makes a user that cannot log in with a password).
-   * Returns whether it is new.
+   * Creates or replaces a user from a password or an existing hash (bcrypt, or RabbitMQ's; an
+   * empty hash makes a user that cannot log in with a password). Returns whether it is new. A
+   * plain password is hashed here, on the event loop (~100 ms): request handlers hash it first
+   * with `hashPassword`.
    */
   put(name: string, secret: { password: string } | { passwordHash: string; algorithm: HashingAlgorithm }, tags: string[]): boolean {
     if (name === '') throw invalidRequest('a user needs a name');
@@ -129,15 +172,33 @@ export class UserRegistry {
     for (const permission of [...this.permissions.values()]) if (permission.user === name) this.clearPermission(permission.vhost, name);
   }
 
-  /** The user if the password is right, else null. */
-  async verify(name: string, password: string): Promise<UserDefinition | null> {
-    const user = this.users.get(name);
-    if (user === undefined) return null;
-    const key = createHash('sha256').update(name).update('\0').update(password).update('\0').update(user.passwordHash).digest('hex');
-    if (this.verified.has(key)) return user;
-    if (!(await passwordMatches(user, password))) return null;
-    this.verified.add(key);
-    return user;
+  /**
+   * The one password check of every door: the user if name and password are right and the user
+   * may log in from `attempt.source`, else why not (see Authenticator: off the event loop, cached,
+   * the same cost for unknown users, back-off per source, failures counted and told).
+   */
+  authenticate(name: string, password: string, attempt: LoginAttempt): Promise<LoginOutcome> {
+    return this.authenticator.authenticate(name, password, attempt);
+  }
+
+  /** The authenticator itself: for doors with secrets of their own (bearer tokens), metrics and the failure log. */
+  get logins(): Authenticator {
+    return this.authenticator;
+  }
+
+  /** Tells `listener` of every refused login (for the log). */
+  onLoginFailure(listener: (failure: LoginFailure) => void): void {
+    this.authenticator.onFailure(listener);
+  }
+
+  /** A bcrypt hash of the password, made on a worker thread: give it to `put` as `{ passwordHash, algorithm: 'bcrypt' }`. */
+  hashPassword(password: string): Promise<string> {
+    return this.authenticator.hashPassword(password);
+  }
+
+  /** Stops the password workers. */
+  close(): Promise<void> {
+    return this.authenticator.close();
   }
 
   // ---- permissions -----------------------------------------------------------------------------
@@ -155,9 +216,9 @@ export class UserRegistry {
     if (!this.users.has(permission.user)) throw notFound(`no user '${permission.user}'`);
     for (const field of ['configure', 'write', 'read'] as const) {
       try {
-        new RegExp(permission[field]);
-      } catch {
-        throw invalidRequest(`${field} is not a valid regular expression: ${permission[field]}`);
+        compileNamePattern(permission[field]);
+      } catch (error) {
+        throw invalidRequest(`${field} is not a valid regular expression (RE2 syntax): ${permission[field]}: ${(error as Error).message}`);
       }
     }
     const key = permissionKey(permission.vhost, permission.user);
@@ -192,7 +253,7 @@ export class UserRegistry {
     if (source === '') return false;
     let pattern = this.patterns.get(source);
     if (pattern === undefined) {
-      pattern = new RegExp(source);
+      pattern = storedNamePattern(source);
       this.patterns.set(source, pattern);
     }
     return pattern.test(resource);
@@ -206,20 +267,3 @@ export class UserRegistry {
 
 const permissionKey = (vhost: string, user: string): string => `${vhost}\u0000${user}`;
 
-const RABBIT_DIGESTS: Record<Exclude<HashingAlgorithm, 'bcrypt'>, string> = {
-  rabbit_password_hashing_sha256: 'sha256',
-  rabbit_password_hashing_sha512: 'sha512',
-  rabbit_password_hashing_md5: 'md5',
-};
-
-/** bcrypt, or RabbitMQ's salted hash: base64(salt[4] + H(salt + password)). */
-async function passwordMatches(user: UserDefinition, password: string): Promise<boolean> {
-  if (user.passwordHash === '') return false;
-  const algorithm = user.hashingAlgorithm ?? 'bcrypt';
-  if (algorithm === 'bcrypt') return bcrypt.compare(password, user.passwordHash);
-  const stored = Buffer.from(user.passwordHash, 'base64');
-  const salt = stored.subarray(0, 4);
-  const digest = createHash(RABBIT_DIGESTS[algorithm]).update(salt).update(password, 'utf8').digest();
-  const expected = stored.subarray(4);
-  return expected.length === digest.length && timingSafeEqual(expected, digest);
-}

@@ -3,13 +3,14 @@ import { notFound } from '../errors';
 import { QueueFeatures, readQueueFeatures } from '../queue/queue-options';
 import type { BrokerStore } from '../store/broker-store';
 import { appliesToQueue, Policy, policyArguments, validatePolicy } from './policy';
+import { NamePattern, storedNamePattern } from '../auth/name-pattern';
 
 const POLICIES = 'policies';
 const FOREVER = Number.MAX_SAFE_INTEGER;
 
 interface Compiled {
   policy: Policy;
-  matcher: RegExp;
+  matcher: NamePattern;
 }
 
 /** The policy that applies to a queue, and the arguments it ends up with. */
@@ -100,7 +101,7 @@ export class PolicyRegistry {
   private remember(policy: Policy): void {
     let policies = this.byVhost.get(policy.vhost);
     if (policies === undefined) this.byVhost.set(policy.vhost, (policies = new Map()));
-    policies.set(policy.name, { policy, matcher: new RegExp(policy.pattern) });
+    policies.set(policy.name, { policy, matcher: storedNamePattern(policy.pattern) });
   }
 }
 

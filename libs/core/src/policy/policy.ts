@@ -1,6 +1,7 @@
 import type { FieldTable } from '../encoding/field-table';
 import { BrokerError, invalidRequest } from '../errors';
 import { readQueueFeatures } from '../queue/queue-options';
+import { compileNamePattern, NamePattern } from '../auth/name-pattern';
 
 /** What a policy applies to, as RabbitMQ's `apply-to`. */
 export type PolicyTarget = 'queues' | 'classic_queues' | 'quorum_queues' | 'exchanges' | 'all';
@@ -54,9 +55,9 @@ export function validatePolicy(policy: Policy): Policy {
   if (!TARGETS.includes(policy.applyTo)) fail(`'${String(policy.applyTo)}' is not a valid apply-to value (${TARGETS.join(', ')})`);
   if (!Number.isInteger(policy.priority)) fail(`priority must be an integer, got ${String(policy.priority)}`);
   try {
-    new RegExp(policy.pattern);
-  } catch {
-    fail(`pattern '${policy.pattern}' is not a valid regular expression`);
+    compileNamePattern(policy.pattern);
+  } catch (error) {
+    fail(`pattern '${policy.pattern}' is not a valid regular expression (RE2 syntax): ${(error as Error).message}`);
   }
   const keys = Object.keys(policy.definition);
   if (keys.length === 0) fail('the definition must not be empty');
@@ -76,7 +77,7 @@ export function validatePolicy(policy: Policy): Policy {
 }
 
 /** Whether the policy applies to a queue of that name and type. */
-export function appliesToQueue(policy: Policy, matcher: RegExp, queueName: string, quorum: boolean): boolean {
+export function appliesToQueue(policy: Policy, matcher: NamePattern, queueName: string, quorum: boolean): boolean {
   const target = policy.applyTo;
   if (target === 'exchanges') return false;
   if (target === 'classic_queues' && quorum) return false;

@@ -110,10 +110,11 @@ export class AccessController {
   }
 
   @Put('users/:user')
-  putUser(@Param('user') name: string, @Body(RabbitBody) body: UserBody, @Res() reply: FastifyReply): void {
+  async putUser(@Param('user') name: string, @Body(RabbitBody) body: UserBody, @Res() reply: FastifyReply): Promise<void> {
     const existing = this.m.broker.users.get(name);
-    let secret: { password: string } | { passwordHash: string; algorithm: HashingAlgorithm };
-    if (body.password !== undefined) secret = { password: body.password };
+    let secret: { passwordHash: string; algorithm: HashingAlgorithm };
+    // bcrypt on a worker thread: ~100 ms the event loop would otherwise stand still
+    if (body.password !== undefined) secret = { passwordHash: await this.m.broker.users.hashPassword(body.password), algorithm: 'bcrypt' };
     else if (body.password_hash !== undefined) {
       // RabbitMQ's default when the hash comes without its algorithm is its own SHA-256 scheme
       const algorithm = (body.hashing_algorithm ?? (BCRYPT.test(body.password_hash) ? 'bcrypt' : 'rabbit_password_hashing_sha256')) as HashingAlgorithm;

@@ -38,9 +38,10 @@ export class BasicAuthGuard implements CanActivate {
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) return refuse('Login failed');
-    const user = await this.broker.users.verify(decoded.slice(0, colon), decoded.slice(colon + 1));
-    if (user === null) return refuse('Login failed');
-    if (!this.broker.users.mayConnectFrom(user.name, request.ip)) return refuse(`User can only log in via localhost`);
+    const outcome = await this.broker.users.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1), { source: request.ip, door: 'management' });
+    if (outcome.refusal === 'loopback_only') return refuse(`User can only log in via localhost`);
+    const user = outcome.user;
+    if (user === undefined) return refuse('Login failed');
     // any management tag first: a user without one is told so, whatever the route needs
     this.authorization.requireTag(user, 'management');
     const tag = this.reflector.getAllAndOverride<ManagementTag | undefined>(REQUIRED_TAG, [context.getHandler(), context.getClass()]);

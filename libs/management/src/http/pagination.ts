@@ -1,6 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
+import { nameFilter } from './name-filter';
 
-/** RabbitMQ's list query: `page`, `page_size`, `name` (substring, or a regex with `use_regex`), `sort`, `sort_reverse`. */
+/** RabbitMQ's list query: `page`, `page_size`, `name` (substring, or an RE2 regex with `use_regex`), `sort`, `sort_reverse`. */
 export interface ListQuery {
   page?: string;
   page_size?: string;
@@ -19,19 +20,7 @@ const MAX_PAGE_SIZE = 500;
 export function paged(items: Record<string, unknown>[], query: ListQuery): unknown {
   let filtered = items;
   if (query.name !== undefined && query.name !== '') {
-    let match: (name: string) => boolean;
-    if (query.use_regex === 'true') {
-      let pattern: RegExp;
-      try {
-        pattern = new RegExp(query.name, 'i');
-      } catch {
-        throw new BadRequestException(`name is not a valid regular expression: ${query.name}`);
-      }
-      match = (name) => pattern.test(name);
-    } else {
-      const needle = query.name.toLowerCase();
-      match = (name) => name.toLowerCase().includes(needle);
-    }
+    const match = nameFilter(query.name, query.use_regex === 'true');
     filtered = filtered.filter((item) => match(String(item.name ?? '')));
   }
   if (query.sort !== undefined && query.sort !== '') {

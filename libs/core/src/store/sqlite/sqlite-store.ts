@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ByteReader } from '../../encoding/byte-reader';
 import { ByteWriter } from '../../encoding/byte-writer';
@@ -17,6 +16,7 @@ import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT, SCHEMA_MIGRATIONS, SCHEMA_
 import { AckWait } from './ack-wait';
 import { WriteBatch } from './write-batch';
 import { WriterThread } from './writer-thread';
+import { preparePrivateDatabase, TightenedMode } from './private-files';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -87,10 +87,12 @@ export class SqliteStore implements BrokerStore {
   private readonly listKeyedStatement: Database.Statement;
   private pruneTimer: NodeJS.Timeout | null = null;
   readonly file: string;
+  /** Modes of DATA_DIR and the database files narrowed at open (they were open to others), for the log. */
+  readonly tightenedModes: TightenedMode[];
 
   private constructor(private readonly options: SqliteStoreOptions) {
-    mkdirSync(options.dataDir, { recursive: true });
     this.file = join(options.dataDir, DB_FILE);
+    this.tightenedModes = preparePrivateDatabase(options.dataDir, this.file);
     this.reader = new Database(this.file);
     for (const pragma of pragmasFor(options.sync)) this.reader.pragma(pragma);
     this.reader.exec(SCHEMA_SQL);
