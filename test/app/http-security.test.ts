@@ -309,6 +309,24 @@ describe('the management port in a browser and on a slow line', () => {
     assert.equal(bodiless.status, 204, 'a DELETE without a body needs no content type');
   });
 
+  it('a bodiless change a foreign page could send (no preflight) is refused when the browser says it is cross-site; same-origin pages and non-browser clients pass', async () => {
+    const declared = await call(`${management}/api/queues/%2F/csrf-bodiless`, { method: 'PUT', body: { durable: false }, headers: basic('guest', 'guest') });
+    assert.equal(declared.status, 201, declared.text);
+    const path = `${management}/api/queues/%2F/csrf-bodiless`;
+    const foreign: Record<string, string>[] = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'http://evil.example' }, { origin: 'null' }];
+    for (const headers of foreign) {
+      const answer = await call(path, { method: 'DELETE', headers: { ...basic('guest', 'guest'), ...headers } });
+      assert.equal(answer.status, 403, JSON.stringify(headers));
+      assert.equal(answer.json.error, 'forbidden');
+      assert.match(String(answer.json.reason), /cross-site request refused/);
+    }
+    const still = await call(path, { method: 'GET', headers: basic('guest', 'guest') });
+    assert.equal(still.status, 200, 'the queue is still there');
+    const host = new URL(management).host;
+    const sameOrigin = await fetch(path, { method: 'DELETE', headers: { ...basic('guest', 'guest'), origin: `http://${host}`, 'sec-fetch-site': 'same-origin' } });
+    assert.equal(sameOrigin.status, 204, await sameOrigin.text());
+  });
+
   it('the admin page and the API answer with CSP, X-Frame-Options: DENY and nosniff', async () => {
     for (const [path, headers] of [
       ['/', {}],

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { UserRegistry } from '#core';
-import { addSecurityHeaders, ADMIN_CONTENT_SECURITY_POLICY, hasBody, requireJsonChanges } from '#http-kit';
+import { addSecurityHeaders, ADMIN_CONTENT_SECURITY_POLICY, hasBody, refuseCrossSiteChanges, requireJsonChanges } from '#http-kit';
 
 /** RabbitMQ's error shape, as the management API's exception filter writes it. */
 function rabbitError(reply: FastifyReply, status: number, reason: string): FastifyReply {
-  const error = status === 401 ? 'not_authorized' : status === 415 ? 'unsupported_media_type' : 'error';
+  const error = status === 401 ? 'not_authorized' : status === 415 ? 'unsupported_media_type' : status === 403 ? 'forbidden' : 'error';
   return reply.code(status).header('content-type', 'application/json').send(JSON.stringify({ error, reason }));
 }
 
@@ -16,6 +16,7 @@ function rabbitError(reply: FastifyReply, status: number, reason: string): Fasti
  */
 export function hardenManagementServer(app: FastifyInstance, users: UserRegistry): void {
   addSecurityHeaders(app, ADMIN_CONTENT_SECURITY_POLICY);
+  refuseCrossSiteChanges(app, rabbitError);
   requireJsonChanges(app, rabbitError);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (!request.url.startsWith('/api/') || !hasBody(request)) return;

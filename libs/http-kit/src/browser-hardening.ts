@@ -54,3 +54,30 @@ export function requireJsonChanges(app: FastifyInstance, refuse: (reply: Fastify
     return refuse(reply, 415, reason);
   });
 }
+
+/**
+ * Changes only from this origin. A bodiless POST or DELETE needs no preflight, so a page on
+ * another site could still send one with the user's cached Basic credentials (replay every dead
+ * delivery, close a connection). Browsers say where such a request comes from (`Sec-Fetch-Site`,
+ * `Origin`); a request that says another site is refused with 403. Clients that are not browsers
+ * (curl, rabbitmqadmin, the AMQP tools) send neither header and pass.
+ */
+export function refuseCrossSiteChanges(app: FastifyInstance, refuse: (reply: FastifyReply, status: number, reason: string) => FastifyReply): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (!MUTATING_METHODS.has(request.method)) return;
+    const site = request.headers['sec-fetch-site'];
+    const origin = request.headers.origin;
+    const crossSite = site !== undefined ? site !== 'same-origin' && site !== 'none' : origin !== undefined && !sameOrigin(origin, request.headers.host);
+    if (crossSite) return refuse(reply, 403, `cross-site request refused: changes are accepted only from this server's own pages`);
+  });
+}
+
+/** Whether an Origin header names the host the request was sent to (any scheme: TLS may end at a proxy). */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  try {
+    return new URL(origin).host.toLowerCase() === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}

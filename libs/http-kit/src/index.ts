@@ -3,7 +3,7 @@ export { BodyTooLargeError, ClientGoneError, readRawBody } from './raw-body';
 export { BROKER_ERROR_HTTP_STATUS } from './broker-error-status';
 export { wellFormed } from './well-formed';
 export { httpServerOptions } from './server-options';
-export { addSecurityHeaders, ADMIN_CONTENT_SECURITY_POLICY, hasBody, requireJsonChanges } from './browser-hardening';
+export { addSecurityHeaders, ADMIN_CONTENT_SECURITY_POLICY, hasBody, refuseCrossSiteChanges, requireJsonChanges } from './browser-hardening';
 export type { HttpTimeouts, HttpTls } from './server-options';
 export { HttpAuthenticator, HttpAuthError } from './http-auth';
 export type { HttpAuthOptions } from './http-auth';
