@@ -1,4 +1,8 @@
-import type { MessageProperties } from '../encoding/properties';
+import { ByteWriter } from '../encoding/byte-writer';
+import { propertiesProblem } from '../encoding/encodable';
+import { encodeProperties, MessageProperties } from '../encoding/properties';
+
+const propertiesWriter = new ByteWriter(256);
 
 /** Message.unwrittenInserts once an insert was written (or dropped unacked): no early settlement any more. */
 const NEVER_UNWRITTEN = -1;
@@ -64,6 +68,28 @@ export class Message {
    */
   whenConsumedUnwritten(callback: () => void): void {
     if (this.unwrittenInserts > 0) this.consumedUnwritten = callback;
+  }
+
+  /**
+   * Makes sure `encodedProperties` holds the property list in AMQP wire format, encoding the
+   * properties object once when the message was not received encoded. Returns why they cannot be
+   * encoded (and leaves `encodedProperties` null), or null. A message whose properties are encoded
+   * can be stored and delivered to AMQP consumers without encoding anything again, so neither a
+   * store flush nor a delivery can fail on it.
+   */
+  encodeProperties(): string | null {
+    if (this.encodedProperties !== null) return null;
+    const problem = propertiesProblem(this.properties);
+    if (problem !== null) return problem;
+    try {
+      propertiesWriter.reset();
+      encodeProperties(propertiesWriter, this.properties);
+    } catch (error) {
+      // propertiesProblem knows every rule of the encoder; this is the net under it
+      return `properties cannot be encoded: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    this.encodedProperties = propertiesWriter.toBuffer();
+    return null;
   }
 
   get persistent(): boolean {

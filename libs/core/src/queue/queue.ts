@@ -229,6 +229,8 @@ export class Queue {
    * the queue refused it (a length limit with x-overflow reject-publish or reject-publish-dlx).
    */
   enqueue(message: Message): QueueEntry | null {
+    // every queued message carries its encoded properties, so neither the store nor a delivery encodes
+    if (message.encodedProperties === null && !this.encodable(message)) return null;
     // queues without limits and messages without TTL take none of the branches below
     const limited = this.lengthLimited;
     if (limited && this.features.overflow !== 'drop-head' && this.full(message.body.length)) {
@@ -255,6 +257,21 @@ export class Queue {
       } else this.armHeadExpiry(entry.expiresAt);
     }
     return entry;
+  }
+
+  /**
+   * Properties that cannot be encoded would fail the store's flush and every delivery, so such a
+   * message is dropped with a warning (a poison message, as RabbitMQ drops one it cannot
+   * deliver). The doors refuse these first (VirtualHost.publishTo); this is the net under them.
+   */
+  private encodable(message: Message): boolean {
+    const problem = message.encodeProperties();
+    if (problem === null) return true;
+    this.metrics.dropped++;
+    process.emitWarning(`queue '${this.name}' in vhost '${this.vhost}' dropped a message whose properties cannot be encoded: ${problem}`, {
+      code: 'BROKER_UNENCODABLE_MESSAGE',
+    });
+    return false;
   }
 
   /** x-overflow drop-head: the oldest ready messages make room, dead-lettered with reason maxlen. */
@@ -478,7 +495,9 @@ export class Queue {
   private countFailedDelivery(entry: QueueEntry): void {
     const message = entry.message;
     const headers = { ...(message.properties.headers ?? {}), [DELIVERY_COUNT_HEADER]: entry.deliveries };
-    entry.message = new Message(message.exchange, message.routingKey, { ...message.properties, headers }, null, message.body);
+    const counted = new Message(message.exchange, message.routingKey, { ...message.properties, headers }, null, message.body);
+    // encoded now, as every queued message is (one more integer header cannot make it unencodable)
+    if (counted.encodeProperties() === null) entry.message = counted;
   }
 
   private settleAcked(entry: QueueEntry): void {

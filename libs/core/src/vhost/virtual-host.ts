@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { MAX_PROPERTY_LIST_BYTES } from '../encoding/encodable';
 import type { FieldTable } from '../encoding/field-table';
 import { Binding, Destination, isQueue } from '../exchange/binding';
 import { DefaultExchange } from '../exchange/default-exchange';
@@ -33,6 +34,15 @@ const PREDECLARED: readonly [string, ExchangeType][] = [
 ];
 
 const reservedName = (name: string): boolean => name.startsWith('amq.');
+
+function requireEncodable(message: Message): void {
+  const problem = message.encodeProperties();
+  if (problem !== null) throw invalidRequest(`invalid message: ${problem}`);
+  const size = message.encodedProperties!.length;
+  if (size > MAX_PROPERTY_LIST_BYTES) {
+    throw invalidRequest(`invalid message: its properties take ${size} bytes encoded, more than the ${MAX_PROPERTY_LIST_BYTES} of an AMQP content header`);
+  }
+}
 
 /**
  * A virtual host: its exchanges, queues and bindings, with RabbitMQ's checks on every declare,
@@ -101,6 +111,9 @@ export class VirtualHost implements QueueOwner {
   }
 
   publishTo(exchange: Exchange, message: Message): PublishOutcome {
+    // A message built from an object (HTTP doors) is refused here when AMQP cannot encode its
+    // properties, before any queue or the store holds it. AMQP input arrives encoded and skips this.
+    if (message.encodedProperties === null) requireEncodable(message);
     // an expiration that is not a number of milliseconds is refused (406), as in RabbitMQ
     if (message.properties.expiration !== undefined) expirationOf(message.properties.expiration);
     const metrics = this.context.metrics;
