@@ -23,6 +23,9 @@ export class Message {
    */
   private unwrittenInserts = 0;
   private consumedUnwritten: (() => void) | null = null;
+  /** propertiesProblem found the properties encodable, within this many bytes (0: no size checked). */
+  private propertiesEncodable = false;
+  private propertiesFitWithin = 0;
 
   constructor(
     readonly exchange: string,
@@ -71,15 +74,28 @@ export class Message {
   }
 
   /**
+   * Why the properties cannot be encoded (or, with `maxBytes`, why they would take more than that
+   * encoded), or null. Null at once for a message received encoded; a success is remembered, so a
+   * door's check and the queue's do not walk the properties twice.
+   */
+  propertiesProblem(maxBytes = Infinity): string | null {
+    if (this.encodedProperties !== null || (this.propertiesEncodable && (maxBytes === Infinity || this.propertiesFitWithin >= maxBytes))) return null;
+    const problem = propertiesProblem(this.properties, maxBytes);
+    if (problem === null) {
+      this.propertiesEncodable = true;
+      if (maxBytes > this.propertiesFitWithin && maxBytes !== Infinity) this.propertiesFitWithin = maxBytes;
+    }
+    return problem;
+  }
+
+  /**
    * Makes sure `encodedProperties` holds the property list in AMQP wire format, encoding the
-   * properties object once when the message was not received encoded. Returns why they cannot be
-   * encoded (and leaves `encodedProperties` null), or null. A message whose properties are encoded
-   * can be stored and delivered to AMQP consumers without encoding anything again, so neither a
-   * store flush nor a delivery can fail on it.
+   * properties object once when the message was not received encoded (the store does, for what it
+   * writes). Returns why they cannot be encoded (and leaves `encodedProperties` null), or null.
    */
   encodeProperties(): string | null {
     if (this.encodedProperties !== null) return null;
-    const problem = propertiesProblem(this.properties);
+    const problem = this.propertiesProblem();
     if (problem !== null) return problem;
     try {
       propertiesWriter.reset();

@@ -229,7 +229,7 @@ export class Queue {
    * the queue refused it (a length limit with x-overflow reject-publish or reject-publish-dlx).
    */
   enqueue(message: Message): QueueEntry | null {
-    // every queued message carries its encoded properties, so neither the store nor a delivery encodes
+    // a message built from an object (not received encoded) must be encodable when it is stored or delivered
     if (message.encodedProperties === null && !this.encodable(message)) return null;
     // queues without limits and messages without TTL take none of the branches below
     const limited = this.lengthLimited;
@@ -265,7 +265,7 @@ export class Queue {
    * deliver). The doors refuse these first (VirtualHost.publishTo); this is the net under them.
    */
   private encodable(message: Message): boolean {
-    const problem = message.encodeProperties();
+    const problem = message.propertiesProblem();
     if (problem === null) return true;
     this.metrics.dropped++;
     process.emitWarning(`queue '${this.name}' in vhost '${this.vhost}' dropped a message whose properties cannot be encoded: ${problem}`, {
@@ -495,9 +495,7 @@ export class Queue {
   private countFailedDelivery(entry: QueueEntry): void {
     const message = entry.message;
     const headers = { ...(message.properties.headers ?? {}), [DELIVERY_COUNT_HEADER]: entry.deliveries };
-    const counted = new Message(message.exchange, message.routingKey, { ...message.properties, headers }, null, message.body);
-    // encoded now, as every queued message is (one more integer header cannot make it unencodable)
-    if (counted.encodeProperties() === null) entry.message = counted;
+    entry.message = new Message(message.exchange, message.routingKey, { ...message.properties, headers }, null, message.body);
   }
 
   private settleAcked(entry: QueueEntry): void {

@@ -36,12 +36,8 @@ const PREDECLARED: readonly [string, ExchangeType][] = [
 const reservedName = (name: string): boolean => name.startsWith('amq.');
 
 function requireEncodable(message: Message): void {
-  const problem = message.encodeProperties();
+  const problem = message.propertiesProblem(MAX_PROPERTY_LIST_BYTES);
   if (problem !== null) throw invalidRequest(`invalid message: ${problem}`);
-  const size = message.encodedProperties!.length;
-  if (size > MAX_PROPERTY_LIST_BYTES) {
-    throw invalidRequest(`invalid message: its properties take ${size} bytes encoded, more than the ${MAX_PROPERTY_LIST_BYTES} of an AMQP content header`);
-  }
 }
 
 /**
