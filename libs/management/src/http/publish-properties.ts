@@ -16,9 +16,11 @@ import { FieldTable, FieldValue, MAX_FIELD_NESTING, MessageProperties } from '#c
  * nested at most MAX_FIELD_NESTING deep. The core checks encodability once more before anything
  * is queued (VirtualHost.publishTo), for every door.
  */
-export function publishProperties(json: Record<string, unknown> | undefined): MessageProperties {
+export function publishProperties(json: Record<string, unknown> | null | undefined): MessageProperties {
   const out: MessageProperties = {};
   if (json === undefined) return out;
+  // the body's DTO lets null through (it is optional); RabbitMQ answers it with a 500
+  if (!isJsonObject(json)) throw new BadRequestException('not_table: properties must be an object');
   for (const [field, name] of STRING_PROPERTIES) {
     const value = json[name];
     if (value === undefined) continue;
