@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Broker, MessageProperties, QueueEntry } from '#core';
+import { Broker, BrokerError, FieldTable, MessageProperties, QueueEntry } from '#core';
 import { CollectingConsumer } from '../support/collecting-consumer';
 import { tempDir } from '../support/temp-dir';
 import { message, openTestBroker } from '../support/test-broker';
@@ -111,6 +111,33 @@ test('a queue refuses a dead-lettered copy it could not encode: dropped with a w
     );
     assert.deepEqual(drain(opened.broker, 'dlq'), ['fine']);
     assert.equal(vhost.getQueue('work').messageCount, 0);
+  } finally {
+    await opened.close();
+  }
+});
+
+test('the core refuses to publish a message built with properties AMQP cannot encode (invalid-request), before any queue or the store', async () => {
+  const opened = await openTestBroker();
+  try {
+    const vhost = opened.broker.defaultVhost;
+    vhost.declareQueue({ name: 'q', durable: true });
+    const refused: MessageProperties[] = [
+      { deliveryMode: 2, priority: 300 },
+      { deliveryMode: 2, timestamp: -1 },
+      { deliveryMode: 2, correlationId: 'c'.repeat(256) },
+      { deliveryMode: 2, headers: { when: new Date(Number.NaN) } },
+      { deliveryMode: 2, headers: 'not a table' as unknown as FieldTable },
+    ];
+    for (const properties of refused) {
+      assert.throws(
+        () => vhost.publish('', message('refused', 'q', properties)),
+        (error: unknown) => error instanceof BrokerError && error.kind === 'invalid-request' && /^invalid message: property /.test(error.message),
+        JSON.stringify(properties),
+      );
+    }
+    vhost.publish('', message('kept', 'q', { deliveryMode: 2 }));
+    await opened.broker.whenDurable();
+    assert.deepEqual(drain(opened.broker, 'q'), ['kept']);
   } finally {
     await opened.close();
   }

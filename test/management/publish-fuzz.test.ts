@@ -253,7 +253,7 @@ describe('management publish: any properties', () => {
       ['{"headers":{"a":1e400}}', /^not_json: property headers\.a is not a finite number$/],
       [`{"headers":{"${'k'.repeat(256)}":1}}`, /^too_long: property headers has a name of 256 bytes, more than 255$/],
       [`{"headers":${new JsonMaker(new Prng(1)).nested(101)}}`, /^too_deep: property headers\..*nests tables and arrays deeper than 100 levels$/],
-      [`{"headers":{"big":"${'b'.repeat(140_000)}"}}`, /^invalid message: the properties take 1400\d\d bytes encoded, more than the 131052 allowed$/],
+      [`{"headers":{"big":"${'b'.repeat(140_000)}"}}`, /^too_large: the properties take 1400\d\d bytes encoded, more than the 131052 allowed$/],
       ['{"expiration":"abc"}', /^invalid expiration 'abc'/],
       ['null', /properties must be an object/],
     ];

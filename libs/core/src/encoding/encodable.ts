@@ -12,10 +12,12 @@ import { Decimal, FieldTable, FieldValue, MAX_FIELD_NESTING, TypedValue } from '
 import { encodeProperties, MessageProperties } from './properties';
 
 /**
- * Largest property list a message built from an object (an HTTP door's, not an AMQP client's) may
- * have: what fits one content header frame at frame_max 131072, the default of RabbitMQ, of this
- * broker (AMQP_FRAME_MAX) and of common clients. A content header cannot be split across frames,
- * so a larger one could reach no consumer at that frame size: each would close on it.
+ * Largest property list for a message meant for AMQP consumers: what fits one content header
+ * frame at frame_max 131072, the default of RabbitMQ, of this broker (AMQP_FRAME_MAX) and of
+ * common clients. A content header cannot be split across frames, so a larger one could reach no
+ * consumer at that frame size: each would close on it. A door whose messages are for AMQP
+ * consumers (the management publish) holds them to it; the core does not, as its own queues
+ * (deliveries with many attempts) may hold larger ones.
  */
 export const MAX_PROPERTY_LIST_BYTES = 131072 - 8 - 12;
 

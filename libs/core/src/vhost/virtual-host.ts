@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { MAX_PROPERTY_LIST_BYTES } from '../encoding/encodable';
 import type { FieldTable } from '../encoding/field-table';
 import { Binding, Destination, isQueue } from '../exchange/binding';
 import { DefaultExchange } from '../exchange/default-exchange';
@@ -36,7 +35,7 @@ const PREDECLARED: readonly [string, ExchangeType][] = [
 const reservedName = (name: string): boolean => name.startsWith('amq.');
 
 function requireEncodable(message: Message): void {
-  const problem = message.propertiesProblem(MAX_PROPERTY_LIST_BYTES);
+  const problem = message.propertiesProblem();
   if (problem !== null) throw invalidRequest(`invalid message: ${problem}`);
 }
 

@@ -26,7 +26,15 @@ export interface DeliveryRequest {
 
 const MAX_ID_BYTES = 255;
 const MAX_KEY_BYTES = 255;
+/** Header names are stored as field table names: AMQP short strings. */
+const MAX_HEADER_NAME_BYTES = 255;
+/** The longest timer Node keeps: a larger Timeout would fire at once (TimeoutOverflowWarning). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What an HTTP field value may hold (RFC 9110 field-vchar, SP, HTAB, obs-text): the HTTP client refuses anything else. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Headers the HTTP client sets itself and refuses from a caller: every attempt would fail. */
+const REFUSED_HEADERS = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect']);
 
 /**
  * Reads Dispatcher's intake body `{UUID, Url, Method, Body, Header, Timeout}` (keys matched
@@ -58,15 +66,18 @@ export function parseDeliveryRequest(raw: Buffer | undefined): DeliveryRequest {
   if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') throw badField('Url', `Url must be http or https, not '${parsedUrl.protocol.slice(0, -1)}'`);
 
   const method = (optionalString(fields, 'method', 'Method') ?? '').toUpperCase() || 'GET';
-  if (!TOKEN.test(method)) throw badField('Method', `Method '${method}' is not an HTTP method`);
+  if (!TOKEN.test(method)) throw badField('Method', `Method '${shown(method)}' is not an HTTP method`);
+  if (method === 'CONNECT') throw badField('Method', 'Method CONNECT opens a tunnel; it cannot be delivered');
 
   const body = optionalString(fields, 'body', 'Body') ?? '';
-  const headers = headersOf(fields.get('header') ?? fields.get('headers'));
+  const headers = headersOf(fields.get('header') ?? fields.get('headers'), Buffer.byteLength(body));
 
   const timeout = fields.get('timeout');
   let timeoutMs = 0;
   if (timeout !== undefined && timeout !== null) {
-    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0) throw badField('Timeout', 'Timeout must be a non-negative integer of milliseconds');
+    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0 || timeout > MAX_TIMEOUT_MS) {
+      throw badField('Timeout', `Timeout must be an integer of milliseconds from 0 to ${MAX_TIMEOUT_MS}`);
+    }
     timeoutMs = timeout;
   }
 
@@ -100,21 +111,46 @@ function optionalString(fields: Map<string, unknown>, key: string, name: string)
   return wellFormed(value);
 }
 
-function headersOf(value: unknown): HeaderMap {
+/**
+ * The Header object: names that are HTTP tokens of at most 255 bytes, values (a string or an array
+ * of strings) that an HTTP client can send as they are. Refused, as each attempt would fail in the
+ * sender: line breaks and other control characters, characters above U+00FF, the headers the client
+ * manages itself (Transfer-Encoding, Keep-Alive, Upgrade, Expect), a Connection that is not a list
+ * of tokens, more than one Host, and a Content-Length other than the body's.
+ */
+function headersOf(value: unknown, bodyBytes: number): HeaderMap {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw badField('Header', 'Header must be an object of header names to strings');
   const out: HeaderMap = {};
+  const seen = new Set<string>();
   for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
-    if (!TOKEN.test(name)) throw badField('Header', `header name '${name}' is not valid`);
-    if (typeof raw === 'string') out[name] = raw;
-    else if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) out[name] = raw as string[];
-    else throw badField('Header', `header '${name}' must be a string or an array of strings`);
-    for (const v of Array.isArray(out[name]) ? (out[name] as string[]) : [out[name] as string]) {
-      if (/[\r\n\0]/.test(v)) throw badField('Header', `header '${name}' contains a line break or NUL`);
+    if (!TOKEN.test(name)) throw badField('Header', `header name '${shown(name)}' is not valid`);
+    if (name.length > MAX_HEADER_NAME_BYTES) throw badField('Header', `header name '${shown(name)}' is longer than ${MAX_HEADER_NAME_BYTES} bytes`);
+    let values: string[];
+    if (typeof raw === 'string') values = [raw];
+    else if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) values = raw as string[];
+    else throw badField('Header', `header '${shown(name)}' must be a string or an array of strings`);
+    for (const v of values) {
+      if (/[\r\n\0]/.test(v)) throw badField('Header', `header '${shown(name)}' contains a line break or NUL`);
+      if (!FIELD_VALUE.test(v)) throw badField('Header', `header '${shown(name)}' contains a control character or a character above U+00FF, which HTTP cannot carry`);
     }
+    const lower = name.toLowerCase();
+    if (REFUSED_HEADERS.has(lower)) throw badField('Header', `header '${shown(name)}' is managed by the sender and cannot be set`);
+    if ((lower === 'host' || lower === 'content-length') && (seen.has(lower) || values.length !== 1)) throw badField('Header', `header '${shown(name)}' may have one value only`);
+    if (lower === 'content-length' && values[0]!.trim() !== String(bodyBytes)) {
+      throw badField('Header', `header '${shown(name)}' must be the body's length in bytes (${bodyBytes}) or left out`);
+    }
+    if (lower === 'connection' && !values.every((v) => v.split(',').every((option) => TOKEN.test(option.trim())))) {
+      throw badField('Header', `header '${shown(name)}' must be a comma-separated list of tokens`);
+    }
+    seen.add(lower);
+    out[name] = typeof raw === 'string' ? raw : values;
   }
   return out;
 }
+
+/** A name or value as an error message shows it: at most 64 characters. */
+const shown = (text: string): string => (text.length > 64 ? `${text.slice(0, 64)}…` : text);
 
 /** Identifies a request's content: the same UUID with other content is a conflict. */
 export function contentHash(request: DeliveryRequest): string {

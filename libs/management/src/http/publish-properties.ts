@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { FieldTable, FieldValue, MAX_FIELD_NESTING, MessageProperties } from '#core';
+import { FieldTable, FieldValue, MAX_FIELD_NESTING, MAX_PROPERTY_LIST_BYTES, MessageProperties, propertiesProblem } from '#core';
 
 /**
  * The `properties` of `POST /api/exchanges/:vhost/:name/publish` as the core's message properties,
@@ -12,9 +12,10 @@ import { FieldTable, FieldValue, MAX_FIELD_NESTING, MessageProperties } from '#c
  * Where RabbitMQ accepts a value it cannot encode and fails later (priority 300 or a timestamp of
  * -1 close every consumer with 541; headers that are not an object answer 500), we refuse it here
  * with a 400 naming the property: octets 0-255, delivery_mode 1 or 2, timestamps 0 to 2^64-1,
- * strings of at most 255 UTF-8 bytes, header names too, finite numbers, and tables and arrays
- * nested at most MAX_FIELD_NESTING deep. The core checks encodability once more before anything
- * is queued (VirtualHost.publishTo), for every door.
+ * strings of at most 255 UTF-8 bytes, header names too, finite numbers, tables and arrays
+ * nested at most MAX_FIELD_NESTING deep, and a property list that fits one content header frame
+ * (MAX_PROPERTY_LIST_BYTES). The core checks encodability once more before anything is queued
+ * (VirtualHost.publishTo), for every door.
  */
 export function publishProperties(json: Record<string, unknown> | null | undefined): MessageProperties {
   const out: MessageProperties = {};
@@ -49,6 +50,9 @@ export function publishProperties(json: Record<string, unknown> | null | undefin
     if (!isJsonObject(headers)) throw refused('headers', 'not_table', 'must be a JSON object of header names to values');
     out.headers = tableOf(headers, 0, 'headers');
   }
+  // what is published here is for AMQP consumers: the properties must fit one content header frame
+  const problem = propertiesProblem(out, MAX_PROPERTY_LIST_BYTES);
+  if (problem !== null) throw new BadRequestException(`too_large: ${problem}`);
   return out;
 }
 
