@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import amqp from 'amqplib';
 import { Prng } from '../support/amqp-wire';
 import { sleep, startTestApp, TestApp } from '../support/app-harness';
 import { getJson, HttpSink, postJson } from '../support/http-sink';
@@ -118,4 +119,33 @@ test('random intake bodies: every answer is 202 or 4xx, never 5xx, and each acce
   }
   const health = await getJson(`${app.managementUrl}/readyz`);
   assert.equal(health.status, 200, 'the broker is still ready');
+});
+
+test('AMQP publishes to amq.dispatch are held to the intake rules: one the intake would refuse is dropped, the broker lives on', async () => {
+  sink.behaviour = (request) => (request.url.startsWith('/amqp-bad') ? { status: 404 } : { status: 200, body: 'ok' });
+  const connection = await amqp.connect(app.amqpUrl);
+  try {
+    const channel = await connection.createConfirmChannel();
+    const publish = (headers: Record<string, unknown>): void => void channel.publish('amq.dispatch', '', Buffer.from('b'), { deliveryMode: 2, headers });
+    // each would fail every attempt, or (the long id, as the message id of its retry or dead letter) could not be stored again
+    publish({ 'x-dispatch-url': sink.url('/amqp-bad/id'), 'x-dispatch-id': 'i'.repeat(300) });
+    publish({ 'x-dispatch-url': sink.url('/amqp-bad/header'), 'x-dispatch-headers': { 'X-A': 'a\r\nInjected: 1' } });
+    publish({ 'x-dispatch-url': sink.url('/amqp-bad/method'), 'x-dispatch-method': 'GET /x HTTP/1.1' });
+    publish({ 'x-dispatch-url': sink.url('/amqp-bad/timeout'), 'x-dispatch-timeout': 1e12 });
+    publish({ 'x-dispatch-url': 'file:///etc/passwd' });
+    publish({ 'x-dispatch-url': sink.url('/amqp-good'), 'x-dispatch-id': 'amqp-good', 'x-dispatch-method': 'POST', 'x-dispatch-headers': { 'X-A': 'fine' } });
+    await channel.waitForConfirms();
+    await sink.waitFor(() => sink.to('/amqp-good').length === 1, 10_000, 'the valid AMQP delivery');
+    assert.equal(sink.to('/amqp-good')[0]!.headers['x-a'], 'fine');
+    await sleep(300);
+    assert.deepEqual(sink.to('/amqp-bad').map((r) => r.url), [], 'nothing refused was sent');
+    const listed = await getJson(`${app.dispatchUrl}/deliveries`);
+    assert.equal(listed.status, 200);
+    assert.deepEqual((listed.json.deliveries as { uuid: string }[]).filter((d) => d.uuid.length > 255), [], 'nothing unstorable is held');
+  } finally {
+    sink.behaviour = () => ({ status: 200, body: 'ok' });
+    await connection.close();
+  }
+  const health = await getJson(`${app.managementUrl}/readyz`);
+  assert.equal(health.status, 200, 'the broker is alive and ready');
 });

@@ -1,5 +1,5 @@
 import { FieldTable, Message, MessageProperties, NOT_BEFORE_HEADER } from '#core';
-import { DeliveryRequest, HeaderMap, hostOfUrl } from './delivery-request';
+import { DeliveryRequest, deliveryProblem, HeaderMap, hostOfUrl } from './delivery-request';
 
 /** One attempt to deliver, as recorded. */
 export interface Attempt {
@@ -81,7 +81,8 @@ export function deliveryMessage(delivery: Delivery, routingKey: string, notBefor
 
 /**
  * Reads a delivery message (ours, or an AMQP client's with `x-dispatch-*` headers). Null when it
- * names no URL: it cannot be delivered. `fallbackId` names messages that carry no id.
+ * names no URL, or a field the intake would refuse (deliveryProblem): it cannot be delivered.
+ * `fallbackId` names messages that carry no id.
  */
 export function deliveryOf(message: Message, fallbackId: string, fallbackAcceptNo: number): Delivery | null {
   const properties = message.properties;
@@ -116,7 +117,8 @@ export function deliveryOf(message: Message, fallbackId: string, fallbackAcceptN
   if (deadReason !== undefined) delivery.deadReason = deadReason;
   const attemptBase = numberOf(h[H.attemptBase]);
   if (attemptBase !== undefined) delivery.attemptBase = attemptBase;
-  return delivery;
+  // an AMQP publisher's fields are held to the intake's rules: nothing that cannot be sent or stored again
+  return deliveryProblem(delivery) === null ? delivery : null;
 }
 
 function headersTable(headers: HeaderMap): FieldTable {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { wellFormed } from '#http-kit';
-import { badField } from './delivery-errors';
+import { badField, DeliveryRequestError } from './delivery-errors';
 
 /** Request headers to send: one value, or several for a repeated header. */
 export type HeaderMap = Record<string, string | string[]>;
@@ -52,51 +52,83 @@ export function parseDeliveryRequest(raw: Buffer | undefined): DeliveryRequest {
   const fields = new Map<string, unknown>();
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) fields.set(key.toLowerCase(), value);
 
-  const id = optionalString(fields, 'uuid', 'UUID') ?? randomUUID();
-  if (id === '' || Buffer.byteLength(id) > MAX_ID_BYTES) throw badField('UUID', `UUID must be 1 to ${MAX_ID_BYTES} bytes`);
-
+  const id = checkId(optionalString(fields, 'uuid', 'UUID') ?? randomUUID());
   const url = optionalString(fields, 'url', 'Url');
   if (url === undefined || url === '') throw badField('Url', 'Url is required');
-  let parsedUrl: URL;
-  try {
-    parsedUrl = new URL(url);
-  } catch {
-    throw badField('Url', `Url '${url}' is not a valid URL`);
-  }
-  if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') throw badField('Url', `Url must be http or https, not '${parsedUrl.protocol.slice(0, -1)}'`);
-
-  const method = (optionalString(fields, 'method', 'Method') ?? '').toUpperCase() || 'GET';
-  if (!TOKEN.test(method)) throw badField('Method', `Method '${shown(method)}' is not an HTTP method`);
-  if (method === 'CONNECT') throw badField('Method', 'Method CONNECT opens a tunnel; it cannot be delivered');
-
+  const parsedUrl = checkUrl(url);
+  const method = checkMethod((optionalString(fields, 'method', 'Method') ?? '').toUpperCase() || 'GET');
   const body = optionalString(fields, 'body', 'Body') ?? '';
   const headers = headersOf(fields.get('header') ?? fields.get('headers'), Buffer.byteLength(body));
-
   const timeout = fields.get('timeout');
-  let timeoutMs = 0;
-  if (timeout !== undefined && timeout !== null) {
-    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0 || timeout > MAX_TIMEOUT_MS) {
-      throw badField('Timeout', `Timeout must be an integer of milliseconds from 0 to ${MAX_TIMEOUT_MS}`);
-    }
-    timeoutMs = timeout;
-  }
-
+  const timeoutMs = timeout === undefined || timeout === null ? 0 : checkTimeout(timeout);
   const attempts = fields.get('maxattempts');
-  let maxAttempts: number | undefined;
-  if (attempts !== undefined && attempts !== null) {
-    if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 1000) throw badField('MaxAttempts', 'MaxAttempts must be an integer from 1 to 1000');
-    maxAttempts = attempts;
-  }
-
+  const maxAttempts = attempts === undefined || attempts === null ? undefined : checkMaxAttempts(attempts);
   const orderingKey = optionalString(fields, 'orderingkey', 'OrderingKey');
-  if (orderingKey !== undefined && (orderingKey === '' || Buffer.byteLength(orderingKey) > MAX_KEY_BYTES)) {
-    throw badField('OrderingKey', `OrderingKey must be 1 to ${MAX_KEY_BYTES} bytes`);
-  }
+  if (orderingKey !== undefined) checkOrderingKey(orderingKey);
   const { host, hostname } = hostOfUrl(parsedUrl);
   const request: DeliveryRequest = { id, url, host, hostname, method, headers, body: Buffer.from(body, 'utf8'), timeoutMs };
   if (maxAttempts !== undefined) request.maxAttempts = maxAttempts;
   if (orderingKey !== undefined) request.orderingKey = orderingKey;
   return request;
+}
+
+/**
+ * Why a delivery read from somewhere else than the intake (an AMQP message published to
+ * amq.dispatch, its x-dispatch-* headers) would have been refused there, or null: the same rules
+ * hold for every delivery, so none can fail every attempt or be impossible to store again.
+ */
+export function deliveryProblem(delivery: Pick<DeliveryRequest, 'id' | 'url' | 'method' | 'headers' | 'body' | 'timeoutMs' | 'maxAttempts' | 'orderingKey'>): string | null {
+  try {
+    checkId(delivery.id);
+    checkUrl(delivery.url);
+    checkMethod(delivery.method);
+    headersOf(delivery.headers, delivery.body.length);
+    checkTimeout(delivery.timeoutMs);
+    if (delivery.maxAttempts !== undefined) checkMaxAttempts(delivery.maxAttempts);
+    if (delivery.orderingKey !== undefined) checkOrderingKey(delivery.orderingKey);
+    return null;
+  } catch (error) {
+    if (error instanceof DeliveryRequestError) return `${error.field ?? 'body'}: ${error.message}`;
+    throw error;
+  }
+}
+
+function checkId(id: string): string {
+  if (id === '' || Buffer.byteLength(id) > MAX_ID_BYTES) throw badField('UUID', `UUID must be 1 to ${MAX_ID_BYTES} bytes`);
+  return id;
+}
+
+function checkUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw badField('Url', `Url '${shown(url)}' is not a valid URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw badField('Url', `Url must be http or https, not '${shown(parsed.protocol.slice(0, -1))}'`);
+  return parsed;
+}
+
+function checkMethod(method: string): string {
+  if (!TOKEN.test(method)) throw badField('Method', `Method '${shown(method)}' is not an HTTP method`);
+  if (method === 'CONNECT') throw badField('Method', 'Method CONNECT opens a tunnel; it cannot be delivered');
+  return method;
+}
+
+function checkTimeout(timeout: unknown): number {
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0 || timeout > MAX_TIMEOUT_MS) {
+    throw badField('Timeout', `Timeout must be an integer of milliseconds from 0 to ${MAX_TIMEOUT_MS}`);
+  }
+  return timeout;
+}
+
+function checkMaxAttempts(attempts: unknown): number {
+  if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > 1000) throw badField('MaxAttempts', 'MaxAttempts must be an integer from 1 to 1000');
+  return attempts;
+}
+
+function checkOrderingKey(key: string): void {
+  if (key === '' || Buffer.byteLength(key) > MAX_KEY_BYTES) throw badField('OrderingKey', `OrderingKey must be 1 to ${MAX_KEY_BYTES} bytes`);
 }
 
 /** Host (with port) and bare host name of a parsed URL. */
