@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { fieldTableProblem } from '../encoding/encodable';
 import type { FieldTable } from '../encoding/field-table';
 import { Binding, Destination, isQueue } from '../exchange/binding';
 import { DefaultExchange } from '../exchange/default-exchange';
@@ -37,6 +38,21 @@ const reservedName = (name: string): boolean => name.startsWith('amq.');
 function requireEncodable(message: Message): void {
   const problem = message.propertiesProblem();
   if (problem !== null) throw invalidRequest(`invalid message: ${problem}`);
+  // basic.deliver carries the routing key as a short string
+  requireShortString('routing key', message.routingKey);
+}
+
+/** Names and routing keys travel as AMQP short strings: at most 255 bytes (RabbitMQ's wording). */
+function requireShortString(what: string, text: string): void {
+  if (text.length <= 85) return; // 85 UTF-16 units are at most 255 bytes
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > 255) throw invalidRequest(`${what} should be less than 255 bytes, actually was ${bytes}`);
+}
+
+/** Arguments are stored as a field table: refused here when they could not be (objects from JSON). */
+function requireEncodableArguments(args: FieldTable): void {
+  const problem = fieldTableProblem(args, 'arguments');
+  if (problem !== null) throw invalidRequest(`invalid ${problem}`);
 }
 
 /**
@@ -227,10 +243,12 @@ export class VirtualHost implements QueueOwner {
     if (existing === undefined && reservedName(name) && request.system !== true) {
       throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
     }
+    requireShortString('exchange', name);
     const durable = request.durable ?? false;
     const autoDelete = request.autoDelete ?? false;
     const internal = request.internal ?? false;
     const args = request.arguments ?? {};
+    requireEncodableArguments(args);
     if (existing !== undefined) {
       requireEquivalent('exchange', name, this.name, 'type', request.type, existing.type);
       requireEquivalent('exchange', name, this.name, 'durable', durable, existing.options.durable);
@@ -316,11 +334,13 @@ export class VirtualHost implements QueueOwner {
     }
     if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url')}`;
     else if (reservedName(name)) throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    requireShortString('queue', name);
     request.authorize?.(name);
     const durable = request.durable ?? false;
     const exclusive = request.exclusive ?? false;
     const autoDelete = request.autoDelete ?? false;
     const args = request.arguments ?? {};
+    requireEncodableArguments(args);
     const existing = this.queues.get(name);
     if (existing !== undefined) {
       this.checkOwner(existing, exclusive ? owner : null);
@@ -443,6 +463,7 @@ export class VirtualHost implements QueueOwner {
     args: FieldTable = {},
     owner: string | null = null,
   ): void {
+    requireEncodableArguments(args);
     const binding = this.bindingFor(kind, destinationName, sourceName, routingKey, args, owner);
     const { source, destination } = binding;
     if (source.routingType === 'headers' && matchModeOf(args) === undefined) {
