@@ -142,3 +142,26 @@ test('the core refuses to publish a message built with properties AMQP cannot en
     await opened.close();
   }
 });
+
+test('a dead-lettered copy whose routing key could not go in basic.deliver (a dead-letter routing key over 255 bytes) is dropped with a warning', async () => {
+  const opened = await openTestBroker();
+  try {
+    const vhost = opened.broker.defaultVhost;
+    vhost.declareExchange({ name: 'dlx', type: 'fanout', durable: true });
+    vhost.declareQueue({ name: 'dlq', durable: true });
+    vhost.bind('queue', 'dlq', 'dlx', '');
+    vhost.declareQueue({ name: 'work', durable: true, arguments: { 'x-dead-letter-exchange': 'dlx', 'x-dead-letter-routing-key': 'r'.repeat(300) } });
+    const consumer = new CollectingConsumer('c');
+    vhost.getQueue('work').addConsumer(consumer);
+    vhost.publish('', message('rejected', 'work', { deliveryMode: 2 }));
+    const warnings = await warningsDuring(async () => {
+      for (const entry of [...consumer.received]) entry.queue.reject(entry, false);
+      await opened.broker.whenDurable();
+      await new Promise((resolve) => setImmediate(resolve));
+    });
+    assert.ok(warnings.some((w) => /queue 'dlq' .* dropped a message .*routing key should be less than 255 bytes, actually was 300/.test(w)), warnings.join('\n'));
+    assert.deepEqual(drain(opened.broker, 'dlq'), []);
+  } finally {
+    await opened.close();
+  }
+});

@@ -4,6 +4,12 @@ import { encodeProperties, MessageProperties } from '../encoding/properties';
 
 const propertiesWriter = new ByteWriter(256);
 
+function shortStringProblem(what: string, text: string): string | null {
+  if (text.length <= 85) return null; // 85 UTF-16 units are at most 255 bytes
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return bytes <= 255 ? null : `${what} should be less than 255 bytes, actually was ${bytes}`;
+}
+
 /** Message.unwrittenInserts once an insert was written (or dropped unacked): no early settlement any more. */
 const NEVER_UNWRITTEN = -1;
 
@@ -86,6 +92,15 @@ export class Message {
       if (maxBytes > this.propertiesFitWithin && maxBytes !== Infinity) this.propertiesFitWithin = maxBytes;
     }
     return problem;
+  }
+
+  /**
+   * Why this message could not be written in AMQP frames (its properties, or an exchange name or
+   * routing key over the 255 bytes of a short string in basic.deliver), or null. Null at once for
+   * a message received over AMQP with nothing changed.
+   */
+  encodingProblem(): string | null {
+    return this.propertiesProblem() ?? shortStringProblem('routing key', this.routingKey) ?? shortStringProblem('exchange', this.exchange);
   }
 
   /**

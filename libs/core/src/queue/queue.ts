@@ -260,12 +260,13 @@ export class Queue {
   }
 
   /**
-   * Properties that cannot be encoded would fail the store's flush and every delivery, so such a
-   * message is dropped with a warning (a poison message, as RabbitMQ drops one it cannot
-   * deliver). The doors refuse these first (VirtualHost.publishTo); this is the net under them.
+   * Properties that cannot be encoded (or a routing key too long for basic.deliver, from a
+   * dead-letter routing key set by a policy) would fail the store's flush and every delivery, so
+   * such a message is dropped with a warning: a poison message never reaches a consumer. The doors
+   * refuse these first (VirtualHost.publishTo); this is the net under them.
    */
   private encodable(message: Message): boolean {
-    const problem = message.propertiesProblem();
+    const problem = message.encodingProblem();
     if (problem === null) return true;
     this.metrics.dropped++;
     process.emitWarning(`queue '${this.name}' in vhost '${this.vhost}' dropped a message whose properties cannot be encoded: ${problem}`, {
