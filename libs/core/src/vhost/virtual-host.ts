@@ -122,8 +122,15 @@ export class VirtualHost implements QueueOwner {
   }
 
   publishTo(exchange: Exchange, message: Message): PublishOutcome {
-    // A message built from an object (HTTP doors) is refused here when AMQP cannot encode its
-    // properties, before any queue or the store holds it. AMQP input arrives encoded and skips this.
+    // A message built from an object (the management publish, jobs, deliveries and their retries)
+    // is refused here when AMQP cannot encode its properties or routing key, before any queue or
+    // the store holds it. AMQP input arrives encoded and skips the check: a property list that
+    // decoded always encodes again (encodable.ts, test/core/encodable.test.ts), so the decoder is
+    // the guarantee there and the AMQP path pays one comparison. On object-built messages, the
+    // check's worst case, bench/core/core-bench.ts measured no difference (transient 2M-4M x 200 B,
+    // alternating with 627759a on a quiet 2-core machine: 3.07M/3.19M msg/s before, 3.11M/3.15M
+    // after; persistent backlog 124.7k/168.5k publish+commit before, 123.3k/127.7k after, noise
+    // of the same size), nor decodeProperties on the AMQP path (~680-850 ns a typical list either way).
     if (message.encodedProperties === null) requireEncodable(message);
     // an expiration that is not a number of milliseconds is refused (406), as in RabbitMQ
     if (message.properties.expiration !== undefined) expirationOf(message.properties.expiration);
