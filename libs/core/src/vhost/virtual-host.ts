@@ -129,8 +129,9 @@ export class VirtualHost implements QueueOwner {
     // the guarantee there and the AMQP path pays one comparison. On object-built messages, the
     // check's worst case, bench/core/core-bench.ts measured no difference (transient 2M-4M x 200 B,
     // alternating with 627759a on a quiet 2-core machine: 3.07M/3.19M msg/s before, 3.11M/3.15M
-    // after; persistent backlog 124.7k/168.5k publish+commit before, 123.3k/127.7k after, noise
-    // of the same size), nor decodeProperties on the AMQP path (~680-850 ns a typical list either way).
+    // after; persistent backlog of 500k end to end 72.6k-98.8k msg/s before, 71.2k-98.7k after, in
+    // five alternating runs each), nor in decodeProperties on the AMQP path (680-850 ns a typical
+    // property list either way). The check itself takes 10-100 ns a message.
     if (message.encodedProperties === null) requireEncodable(message);
     // an expiration that is not a number of milliseconds is refused (406), as in RabbitMQ
     if (message.properties.expiration !== undefined) expirationOf(message.properties.expiration);
