@@ -7,7 +7,9 @@ import { FieldTable, FieldValue, MAX_FIELD_NESTING, MAX_PROPERTY_LIST_BYTES, Mes
  * property names are its snake_case ones and case-sensitive, unknown names are ignored,
  * delivery_mode, priority and timestamp must be JSON integers (`not_int`), the others strings
  * (`not_string`), and headers convert to a field table (string → long string, integer → integer,
- * other number → double, boolean, object → table, array → array; null is refused).
+ * other number → double, boolean, object → table, array → array; null is refused). RabbitMQ
+ * writes every integer as a signed 64-bit long; here one that fits 32 bits is an int32 ('I'), as
+ * the core's encoder writes a JS number, so that the core (x-delay, x-match) reads plain numbers.
  *
  * Where RabbitMQ accepts a value it cannot encode and fails later (priority 300 or a timestamp of
  * -1 close every consumer with 541; headers that are not an object answer 500), we refuse it here
