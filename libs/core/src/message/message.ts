@@ -29,9 +29,8 @@ export class Message {
    */
   private unwrittenInserts = 0;
   private consumedUnwritten: (() => void) | null = null;
-  /** propertiesProblem found the properties encodable, within this many bytes (0: no size checked). */
+  /** propertiesProblem found the properties encodable. */
   private propertiesEncodable = false;
-  private propertiesFitWithin = 0;
 
   constructor(
     readonly exchange: string,
@@ -80,17 +79,13 @@ export class Message {
   }
 
   /**
-   * Why the properties cannot be encoded (or, with `maxBytes`, why they would take more than that
-   * encoded), or null. Null at once for a message received encoded; a success is remembered, so a
-   * door's check and the queue's do not walk the properties twice.
+   * Why the properties cannot be encoded, or null. Null at once for a message received encoded; a
+   * success is remembered, so a door's check and the queue's do not walk the properties twice.
    */
-  propertiesProblem(maxBytes = Infinity): string | null {
-    if (this.encodedProperties !== null || (this.propertiesEncodable && (maxBytes === Infinity || this.propertiesFitWithin >= maxBytes))) return null;
-    const problem = propertiesProblem(this.properties, maxBytes);
-    if (problem === null) {
-      this.propertiesEncodable = true;
-      if (maxBytes > this.propertiesFitWithin && maxBytes !== Infinity) this.propertiesFitWithin = maxBytes;
-    }
+  propertiesProblem(): string | null {
+    if (this.encodedProperties !== null || this.propertiesEncodable) return null;
+    const problem = propertiesProblem(this.properties);
+    this.propertiesEncodable = problem === null;
     return problem;
   }
 
