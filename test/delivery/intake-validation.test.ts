@@ -133,14 +133,20 @@ test('AMQP publishes to amq.dispatch are held to the intake rules: one the intak
     publish({ 'x-dispatch-url': sink.url('/amqp-bad/method'), 'x-dispatch-method': 'GET /x HTTP/1.1' });
     publish({ 'x-dispatch-url': sink.url('/amqp-bad/timeout'), 'x-dispatch-timeout': 1e12 });
     publish({ 'x-dispatch-url': 'file:///etc/passwd' });
+    const double = (value: number): unknown => ({ '!': 'double', value });
+    publish({ 'x-dispatch-url': sink.url('/amqp-bad/due'), 'x-not-before': double(1e300) });
+    // times past what a Date holds are not kept: they made every listing of deliveries answer 500
+    channel.publish('amq.dispatch', '', Buffer.from('b'), { deliveryMode: 2, timestamp: 2 ** 60, headers: { 'x-dispatch-url': sink.url('/amqp-odd/ts'), 'x-dispatch-id': 'amqp-odd-ts' } });
+    publish({ 'x-dispatch-url': sink.url('/amqp-odd/accepted'), 'x-dispatch-id': 'amqp-odd-accepted', 'x-dispatch-accepted-at': double(1e300), 'x-dispatch-attempts': [{ at: double(-1e300), ms: 1 }] });
     publish({ 'x-dispatch-url': sink.url('/amqp-good'), 'x-dispatch-id': 'amqp-good', 'x-dispatch-method': 'POST', 'x-dispatch-headers': { 'X-A': 'fine' } });
     await channel.waitForConfirms();
-    await sink.waitFor(() => sink.to('/amqp-good').length === 1, 10_000, 'the valid AMQP delivery');
+    await sink.waitFor(() => sink.to('/amqp-good').length === 1 && sink.to('/amqp-odd').length === 2, 10_000, 'the valid AMQP deliveries');
     assert.equal(sink.to('/amqp-good')[0]!.headers['x-a'], 'fine');
     await sleep(300);
     assert.deepEqual(sink.to('/amqp-bad').map((r) => r.url), [], 'nothing refused was sent');
     const listed = await getJson(`${app.dispatchUrl}/deliveries`);
-    assert.equal(listed.status, 200);
+    assert.equal(listed.status, 200, 'the listing answers');
+    for (const id of ['amqp-odd-ts', 'amqp-odd-accepted']) assert.equal((await getJson(`${app.dispatchUrl}/deliveries/${id}`)).status, 200, id);
     assert.deepEqual((listed.json.deliveries as { uuid: string }[]).filter((d) => d.uuid.length > 255), [], 'nothing unstorable is held');
   } finally {
     sink.behaviour = () => ({ status: 200, body: 'ok' });

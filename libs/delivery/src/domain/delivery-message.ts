@@ -51,6 +51,8 @@ export const H = {
   deadReason: 'x-dispatch-dead-reason',
 } as const;
 
+/** Epoch milliseconds a Date can hold (an AMQP publisher's x-dispatch-* times and timestamp may not be). */
+const timeOf = (ms: number | undefined): number | undefined => (ms !== undefined && Math.abs(ms) <= 8.64e15 ? ms : undefined);
 const numberOf = (value: unknown): number | undefined =>
   typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : undefined;
 const stringOf = (value: unknown): string | undefined =>
@@ -103,7 +105,7 @@ export function deliveryOf(message: Message, fallbackId: string, fallbackAcceptN
     headers: headerMapOf(h[H.headers]),
     body: message.body,
     timeoutMs: numberOf(h[H.timeout]) ?? 0,
-    acceptedAt: numberOf(h[H.acceptedAt]) ?? (properties.timestamp !== undefined ? properties.timestamp * 1000 : Date.now()),
+    acceptedAt: timeOf(numberOf(h[H.acceptedAt]) ?? (properties.timestamp !== undefined ? properties.timestamp * 1000 : undefined)) ?? Date.now(),
     acceptNo: numberOf(h[H.acceptNo]) ?? fallbackAcceptNo,
     hash: stringOf(h[H.hash]) ?? '',
     attempts: Array.isArray(h[H.attempts]) ? (h[H.attempts] as unknown[]).map(attemptOf) : [],
@@ -117,7 +119,10 @@ export function deliveryOf(message: Message, fallbackId: string, fallbackAcceptN
   if (deadReason !== undefined) delivery.deadReason = deadReason;
   const attemptBase = numberOf(h[H.attemptBase]);
   if (attemptBase !== undefined) delivery.attemptBase = attemptBase;
-  // an AMQP publisher's fields are held to the intake's rules: nothing that cannot be sent or stored again
+  // an AMQP publisher's fields are held to the intake's rules: nothing that cannot be sent or stored
+  // again, and no due time past what a Date holds (the listing could not show it)
+  const notBefore = numberOf(h[NOT_BEFORE_HEADER]);
+  if (notBefore !== undefined && timeOf(notBefore) === undefined) return null;
   return deliveryProblem(delivery) === null ? delivery : null;
 }
 
@@ -147,7 +152,7 @@ function attemptTable(attempt: Attempt): FieldTable {
 
 function attemptOf(value: unknown): Attempt {
   const t = (value ?? {}) as Record<string, unknown>;
-  const attempt: Attempt = { at: numberOf(t.at) ?? 0, ms: numberOf(t.ms) ?? 0 };
+  const attempt: Attempt = { at: timeOf(numberOf(t.at)) ?? 0, ms: numberOf(t.ms) ?? 0 };
   const status = numberOf(t.status);
   if (status !== undefined) attempt.status = status;
   const error = stringOf(t.error);
