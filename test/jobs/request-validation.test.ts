@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import amqp from 'amqplib';
 import { Prng } from '../support/amqp-wire';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { JobsClient } from '../support/jobs-client';
@@ -70,4 +71,27 @@ test('random fields on every route: 200 or 4xx with a JSON answer, never 5xx; ac
   }
   const listed = await client.send('/jobs', undefined, { method: 'GET' });
   assert.equal(listed.status, 200, 'the listing still works');
+});
+
+test('a job published over AMQP with a not-before time past what a Date holds, or NaN, can be looked up and listed', async () => {
+  assert.equal((await client.schedule('makes the lane', { lane: 'amqp-times' })).status, 200);
+  await client.send('/receive_noblock', { lane: 'amqp-times' });
+  const queue = { name: 'jobs.amqp-times' }; // JOBS_QUEUE_PREFIX jobs., in JOBS_VHOST /
+  const connection = await amqp.connect(app.amqpUrl);
+  try {
+    const channel = await connection.createConfirmChannel();
+    const double = (value: number): unknown => ({ '!': 'double', value });
+    channel.publish('', queue.name, Buffer.from('far'), { deliveryMode: 2, headers: { 'x-job-num': 900_001, 'x-not-before': double(1e300) } });
+    channel.publish('', queue.name, Buffer.from('nan'), { deliveryMode: 2, headers: { 'x-job-num': 900_002, 'x-not-before': double(Number.NaN) } });
+    await channel.waitForConfirms();
+  } finally {
+    await connection.close();
+  }
+  const far = await client.send('/job?job_num=900001', undefined, { method: 'GET' });
+  assert.equal(far.status, 200, far.text);
+  assert.equal((far.json.job as { state: string; run_at: string }).state, 'delayed');
+  assert.equal((far.json.job as { run_at: string }).run_at, '+275760-09-13T00:00:00.000Z', 'the latest time a Date holds');
+  const got = await client.send('/receive_noblock', { lane: 'amqp-times' });
+  assert.equal(got.json.message, 'nan', 'a NaN not-before is no delay');
+  assert.equal((await client.send('/jobs', undefined, { method: 'GET' })).status, 200);
 });
