@@ -170,6 +170,19 @@ export class ByteReader {
   }
 
   /**
+   * A short string as text that is itself a valid short string: written back as UTF-8 it takes at
+   * most 255 bytes. Decoding replaces an invalid UTF-8 sequence with U+FFFD (3 bytes), so 255
+   * invalid bytes would come back as 765: such a string is cut at 255 bytes. Only a value that
+   * was not text to begin with changes; a property or header name read here can always be
+   * encoded again (a dead-lettered copy, a delayed message's release).
+   */
+  shortText(what = 'short string'): string {
+    const s = this.shortStr(what);
+    // at most 85 UTF-16 units are at most 255 bytes: the usual case costs one comparison
+    return s.length <= 85 || Buffer.byteLength(s, 'utf8') <= 255 ? s : fitShortString(s);
+  }
+
+  /**
    * A short string that names something (a queue, an exchange, a routing key, a consumer tag):
    * it must be valid UTF-8, or two different byte names would decode to the same string.
    */
@@ -268,4 +281,19 @@ function checkRange(buf: Buffer, offset: number, end: number): void {
 
 function readU32At(b: Buffer, p: number): number {
   return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+}
+
+/** The longest prefix of `s` that is at most 255 bytes of UTF-8, cut between code points. */
+function fitShortString(s: string): string {
+  let bytes = 0;
+  let i = 0;
+  while (i < s.length) {
+    const code = s.codePointAt(i)!;
+    const units = code > 0xffff ? 2 : 1;
+    const size = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    if (bytes + size > 255) break;
+    bytes += size;
+    i += units;
+  }
+  return s.slice(0, i);
 }

@@ -8,7 +8,8 @@
  *
  * Decoded representation: t→boolean, integers→number (int64 → number when it is a safe integer,
  * else bigint), f/d→number, D→Decimal, S→string (UTF-8), x→Buffer (subarray of the input),
- * A→array, T→Date, F→plain object, V→null.
+ * A→array, T→Date (a TypedValue 'T' holding a bigint when too late for a Date), F→plain object,
+ * V→null. Whatever decodes encodes again (keys cut to 255 bytes when invalid UTF-8 inflated them).
  *
  * Encoding picks the wire type from the JS value: boolean→t, integer in int32 range→I, other
  * integer within int64→l, any other number→d, bigint→l, string→S, Buffer/Uint8Array→x, Date→T
@@ -82,6 +83,8 @@ export interface FieldTable {
   [key: string]: FieldValue;
 }
 
+/** Latest time a Date can hold, in seconds (8.64e15 ms). */
+const MAX_DATE_SECONDS = 8.64e12;
 const INT64_MIN_NUM = -9223372036854775808; // -2^63, exact as a double
 const INT64_LIMIT_NUM = 9223372036854775808; // 2^63
 
@@ -344,7 +347,7 @@ function readTable(r: ByteReader, depth: number): FieldTable {
   if (len === 0) return table;
   r.end = end; // confine reads to the table
   while (r.pos < end) {
-    const key = r.shortStr('field table key');
+    const key = r.shortText('field table key');
     const value = readValue(r, depth);
     if (key === '__proto__') {
       Object.defineProperty(table, key, { value, enumerable: true, writable: true, configurable: true });
@@ -407,8 +410,13 @@ function readValue(r: ByteReader, depth: number): FieldValue {
     }
     case T_BYTES:
       return r.longStr('field value (x byte array)');
-    case T_TIMESTAMP:
-      return new Date(r.u64('field value (T timestamp)') * 1000);
+    case T_TIMESTAMP: {
+      const seconds = r.u64('field value (T timestamp)');
+      if (seconds <= MAX_DATE_SECONDS) return new Date(seconds * 1000);
+      // beyond what a Date holds: kept exact, so the table can be written back
+      r.pos -= 8;
+      return new TypedValue('T', r.u64Big('field value (T timestamp)'));
+    }
     case T_VOID:
       return null;
     default:

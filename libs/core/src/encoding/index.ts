@@ -20,3 +20,4 @@ export {
   decodeHeadersAt,
 } from './properties';
 export type { MessageProperties, PropertiesPeek } from './properties';
+export { MAX_PROPERTY_LIST_BYTES, fieldTableProblem, propertiesProblem } from './encodable';

@@ -95,7 +95,8 @@ export function encodeProperties(w: ByteWriter, p: MessageProperties): void {
   }
   if (p.timestamp != null) {
     flags |= 0x0040;
-    w.u64(p.timestamp);
+    // a timestamp decoded beyond 2^53 is a rounded double: written back exactly as that integer
+    w.u64(p.timestamp <= Number.MAX_SAFE_INTEGER || !Number.isInteger(p.timestamp) ? p.timestamp : BigInt(p.timestamp));
   }
   if (p.type != null) {
     flags |= 0x0020;
@@ -144,22 +145,28 @@ export function readProperties(r: ByteReader): MessageProperties {
   const flags = readFlags(r);
   const p: MessageProperties = {};
   if (flags === 0) return p;
-  if (flags & 0x8000) p.contentType = r.shortStr('property content-type');
-  if (flags & 0x4000) p.contentEncoding = r.shortStr('property content-encoding');
+  if (flags & 0x8000) p.contentType = r.shortText('property content-type');
+  if (flags & 0x4000) p.contentEncoding = r.shortText('property content-encoding');
   if (flags & 0x2000) p.headers = decodeFieldTable(r);
   if (flags & 0x1000) p.deliveryMode = r.u8('property delivery-mode');
   if (flags & 0x0800) p.priority = r.u8('property priority');
-  if (flags & 0x0400) p.correlationId = r.shortStr('property correlation-id');
-  if (flags & 0x0200) p.replyTo = r.shortStr('property reply-to');
-  if (flags & 0x0100) p.expiration = r.shortStr('property expiration');
-  if (flags & 0x0080) p.messageId = r.shortStr('property message-id');
-  if (flags & 0x0040) p.timestamp = r.u64('property timestamp');
-  if (flags & 0x0020) p.type = r.shortStr('property type');
-  if (flags & 0x0010) p.userId = r.shortStr('property user-id');
-  if (flags & 0x0008) p.appId = r.shortStr('property app-id');
-  if (flags & 0x0004) p.clusterId = r.shortStr('property cluster-id');
+  if (flags & 0x0400) p.correlationId = r.shortText('property correlation-id');
+  if (flags & 0x0200) p.replyTo = r.shortText('property reply-to');
+  if (flags & 0x0100) p.expiration = r.shortText('property expiration');
+  if (flags & 0x0080) p.messageId = r.shortText('property message-id');
+  if (flags & 0x0040) p.timestamp = timestampOf(r.u64('property timestamp'));
+  if (flags & 0x0020) p.type = r.shortText('property type');
+  if (flags & 0x0010) p.userId = r.shortText('property user-id');
+  if (flags & 0x0008) p.appId = r.shortText('property app-id');
+  if (flags & 0x0004) p.clusterId = r.shortText('property cluster-id');
   return p;
 }
+
+/** Largest double below 2^64: what a u64 that rounds up to 2^64 as a double is kept as, so it can be written back. */
+const LARGEST_U64_DOUBLE = 18446744073709549568;
+
+/** A decoded u64 timestamp, kept within what `encodeProperties` writes back (values beyond 2^53 are rounded anyway). */
+const timestampOf = (seconds: number): number => (seconds < LARGEST_U64_DOUBLE ? seconds : LARGEST_U64_DOUBLE);
 
 /** Reads the first flags word and skips any continuation words (the basic class defines none). */
 function readFlags(r: ByteReader): number {

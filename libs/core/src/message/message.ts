@@ -1,4 +1,14 @@
-import type { MessageProperties } from '../encoding/properties';
+import { ByteWriter } from '../encoding/byte-writer';
+import { propertiesProblem } from '../encoding/encodable';
+import { encodeProperties, MessageProperties } from '../encoding/properties';
+
+const propertiesWriter = new ByteWriter(256);
+
+function shortStringProblem(what: string, text: string): string | null {
+  if (text.length <= 85) return null; // 85 UTF-16 units are at most 255 bytes
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return bytes <= 255 ? null : `${what} should be less than 255 bytes, actually was ${bytes}`;
+}
 
 /** Message.unwrittenInserts once an insert was written (or dropped unacked): no early settlement any more. */
 const NEVER_UNWRITTEN = -1;
@@ -19,6 +29,8 @@ export class Message {
    */
   private unwrittenInserts = 0;
   private consumedUnwritten: (() => void) | null = null;
+  /** propertiesProblem found the properties encodable. */
+  private propertiesEncodable = false;
 
   constructor(
     readonly exchange: string,
@@ -64,6 +76,46 @@ export class Message {
    */
   whenConsumedUnwritten(callback: () => void): void {
     if (this.unwrittenInserts > 0) this.consumedUnwritten = callback;
+  }
+
+  /**
+   * Why the properties cannot be encoded, or null. Null at once for a message received encoded; a
+   * success is remembered, so a door's check and the queue's do not walk the properties twice.
+   */
+  propertiesProblem(): string | null {
+    if (this.encodedProperties !== null || this.propertiesEncodable) return null;
+    const problem = propertiesProblem(this.properties);
+    this.propertiesEncodable = problem === null;
+    return problem;
+  }
+
+  /**
+   * Why this message could not be written in AMQP frames (its properties, or an exchange name or
+   * routing key over the 255 bytes of a short string in basic.deliver), or null. Null at once for
+   * a message received over AMQP with nothing changed.
+   */
+  encodingProblem(): string | null {
+    return this.propertiesProblem() ?? shortStringProblem('routing key', this.routingKey) ?? shortStringProblem('exchange', this.exchange);
+  }
+
+  /**
+   * Makes sure `encodedProperties` holds the property list in AMQP wire format, encoding the
+   * properties object once when the message was not received encoded (the store does, for what it
+   * writes). Returns why they cannot be encoded (and leaves `encodedProperties` null), or null.
+   */
+  encodeProperties(): string | null {
+    if (this.encodedProperties !== null) return null;
+    const problem = this.propertiesProblem();
+    if (problem !== null) return problem;
+    try {
+      propertiesWriter.reset();
+      encodeProperties(propertiesWriter, this.properties);
+    } catch (error) {
+      // propertiesProblem knows every rule of the encoder; this is the net under it
+      return `properties cannot be encoded: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    this.encodedProperties = propertiesWriter.toBuffer();
+    return null;
   }
 
   get persistent(): boolean {

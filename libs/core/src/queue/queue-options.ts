@@ -238,12 +238,18 @@ export function rankIn(features: QueueFeatures, properties: MessageProperties): 
   }
 }
 
-/** The not-before time of a message (epoch ms), or 0. */
+/** The latest time a Date holds (epoch ms): a later not-before, or Infinity, waits until then. */
+const LATEST_TIME_MS = 8.64e15;
+
+/**
+ * The not-before time of a message (epoch ms), or 0. An AMQP publisher may write any number: NaN
+ * counts as none (it would break the delayed set's order), and times past what a Date holds as
+ * that latest time (views of the due time could not show them).
+ */
 export function notBeforeOf(headers: FieldTable | undefined): number {
   if (headers === undefined) return 0;
   const value = headers[NOT_BEFORE_HEADER];
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  if (value instanceof Date) return value.getTime();
-  return 0;
+  const time = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : value instanceof Date ? value.getTime() : 0;
+  if (time <= LATEST_TIME_MS) return time;
+  return Number.isNaN(time) ? 0 : LATEST_TIME_MS;
 }

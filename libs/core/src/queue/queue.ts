@@ -229,6 +229,8 @@ export class Queue {
    * the queue refused it (a length limit with x-overflow reject-publish or reject-publish-dlx).
    */
   enqueue(message: Message): QueueEntry | null {
+    // a message built from an object (not received encoded) must be encodable when it is stored or delivered
+    if (message.encodedProperties === null && !this.encodable(message)) return null;
     // queues without limits and messages without TTL take none of the branches below
     const limited = this.lengthLimited;
     if (limited && this.features.overflow !== 'drop-head' && this.full(message.body.length)) {
@@ -255,6 +257,22 @@ export class Queue {
       } else this.armHeadExpiry(entry.expiresAt);
     }
     return entry;
+  }
+
+  /**
+   * Properties that cannot be encoded (or a routing key too long for basic.deliver, from a
+   * dead-letter routing key set by a policy) would fail the store's flush and every delivery, so
+   * such a message is dropped with a warning: a poison message never reaches a consumer. The doors
+   * refuse these first (VirtualHost.publishTo); this is the net under them.
+   */
+  private encodable(message: Message): boolean {
+    const problem = message.encodingProblem();
+    if (problem === null) return true;
+    this.metrics.dropped++;
+    process.emitWarning(`queue '${this.name}' in vhost '${this.vhost}' dropped a message whose properties cannot be encoded: ${problem}`, {
+      code: 'BROKER_UNENCODABLE_MESSAGE',
+    });
+    return false;
   }
 
   /** x-overflow drop-head: the oldest ready messages make room, dead-lettered with reason maxlen. */

@@ -1,5 +1,5 @@
 import { FieldTable, Message, MessageProperties, NOT_BEFORE_HEADER } from '#core';
-import { DeliveryRequest, HeaderMap, hostOfUrl } from './delivery-request';
+import { DeliveryRequest, deliveryProblem, HeaderMap, hostOfUrl } from './delivery-request';
 
 /** One attempt to deliver, as recorded. */
 export interface Attempt {
@@ -56,6 +56,8 @@ export const H = {
   deadReason: 'x-dispatch-dead-reason',
 } as const;
 
+/** Epoch milliseconds a Date can hold (an AMQP publisher's x-dispatch-* times and timestamp may not be). */
+const timeOf = (ms: number | undefined): number | undefined => (ms !== undefined && Math.abs(ms) <= 8.64e15 ? ms : undefined);
 const numberOf = (value: unknown): number | undefined =>
   typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : undefined;
 const stringOf = (value: unknown): string | undefined =>
@@ -87,7 +89,8 @@ export function deliveryMessage(delivery: Delivery, routingKey: string, notBefor
 
 /**
  * Reads a delivery message (ours, or an AMQP client's with `x-dispatch-*` headers). Null when it
- * names no URL: it cannot be delivered. `fallbackId` names messages that carry no id.
+ * names no URL, or a field the intake would refuse (deliveryProblem): it cannot be delivered.
+ * `fallbackId` names messages that carry no id.
  */
 export function deliveryOf(message: Message, fallbackId: string, fallbackAcceptNo: number): Delivery | null {
   const properties = message.properties;
@@ -108,7 +111,7 @@ export function deliveryOf(message: Message, fallbackId: string, fallbackAcceptN
     headers: headerMapOf(h[H.headers]),
     body: message.body,
     timeoutMs: numberOf(h[H.timeout]) ?? 0,
-    acceptedAt: numberOf(h[H.acceptedAt]) ?? (properties.timestamp !== undefined ? properties.timestamp * 1000 : Date.now()),
+    acceptedAt: timeOf(numberOf(h[H.acceptedAt]) ?? (properties.timestamp !== undefined ? properties.timestamp * 1000 : undefined)) ?? Date.now(),
     acceptNo: numberOf(h[H.acceptNo]) ?? fallbackAcceptNo,
     hash: stringOf(h[H.hash]) ?? '',
     attempts: Array.isArray(h[H.attempts]) ? (h[H.attempts] as unknown[]).map(attemptOf) : [],
@@ -123,7 +126,11 @@ export function deliveryOf(message: Message, fallbackId: string, fallbackAcceptN
   const attemptBase = numberOf(h[H.attemptBase]);
   if (attemptBase !== undefined) delivery.attemptBase = attemptBase;
   if (properties.userId !== undefined) delivery.requester = properties.userId;
-  return delivery;
+  // an AMQP publisher's fields are held to the intake's rules: nothing that cannot be sent or stored
+  // again, and no due time past what a Date holds (the listing could not show it)
+  const notBefore = numberOf(h[NOT_BEFORE_HEADER]);
+  if (notBefore !== undefined && timeOf(notBefore) === undefined) return null;
+  return deliveryProblem(delivery) === null ? delivery : null;
 }
 
 function headersTable(headers: HeaderMap): FieldTable {
@@ -152,7 +159,7 @@ function attemptTable(attempt: Attempt): FieldTable {
 
 function attemptOf(value: unknown): Attempt {
   const t = (value ?? {}) as Record<string, unknown>;
-  const attempt: Attempt = { at: numberOf(t.at) ?? 0, ms: numberOf(t.ms) ?? 0 };
+  const attempt: Attempt = { at: timeOf(numberOf(t.at)) ?? 0, ms: numberOf(t.ms) ?? 0 };
   const status = numberOf(t.status);
   if (status !== undefined) attempt.status = status;
   const error = stringOf(t.error);

@@ -69,8 +69,11 @@ export function priorityOf(fields: RequestFields): number {
   return priority;
 }
 
+/** Longest delay a job may be given (delay_ms, run_at, a delayed release). */
+const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
+
 /** A non-negative integer number of milliseconds, or undefined when absent. */
-export function millisecondsOf(fields: RequestFields, name: string, max = 365 * 24 * 3600 * 1000): number | undefined {
+export function millisecondsOf(fields: RequestFields, name: string, max = MAX_DELAY_MS): number | undefined {
   const value = fields.get(name);
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
@@ -79,16 +82,19 @@ export function millisecondsOf(fields: RequestFields, name: string, max = 365 * 
   return value;
 }
 
-/** `run_at`: RFC 3339 text or epoch milliseconds. */
-export function runAtOf(fields: RequestFields): number | undefined {
+/**
+ * `run_at`: RFC 3339 text or epoch milliseconds, at most as far ahead as `delay_ms` may reach (a
+ * time past what a Date holds made every later lookup of the job fail).
+ */
+export function runAtOf(fields: RequestFields, now = Date.now()): number | undefined {
   const value = fields.get('run_at');
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
-  if (typeof value === 'string') {
-    const time = Date.parse(value);
-    if (!Number.isNaN(time)) return time;
-  }
-  throw badRequest('run_at must be an RFC 3339 time or epoch milliseconds');
+  let time = Number.NaN;
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) time = value;
+  else if (typeof value === 'string') time = Date.parse(value);
+  if (Number.isNaN(time)) throw badRequest('run_at must be an RFC 3339 time or epoch milliseconds');
+  if (time > now + MAX_DELAY_MS) throw badRequest(`run_at must be at most ${MAX_DELAY_MS / 86_400_000} days ahead`);
+  return time;
 }
 
 export function booleanOf(fields: RequestFields, name: string): boolean {

@@ -7,6 +7,7 @@ import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ToBoolean, ToNumber } from '../http/coerce';
 import { ListQuery, paged } from '../http/pagination';
+import { publishProperties } from '../http/publish-properties';
 import { RabbitBody } from '../http/rabbit-body.pipe';
 import { ManagementService } from '../management.service';
 import { bindingView, exchangeView, jsonOf, propertiesKey } from '../views/rabbit-views';
@@ -46,34 +47,6 @@ export class BindingBody {
 
 /** JSON arguments as an AMQP field table (numbers that are integers stay integers). */
 const argumentsOf = (args: Record<string, unknown> | undefined): FieldTable => (args ?? {}) as FieldTable;
-
-/** RabbitMQ's JSON message properties (snake_case) as the core's. */
-function propertiesOf(json: Record<string, unknown> | undefined): MessageProperties {
-  const p = json ?? {};
-  const out: MessageProperties = {};
-  const str = (key: string): string | undefined => (typeof p[key] === 'string' ? (p[key] as string) : undefined);
-  const num = (key: string): number | undefined => (typeof p[key] === 'number' ? (p[key] as number) : undefined);
-  const map: [keyof MessageProperties, string, 'str' | 'num'][] = [
-    ['contentType', 'content_type', 'str'],
-    ['contentEncoding', 'content_encoding', 'str'],
-    ['deliveryMode', 'delivery_mode', 'num'],
-    ['priority', 'priority', 'num'],
-    ['correlationId', 'correlation_id', 'str'],
-    ['replyTo', 'reply_to', 'str'],
-    ['expiration', 'expiration', 'str'],
-    ['messageId', 'message_id', 'str'],
-    ['timestamp', 'timestamp', 'num'],
-    ['type', 'type', 'str'],
-    ['userId', 'user_id', 'str'],
-    ['appId', 'app_id', 'str'],
-  ];
-  for (const [field, key, kind] of map) {
-    const value = kind === 'str' ? str(key) : num(key);
-    if (value !== undefined) (out as Record<string, unknown>)[field] = value;
-  }
-  if (p.headers !== undefined && p.headers !== null && typeof p.headers === 'object') out.headers = p.headers as FieldTable;
-  return out;
-}
 
 /** The core's message properties in RabbitMQ's JSON. */
 function propertiesJson(p: MessageProperties): Record<string, unknown> {
@@ -161,7 +134,7 @@ export class TopologyController {
     this.requirePublish(user, vhost, name === 'amq.default' ? '' : name, body.properties?.user_id);
     const payload = body.payload_encoding === 'base64' ? Buffer.from(body.payload, 'base64') : Buffer.from(body.payload, 'utf8');
     const exchange = name === 'amq.default' ? '' : name;
-    const outcome = this.m.vhost(vhost).publish(exchange, new Message(exchange, body.routing_key, propertiesOf(body.properties), null, payload));
+    const outcome = this.m.vhost(vhost).publish(exchange, new Message(exchange, body.routing_key, publishProperties(body.properties), null, payload));
     const routed = outcome.routed > 0;
     await this.m.broker.whenDurable(outcome.commitToken);
     return { routed };

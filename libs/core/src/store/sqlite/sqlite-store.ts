@@ -512,7 +512,18 @@ export class SqliteStore implements BrokerStore {
       for (const callback of batch.callbacks) callback(false);
       return;
     }
-    const { message, transfer } = batch.seal((bodyId) => this.sharedRefs.set(bodyId, (this.sharedRefs.get(bodyId) ?? 0) + 1));
+    let sealed: ReturnType<WriteBatch['seal']>;
+    try {
+      sealed = batch.seal((bodyId) => this.sharedRefs.set(bodyId, (this.sharedRefs.get(bodyId) ?? 0) + 1));
+    } catch (error) {
+      // Packing runs from a timer or a writer reply: thrown on, it would end the process. A message
+      // that cannot be encoded is skipped inside seal; anything else here is a bug, and the store
+      // stops promising durability (every waiting commit answers false) instead.
+      this.fail(new Error(`store could not pack batch ${batch.no}: ${error instanceof Error ? error.message : String(error)}`));
+      for (const callback of batch.callbacks) callback(false);
+      return;
+    }
+    const { message, transfer } = sealed;
     if (message.segments.length === 0 && message.counters.length === 0 && message.keyed.length === 0 && message.pruneKeyedBefore === 0) {
       // Nothing reached the writer (everything was settled in time): the callbacks only have to
       // wait for what is already in flight.

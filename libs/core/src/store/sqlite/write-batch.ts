@@ -1,6 +1,4 @@
-import { encodeProperties } from '../../encoding/properties';
 import { ByteWriter } from '../../encoding/byte-writer';
-import type { Message } from '../../message/message';
 import { EntryState, QueueEntry, StoreState } from '../../queue/queue-entry';
 import type { CommitCallback } from '../commit-token';
 import { BatchMessage, KeyedWrite, MetaOp, RecordKind, SegmentMessage } from './batch-format';
@@ -15,7 +13,6 @@ class OpenSegment {
   constructor(readonly meta: MetaOp | null) {}
 }
 
-const propertiesWriter = new ByteWriter(256);
 /**
  * Bodies from this size on get a row of their own in `bodies` even when one queue holds them, so
  * the entry row stays small: SQLite rewrites a whole record on UPDATE, and marking a 1 MB entry
@@ -25,14 +22,19 @@ const SEPARATE_BODY_BYTES = 64 * 1024;
 /** Buffers from this size on are not slices of Node's pool, so the packed records are handed to the writer thread without a copy. */
 const UNPOOLED_BYTES = Buffer.poolSize >>> 1;
 
-/** Encoded property list of a message, reusing what the transport received when it can. */
-function propertiesOf(message: Message): Buffer {
-  if (message.encodedProperties === null) {
-    propertiesWriter.reset();
-    encodeProperties(propertiesWriter, message.properties);
-    message.encodedProperties = propertiesWriter.toBuffer();
-  }
-  return message.encodedProperties;
+/**
+ * Encoded property list of a message, reusing what the transport received when it can; null (with
+ * a warning) when the properties cannot be encoded. Queues only hold messages whose properties are
+ * encoded already (Queue.enqueue), so null is for entries given to the store some other way.
+ */
+function propertiesOf(entry: QueueEntry): Buffer | null {
+  const message = entry.message;
+  const problem = message.encodeProperties();
+  if (problem === null) return message.encodedProperties!;
+  process.emitWarning(`store: message ${entry.seq} of queue '${entry.queue.name}' is not written, its properties cannot be encoded: ${problem}`, {
+    code: 'BROKER_UNENCODABLE_MESSAGE',
+  });
+  return null;
 }
 
 /**
@@ -172,13 +174,22 @@ function packInserts(inserts: QueueEntry[], writer: ByteWriter, onSharedRef: (bo
   for (const entry of inserts) if (entry.storeState === StoreState.Pending) entry.message.batchRefs++;
   for (const entry of inserts) {
     if (entry.storeState !== StoreState.Pending) continue;
-    entry.storeState = StoreState.Stored;
     const message = entry.message;
+    const props = propertiesOf(entry);
+    if (props === null) {
+      // One message must not cost the batch (or the process): it stays in memory only, like a
+      // transient one, and is gone at a restart (or once paged out: the pager drops what the
+      // store does not hold). Cancelled is "never touches disk": a later delete writes nothing.
+      entry.storeState = StoreState.Cancelled;
+      message.insertCancelled(false);
+      message.batchRefs = 0;
+      continue;
+    }
+    entry.storeState = StoreState.Stored;
     message.insertWritten();
     if (message.sharedBodyId === 0 && (message.batchRefs > 1 || message.body.length >= SEPARATE_BODY_BYTES)) {
       // the first of several live entries of this message, or a large body: write it once, apart
       message.sharedBodyId = entry.seq;
-      const props = propertiesOf(message);
       writer.u8(RecordKind.SharedBody);
       writer.f64(message.sharedBodyId);
       writer.longStr(props);
@@ -201,7 +212,7 @@ function packInserts(inserts: QueueEntry[], writer: ByteWriter, onSharedRef: (bo
       writer.u32(0);
       writer.u32(0);
     } else {
-      writer.longStr(propertiesOf(message));
+      writer.longStr(props);
       writer.longStr(message.body);
     }
   }
