@@ -10,16 +10,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import amqp from 'amqplib';
+import { refusal } from '../support/refusal';
 import { startTestApp, TestApp } from '../support/app-harness';
-
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as Error).message;
-  }
-  assert.fail('expected a refusal');
-}
 
 const refused = (text: string): RegExp => new RegExp(`403 \\(ACCESS-REFUSED\\) with message "ACCESS_REFUSED - ${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`);
 

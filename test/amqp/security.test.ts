@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import amqp from 'amqplib';
+import { refusal } from '../support/refusal';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { loadAmqpClient } from '../support/second-client';
 import { haveOpenssl, makeTestCertificates, TestCertificates } from '../support/test-certificates';
@@ -25,15 +26,6 @@ function externalAddress(): string | undefined {
 async function connectionRefusal(url: string): Promise<string> {
   const { AMQPClient } = loadAmqpClient();
   return refusal(new AMQPClient(url).connect());
-}
-
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as Error).message;
-  }
-  assert.fail('expected a refusal');
 }
 
 describe('permissions', () => {

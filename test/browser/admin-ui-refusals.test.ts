@@ -5,14 +5,13 @@
  * Headless Chromium, run by `npm run test:browser`.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { Browser, chromium, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumMissing, openHeadlessPage } from '../support/headless-chromium';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { ManagementClient } from '../support/management-client';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM}`;
+const skip = chromiumMissing;
 
 let app: TestApp;
 let browser: Browser;
@@ -27,13 +26,7 @@ before(async () => {
   // may look at everything in '/', change nothing
   await admin.put('/api/users/viewer', { password: 'viewer-pw', tags: 'management' });
   await admin.put('/api/permissions/%2F/viewer', { configure: '^$', write: '^$', read: '^$' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage();
-  page.setDefaultTimeout(10_000);
+  ({ browser, page } = await openHeadlessPage());
 });
 
 after(async () => {

@@ -5,15 +5,14 @@
  * letter. Run by `npm run test:browser` (and by .ci/run when Chromium is installed).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import amqp from 'amqplib';
-import { Browser, chromium, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumMissing, openHeadlessPage } from '../support/headless-chromium';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { HttpSink, postJson } from '../support/http-sink';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM}`;
+const skip = chromiumMissing;
 
 let app: TestApp;
 let browser: Browser;
@@ -24,13 +23,7 @@ before(async () => {
   if (skip) return;
   app = await startTestApp({ DISPATCH_RETRY_BASE_MS: '200', DISPATCH_ALLOW_LOOPBACK: 'true' });
   sink = await HttpSink.start();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage();
-  page.setDefaultTimeout(10_000);
+  ({ browser, page } = await openHeadlessPage());
 });
 
 after(async () => {

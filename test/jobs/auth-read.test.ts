@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestApp, TestApp } from '../support/app-harness';
+import { JsonAnswer, requestJson } from '../support/http-sink';
 
 let app: TestApp;
 let jobs: string;
@@ -13,20 +14,8 @@ const basic = (user: string, password: string): string => `Basic ${Buffer.from(`
 const GUEST = basic('guest', 'guest');
 const READER = basic('reader', 'r3ad');
 
-async function call(path: string, authorization: string | null, body?: unknown): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
-  const response = await fetch(`${jobs}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { ...(authorization !== null ? { authorization } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // not JSON
-  }
-  return { status: response.status, json, text };
+function call(path: string, authorization: string | null, body?: unknown): Promise<JsonAnswer> {
+  return requestJson(`${jobs}${path}`, { body, headers: authorization !== null ? { authorization } : {} });
 }
 
 /** Schedules as guest; returns the job number. */

@@ -95,11 +95,24 @@ export class HttpSink {
 }
 
 /** POSTs JSON (or raw text) and returns status and parsed JSON. */
-export async function postJson(url: string, body: unknown, method = 'POST'): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
+export async function postJson(url: string, body: unknown, method = 'POST'): Promise<JsonAnswer> {
+  return requestJson(url, { method, body: method === 'GET' || method === 'HEAD' ? undefined : body });
+}
+
+export interface JsonAnswer {
+  status: number;
+  /** The body parsed as a JSON object ({} when it is not JSON). */
+  json: Record<string, unknown>;
+  text: string;
+}
+
+/** One HTTP request with an optional JSON body (a string is sent as it is) and extra headers. */
+export async function requestJson(url: string, options: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<JsonAnswer> {
+  const { body } = options;
   const response = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: method === 'GET' || method === 'HEAD' ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
   let json: Record<string, unknown> = {};
