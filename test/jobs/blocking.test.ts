@@ -89,6 +89,15 @@ test('extension: a wait limit (wait_ms, or timeout_ms without ack) answers "empt
   assert.equal((await client.send('/receive_noblock', { lane: 'timed' })).json.message, 'after-timeout');
 });
 
+test('a wait longer than Node timers hold (wait_ms past 2^31-1 ms) keeps waiting instead of answering at once', async () => {
+  const waiting = client.send('/receive_block', { lane: 'long-wait', wait_ms: 2 ** 31 + 1000 });
+  await eventually(async () => (await idleWorkers('long-wait')) === 1, 3000, 'waiter');
+  await sleep(200);
+  assert.equal(await idleWorkers('long-wait'), 1, 'still waiting');
+  await client.schedule('worth the wait', { lane: 'long-wait' });
+  assert.equal((await waiting).json.message, 'worth the wait');
+});
+
 test('jobs published over AMQP wake HTTP waiters too', async () => {
   const amqp = (await import('amqplib')).default;
   const waiting = client.send('/receive_block', { lane: 'amqp-wake' });

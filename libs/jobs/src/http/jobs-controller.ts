@@ -159,11 +159,11 @@ export class JobsController {
     const gone = (): void => receiver.cancel();
     reply.raw.once('close', gone);
     request.raw.socket.once('close', gone);
-    const timer = waitMs === undefined ? null : setTimeout(gone, waitMs);
+    const timer = waitMs === undefined ? null : new WaitTimer(gone, waitMs);
     try {
       return (await receiver.result) ?? undefined;
     } finally {
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       reply.raw.off('close', gone);
       request.raw.socket.off('close', gone);
       this.blocked.delete(receiver);
@@ -293,4 +293,31 @@ export class JobsController {
 
 export function send(reply: FastifyReply, status: number, body: unknown): void {
   void reply.code(status).header('content-type', 'application/json').send(render(body));
+}
+
+/** Node's timers fire at once beyond 2^31-1 ms (24.8 days); longer waits are armed in steps. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/** Calls `done` after `ms` milliseconds, however long that is. */
+class WaitTimer {
+  private readonly deadline: number;
+  private timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly done: () => void,
+    ms: number,
+  ) {
+    this.deadline = Date.now() + ms;
+    this.timer = setTimeout(this.step, Math.min(ms, LONGEST_TIMER_MS));
+  }
+
+  private readonly step = (): void => {
+    const left = this.deadline - Date.now();
+    if (left <= 0) this.done();
+    else this.timer = setTimeout(this.step, Math.min(left, LONGEST_TIMER_MS));
+  };
+
+  cancel(): void {
+    clearTimeout(this.timer);
+  }
 }
