@@ -6,9 +6,13 @@ import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ToBoolean, ToNumber } from '../http/coerce';
-import { ListQuery, paged } from '../http/pagination';
+import { ListQuery, Paged, paged } from '../http/pagination';
 import { RabbitBody } from '../http/rabbit-body.pipe';
 import { ManagementService } from '../management.service';
+import type { BindingDto } from '../dto/binding.dto';
+import type { ExchangeDto } from '../dto/exchange.dto';
+import type { GotMessageDto, PublishResultDto } from '../dto/message.dto';
+import type { QueueDetailDto, QueueDto } from '../dto/queue.dto';
 import { bindingView, exchangeView, jsonOf, propertiesKey } from '../views/rabbit-views';
 
 export class ExchangeBody {
@@ -115,18 +119,18 @@ export class TopologyController {
   // ---- exchanges -------------------------------------------------------------------------------
 
   @Get('exchanges')
-  exchanges(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): unknown {
+  exchanges(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): Paged<ExchangeDto> {
     return paged(this.listedVhosts(user).flatMap((v) => this.m.vhost(v).exchangeSnapshots().map(exchangeView)), query);
   }
 
   @Get('exchanges/:vhost')
-  vhostExchanges(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Query() query: ListQuery): unknown {
+  vhostExchanges(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Query() query: ListQuery): Paged<ExchangeDto> {
     this.authz.requireVhost(user, vhost);
     return paged(this.m.vhost(vhost).exchangeSnapshots().map(exchangeView), query);
   }
 
   @Get('exchanges/:vhost/:name')
-  exchange(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') rawName: string): unknown {
+  exchange(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') rawName: string): ExchangeDto {
     this.authz.requireVhost(user, vhost);
     const name = rawName === 'amq.default' ? '' : rawName;
     const found = this.m.vhost(vhost).exchangeSnapshots().find((e) => e.name === name);
@@ -156,7 +160,7 @@ export class TopologyController {
 
   @Post('exchanges/:vhost/:name/publish')
   @HttpCode(200)
-  async publish(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PublishBody): Promise<unknown> {
+  async publish(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PublishBody): Promise<PublishResultDto> {
     this.authz.requireVhost(user, vhost);
     this.requirePublish(user, vhost, name === 'amq.default' ? '' : name, body.properties?.user_id);
     const payload = body.payload_encoding === 'base64' ? Buffer.from(body.payload, 'base64') : Buffer.from(body.payload, 'utf8');
@@ -168,14 +172,14 @@ export class TopologyController {
   }
 
   @Get('exchanges/:vhost/:name/bindings/source')
-  bindingsFrom(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  bindingsFrom(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): BindingDto[] {
     this.authz.requireVhost(user, vhost);
     this.requireExchange(vhost, name);
     return this.bindingsOf(vhost, (b) => b.source === name && name !== '').map(bindingView);
   }
 
   @Get('exchanges/:vhost/:name/bindings/destination')
-  bindingsTo(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  bindingsTo(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): BindingDto[] {
     this.authz.requireVhost(user, vhost);
     this.requireExchange(vhost, name);
     return this.bindingsOf(vhost, (b) => b.destinationKind === 'exchange' && b.destination === name).map(bindingView);
@@ -184,23 +188,23 @@ export class TopologyController {
   // ---- queues ----------------------------------------------------------------------------------
 
   @Get('queues')
-  queues(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): unknown {
+  queues(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): Paged<QueueDto> {
     return paged(this.m.queueViews(this.listedVhosts(user)), query);
   }
 
   @Get('queues/:vhost')
-  vhostQueues(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Query() query: ListQuery): unknown {
+  vhostQueues(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Query() query: ListQuery): Paged<QueueDto> {
     this.authz.requireVhost(user, vhost);
     this.m.vhost(vhost);
     return paged(this.m.queueViews([vhost]), query);
   }
 
   @Get('queues/:vhost/:name')
-  queue(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  queue(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): QueueDetailDto {
     this.authz.requireVhost(user, vhost);
     const queue = this.m.vhost(vhost).findQueue(name);
     if (queue === undefined) throw new NotFoundException('Not Found');
-    return { ...this.m.queueView(queue.snapshot()), consumer_details: this.m.consumerViews(vhost).filter((c) => (c.queue as { name: string }).name === name) };
+    return { ...this.m.queueView(queue.snapshot()), consumer_details: this.m.consumerViews(vhost).filter((c) => c.queue.name === name) };
   }
 
   @Put('queues/:vhost/:name')
@@ -240,7 +244,7 @@ export class TopologyController {
 
   @Post('queues/:vhost/:name/get')
   @HttpCode(200)
-  async get(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: GetBody): Promise<unknown> {
+  async get(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: GetBody): Promise<GotMessageDto[]> {
     this.authz.requireVhost(user, vhost);
     // as RabbitMQ's channel: read permission before whether the queue exists
     this.authz.channel(user, vhost).requireRead(name);
@@ -252,7 +256,7 @@ export class TopologyController {
       taken.push(entry);
     }
     const remaining = queue.messageCount;
-    const out = taken.map((entry, i) => {
+    const out = taken.map((entry, i): GotMessageDto => {
       const payload = entry.message.body;
       const text = payload.toString('utf8');
       const printable = body.encoding !== 'base64' && Buffer.from(text, 'utf8').equals(payload);
@@ -278,7 +282,7 @@ export class TopologyController {
   }
 
   @Get('queues/:vhost/:name/bindings')
-  queueBindings(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  queueBindings(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): BindingDto[] {
     this.authz.requireVhost(user, vhost);
     if (this.m.vhost(vhost).findQueue(name) === undefined) throw new NotFoundException('Not Found');
     return this.bindingsOf(vhost, (b) => b.destinationKind === 'queue' && b.destination === name).map(bindingView);
@@ -287,12 +291,12 @@ export class TopologyController {
   // ---- bindings --------------------------------------------------------------------------------
 
   @Get('bindings')
-  bindings(@CurrentUser() user: UserDefinition): unknown {
+  bindings(@CurrentUser() user: UserDefinition): BindingDto[] {
     return this.listedVhosts(user).flatMap((v) => this.bindingsOf(v, () => true).map(bindingView));
   }
 
   @Get('bindings/:vhost')
-  vhostBindings(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): unknown {
+  vhostBindings(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): BindingDto[] {
     this.authz.requireVhost(user, vhost);
     return this.bindingsOf(vhost, () => true).map(bindingView);
   }
@@ -304,7 +308,7 @@ export class TopologyController {
     @Param('source') source: string,
     @Param('kind') kind: string,
     @Param('destination') destination: string,
-  ): unknown {
+  ): BindingDto[] {
     this.authz.requireVhost(user, vhost);
     const destinationKind = kindOf(kind);
     return this.bindingsOf(vhost, (b) => b.source === source && b.destinationKind === destinationKind && b.destination === destination).map(bindingView);
@@ -338,7 +342,7 @@ export class TopologyController {
     @Param('kind') kind: string,
     @Param('destination') destination: string,
     @Param('props') props: string,
-  ): unknown {
+  ): BindingDto {
     this.authz.requireVhost(user, vhost);
     return bindingView(this.findBinding(vhost, source, kindOf(kind), destination, props));
   }
