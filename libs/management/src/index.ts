@@ -1,2 +1,4 @@
 export { ManagementModule } from './management.module';
 export { ManagementService } from './management.service';
+export type * from './dto';
+export type { Page, Paged } from './http/pagination';
