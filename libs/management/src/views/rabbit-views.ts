@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Decimal, TypedValue } from '#core';
 import type {
   BindingSnapshot,
   ChannelSnapshot,
@@ -34,18 +35,20 @@ import { DepthRates, GLOBAL_COUNTERS, GlobalCounter } from '../rates/rate-sample
  * they read RabbitMQ's. The shapes themselves are the DTOs in ../dto.
  */
 
-/** A field value as JSON: Buffers become text, bigints and decimals numbers, timestamps seconds, nested tables objects. */
+/**
+ * A field value as JSON: Buffers become text, bigints and decimals numbers, timestamps seconds,
+ * explicitly typed values (a dead-letter count is a long) their value, nested tables objects.
+ */
 export function jsonOf(value: FieldValue): JsonValue | undefined {
   if (value === undefined || value === null) return value;
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (typeof value === 'bigint') return Number(value);
   if (value instanceof Date) return Math.floor(value.getTime() / 1000);
+  if (value instanceof Decimal) return value.value / 10 ** value.scale;
+  if (value instanceof TypedValue) return jsonOf(value.value);
   // JSON has no undefined in arrays: JSON.stringify would write null anyway
   if (Array.isArray(value)) return value.map((item) => jsonOf(item) ?? null);
-  if (typeof value === 'object') {
-    if ('value' in value && 'scale' in value) return Number(value.value) / 10 ** Number(value.scale);
-    return jsonTableOf(value as FieldTable);
-  }
+  if (typeof value === 'object') return jsonTableOf(value);
   return value;
 }
 
