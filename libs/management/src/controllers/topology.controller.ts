@@ -273,8 +273,11 @@ export class TopologyController {
       };
     });
     const requeue = body.ackmode.endsWith('requeue_true');
+    // as RabbitMQ: reject_requeue_false is basic.reject without requeue (dead-lettered), not an ack
+    const reject = body.ackmode.startsWith('reject');
     for (const entry of taken) {
       if (requeue) queue.reject(entry, true);
+      else if (reject) queue.reject(entry, false);
       else queue.ack(entry);
     }
     await this.m.broker.whenDurable();
