@@ -1,10 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Broker, QueueSnapshot, SessionSnapshot, VirtualHost } from '#core';
 import { RateSampler } from './rates/rate-sampler';
-import type { ChannelDto } from './dto/channel.dto';
-import type { ConnectionDto } from './dto/connection.dto';
-import type { ConsumerDto } from './dto/consumer.dto';
-import type { QueueDto } from './dto/queue.dto';
+import type { ChannelDto, ConnectionDto, ConsumerDto, QueueDto } from './dto';
 import { channelView, connectionView, consumerView, queueView } from './views/rabbit-views';
 
 /**

@@ -5,12 +5,10 @@ import type { HashingAlgorithm, UserDefinition } from '#core';
 import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser, Requires } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
-import { ListQuery, Paged, paged } from '../http/pagination';
+import { ListQuery, paged } from '../http/pagination';
 import { RabbitBody } from '../http/rabbit-body.pipe';
 import { ManagementService } from '../management.service';
-import type { PermissionDto } from '../dto/permission.dto';
-import type { UserDto } from '../dto/user.dto';
-import type { VhostDto } from '../dto/vhost.dto';
+import type { Paged, PermissionDto, UserDto, VhostDto } from '../dto';
 import { permissionView, userView, vhostView } from '../views/rabbit-views';
 
 export class VhostBody {

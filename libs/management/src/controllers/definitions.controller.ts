@@ -6,7 +6,7 @@ import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ManagementService } from '../management.service';
 import { MANAGEMENT_VERSION, PRODUCT_NAME, PRODUCT_VERSION } from './overview.controller';
 import { tagsOf } from './access.controller';
-import type { DefinitionsDto, DefinitionsImport, VhostDefinitionsDto } from '../dto/definitions.dto';
+import type { DefinitionsDto, DefinitionsImport, VhostDefinitionsDto } from '../dto';
 import { jsonTableOf, permissionView, policyView, userView } from '../views/rabbit-views';
 
 /**

@@ -5,8 +5,7 @@ import { JobService } from '#jobs';
 import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
-import type { DeliveryOverviewDto, ReplayResultDto } from '../dto/delivery.dto';
-import type { LaneDto, LaneJobsDto } from '../dto/lane.dto';
+import type { DeliveryOverviewDto, LaneDto, LaneJobsDto, ReplayResultDto } from '../dto';
 import { rate } from '../views/rabbit-views';
 
 /**

@@ -7,12 +7,8 @@ import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser, Requires } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ManagementService } from '../management.service';
-import type { ExchangeTypeDto } from '../dto/exchange.dto';
-import type { AlarmsCheckDto, LivenessDto, ReadinessDto } from '../dto/health.dto';
-import type { NodeDto } from '../dto/node.dto';
-import type { OverviewDto } from '../dto/overview.dto';
-import type { CurrentUserDto } from '../dto/user.dto';
 import { globalCounters } from '../rates/rate-sampler';
+import type { AlarmsCheckDto, CurrentUserDto, ExchangeTypeDto, LivenessDto, NodeDto, OverviewDto, ReadinessDto } from '../dto';
 import { depthView, globalMessageStatsView, NODE_NAME } from '../views/rabbit-views';
 
 /** The version RabbitMQ clients and tools see (the management API level we follow). */

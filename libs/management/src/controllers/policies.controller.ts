@@ -6,8 +6,8 @@ import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { RabbitBody } from '../http/rabbit-body.pipe';
-import type { PolicyDto } from '../dto/policy.dto';
 import { ManagementService } from '../management.service';
+import type { PolicyDto } from '../dto';
 import { policyView } from '../views/rabbit-views';
 
 const TARGETS: PolicyTarget[] = ['queues', 'classic_queues', 'quorum_queues', 'exchanges', 'all'];

@@ -3,11 +3,9 @@ import type { SessionSnapshot, UserDefinition } from '#core';
 import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
-import { ListQuery, Paged, paged } from '../http/pagination';
+import { ListQuery, paged } from '../http/pagination';
 import { ManagementService } from '../management.service';
-import type { ChannelDto } from '../dto/channel.dto';
-import type { ConnectionDto } from '../dto/connection.dto';
-import type { ConsumerDto } from '../dto/consumer.dto';
+import type { ChannelDto, ConnectionDto, ConsumerDto, Paged } from '../dto';
 import { channelView } from '../views/rabbit-views';
 
 /**

@@ -6,13 +6,10 @@ import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ToBoolean, ToNumber } from '../http/coerce';
-import { ListQuery, Paged, paged } from '../http/pagination';
+import { ListQuery, paged } from '../http/pagination';
 import { RabbitBody } from '../http/rabbit-body.pipe';
 import { ManagementService } from '../management.service';
-import type { BindingDto } from '../dto/binding.dto';
-import type { ExchangeDto } from '../dto/exchange.dto';
-import type { GotMessageDto, PublishResultDto } from '../dto/message.dto';
-import type { QueueDetailDto, QueueDto } from '../dto/queue.dto';
+import type { BindingDto, ExchangeDto, GotMessageDto, Paged, PublishResultDto, QueueDetailDto, QueueDto } from '../dto';
 import { bindingView, exchangeView, jsonOf, propertiesKey } from '../views/rabbit-views';
 
 export class ExchangeBody {

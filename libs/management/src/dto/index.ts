@@ -18,3 +18,4 @@ export type * from './queue.dto';
 export type * from './rates.dto';
 export type * from './user.dto';
 export type * from './vhost.dto';
+export type { Page, Paged } from '../http/pagination';

@@ -14,19 +14,7 @@ import type {
   UserDefinition,
   VhostSnapshot,
 } from '#core';
-import type { BindingDto } from '../dto/binding.dto';
-import type { ChannelDto } from '../dto/channel.dto';
-import type { ConnectionDetailsDto, ConnectionDto } from '../dto/connection.dto';
-import type { ConsumerDto } from '../dto/consumer.dto';
-import type { ExchangeDto } from '../dto/exchange.dto';
-import type { JsonObject, JsonValue } from '../dto/json-value';
-import type { GlobalMessageStatsDto } from '../dto/overview.dto';
-import type { PermissionDto } from '../dto/permission.dto';
-import type { PolicyDto } from '../dto/policy.dto';
-import type { QueueDto } from '../dto/queue.dto';
-import type { MessageDepthDto, RateDetails } from '../dto/rates.dto';
-import type { UserDto } from '../dto/user.dto';
-import type { VhostDto } from '../dto/vhost.dto';
+import type { BindingDto, ChannelDto, ConnectionDetailsDto, ConnectionDto, ConsumerDto, ExchangeDto, GlobalMessageStatsDto, JsonObject, JsonValue, MessageDepthDto, PermissionDto, PolicyDto, QueueDto, RateDetails, UserDto, VhostDto } from '../dto';
 import { DepthRates, GLOBAL_COUNTERS, GlobalCounter } from '../rates/rate-sampler';
 
 /**
