@@ -1,4 +1,5 @@
 export * from './delivery.module';
 export * from './delivery-options';
-export { deliveryView } from './http/delivery-http-server';
+export { deliveryView } from './http/delivery-json';
+export type { DeliveryAttemptJson, DeliveryJson } from './http/delivery-json';
 export type { DeliveryRecord, DeliveryState } from './domain/delivery-index';

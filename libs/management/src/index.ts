@@ -1,2 +1,3 @@
 export { ManagementModule } from './management.module';
 export { ManagementService } from './management.service';
+export type * from './dto';

@@ -1,7 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Broker, QueueSnapshot, SessionSnapshot, VirtualHost } from '#core';
 import { RateSampler } from './rates/rate-sampler';
-import { channelView, connectionView, consumerView, Json, queueView } from './views/rabbit-views';
+import type { ChannelDto, ConnectionDto, ConsumerDto, QueueDto } from './dto';
+import { channelView, connectionView, consumerView, queueView } from './views/rabbit-views';
 
 /**
  * The management layer's view of the broker: snapshots, sampled rates, and the doors' sessions
@@ -31,15 +32,15 @@ export class ManagementService implements OnApplicationBootstrap, OnApplicationS
     return this.broker.vhostNames().sort();
   }
 
-  queueViews(vhosts: readonly string[] = this.vhostNames()): Json[] {
-    const out: Json[] = [];
+  queueViews(vhosts: readonly string[] = this.vhostNames()): QueueDto[] {
+    const out: QueueDto[] = [];
     for (const name of vhosts) {
       for (const q of this.vhost(name).queueSnapshots()) out.push(this.queueView(q));
     }
     return out.sort(byName);
   }
 
-  queueView(q: QueueSnapshot): Json {
+  queueView(q: QueueSnapshot): QueueDto {
     const policy = q.policy === null ? undefined : this.broker.policies.get(q.vhost, q.policy);
     return queueView(q, this.sampler.queueDepthRates(q.vhost, q.name), policy?.definition ?? {});
   }
@@ -54,23 +55,23 @@ export class ManagementService implements OnApplicationBootstrap, OnApplicationS
   }
 
   /** Connections (of the sessions `shown` keeps: the user's own, for most users). */
-  connectionViews(shown: (s: SessionSnapshot) => boolean = () => true): Json[] {
+  connectionViews(shown: (s: SessionSnapshot) => boolean = () => true): ConnectionDto[] {
     return this.sessions()
       .filter((s) => s.vhost !== null && shown(s))
-      .map((s) => connectionView(s, s.clientProperties))
+      .map(connectionView)
       .sort(byName);
   }
 
-  channelViews(shown: (s: SessionSnapshot) => boolean = () => true): Json[] {
-    const out: Json[] = [];
+  channelViews(shown: (s: SessionSnapshot) => boolean = () => true): ChannelDto[] {
+    const out: ChannelDto[] = [];
     for (const session of this.sessions().filter(shown)) for (const channel of session.channels) out.push(channelView(session, channel));
     return out.sort(byName);
   }
 
   /** Consumers, of the sessions `shown` keeps (a consumer no session holds is shown with every session). */
-  consumerViews(vhost?: string, shown?: (s: SessionSnapshot) => boolean): Json[] {
+  consumerViews(vhost?: string, shown?: (s: SessionSnapshot) => boolean): ConsumerDto[] {
     const sessions = new Map(this.sessions().map((s) => [s.id, s]));
-    const out: Json[] = [];
+    const out: ConsumerDto[] = [];
     for (const name of vhost === undefined ? this.vhostNames() : [vhost]) {
       for (const consumer of this.vhost(name).consumerSnapshots()) {
         const [sessionId, channel] = (consumer.owner ?? '').split('#');
@@ -83,4 +84,4 @@ export class ManagementService implements OnApplicationBootstrap, OnApplicationS
   }
 }
 
-const byName = (a: Json, b: Json): number => String(a.name).localeCompare(String(b.name));
+const byName = (a: { name: string }, b: { name: string }): number => a.name.localeCompare(b.name);

@@ -14,42 +14,17 @@ import {
 import type { Logger } from '#observability';
 import type { DeliveryOptions } from '../delivery-options';
 import { badField, DeliveryRequestError } from '../domain/delivery-errors';
-import { DELIVERY_STATES, DeliveryFilter, DeliveryRecord, DeliveryState } from '../domain/delivery-index';
+import { DELIVERY_STATES, DeliveryFilter, DeliveryState } from '../domain/delivery-index';
 import { parseDeliveryRequest } from '../domain/delivery-request';
 import type { DeliveryService } from '../domain/delivery-service';
 import { DestinationPermission } from '../domain/destination-permission';
+import { deliveryView } from './delivery-json';
 
 /** A route; `user` is the authenticated broker user, or null when the door asks for no credentials. */
 type Handler = (request: FastifyRequest, reply: FastifyReply, user: string | null) => Promise<void>;
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
-
-/** A record as the API shows it: snake_case, times in ISO 8601. */
-export function deliveryView(record: DeliveryRecord): Record<string, unknown> {
-  const iso = (ms: number): string => new Date(ms).toISOString();
-  const view: Record<string, unknown> = {
-    uuid: record.id,
-    state: record.state,
-    url: record.url,
-    method: record.method,
-    host: record.host,
-    accepted_at: iso(record.acceptedAt),
-    updated_at: iso(record.updatedAt),
-    attempts: record.attempts.map((a) => ({
-      at: iso(a.at),
-      duration_ms: a.ms,
-      ...(a.status !== undefined ? { status: a.status } : {}),
-      ...(a.error !== undefined ? { error: a.error } : {}),
-      ...(a.snippet !== undefined ? { response: a.snippet } : {}),
-    })),
-    replays: record.replays,
-  };
-  if (record.nextAttemptAt !== undefined) view.next_attempt_at = iso(record.nextAttemptAt);
-  if (record.deadReason !== undefined) view.dead_reason = record.deadReason;
-  if (record.orderingKey !== undefined) view.ordering_key = record.orderingKey;
-  return view;
-}
 
 /**
  * The delivery API on DISPATCH_PORT. Intake is Dispatcher's: `POST /` (and, as Dispatcher

@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Put, Query, Res, UseGuards } from '@nestjs/common';
-import { IsArray, IsOptional, IsString } from 'class-validator';
+import { IsOptional, IsString } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import type { HashingAlgorithm, UserDefinition } from '#core';
 import { ManagementAuthorization } from '../authz/management-authorization';
@@ -8,7 +8,8 @@ import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ListQuery, paged } from '../http/pagination';
 import { RabbitBody } from '../http/rabbit-body.pipe';
 import { ManagementService } from '../management.service';
-import { vhostView } from '../views/rabbit-views';
+import type { Paged, PermissionDto, UserDto, VhostDto } from '../dto';
+import { permissionView, userView, vhostView } from '../views/rabbit-views';
 
 export class VhostBody {
   @IsOptional() @IsString() description?: string;
@@ -27,10 +28,6 @@ export class PermissionBody {
   @IsString() configure!: string;
   @IsString() write!: string;
   @IsString() read!: string;
-}
-
-export class UsersBulkDelete {
-  @IsArray() @IsString({ each: true }) users!: string[];
 }
 
 /** RabbitMQ sends tags as a comma-separated string or an array. */
@@ -55,13 +52,13 @@ export class AccessController {
 
   @Get('vhosts')
   @Requires('management')
-  vhosts(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): unknown {
+  vhosts(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): Paged<VhostDto> {
     const listed = this.m.broker.snapshot().vhosts.filter((v) => this.authz.listsVhost(user, v.name));
-    return paged(listed.map((v) => vhostView(v, this.m.sampler.vhostDepthRates(v.name))).sort((a, b) => String(a.name).localeCompare(String(b.name))), query);
+    return paged(listed.map((v) => vhostView(v, this.m.sampler.vhostDepthRates(v.name))).sort((a, b) => a.name.localeCompare(b.name)), query);
   }
 
   @Get('vhosts/:vhost')
-  vhost(@Param('vhost') name: string): unknown {
+  vhost(@Param('vhost') name: string): VhostDto {
     const snapshot = this.m.vhost(name).snapshot();
     return vhostView(snapshot, this.m.sampler.vhostDepthRates(name));
   }
@@ -84,26 +81,26 @@ export class AccessController {
   }
 
   @Get('vhosts/:vhost/permissions')
-  vhostPermissions(@Param('vhost') name: string): unknown {
+  vhostPermissions(@Param('vhost') name: string): PermissionDto[] {
     this.m.vhost(name);
-    return this.m.broker.users.listPermissions().filter((p) => p.vhost === name);
+    return this.m.broker.users.listPermissions().filter((p) => p.vhost === name).map(permissionView);
   }
 
   // ---- users -----------------------------------------------------------------------------------
 
   @Get('users')
-  users(@Query() query: ListQuery): unknown {
+  users(@Query() query: ListQuery): Paged<UserDto> {
     return paged(this.m.broker.users.list().map(userView), query);
   }
 
   @Get('users/without-permissions')
-  usersWithoutPermissions(): unknown {
+  usersWithoutPermissions(): UserDto[] {
     const withPermissions = new Set(this.m.broker.users.listPermissions().map((p) => p.user));
     return this.m.broker.users.list().filter((u) => !withPermissions.has(u.name)).map(userView);
   }
 
   @Get('users/:user')
-  user(@Param('user') name: string): unknown {
+  user(@Param('user') name: string): UserDto {
     const user = this.m.broker.users.get(name);
     if (user === undefined) throw new NotFoundException('Not Found');
     return userView(user);
@@ -132,23 +129,23 @@ export class AccessController {
   }
 
   @Get('users/:user/permissions')
-  userPermissions(@Param('user') name: string): unknown {
+  userPermissions(@Param('user') name: string): PermissionDto[] {
     if (this.m.broker.users.get(name) === undefined) throw new NotFoundException('Not Found');
-    return this.m.broker.users.listPermissions().filter((p) => p.user === name);
+    return this.m.broker.users.listPermissions().filter((p) => p.user === name).map(permissionView);
   }
 
   // ---- permissions -----------------------------------------------------------------------------
 
   @Get('permissions')
-  permissions(): unknown {
-    return this.m.broker.users.listPermissions();
+  permissions(): PermissionDto[] {
+    return this.m.broker.users.listPermissions().map(permissionView);
   }
 
   @Get('permissions/:vhost/:user')
-  permission(@Param('vhost') vhost: string, @Param('user') user: string): unknown {
+  permission(@Param('vhost') vhost: string, @Param('user') user: string): PermissionDto {
     const permission = this.m.broker.users.permission(vhost, user);
     if (permission === undefined) throw new NotFoundException('Not Found');
-    return permission;
+    return permissionView(permission);
   }
 
   @Put('permissions/:vhost/:user')
@@ -166,7 +163,3 @@ export class AccessController {
 }
 
 const BCRYPT = /^\$2[abxy]?\$/;
-
-export function userView(user: UserDefinition): Record<string, unknown> {
-  return { name: user.name, password_hash: user.passwordHash, hashing_algorithm: user.hashingAlgorithm ?? 'bcrypt', tags: user.tags, limits: {} };
-}

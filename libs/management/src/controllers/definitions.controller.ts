@@ -1,23 +1,13 @@
 import { BadRequestException, Body, Controller, Get, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { FieldTable, HashingAlgorithm, PolicyTarget, PolicyValue } from '#core';
+import type { FieldTable, HashingAlgorithm } from '#core';
 import { Requires } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ManagementService } from '../management.service';
 import { MANAGEMENT_VERSION, PRODUCT_NAME, PRODUCT_VERSION } from './overview.controller';
-import { tagsOf, userView } from './access.controller';
-import { policyView } from './policies.controller';
-import { jsonOf } from '../views/rabbit-views';
-
-interface Definitions {
-  users?: { name: string; password_hash?: string; hashing_algorithm?: string; tags?: string | string[] }[];
-  vhosts?: { name: string }[];
-  permissions?: { user: string; vhost: string; configure: string; write: string; read: string }[];
-  exchanges?: { name: string; vhost: string; type: string; durable?: boolean; auto_delete?: boolean; internal?: boolean; arguments?: Record<string, unknown> }[];
-  queues?: { name: string; vhost: string; durable?: boolean; auto_delete?: boolean; arguments?: Record<string, unknown> }[];
-  bindings?: { source: string; vhost: string; destination: string; destination_type: string; routing_key?: string; arguments?: Record<string, unknown> }[];
-  policies?: { name: string; vhost: string; pattern: string; 'apply-to'?: PolicyTarget; priority?: number; definition: Record<string, PolicyValue> }[];
-}
+import { tagsOf } from './access.controller';
+import type { DefinitionsDto, DefinitionsImport, VhostDefinitionsDto } from '../dto';
+import { jsonTableOf, permissionView, policyView, userView } from '../views/rabbit-views';
 
 /**
  * Export and import of definitions in RabbitMQ's format (users, vhosts, permissions, exchanges,
@@ -33,52 +23,52 @@ export class DefinitionsController {
   constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
 
   @Get('definitions')
-  export(): unknown {
+  export(): DefinitionsDto {
     return this.definitions(this.m.vhostNames());
   }
 
   @Get('definitions/:vhost')
-  exportVhost(@Param('vhost') vhost: string): unknown {
+  exportVhost(@Param('vhost') vhost: string): VhostDefinitionsDto {
     this.m.vhost(vhost);
-    const all = this.definitions([vhost]) as Record<string, unknown>;
+    const all = this.definitions([vhost]);
     return { rabbit_version: all.rabbit_version, exchanges: all.exchanges, queues: all.queues, bindings: all.bindings, policies: all.policies, parameters: [] };
   }
 
   @Post('definitions')
-  import(@Body() body: Definitions, @Res() reply: FastifyReply): void {
+  import(@Body() body: DefinitionsImport, @Res() reply: FastifyReply): void {
     if (body === null || typeof body !== 'object') throw new BadRequestException('definitions must be a JSON object');
     this.apply(body, undefined);
     void reply.code(204).send();
   }
 
   @Post('definitions/:vhost')
-  importVhost(@Param('vhost') vhost: string, @Body() body: Definitions, @Res() reply: FastifyReply): void {
+  importVhost(@Param('vhost') vhost: string, @Body() body: DefinitionsImport, @Res() reply: FastifyReply): void {
     this.m.vhost(vhost);
     this.apply({ exchanges: body.exchanges, queues: body.queues, bindings: body.bindings, policies: body.policies }, vhost);
     void reply.code(204).send();
   }
 
-  private definitions(vhosts: string[]): unknown {
+  private definitions(vhosts: string[]): DefinitionsDto {
     const exchanges = vhosts.flatMap((v) =>
       this.m
         .vhost(v)
         .exchangeSnapshots()
         .filter((e) => e.name !== '' && !e.name.startsWith('amq.') && e.durable)
-        .map((e) => ({ name: e.name, vhost: e.vhost, type: e.type, durable: e.durable, auto_delete: e.autoDelete, internal: e.internal, arguments: jsonOf(e.arguments) })),
+        .map((e) => ({ name: e.name, vhost: e.vhost, type: e.type, durable: e.durable, auto_delete: e.autoDelete, internal: e.internal, arguments: jsonTableOf(e.arguments) })),
     );
     const queues = vhosts.flatMap((v) =>
       this.m
         .vhost(v)
         .queueSnapshots()
         .filter((q) => !q.exclusive)
-        .map((q) => ({ name: q.name, vhost: q.vhost, durable: q.durable, auto_delete: q.autoDelete, arguments: jsonOf(q.arguments) })),
+        .map((q) => ({ name: q.name, vhost: q.vhost, durable: q.durable, auto_delete: q.autoDelete, arguments: jsonTableOf(q.arguments) })),
     );
     const bindings = vhosts.flatMap((v) =>
       this.m
         .vhost(v)
         .bindingSnapshots()
         .filter((b) => b.source !== '')
-        .map((b) => ({ source: b.source, vhost: b.vhost, destination: b.destination, destination_type: b.destinationKind, routing_key: b.routingKey, arguments: jsonOf(b.arguments) })),
+        .map((b) => ({ source: b.source, vhost: b.vhost, destination: b.destination, destination_type: b.destinationKind, routing_key: b.routingKey, arguments: jsonTableOf(b.arguments) })),
     );
     return {
       rabbit_version: MANAGEMENT_VERSION,
@@ -87,7 +77,7 @@ export class DefinitionsController {
       product_version: PRODUCT_VERSION,
       users: this.m.broker.users.list().map(userView),
       vhosts: vhosts.map((name) => ({ name })),
-      permissions: this.m.broker.users.listPermissions(),
+      permissions: this.m.broker.users.listPermissions().map(permissionView),
       topic_permissions: [],
       parameters: [],
       global_parameters: [],
@@ -99,7 +89,7 @@ export class DefinitionsController {
   }
 
   /** Applies definitions in dependency order; the first refusal stops with a 400 naming it. */
-  private apply(body: Definitions, onlyVhost: string | undefined): void {
+  private apply(body: DefinitionsImport, onlyVhost: string | undefined): void {
     const vhostOf = (name: string): string => onlyVhost ?? name;
     const step = (what: string, fn: () => void): void => {
       try {

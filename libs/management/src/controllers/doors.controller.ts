@@ -5,6 +5,7 @@ import { JobService } from '#jobs';
 import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
+import type { DeliveryOverviewDto, LaneDto, LaneJobsDto, ReplayResultDto } from '../dto';
 import { rate } from '../views/rabbit-views';
 
 /**
@@ -27,11 +28,11 @@ export class DoorsController {
   ) {}
 
   @Get('jobs/lanes')
-  lanes(@CurrentUser() user: UserDefinition): unknown {
+  lanes(@CurrentUser() user: UserDefinition): LaneDto[] {
     const jobs = this.requireJobs();
     this.authz.requireVhost(user, jobs.options.vhost);
     const { idle } = jobs.status();
-    return jobs.lanes.list().map(({ lane, queue }) => {
+    return jobs.lanes.list().map(({ lane, queue }): LaneDto => {
       const q = queue?.snapshot();
       return {
         lane,
@@ -51,7 +52,7 @@ export class DoorsController {
   }
 
   @Get('jobs/lanes/:lane')
-  async laneJobs(@CurrentUser() user: UserDefinition, @Param('lane') lane: string): Promise<unknown> {
+  async laneJobs(@CurrentUser() user: UserDefinition, @Param('lane') lane: string): Promise<LaneJobsDto> {
     const service = this.requireJobs();
     const vhost = service.options.vhost;
     this.authz.requireVhost(user, vhost);
@@ -81,7 +82,7 @@ export class DoorsController {
   }
 
   @Get('deliveries')
-  deliveryOverview(@CurrentUser() user: UserDefinition, @Query('state') state?: string, @Query('limit') limit?: string): unknown {
+  deliveryOverview(@CurrentUser() user: UserDefinition, @Query('state') state?: string, @Query('limit') limit?: string): DeliveryOverviewDto {
     const deliveries = this.requireDeliveries();
     this.authz.requireVhost(user, deliveries.options.vhost);
     const service = deliveries.service;
@@ -91,7 +92,7 @@ export class DoorsController {
 
   @Post('deliveries/:uuid/replay')
   @HttpCode(200)
-  async replay(@CurrentUser() user: UserDefinition, @Param('uuid') uuid: string): Promise<unknown> {
+  async replay(@CurrentUser() user: UserDefinition, @Param('uuid') uuid: string): Promise<ReplayResultDto> {
     const deliveries = this.requireReplay(user);
     // answered here: the delivery door's own errors are not the management API's
     const record = deliveries.service.lookup(uuid);
@@ -102,7 +103,7 @@ export class DoorsController {
 
   @Post('deliveries-replay')
   @HttpCode(200)
-  async replayAll(@CurrentUser() user: UserDefinition, @Body() body?: { host?: string }): Promise<unknown> {
+  async replayAll(@CurrentUser() user: UserDefinition, @Body() body?: { host?: string }): Promise<ReplayResultDto> {
     const deliveries = this.requireReplay(user);
     return { replayed: await deliveries.service.replay(body?.host === undefined ? {} : { host: body.host }) };
   }

@@ -7,15 +7,16 @@ import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser, Requires } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ManagementService } from '../management.service';
-import { GLOBAL_COUNTERS, globalCounters } from '../rates/rate-sampler';
-import { NODE_NAME, rate } from '../views/rabbit-views';
+import { globalCounters } from '../rates/rate-sampler';
+import type { AlarmsCheckDto, CurrentUserDto, ExchangeTypeDto, LivenessDto, NodeDto, OverviewDto, ReadinessDto } from '../dto';
+import { depthView, globalMessageStatsView, NODE_NAME } from '../views/rabbit-views';
 
 /** The version RabbitMQ clients and tools see (the management API level we follow). */
 export const MANAGEMENT_VERSION = '3.12.0';
 export const PRODUCT_NAME = 'unified-broker';
 export const PRODUCT_VERSION = '0.1.0';
 
-const EXCHANGE_TYPES = [
+const EXCHANGE_TYPES: ExchangeTypeDto[] = [
   ...['direct', 'fanout', 'headers', 'topic'].map((name) => ({ name, description: `AMQP ${name} exchange, as per the AMQP specification`, enabled: true })),
   { name: 'x-delayed-message', description: 'Delayed Message Exchange.', enabled: true },
 ];
@@ -30,19 +31,13 @@ export class OverviewController {
 
   /** Totals over what the user may see (monitoring users: everything), as RabbitMQ's overview. */
   @Get('overview')
-  overview(@CurrentUser() user: UserDefinition): unknown {
+  overview(@CurrentUser() user: UserDefinition): OverviewDto {
     const whole = this.m.broker.snapshot();
     const everything = this.authz.seesEverySession(user);
     const snapshot = everything ? whole : { ...whole, vhosts: whole.vhosts.filter((v) => this.authz.listsResourcesOf(user, v.name)) };
     const counters = globalCounters(snapshot.counters, this.m.broker.sessions.counters());
-    const messageStats: Record<string, unknown> = {};
-    for (const name of GLOBAL_COUNTERS) {
-      messageStats[name] = counters[name];
-      messageStats[`${name}_details`] = rate(this.m.sampler.globalRate(name));
-    }
     const ready = snapshot.vhosts.reduce((n, v) => n + v.messagesReady, 0);
     const unacked = snapshot.vhosts.reduce((n, v) => n + v.messagesUnacknowledged, 0);
-    const depth = this.m.sampler.totalDepthRates();
     const sessions = this.m.sessions().filter((s) => everything || s.user === user.name);
     const amqp = this.m.broker.sessions.counters().amqp ?? {};
     return {
@@ -55,7 +50,7 @@ export class OverviewController {
       cluster_name: NODE_NAME,
       erlang_version: `Node.js ${process.version}`,
       node: NODE_NAME,
-      message_stats: messageStats,
+      message_stats: globalMessageStatsView(counters, (name) => this.m.sampler.globalRate(name)),
       churn_rates: {
         connection_created: amqp.connectionsOpened ?? 0,
         connection_closed: amqp.connectionsClosed ?? 0,
@@ -65,14 +60,7 @@ export class OverviewController {
         queue_created: snapshot.counters.queuesCreated,
         queue_deleted: snapshot.counters.queuesDeleted,
       },
-      queue_totals: {
-        messages: ready + unacked,
-        messages_details: rate(depth.messages),
-        messages_ready: ready,
-        messages_ready_details: rate(depth.ready),
-        messages_unacknowledged: unacked,
-        messages_unacknowledged_details: rate(depth.unacked),
-      },
+      queue_totals: depthView(ready, unacked, this.m.sampler.totalDepthRates()),
       object_totals: {
         connections: sessions.filter((s) => s.vhost !== null).length,
         channels: sessions.reduce((n, s) => n + s.channels.length, 0),
@@ -89,27 +77,28 @@ export class OverviewController {
   }
 
   @Get('whoami')
-  whoami(@CurrentUser() user: UserDefinition): unknown {
+  whoami(@CurrentUser() user: UserDefinition): CurrentUserDto {
     return { name: user.name, tags: user.tags };
   }
 
   @Get('nodes')
   @Requires('monitoring')
-  async nodes(): Promise<unknown> {
+  async nodes(): Promise<NodeDto[]> {
     return [await this.node()];
   }
 
   @Get('nodes/:name')
   @Requires('monitoring')
-  async nodeNamed(): Promise<unknown> {
+  async nodeNamed(): Promise<NodeDto> {
     return this.node();
   }
 
   @Get('health/checks/alarms')
   alarms(@Res() reply: FastifyReply): void {
     const alarm = this.m.broker.alarms.active;
-    if (alarm === null) void reply.send({ status: 'ok' });
-    else void reply.code(503).send({ status: 'failed', reason: `resource alarm(s) in effect: ${alarm}`, alarms: [{ node: NODE_NAME, resource: alarm.split(':')[0] }] });
+    const answer: AlarmsCheckDto =
+      alarm === null ? { status: 'ok' } : { status: 'failed', reason: `resource alarm(s) in effect: ${alarm}`, alarms: [{ node: NODE_NAME, resource: alarm.split(':')[0] ?? alarm }] };
+    void reply.code(alarm === null ? 200 : 503).send(answer);
   }
 
   @Get('health/checks/local-alarms')
@@ -117,7 +106,7 @@ export class OverviewController {
     this.alarms(reply);
   }
 
-  private async node(): Promise<Record<string, unknown>> {
+  private async node(): Promise<NodeDto> {
     const memory = process.memoryUsage();
     let diskFree = 0;
     try {
@@ -159,7 +148,7 @@ export class HealthController {
   constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
 
   @Get('healthz')
-  alive(): unknown {
+  alive(): LivenessDto {
     return { status: 'ok' };
   }
 
@@ -169,6 +158,7 @@ export class HealthController {
     const problems: string[] = [];
     if (snapshot.alarm !== null) problems.push(`resource alarm: ${snapshot.alarm}`);
     if (!this.m.broker.storeOpen) problems.push('the store is not open');
-    void reply.code(problems.length === 0 ? 200 : 503).send({ status: problems.length === 0 ? 'ok' : 'failed', problems });
+    const answer: ReadinessDto = { status: problems.length === 0 ? 'ok' : 'failed', problems };
+    void reply.code(problems.length === 0 ? 200 : 503).send(answer);
   }
 }

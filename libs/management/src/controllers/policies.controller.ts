@@ -1,12 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Put, Res, UseGuards } from '@nestjs/common';
 import { IsIn, IsInt, IsObject, IsOptional, IsString } from 'class-validator';
 import type { FastifyReply } from 'fastify';
-import type { Policy, PolicyTarget, PolicyValue, UserDefinition } from '#core';
+import type { PolicyTarget, PolicyValue, UserDefinition } from '#core';
 import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { RabbitBody } from '../http/rabbit-body.pipe';
 import { ManagementService } from '../management.service';
+import type { PolicyDto } from '../dto';
+import { policyView } from '../views/rabbit-views';
 
 const TARGETS: PolicyTarget[] = ['queues', 'classic_queues', 'quorum_queues', 'exchanges', 'all'];
 
@@ -19,16 +21,6 @@ export class PolicyBody {
   @IsOptional() @IsString() vhost?: string;
   @IsOptional() @IsString() name?: string;
 }
-
-/** A policy as RabbitMQ's API shows it. */
-export const policyView = (p: Policy): Record<string, unknown> => ({
-  vhost: p.vhost,
-  name: p.name,
-  pattern: p.pattern,
-  'apply-to': p.applyTo,
-  definition: p.definition,
-  priority: p.priority,
-});
 
 /**
  * Policies, as RabbitMQ's /api/policies: queue settings by name pattern, durable, applied at once.
@@ -44,7 +36,7 @@ export class PoliciesController {
   ) {}
 
   @Get('policies')
-  all(@CurrentUser() user: UserDefinition): unknown {
+  all(@CurrentUser() user: UserDefinition): PolicyDto[] {
     return this.m.broker.policies
       .list()
       .filter((p) => this.authz.listsResourcesOf(user, p.vhost))
@@ -52,14 +44,14 @@ export class PoliciesController {
   }
 
   @Get('policies/:vhost')
-  ofVhost(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): unknown {
+  ofVhost(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): PolicyDto[] {
     this.authz.requireVhost(user, vhost);
     this.m.vhost(vhost);
     return this.m.broker.policies.list(vhost).map(policyView);
   }
 
   @Get('policies/:vhost/:name')
-  one(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  one(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): PolicyDto {
     this.authz.requirePolicy(user, vhost);
     this.m.vhost(vhost);
     const policy = this.m.broker.policies.get(vhost, name);

@@ -5,6 +5,7 @@ import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ListQuery, paged } from '../http/pagination';
 import { ManagementService } from '../management.service';
+import type { ChannelDto, ConnectionDto, ConsumerDto, Paged } from '../dto';
 import { channelView } from '../views/rabbit-views';
 
 /**
@@ -21,19 +22,19 @@ export class SessionsController {
   ) {}
 
   @Get('connections')
-  connections(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): unknown {
+  connections(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): Paged<ConnectionDto> {
     return paged(this.m.connectionViews(this.shownTo(user)), query);
   }
 
   @Get('vhosts/:vhost/connections')
-  vhostConnections(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): unknown {
+  vhostConnections(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): ConnectionDto[] {
     this.authz.requireVhost(user, vhost);
     this.m.vhost(vhost);
     return this.m.connectionViews(this.shownTo(user)).filter((c) => c.vhost === vhost);
   }
 
   @Get('connections/:name')
-  connection(@CurrentUser() user: UserDefinition, @Param('name') name: string): unknown {
+  connection(@CurrentUser() user: UserDefinition, @Param('name') name: string): ConnectionDto {
     const session = this.session(user, name, 'see');
     const found = this.m.connectionViews((s) => s.id === session.id)[0];
     if (found === undefined) throw new NotFoundException('Not Found');
@@ -49,38 +50,38 @@ export class SessionsController {
   }
 
   @Get('connections/:name/channels')
-  connectionChannels(@CurrentUser() user: UserDefinition, @Param('name') name: string): unknown {
+  connectionChannels(@CurrentUser() user: UserDefinition, @Param('name') name: string): ChannelDto[] {
     const session = this.session(user, name, 'see');
     return session.channels.map((c) => channelView(session, c));
   }
 
   @Get('channels')
-  channels(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): unknown {
+  channels(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): Paged<ChannelDto> {
     return paged(this.m.channelViews(this.shownTo(user)), query);
   }
 
   @Get('vhosts/:vhost/channels')
-  vhostChannels(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): unknown {
+  vhostChannels(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): ChannelDto[] {
     this.authz.requireVhost(user, vhost);
     return this.m.channelViews(this.shownTo(user)).filter((c) => c.vhost === vhost);
   }
 
   @Get('channels/:name')
-  channel(@CurrentUser() user: UserDefinition, @Param('name') name: string): unknown {
+  channel(@CurrentUser() user: UserDefinition, @Param('name') name: string): ChannelDto {
     const found = this.m.channelViews().find((c) => c.name === name);
     if (found === undefined) throw new NotFoundException('Not Found');
-    this.authz.requireSession(user, String(found.user), 'see');
+    this.authz.requireSession(user, found.user, 'see');
     return found;
   }
 
   @Get('consumers')
-  consumers(@CurrentUser() user: UserDefinition): unknown {
+  consumers(@CurrentUser() user: UserDefinition): ConsumerDto[] {
     return this.m.consumerViews(undefined, this.shownTo(user));
   }
 
   /** As RabbitMQ 3.10, no vhost check: the list holds only what the user may see anyway. */
   @Get('consumers/:vhost')
-  vhostConsumers(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): unknown {
+  vhostConsumers(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): ConsumerDto[] {
     this.m.vhost(vhost);
     return this.m.consumerViews(vhost, this.shownTo(user));
   }

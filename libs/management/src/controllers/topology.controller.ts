@@ -10,6 +10,7 @@ import { ListQuery, paged } from '../http/pagination';
 import { publishProperties } from '../http/publish-properties';
 import { RabbitBody } from '../http/rabbit-body.pipe';
 import { ManagementService } from '../management.service';
+import type { BindingDto, ExchangeDto, GotMessageDto, Paged, PublishResultDto, QueueDetailDto, QueueDto } from '../dto';
 import { bindingView, exchangeView, jsonOf, propertiesKey } from '../views/rabbit-views';
 
 export class ExchangeBody {
@@ -88,18 +89,18 @@ export class TopologyController {
   // ---- exchanges -------------------------------------------------------------------------------
 
   @Get('exchanges')
-  exchanges(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): unknown {
+  exchanges(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): Paged<ExchangeDto> {
     return paged(this.listedVhosts(user).flatMap((v) => this.m.vhost(v).exchangeSnapshots().map(exchangeView)), query);
   }
 
   @Get('exchanges/:vhost')
-  vhostExchanges(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Query() query: ListQuery): unknown {
+  vhostExchanges(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Query() query: ListQuery): Paged<ExchangeDto> {
     this.authz.requireVhost(user, vhost);
     return paged(this.m.vhost(vhost).exchangeSnapshots().map(exchangeView), query);
   }
 
   @Get('exchanges/:vhost/:name')
-  exchange(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') rawName: string): unknown {
+  exchange(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') rawName: string): ExchangeDto {
     this.authz.requireVhost(user, vhost);
     const name = rawName === 'amq.default' ? '' : rawName;
     const found = this.m.vhost(vhost).exchangeSnapshots().find((e) => e.name === name);
@@ -129,7 +130,7 @@ export class TopologyController {
 
   @Post('exchanges/:vhost/:name/publish')
   @HttpCode(200)
-  async publish(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PublishBody): Promise<unknown> {
+  async publish(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PublishBody): Promise<PublishResultDto> {
     this.authz.requireVhost(user, vhost);
     this.requirePublish(user, vhost, name === 'amq.default' ? '' : name, body.properties?.user_id);
     const payload = body.payload_encoding === 'base64' ? Buffer.from(body.payload, 'base64') : Buffer.from(body.payload, 'utf8');
@@ -141,14 +142,14 @@ export class TopologyController {
   }
 
   @Get('exchanges/:vhost/:name/bindings/source')
-  bindingsFrom(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  bindingsFrom(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): BindingDto[] {
     this.authz.requireVhost(user, vhost);
     this.requireExchange(vhost, name);
     return this.bindingsOf(vhost, (b) => b.source === name && name !== '').map(bindingView);
   }
 
   @Get('exchanges/:vhost/:name/bindings/destination')
-  bindingsTo(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  bindingsTo(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): BindingDto[] {
     this.authz.requireVhost(user, vhost);
     this.requireExchange(vhost, name);
     return this.bindingsOf(vhost, (b) => b.destinationKind === 'exchange' && b.destination === name).map(bindingView);
@@ -157,23 +158,23 @@ export class TopologyController {
   // ---- queues ----------------------------------------------------------------------------------
 
   @Get('queues')
-  queues(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): unknown {
+  queues(@CurrentUser() user: UserDefinition, @Query() query: ListQuery): Paged<QueueDto> {
     return paged(this.m.queueViews(this.listedVhosts(user)), query);
   }
 
   @Get('queues/:vhost')
-  vhostQueues(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Query() query: ListQuery): unknown {
+  vhostQueues(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Query() query: ListQuery): Paged<QueueDto> {
     this.authz.requireVhost(user, vhost);
     this.m.vhost(vhost);
     return paged(this.m.queueViews([vhost]), query);
   }
 
   @Get('queues/:vhost/:name')
-  queue(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  queue(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): QueueDetailDto {
     this.authz.requireVhost(user, vhost);
     const queue = this.m.vhost(vhost).findQueue(name);
     if (queue === undefined) throw new NotFoundException('Not Found');
-    return { ...this.m.queueView(queue.snapshot()), consumer_details: this.m.consumerViews(vhost).filter((c) => (c.queue as { name: string }).name === name) };
+    return { ...this.m.queueView(queue.snapshot()), consumer_details: this.m.consumerViews(vhost).filter((c) => c.queue.name === name) };
   }
 
   @Put('queues/:vhost/:name')
@@ -213,7 +214,7 @@ export class TopologyController {
 
   @Post('queues/:vhost/:name/get')
   @HttpCode(200)
-  async get(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: GetBody): Promise<unknown> {
+  async get(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: GetBody): Promise<GotMessageDto[]> {
     this.authz.requireVhost(user, vhost);
     // as RabbitMQ's channel: read permission before whether the queue exists
     this.authz.channel(user, vhost).requireRead(name);
@@ -225,7 +226,7 @@ export class TopologyController {
       taken.push(entry);
     }
     const remaining = queue.messageCount;
-    const out = taken.map((entry, i) => {
+    const out = taken.map((entry, i): GotMessageDto => {
       const payload = entry.message.body;
       const text = payload.toString('utf8');
       const printable = body.encoding !== 'base64' && Buffer.from(text, 'utf8').equals(payload);
@@ -242,8 +243,11 @@ export class TopologyController {
       };
     });
     const requeue = body.ackmode.endsWith('requeue_true');
+    // as RabbitMQ: reject_requeue_false is basic.reject without requeue (dead-lettered), not an ack
+    const reject = body.ackmode.startsWith('reject');
     for (const entry of taken) {
       if (requeue) queue.reject(entry, true);
+      else if (reject) queue.reject(entry, false);
       else queue.ack(entry);
     }
     await this.m.broker.whenDurable();
@@ -251,7 +255,7 @@ export class TopologyController {
   }
 
   @Get('queues/:vhost/:name/bindings')
-  queueBindings(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): unknown {
+  queueBindings(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): BindingDto[] {
     this.authz.requireVhost(user, vhost);
     if (this.m.vhost(vhost).findQueue(name) === undefined) throw new NotFoundException('Not Found');
     return this.bindingsOf(vhost, (b) => b.destinationKind === 'queue' && b.destination === name).map(bindingView);
@@ -260,12 +264,12 @@ export class TopologyController {
   // ---- bindings --------------------------------------------------------------------------------
 
   @Get('bindings')
-  bindings(@CurrentUser() user: UserDefinition): unknown {
+  bindings(@CurrentUser() user: UserDefinition): BindingDto[] {
     return this.listedVhosts(user).flatMap((v) => this.bindingsOf(v, () => true).map(bindingView));
   }
 
   @Get('bindings/:vhost')
-  vhostBindings(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): unknown {
+  vhostBindings(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string): BindingDto[] {
     this.authz.requireVhost(user, vhost);
     return this.bindingsOf(vhost, () => true).map(bindingView);
   }
@@ -277,7 +281,7 @@ export class TopologyController {
     @Param('source') source: string,
     @Param('kind') kind: string,
     @Param('destination') destination: string,
-  ): unknown {
+  ): BindingDto[] {
     this.authz.requireVhost(user, vhost);
     const destinationKind = kindOf(kind);
     return this.bindingsOf(vhost, (b) => b.source === source && b.destinationKind === destinationKind && b.destination === destination).map(bindingView);
@@ -311,7 +315,7 @@ export class TopologyController {
     @Param('kind') kind: string,
     @Param('destination') destination: string,
     @Param('props') props: string,
-  ): unknown {
+  ): BindingDto {
     this.authz.requireVhost(user, vhost);
     return bindingView(this.findBinding(vhost, source, kindOf(kind), destination, props));
   }

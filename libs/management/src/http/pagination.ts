@@ -11,21 +11,39 @@ export interface ListQuery {
   sort_reverse?: string;
 }
 
+/** One page of a list, as RabbitMQ answers a list request that names `page`. */
+export interface Page<T> {
+  /** Items that pass the `name` filter, on all pages. */
+  filtered_count: number;
+  /** Items on this page. */
+  item_count: number;
+  items: T[];
+  page: number;
+  page_count: number;
+  page_size: number;
+  /** Items before filtering. */
+  total_count: number;
+}
+
+/** A list route's answer: the whole (filtered, sorted) list, or with `page` one page of it. */
+export type Paged<T> = T[] | Page<T>;
+
 const MAX_PAGE_SIZE = 500;
 
 /**
  * Filters, sorts and pages a list server-side, as RabbitMQ's API does: without `page` the whole
  * (filtered) list, with it `{filtered_count, item_count, items, page, page_count, page_size, total_count}`.
  */
-export function paged(items: Record<string, unknown>[], query: ListQuery): unknown {
+export function paged<T extends { name: string }>(items: T[], query: ListQuery): Paged<T> {
   let filtered = items;
   if (query.name !== undefined && query.name !== '') {
     const match = nameFilter(query.name, query.use_regex === 'true');
-    filtered = filtered.filter((item) => match(String(item.name ?? '')));
+    filtered = filtered.filter((item) => match(item.name));
   }
   if (query.sort !== undefined && query.sort !== '') {
+    // `sort` names any field, nested ones with dots (`message_stats.publish`): read as plain JSON
     const path = query.sort.split('.');
-    const valueOf = (item: Record<string, unknown>): unknown => path.reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], item);
+    const valueOf = (item: T): unknown => path.reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], item);
     filtered = [...filtered].sort((a, b) => {
       const x = valueOf(a);
       const y = valueOf(b);

@@ -25,6 +25,13 @@ class SampledRates {
   }
 }
 
+/** Per-second rates of a message depth (a queue's, a vhost's, the broker's). */
+export interface DepthRates {
+  messages: number;
+  ready: number;
+  unacked: number;
+}
+
 /** What the overview's message_stats report, and the counters behind each. */
 export const GLOBAL_COUNTERS = ['publish', 'deliver_get', 'deliver', 'deliver_no_ack', 'get', 'get_no_ack', 'get_empty', 'ack', 'redeliver', 'confirm', 'return_unroutable', 'drop_unroutable'] as const;
 export type GlobalCounter = (typeof GLOBAL_COUNTERS)[number];
@@ -94,15 +101,15 @@ export class RateSampler {
     return this.global.rate(name);
   }
 
-  queueDepthRates(vhost: string, queue: string): { messages: number; ready: number; unacked: number } {
+  queueDepthRates(vhost: string, queue: string): DepthRates {
     return depthRatesOf(this.depths.get(`queue\u0000${vhost}\u0000${queue}`));
   }
 
-  vhostDepthRates(vhost: string): { messages: number; ready: number; unacked: number } {
+  vhostDepthRates(vhost: string): DepthRates {
     return depthRatesOf(this.depths.get(`vhost\u0000${vhost}`));
   }
 
-  totalDepthRates(): { messages: number; ready: number; unacked: number } {
+  totalDepthRates(): DepthRates {
     return depthRatesOf(this.global);
   }
 
@@ -119,7 +126,7 @@ export class RateSampler {
 
 const depthValues = (ready: number, unacked: number): Record<string, number> => ({ messages: ready + unacked, messages_ready: ready, messages_unacknowledged: unacked });
 
-const depthRatesOf = (rates: SampledRates | undefined): { messages: number; ready: number; unacked: number } =>
+const depthRatesOf = (rates: SampledRates | undefined): DepthRates =>
   rates === undefined
     ? { messages: 0, ready: 0, unacked: 0 }
     : { messages: rates.rate('messages'), ready: rates.rate('messages_ready'), unacked: rates.rate('messages_unacknowledged') };

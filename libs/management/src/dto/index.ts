@@ -1,0 +1,21 @@
+/** RabbitMQ's management JSON as this broker answers it: one file per resource family. */
+export type * from './binding.dto';
+export type * from './channel.dto';
+export type * from './connection.dto';
+export type * from './consumer.dto';
+export type * from './definitions.dto';
+export type * from './delivery.dto';
+export type * from './exchange.dto';
+export type * from './health.dto';
+export type * from './json-value';
+export type * from './lane.dto';
+export type * from './message.dto';
+export type * from './node.dto';
+export type * from './overview.dto';
+export type * from './permission.dto';
+export type * from './policy.dto';
+export type * from './queue.dto';
+export type * from './rates.dto';
+export type * from './user.dto';
+export type * from './vhost.dto';
+export type { Page, Paged } from '../http/pagination';

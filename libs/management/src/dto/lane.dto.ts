@@ -1,0 +1,29 @@
+import type { JobView } from '#jobs';
+import type { RateDetails } from './rates.dto';
+
+/** A job lane (GET /api/jobs/lanes): its queue's depths, waiting receivers and job rates. */
+export interface LaneDto {
+  lane: string;
+  /** The core queue that holds the lane's jobs. */
+  queue: string;
+  vhost: string;
+  /** Ready plus delayed. */
+  queued: number;
+  ready: number;
+  /** Scheduled for later (run_at in the future). */
+  delayed: number;
+  /** Handed to a receiver and not yet done. */
+  leased_or_in_flight: number;
+  /** Receivers waiting on the lane now. */
+  idle_receivers: number;
+  scheduled: number;
+  scheduled_details: RateDetails;
+  received: number;
+  received_details: RateDetails;
+}
+
+/** GET /api/jobs/lanes/{lane}: the lane's jobs, as the job API lists them. */
+export interface LaneJobsDto {
+  lane: string;
+  jobs: JobView[];
+}
