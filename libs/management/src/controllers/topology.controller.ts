@@ -1,7 +1,7 @@
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Put, Query, Res, UseGuards } from '@nestjs/common';
 import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
 import type { FastifyReply } from 'fastify';
-import { BindingSnapshot, FieldTable, Message, MessageProperties, QueueEntry, UserDefinition } from '#core';
+import { BindingSnapshot, FieldTable, Message, QueueEntry, UserDefinition } from '#core';
 import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
@@ -11,7 +11,7 @@ import { publishProperties } from '../http/publish-properties';
 import { RabbitBody } from '../http/rabbit-body.pipe';
 import { ManagementService } from '../management.service';
 import type { BindingDto, ExchangeDto, GotMessageDto, Paged, PublishResultDto, QueueDetailDto, QueueDto } from '../dto';
-import { bindingView, exchangeView, jsonOf, propertiesKey } from '../views/rabbit-views';
+import { bindingView, exchangeView, messagePropertiesView, propertiesKey } from '../views/rabbit-views';
 
 export class ExchangeBody {
   @IsString() type!: string;
@@ -48,28 +48,6 @@ export class BindingBody {
 
 /** JSON arguments as an AMQP field table (numbers that are integers stay integers). */
 const argumentsOf = (args: Record<string, unknown> | undefined): FieldTable => (args ?? {}) as FieldTable;
-
-/** The core's message properties in RabbitMQ's JSON. */
-function propertiesJson(p: MessageProperties): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const map: [keyof MessageProperties, string][] = [
-    ['contentType', 'content_type'],
-    ['contentEncoding', 'content_encoding'],
-    ['deliveryMode', 'delivery_mode'],
-    ['priority', 'priority'],
-    ['correlationId', 'correlation_id'],
-    ['replyTo', 'reply_to'],
-    ['expiration', 'expiration'],
-    ['messageId', 'message_id'],
-    ['timestamp', 'timestamp'],
-    ['type', 'type'],
-    ['userId', 'user_id'],
-    ['appId', 'app_id'],
-  ];
-  for (const [field, key] of map) if (p[field] !== undefined) out[key] = p[field];
-  if (p.headers !== undefined) out.headers = jsonOf(p.headers);
-  return out;
-}
 
 /**
  * Exchanges, queues and bindings, as RabbitMQ's /api/exchanges, /api/queues, /api/bindings. Any
@@ -237,7 +215,7 @@ export class TopologyController {
         exchange: entry.message.exchange,
         routing_key: entry.message.routingKey,
         message_count: remaining + taken.length - i - 1,
-        properties: propertiesJson(entry.message.properties),
+        properties: messagePropertiesView(entry.message.properties),
         payload: body.truncate !== undefined ? shown.slice(0, body.truncate) : shown,
         payload_encoding: printable ? 'string' : 'base64',
       };

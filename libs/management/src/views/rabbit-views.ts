@@ -7,6 +7,7 @@ import type {
   ExchangeSnapshot,
   FieldTable,
   FieldValue,
+  MessageProperties,
   PermissionDefinition,
   Policy,
   QueueSnapshot,
@@ -14,7 +15,7 @@ import type {
   UserDefinition,
   VhostSnapshot,
 } from '#core';
-import type { BindingDto, ChannelDto, ConnectionDetailsDto, ConnectionDto, ConsumerDto, ExchangeDto, GlobalMessageStatsDto, JsonObject, JsonValue, MessageDepthDto, PermissionDto, PolicyDto, QueueDto, RateDetails, UserDto, VhostDto } from '../dto';
+import type { BindingDto, MessagePropertiesDto, ChannelDto, ConnectionDetailsDto, ConnectionDto, ConsumerDto, ExchangeDto, GlobalMessageStatsDto, JsonObject, JsonValue, MessageDepthDto, PermissionDto, PolicyDto, QueueDto, RateDetails, UserDto, VhostDto } from '../dto';
 import { DepthRates, GLOBAL_COUNTERS, GlobalCounter } from '../rates/rate-sampler';
 
 /**
@@ -253,4 +254,23 @@ export function permissionView(p: PermissionDefinition): PermissionDto {
 
 export function policyView(p: Policy): PolicyDto {
   return { vhost: p.vhost, name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: p.definition, priority: p.priority };
+}
+
+/** A message's properties as RabbitMQ's management JSON shows them (only those set). */
+export function messagePropertiesView(p: MessageProperties): MessagePropertiesDto {
+  const out: MessagePropertiesDto = {};
+  if (p.contentType !== undefined) out.content_type = p.contentType;
+  if (p.contentEncoding !== undefined) out.content_encoding = p.contentEncoding;
+  if (p.deliveryMode !== undefined) out.delivery_mode = p.deliveryMode;
+  if (p.priority !== undefined) out.priority = p.priority;
+  if (p.correlationId !== undefined) out.correlation_id = p.correlationId;
+  if (p.replyTo !== undefined) out.reply_to = p.replyTo;
+  if (p.expiration !== undefined) out.expiration = p.expiration;
+  if (p.messageId !== undefined) out.message_id = p.messageId;
+  if (p.timestamp !== undefined) out.timestamp = p.timestamp;
+  if (p.type !== undefined) out.type = p.type;
+  if (p.userId !== undefined) out.user_id = p.userId;
+  if (p.appId !== undefined) out.app_id = p.appId;
+  if (p.headers !== undefined) out.headers = jsonTableOf(p.headers);
+  return out;
 }
