@@ -2,7 +2,7 @@ import type { FastAnswer, FastRoute, HttpAuthenticator } from '#http-kit';
 import type { Logger } from '#observability';
 import { RequestFields } from '../domain/request-fields';
 import { jobErrorAnswer } from './job-error-answer';
-import type { JobAnswer, JobsController } from './jobs-controller';
+import type { JobAnswer, JobRoutes } from './job-routes';
 import { render } from './job-responses';
 
 const headerLines = (headers: Record<string, string> | undefined): string | undefined => {
@@ -14,10 +14,10 @@ const headerLines = (headers: Record<string, string> | undefined): string | unde
 
 /**
  * The job API's hot requests on the HTTP fast path: `/schedule` and `/receive_noblock`, answered
- * by the same controller code as on Fastify (same documents, same errors), without Node's
+ * by the same route code as on Fastify (same documents, same errors), without Node's
  * per-request objects. Everything else about the door stays on Fastify.
  */
-export function jobsFastRoutes(controller: JobsController, authenticator: HttpAuthenticator, maxBodyBytes: number, logger: Logger): Map<string, FastRoute> {
+export function jobsFastRoutes(routes: JobRoutes, authenticator: HttpAuthenticator, maxBodyBytes: number, logger: Logger): Map<string, FastRoute> {
   const route =
     (answerOf: (fields: RequestFields | null, user: string | null) => Promise<JobAnswer>): FastRoute =>
     async (request): Promise<FastAnswer> => {
@@ -34,7 +34,7 @@ export function jobsFastRoutes(controller: JobsController, authenticator: HttpAu
       }
     };
   return new Map([
-    ['/schedule', route((fields, user) => controller.scheduleAnswer(fields, user))],
-    ['/receive_noblock', route((fields, user) => controller.receiveNowAnswer(fields, user))],
+    ['/schedule', route((fields, user) => routes.scheduleAnswer(fields, user))],
+    ['/receive_noblock', route((fields, user) => routes.receiveNowAnswer(fields, user))],
   ]);
 }

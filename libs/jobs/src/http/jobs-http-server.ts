@@ -7,7 +7,7 @@ import type { JobService } from '../domain/job-service';
 import type { JobsOptions } from '../jobs-options';
 import { jobErrorAnswer } from './job-error-answer';
 import { jobsFastRoutes } from './jobs-fast-routes';
-import { JobsController, send } from './jobs-controller';
+import { JobRoutes, send } from './job-routes';
 
 /** Idle keep-alive connections are closed after this (both HTTP paths). */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -28,7 +28,7 @@ const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
  * request rate in bench/jobs.
  */
 export class JobsHttpServer {
-  readonly controller: JobsController;
+  readonly routes: JobRoutes;
   private readonly app: FastifyInstance;
   /** Serves /schedule and /receive_noblock in front of Fastify; null when off or not installable. */
   readonly fastPath: FastPath | null;
@@ -39,7 +39,7 @@ export class JobsHttpServer {
     private readonly options: JobsOptions,
     private readonly logger: Logger,
   ) {
-    this.controller = new JobsController(jobs, options.maxBodyBytes);
+    this.routes = new JobRoutes(jobs, options.maxBodyBytes);
     const authenticator = new HttpAuthenticator(broker.users, options.auth);
     const userOf = async (request: FastifyRequest): Promise<string | null> =>
       authenticator.enabled ? authenticator.authenticate(request.headers.authorization, request.ip) : null;
@@ -54,7 +54,7 @@ export class JobsHttpServer {
     const app = this.app;
     app.removeAllContentTypeParsers();
     const answered = async (): Promise<void> => undefined; // never reached: onRequest answers
-    const routes = { ...this.controller.routes(), '/': this.controller.status };
+    const routes = { ...this.routes.byPath(), '/': this.routes.status };
     for (const [path, handler] of Object.entries(routes)) {
       app.route({
         method: ALL_METHODS,
@@ -66,7 +66,7 @@ export class JobsHttpServer {
         handler: answered,
       });
     }
-    app.setNotFoundHandler(async (request, reply) => this.controller.status(request, reply, await userOf(request)));
+    app.setNotFoundHandler(async (request, reply) => this.routes.status(request, reply, await userOf(request)));
     app.setErrorHandler((error: unknown, _request, reply) => {
       const answer = jobErrorAnswer(error, options.maxBodyBytes);
       if (answer === null) {
@@ -78,7 +78,7 @@ export class JobsHttpServer {
       send(reply, answer.status, answer.body);
     });
     this.fastPath = options.fastPath
-      ? FastPath.install(app.server, options.tls !== null, jobsFastRoutes(this.controller, authenticator, options.maxBodyBytes, logger), {
+      ? FastPath.install(app.server, options.tls !== null, jobsFastRoutes(this.routes, authenticator, options.maxBodyBytes, logger), {
           keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
           headersTimeoutMs: options.timeouts.headersTimeoutMs,
           requestTimeoutMs: options.timeouts.requestTimeoutMs,
@@ -102,7 +102,7 @@ export class JobsHttpServer {
   }
 
   async close(): Promise<void> {
-    this.controller.close();
+    this.routes.close();
     await closeGracefully(this.app, SHUTDOWN_GRACE_MS, this.fastPath);
   }
 }

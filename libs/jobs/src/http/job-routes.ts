@@ -32,10 +32,11 @@ export interface JobAnswer {
 const MAX_LEASE_MS = 12 * 3600 * 1000;
 
 /**
- * The dispenserd API over HTTP. Paths and answers are dispenserd's; the extensions (ack/lease,
+ * The dispenserd API's routes, by path, for both HTTP paths (Fastify and the fast path): not a Nest
+ * controller, since the door runs its own server. Paths and answers are dispenserd's; the extensions (ack/lease,
  * delays, lookup, delete, idempotency) only change answers of requests that use them.
  */
-export class JobsController {
+export class JobRoutes {
   private closing = false;
   private readonly blocked = new Set<BlockedReceiver>();
 
@@ -45,7 +46,7 @@ export class JobsController {
   ) {}
 
   /** Path → handler; every other path answers the status document. */
-  routes(): Record<string, Handler> {
+  byPath(): Record<string, Handler> {
     return {
       '/jobs': (q, r, u) => this.listJobs(q, r, u),
       '/schedule': (q, r, u) => this.schedule(q, r, u),
