@@ -65,12 +65,4 @@ export class Message {
   whenConsumedUnwritten(callback: () => void): void {
     if (this.unwrittenInserts > 0) this.consumedUnwritten = callback;
   }
-
-  get persistent(): boolean {
-    return this.properties.deliveryMode === 2;
-  }
-
-  get bodySize(): number {
-    return this.body.length;
-  }
 }
