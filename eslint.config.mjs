@@ -3,9 +3,6 @@
 import tseslint from 'typescript-eslint';
 import boundaries from './scripts/eslint/lib-boundaries.mjs';
 
-/** What the core must never import: it knows no transport. */
-const TRANSPORTS = ['node:net', 'node:http', 'node:https', 'node:tls', 'fastify', '@nestjs/platform-fastify', 'undici'];
-
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'libs/amqp/src/codec/methods.generated.ts'] },
   ...tseslint.configs.recommended,
@@ -14,15 +11,6 @@ export default tseslint.config(
     rules: {
       'broker/lib-boundaries': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-    },
-  },
-  {
-    files: ['libs/core/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { paths: TRANSPORTS.map((name) => ({ name, message: 'libs/core knows no transport: this belongs in a door' })) },
-      ],
     },
   },
   {

@@ -18,6 +18,19 @@ export const ALLOWED_DEPENDENCIES = {
 
 const LIB_NAMES = Object.keys(ALLOWED_DEPENDENCIES);
 
+/**
+ * Modules that are a transport: libs/core may import none of them, under any spelling (`net` or
+ * `node:net`) and through no subpath (`undici/lib/...`).
+ */
+export const TRANSPORT_MODULES = ['net', 'http', 'https', 'http2', 'tls', 'dgram', 'fastify', '@nestjs/platform-fastify', 'undici'];
+
+/** 'node:net' → 'net', 'undici/lib/x' → 'undici', '@scope/pkg/x' → '@scope/pkg'. */
+function packageOf(spec) {
+  const bare = spec.startsWith('node:') ? spec.slice(5) : spec;
+  const parts = bare.split('/');
+  return bare.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
 /** 'libs/amqp/src/x.ts' → { kind: 'lib', name: 'amqp' }; apps → 'app'; anything else → 'other'. */
 function placeOf(root, file) {
   const parts = relative(root, file).split(sep);
@@ -38,6 +51,7 @@ const rule = {
       escapes: "relative import '{{spec}}' leaves libs/{{lib}}: another lib is reached through its public entry ('#name')",
       intoLib: "relative import '{{spec}}' reaches into libs/: import the lib's public entry ('#name')",
       unknown: "'{{spec}}' names no lib (known: {{known}})",
+      transport: "libs/core knows no transport: '{{spec}}' belongs in a door",
     },
   },
   create(context) {
@@ -64,7 +78,12 @@ const rule = {
         }
         return;
       }
-      if (!spec.startsWith('.')) return;
+      if (!spec.startsWith('.')) {
+        if (place.kind === 'lib' && place.name === 'core' && TRANSPORT_MODULES.includes(packageOf(spec))) {
+          context.report({ node, messageId: 'transport', data: { spec } });
+        }
+        return;
+      }
       const target = relative(root, resolve(dirname(file), spec)).split(sep);
       if (place.kind === 'lib' && !(target[0] === 'libs' && target[1] === place.name)) {
         context.report({ node, messageId: 'escapes', data: { spec, lib: place.name } });
@@ -73,11 +92,17 @@ const rule = {
       }
     };
     const fromSource = (node) => node.source && check(node.source, node.source.value);
+    const fromLiteral = (node) => node?.type === 'Literal' && check(node, node.value);
     return {
       ImportDeclaration: fromSource,
       ExportNamedDeclaration: fromSource,
       ExportAllDeclaration: fromSource,
-      ImportExpression: (node) => node.source.type === 'Literal' && check(node.source, node.source.value),
+      ImportExpression: (node) => fromLiteral(node.source),
+      // type positions count too: `import('#amqp').AmqpService` ties the types of one lib to another
+      TSImportType: (node) => fromLiteral(node.source ?? node.argument?.literal),
+      // `import x = require('...')` and plain require() calls
+      TSExternalModuleReference: (node) => fromLiteral(node.expression),
+      CallExpression: (node) => node.callee.type === 'Identifier' && node.callee.name === 'require' && fromLiteral(node.arguments[0]),
     };
   },
 };

@@ -205,10 +205,6 @@ export class Broker {
     this.store.putRecord(namespace, key, value, expiresAt);
   }
 
-  deleteRecord(namespace: string, key: string): void {
-    this.store.deleteRecord(namespace, key);
-  }
-
   /** The committed, unexpired record, or undefined (recent uncommitted writes are not seen). */
   readRecord(namespace: string, key: string): Buffer | undefined {
     return this.store.readRecord(namespace, key);
@@ -248,7 +244,7 @@ export class Broker {
     return this.store.healthy;
   }
 
-  /** Store write pressure: publishers should pause while `active`, until `onRelief`. */
+  /** Store write pressure: publishers should pause while this is true, until `onStoreRelief` calls back. */
   get storeBacklogged(): boolean {
     return this.store.backlogged;
   }

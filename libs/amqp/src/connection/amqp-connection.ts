@@ -468,7 +468,7 @@ export class AmqpConnection implements ChannelHost {
   }
 }
 
-/** 127.0.0.0/8, ::1, and IPv4-mapped loopback. */
+/** A client-properties value as JSON for the session registry (bytes as text, 64-bit integers as numbers). */
 function jsonOf(value: unknown): unknown {
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (typeof value === 'bigint') return Number(value);

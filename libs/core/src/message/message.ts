@@ -117,12 +117,4 @@ export class Message {
     this.encodedProperties = propertiesWriter.toBuffer();
     return null;
   }
-
-  get persistent(): boolean {
-    return this.properties.deliveryMode === 2;
-  }
-
-  get bodySize(): number {
-    return this.body.length;
-  }
 }

@@ -57,10 +57,6 @@ export class FastPath {
     return path;
   }
 
-  get openConnections(): number {
-    return this.connections.size;
-  }
-
   /** Shutdown: idle connections close now, the others once their answers are written. */
   close(): void {
     this.closing = true;
