@@ -40,12 +40,9 @@ export class PublisherConfirms {
    * Registers the next publish with what it must wait for (NO_COMMIT_NEEDED: nothing). Publishes
    * that wait for the same token share one barrier. Returns its sequence number.
    */
-  onPublish(token: CommitToken, refused = false): number {
+  onPublish(token: CommitToken): number {
     const seq = ++this.lastPublished;
-    if (refused) {
-      // a queue refused it (x-overflow reject-publish): nacked, in order with the rest
-      this.barriers.push({ first: seq, last: seq, done: true, committed: false });
-    } else if (token !== NO_COMMIT_NEEDED) {
+    if (token !== NO_COMMIT_NEEDED) {
       const last = this.barriers[this.barriers.length - 1];
       if (last !== undefined && !last.done && this.barrierToken === token) last.last = seq;
       else {
@@ -61,6 +58,13 @@ export class PublisherConfirms {
     }
     this.scheduleEmit();
     return seq;
+  }
+
+  /** Registers the next publish as refused (a queue at its length limit with reject-publish): nacked, in order with the rest. */
+  onRefused(): void {
+    const seq = ++this.lastPublished;
+    this.barriers.push({ first: seq, last: seq, done: true, committed: false });
+    this.scheduleEmit();
   }
 
   /** Publish `seq`, still waiting for a commit, needs it no more: ack it now. */
