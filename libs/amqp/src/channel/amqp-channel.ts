@@ -172,7 +172,7 @@ export class AmqpChannel implements ConsumerHost {
         break;
       case MethodId.ConfirmSelect:
         if (this.tx) throw preconditionFailed('cannot switch from tx to confirm mode');
-        this.confirms ??= new PublisherConfirms(this.host.durability, (tag, multiple, ack, settled) => this.sendConfirm(tag, multiple, ack, settled));
+        this.confirms ??= new PublisherConfirms(this.host.durability, (tag, multiple, ack, answered) => this.sendConfirm(tag, multiple, ack, answered));
         if (!method.args.noWait) encodeConfirmSelectOkFrame(out.writer, this.id, {});
         break;
       case MethodId.TxSelect:
@@ -274,9 +274,9 @@ export class AmqpChannel implements ConsumerHost {
     out.schedule();
   }
 
-  private sendConfirm(tag: number, multiple: boolean, ack: boolean, settled: number): void {
+  private sendConfirm(tag: number, multiple: boolean, ack: boolean, answered: number): void {
     if (this.state !== ChannelState.Open) return;
-    if (ack) this.host.stats.confirmed += settled;
+    if (ack) this.host.stats.confirmed += answered;
     const out = this.host.output;
     if (ack) encodeBasicAckFrame(out.writer, this.id, { deliveryTag: tag, multiple });
     else encodeBasicNackFrame(out.writer, this.id, { deliveryTag: tag, multiple, requeue: false });

@@ -16,6 +16,11 @@ import type { QueueEntry } from './queue-entry';
  *
  * Doors publish through the virtual host's intake (VirtualHost.publish), which calls `enqueue`;
  * they take (consume with credit, fetch) and settle (ack, reject, requeue) here.
+ *
+ * Words, one meaning each: a consumer *takes* an entry (it is then out with it, unacked) and
+ * *settles* it (ack, reject, requeue); an entry *retires* when it leaves the queue for good (acked,
+ * dropped, expired, purged, removed); a delayed-message exchange *holds* a delayed message in its
+ * holding queue until it is *released* to be routed; a publisher confirm *answers* a publish.
  */
 export interface Queue {
   readonly kind: 'queue';

@@ -37,8 +37,8 @@ export class QueueTopology {
   }
 
   private checkOwner(queue: Queue, owner: string | null): void {
-    const holder = queue.options.exclusiveOwner;
-    if (holder !== null && holder !== owner) {
+    const exclusiveOwner = queue.options.exclusiveOwner;
+    if (exclusiveOwner !== null && exclusiveOwner !== owner) {
       throw resourceLocked(
         `cannot obtain exclusive access to locked queue '${queue.name}' in vhost '${this.vhost}'. ` +
           'It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.',

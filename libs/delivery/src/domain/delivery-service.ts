@@ -175,10 +175,10 @@ export class DeliveryService {
 
   // ---- lookups ---------------------------------------------------------------------------------
 
-  /** The delivery with this UUID: held now, or finished within the idempotency window. */
+  /** The delivery with this UUID: tracked now, or finished within the idempotency window. */
   lookup(id: string): DeliveryRecord | undefined {
-    const held = this.index.get(id);
-    if (held !== undefined) return held;
+    const tracked = this.index.get(id);
+    if (tracked !== undefined) return tracked;
     const stored = this.broker.readRecord(FINISHED_RECORDS, id);
     return stored === undefined ? undefined : (JSON.parse(stored.toString('utf8')) as DeliveryRecord);
   }
