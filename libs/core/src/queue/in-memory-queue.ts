@@ -21,7 +21,7 @@ import { withDeliveryCount } from './types/quorum-queue-type';
 /**
  * Today's queue (classic and quorum alike): ready entries in rank order in memory, paged to the
  * store beyond the memory budget; delayed entries; consumers with credit, and the unacked entries
- * have taken. The store is its log: the truth while running is here.
+ * they have taken. The store is its log: the truth while running is here.
  */
 export class InMemoryQueue implements Queue {
   readonly kind = 'queue';
