@@ -84,17 +84,19 @@ const ROUTED_IN_MEMORY: readonly RoutedOutcome[] = Array.from({ length: 17 }, (_
 
 /**
  * Hands out routed outcomes without allocating one per publish: shared ones when nothing is to be
- * waited for, and one per store batch (commit token) otherwise.
+ * waited for, else the last one again while it says the same (one per store batch, and one per
+ * overloaded queue while a burst already read from a socket runs into flow control).
  */
 export class RoutedOutcomes {
-  private durable: RoutedOutcome = ROUTED_IN_MEMORY[1]!;
+  private last: RoutedOutcome = ROUTED_IN_MEMORY[1]!;
 
   of(routed: number, commitToken: CommitToken, overloaded: Queue | null): RoutedOutcome {
-    if (overloaded !== null) return outcome<RoutedOutcome>('routed', routed, commitToken, overloaded, null);
-    if (commitToken === NO_COMMIT_NEEDED) return ROUTED_IN_MEMORY[routed] ?? outcome<RoutedOutcome>('routed', routed, commitToken, null, null);
-    const last = this.durable;
-    if (last.commitToken === commitToken && last.routed === routed) return last;
-    return (this.durable = outcome<RoutedOutcome>('routed', routed, commitToken, null, null));
+    if (commitToken === NO_COMMIT_NEEDED && overloaded === null) {
+      return ROUTED_IN_MEMORY[routed] ?? outcome<RoutedOutcome>('routed', routed, commitToken, null, null);
+    }
+    const last = this.last;
+    if (last.commitToken === commitToken && last.routed === routed && last.overloaded === overloaded) return last;
+    return (this.last = outcome<RoutedOutcome>('routed', routed, commitToken, overloaded, null));
   }
 }
 
