@@ -96,6 +96,11 @@ export class Broker {
     this.policies = new PolicyRegistry(store);
     this.policies.onChange((vhost) => this.vhosts.get(vhost)?.reapplyPolicies());
     const flowHigh = options.queueFlowHigh ?? 8192;
+    this.alarms = new ResourceAlarms({
+      dataDir: options.dataDir ?? null,
+      memoryHighWatermarkBytes: options.memoryHighWatermarkBytes ?? 0,
+      diskFreeLimitBytes: options.diskFreeLimitBytes ?? 50 * 1024 * 1024,
+    });
     this.context = {
       store,
       metrics: this.metrics,
@@ -104,12 +109,8 @@ export class Broker {
       nextQueueId: () => ++this.queueId,
       maxQueues: options.maxQueuesPerVhost ?? 0,
       policies: this.policies,
+      alarms: this.alarms,
     };
-    this.alarms = new ResourceAlarms({
-      dataDir: options.dataDir ?? null,
-      memoryHighWatermarkBytes: options.memoryHighWatermarkBytes ?? 0,
-      diskFreeLimitBytes: options.diskFreeLimitBytes ?? 50 * 1024 * 1024,
-    });
   }
 
   /** Builds the broker over `store`, recovering what the store kept, and starts its alarms. */

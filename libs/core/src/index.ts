@@ -5,8 +5,10 @@
 export { Broker, DEFAULT_VHOST, PersistentCounter } from './broker';
 export type { BrokerOptions } from './broker';
 export { VirtualHost } from './vhost/virtual-host';
-export type { ExchangeDeclaration, PublishOutcome, QueueDeclaration, QueueDeleteConditions } from './vhost/virtual-host';
-export { Queue } from './queue/queue';
+export type { AlarmRule, ExchangeDeclaration, QueueDeclaration, QueueDeleteConditions } from './vhost/virtual-host';
+export type { AlarmRefusal, LengthLimitRefusal, PublishOutcome, Refusal, RefusedOutcome, RoutedOutcome, UnroutableOutcome } from './vhost/publish-outcome';
+export type { Queue } from './queue/queue';
+export type { QueueTypeName } from './queue/queue-type';
 export type { Consumer } from './queue/consumer';
 export { QueueEntry, EntryState } from './queue/queue-entry';
 export { Message } from './message/message';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ChannelSnapshot, EntryState, FieldTable, Message, NO_COMMIT_NEEDED, Queue, QueueEntry } from '#core';
+import { ChannelSnapshot, EntryState, FieldTable, Message, NO_COMMIT_NEEDED, PublishOutcome, Queue, QueueEntry } from '#core';
 import {
   AmqpMethod,
   BASIC_CLASS_ID,
@@ -172,7 +172,7 @@ export class AmqpChannel implements ConsumerHost {
         break;
       case MethodId.ConfirmSelect:
         if (this.tx) throw preconditionFailed('cannot switch from tx to confirm mode');
-        this.confirms ??= new PublisherConfirms(this.host.durability, (tag, multiple, ack, settled) => this.sendConfirm(tag, multiple, ack, settled));
+        this.confirms ??= new PublisherConfirms(this.host.durability, (tag, multiple, ack, answered) => this.sendConfirm(tag, multiple, ack, answered));
         if (!method.args.noWait) encodeConfirmSelectOkFrame(out.writer, this.id, {});
         break;
       case MethodId.TxSelect:
@@ -227,7 +227,7 @@ export class AmqpChannel implements ConsumerHost {
   }
 
   private publish(exchange: string, message: Message, mandatory: boolean): void {
-    let outcome;
+    let outcome: PublishOutcome;
     try {
       this.host.access.check('write', 'exchange', exchange);
       outcome = this.host.vhost.publish(exchange, message);
@@ -237,15 +237,27 @@ export class AmqpChannel implements ConsumerHost {
     this.host.stats.received++;
     this.publishes++;
     if (this.confirms !== null) this.host.stats.receivedConfirm++;
-    if (outcome.routed === 0 && mandatory) {
+    this.answerPublish(outcome, message, mandatory);
+  }
+
+  /**
+   * The one place this door answers a publish from its outcome: basic.return for a mandatory
+   * message no queue took, the confirm (basic.ack once what it waits for is committed, basic.nack
+   * when a queue refused it), and flow control when a queue it reached is overloaded.
+   */
+  private answerPublish(outcome: PublishOutcome, message: Message, mandatory: boolean): void {
+    if (outcome.kind === 'unroutable' && mandatory) {
       this.returnMessage(message, ReplyCode.NoRoute, 'NO_ROUTE');
       this.host.stats.returned++;
     }
     const confirms = this.confirms;
     if (confirms !== null) {
-      const seq = confirms.onPublish(outcome.commitToken, outcome.refused);
-      // acked by its consumers before it was written, it needs no commit: confirmed at once
-      if (outcome.commitToken !== NO_COMMIT_NEEDED && !outcome.refused) message.whenConsumedUnwritten(() => confirms.confirmNow(seq));
+      if (outcome.kind === 'refused') confirms.onRefused();
+      else {
+        const seq = confirms.onPublish(outcome.commitToken);
+        // acked by its consumers before it was written, it needs no commit: confirmed at once
+        if (outcome.commitToken !== NO_COMMIT_NEEDED) message.whenConsumedUnwritten(() => confirms.confirmNow(seq));
+      }
     }
     this.host.publishAccepted(outcome.overloaded);
   }
@@ -262,9 +274,9 @@ export class AmqpChannel implements ConsumerHost {
     out.schedule();
   }
 
-  private sendConfirm(tag: number, multiple: boolean, ack: boolean, settled: number): void {
+  private sendConfirm(tag: number, multiple: boolean, ack: boolean, answered: number): void {
     if (this.state !== ChannelState.Open) return;
-    if (ack) this.host.stats.confirmed += settled;
+    if (ack) this.host.stats.confirmed += answered;
     const out = this.host.output;
     if (ack) encodeBasicAckFrame(out.writer, this.id, { deliveryTag: tag, multiple });
     else encodeBasicNackFrame(out.writer, this.id, { deliveryTag: tag, multiple, requeue: false });

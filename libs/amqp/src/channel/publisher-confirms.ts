@@ -9,8 +9,8 @@ interface CommitBarrier {
   committed: boolean;
 }
 
-/** Sends one basic.ack / basic.nack; `settled` is how many publishes it newly settles. */
-export type ConfirmSender = (deliveryTag: number, multiple: boolean, ack: boolean, settled: number) => void;
+/** Sends one basic.ack / basic.nack; `answered` is how many publishes it newly answers. */
+export type ConfirmSender = (deliveryTag: number, multiple: boolean, ack: boolean, answered: number) => void;
 
 /**
  * Publisher confirms for one channel. A publish that wrote to the store is confirmed once its
@@ -22,7 +22,7 @@ export type ConfirmSender = (deliveryTag: number, multiple: boolean, ack: boolea
  */
 export class PublisherConfirms {
   private lastPublished = 0;
-  /** Everything up to here is settled (acked or nacked). */
+  /** Everything up to here is answered (acked or nacked). */
   private confirmed = 0;
   private readonly barriers: CommitBarrier[] = [];
   private barrierToken: CommitToken = NO_COMMIT_NEEDED;
@@ -40,12 +40,9 @@ export class PublisherConfirms {
    * Registers the next publish with what it must wait for (NO_COMMIT_NEEDED: nothing). Publishes
    * that wait for the same token share one barrier. Returns its sequence number.
    */
-  onPublish(token: CommitToken, refused = false): number {
+  onPublish(token: CommitToken): number {
     const seq = ++this.lastPublished;
-    if (refused) {
-      // a queue refused it (x-overflow reject-publish): nacked, in order with the rest
-      this.barriers.push({ first: seq, last: seq, done: true, committed: false });
-    } else if (token !== NO_COMMIT_NEEDED) {
+    if (token !== NO_COMMIT_NEEDED) {
       const last = this.barriers[this.barriers.length - 1];
       if (last !== undefined && !last.done && this.barrierToken === token) last.last = seq;
       else {
@@ -61,6 +58,13 @@ export class PublisherConfirms {
     }
     this.scheduleEmit();
     return seq;
+  }
+
+  /** Registers the next publish as refused (a queue at its length limit with reject-publish): nacked, in order with the rest. */
+  onRefused(): void {
+    const seq = ++this.lastPublished;
+    this.barriers.push({ first: seq, last: seq, done: true, committed: false });
+    this.scheduleEmit();
   }
 
   /** Publish `seq`, still waiting for a commit, needs it no more: ack it now. */
@@ -106,9 +110,9 @@ export class PublisherConfirms {
 
   private ackUpTo(seq: number): void {
     if (seq <= this.confirmed) return;
-    const settled = seq - this.confirmed - this.countAckedEarly(seq);
+    const answered = seq - this.confirmed - this.countAckedEarly(seq);
     // all of them acked early already: nothing left to say
-    if (settled > 0) this.send(seq, seq > this.confirmed + 1, true, settled);
+    if (answered > 0) this.send(seq, seq > this.confirmed + 1, true, answered);
     this.forgetAckedEarly(seq);
     this.confirmed = seq;
   }

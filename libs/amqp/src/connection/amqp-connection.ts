@@ -357,7 +357,7 @@ export class AmqpConnection implements ChannelHost {
 
   /** Resumes reading unless something still holds the connection back. */
   private resumeReading(): void {
-    if (this.phase === Phase.Closed || this.throttle.holding) return;
+    if (this.phase === Phase.Closed || this.throttle.pausing) return;
     if (this.output.needsDrain) return; // 'drain' resumes
     this.socket.resume();
   }

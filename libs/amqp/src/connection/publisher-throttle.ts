@@ -43,8 +43,8 @@ export class PublisherThrottle {
     private readonly reader: ThrottledReader,
   ) {}
 
-  /** True while any of the three holds the connection back. */
-  get holding(): boolean {
+  /** True while any of the three pauses the connection's reading. */
+  get pausing(): boolean {
     return this.blockedByAlarm || this.pausedForStore || this.flowPause !== null;
   }
 

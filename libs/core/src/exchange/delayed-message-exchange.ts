@@ -1,5 +1,5 @@
 import type { FieldTable } from '../encoding/field-table';
-import type { Queue } from '../queue/queue';
+import type { DelayedHoldingQueue } from '../queue/types/delayed-holding-queue';
 import type { Binding, Destination } from './binding';
 import { Exchange, ExchangeOptions, RoutingType } from './exchange';
 
@@ -15,7 +15,7 @@ export const DELAY_HEADER = 'x-delay';
 export class DelayedMessageExchange extends Exchange {
   readonly type = 'x-delayed-message';
   /** Where delayed messages wait; set by the virtual host when it creates or recovers it. */
-  holding: Queue | null = null;
+  holding: DelayedHoldingQueue | null = null;
 
   constructor(
     vhost: string,

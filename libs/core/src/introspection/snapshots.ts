@@ -1,6 +1,7 @@
 import type { FieldTable } from '../encoding/field-table';
 import type { CoreCounters } from '../metrics';
-import type { QueueOrder, QueueType } from '../queue/queue-options';
+import type { QueueOrder } from '../queue/queue-options';
+import type { QueueTypeName } from '../queue/queue-type';
 
 /**
  * Read-only pictures of what the broker holds, for the management API, the admin page and
@@ -30,7 +31,7 @@ export interface QueueSnapshot {
   arguments: FieldTable;
   order: QueueOrder;
   /** x-queue-type as declared (classic unless quorum). */
-  type: QueueType;
+  type: QueueTypeName;
   /** The policy that applies to it, or null. */
   policy: string | null;
   messagesReady: number;

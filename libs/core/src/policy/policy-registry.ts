@@ -1,6 +1,7 @@
 import type { FieldTable } from '../encoding/field-table';
 import { notFound } from '../errors';
 import { QueueFeatures, readQueueFeatures } from '../queue/queue-options';
+import { declaredQueueType, queueTypeOf } from '../queue/queue-types';
 import type { BrokerStore } from '../store/broker-store';
 import { appliesToQueue, Policy, policyArguments, validatePolicy } from './policy';
 import { NamePattern, storedNamePattern } from '../auth/name-pattern';
@@ -73,10 +74,10 @@ export class PolicyRegistry {
   forQueue(vhost: string, queueName: string, args: FieldTable): AppliedPolicy {
     const policies = this.byVhost.get(vhost);
     if (policies === undefined || policies.size === 0) return { policy: null, arguments: args };
-    const quorum = args['x-queue-type'] === 'quorum';
+    const type = declaredQueueType(args);
     let best: Policy | null = null;
     for (const { policy, matcher } of policies.values()) {
-      if (!appliesToQueue(policy, matcher, queueName, quorum)) continue;
+      if (!appliesToQueue(policy, matcher, queueName, type)) continue;
       if (best === null || policy.priority > best.priority || (policy.priority === best.priority && policy.name < best.name)) best = policy;
     }
     return best === null ? { policy: null, arguments: args } : { policy: best, arguments: { ...policyArguments(best.definition), ...args } };
@@ -88,11 +89,11 @@ export class PolicyRegistry {
    * (say, a dead-letter routing key where the queue sets no dead-letter exchange) is not applied.
    */
   featuresFor(vhost: string, queueName: string, args: FieldTable): { policy: string | null; features: QueueFeatures } {
-    const own = readQueueFeatures(queueName, args);
+    const own = readQueueFeatures(queueName, args, queueTypeOf);
     const applied = this.forQueue(vhost, queueName, args);
     if (applied.policy === null) return { policy: null, features: own };
     try {
-      return { policy: applied.policy.name, features: readQueueFeatures(queueName, applied.arguments) };
+      return { policy: applied.policy.name, features: readQueueFeatures(queueName, applied.arguments, queueTypeOf) };
     } catch {
       return { policy: null, features: own };
     }

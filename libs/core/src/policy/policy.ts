@@ -1,6 +1,8 @@
 import type { FieldTable } from '../encoding/field-table';
 import { BrokerError, invalidRequest } from '../errors';
 import { readQueueFeatures } from '../queue/queue-options';
+import type { QueueType } from '../queue/queue-type';
+import { queueTypeOf } from '../queue/queue-types';
 import { compileNamePattern, NamePattern } from '../auth/name-pattern';
 
 /** What a policy applies to, as RabbitMQ's `apply-to`. */
@@ -65,7 +67,7 @@ export function validatePolicy(policy: Policy): Policy {
   if (unknown.length > 0) fail(`${unknown.map((key) => `'${key}'`).join(', ')} ${unknown.length === 1 ? 'is not a recognised policy setting' : 'are not recognised policy settings'} (${Object.keys(POLICY_KEYS).join(', ')})`);
   try {
     // a routing key alone is valid: it may meet a queue's own x-dead-letter-exchange
-    readQueueFeatures(`policy ${policy.name}`, { 'x-dead-letter-exchange': '', ...policyArguments(policy.definition) });
+    readQueueFeatures(`policy ${policy.name}`, { 'x-dead-letter-exchange': '', ...policyArguments(policy.definition) }, queueTypeOf);
   } catch (error) {
     if (!(error instanceof BrokerError)) throw error;
     // the queue texts name the argument; say the policy key instead
@@ -77,10 +79,9 @@ export function validatePolicy(policy: Policy): Policy {
 }
 
 /** Whether the policy applies to a queue of that name and type. */
-export function appliesToQueue(policy: Policy, matcher: NamePattern, queueName: string, quorum: boolean): boolean {
+export function appliesToQueue(policy: Policy, matcher: NamePattern, queueName: string, type: QueueType): boolean {
   const target = policy.applyTo;
   if (target === 'exchanges') return false;
-  if (target === 'classic_queues' && quorum) return false;
-  if (target === 'quorum_queues' && !quorum) return false;
+  if ((target === 'classic_queues' || target === 'quorum_queues') && !type.selectedByPolicy(target)) return false;
   return matcher.test(queueName);
 }

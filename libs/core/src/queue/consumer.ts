@@ -11,7 +11,7 @@ export interface Consumer {
   /** Higher priority consumers are served first while they have credit (x-priority). */
   readonly priority: number;
   readonly exclusive: boolean;
-  /** Settled at hand-over (AMQP no-ack); the queue does not wait for an ack. */
+  /** Acked at hand-over (AMQP no-ack); the queue does not wait for an ack. */
   readonly autoAck: boolean;
   /** The door's id of what holds this consumer (a session and channel), for introspection. */
   readonly owner?: string;

@@ -10,16 +10,16 @@ export const enum StoreState {
   Pending = 1,
   /** Its insert was handed to the writer (committed or about to be). */
   Stored = 2,
-  /** Settled while Pending: the open batch skips it, so it never touches disk. */
+  /** Retired while Pending: the open batch skips it, so it never touches disk. */
   Cancelled = 3,
 }
 
 export const enum EntryState {
   Ready = 0,
-  /** Handed to a consumer (or fetched) and not yet settled. */
+  /** Handed to a consumer (or fetched) and not yet acked or rejected. */
   Unacked = 1,
-  /** Left the queue for good: acked, dropped, purged. */
-  Settled = 2,
+  /** Left the queue for good (retired): acked, dropped, expired, purged, removed. */
+  Retired = 2,
 }
 
 /** A message's place in one queue: ordering key, delivery state and store bookkeeping. */
@@ -31,9 +31,9 @@ export class QueueEntry {
   /** Id of the shared body row this entry's stored row points to; 0 when stored inline. */
   sharedBodyId = 0;
   state: EntryState = EntryState.Ready;
-  /** Consumer holding it unacked; null while ready or when fetched with basic.get. */
-  holder: Consumer | null = null;
-  /** The holder's own reference for it while unacked (an AMQP delivery tag). */
+  /** The consumer it is out with, unacked; null while ready or when fetched with basic.get. */
+  consumer: Consumer | null = null;
+  /** The consumer's own reference for it while unacked (an AMQP delivery tag). */
   deliveryTag = 0;
   /** When it expires (message TTL, epoch ms); 0 = never. Kept across restarts by the store. */
   expiresAt = 0;

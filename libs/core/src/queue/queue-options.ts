@@ -1,6 +1,7 @@
 import type { FieldTable } from '../encoding/field-table';
 import type { MessageProperties } from '../encoding/properties';
 import { preconditionFailed } from '../errors';
+import type { QueueType } from './queue-type';
 
 export interface QueueOptions {
   durable: boolean;
@@ -28,8 +29,8 @@ export interface QueueFeatures {
   deadLetterRoutingKey: string | null;
   /** x-single-active-consumer: one consumer at a time gets the messages. */
   singleActiveConsumer: boolean;
-  /** x-queue-type: quorum queues keep quorum semantics a single node can honour. */
-  queueType: QueueType;
+  /** x-queue-type: the kind of queue (queue-types.ts). */
+  type: QueueType;
   /** x-delivery-limit: failed deliveries a message may have before it is dead-lettered; null = no limit. */
   deliveryLimit: number | null;
   /** x-expires: the queue is deleted after this many ms unused; null = never. */
@@ -113,28 +114,10 @@ function expiresOf(name: string, args: FieldTable): number | null {
   return value;
 }
 
-export type QueueType = 'classic' | 'quorum';
-
-/** RabbitMQ 4's delivery limit of a quorum queue declared without x-delivery-limit. */
-export const QUORUM_DEFAULT_DELIVERY_LIMIT = 20;
-
-/** Header telling a consumer how many earlier deliveries of the message failed (quorum semantics). */
-export const DELIVERY_COUNT_HEADER = 'x-delivery-count';
-
-function queueTypeOf(name: string, args: FieldTable): QueueType {
-  const raw = args['x-queue-type'];
-  if (raw === undefined || raw === null || raw === 'classic') return 'classic';
-  if (raw === 'quorum') return 'quorum';
-  if (raw === 'stream') {
-    throw preconditionFailed(`queue '${name}': x-queue-type 'stream' is not supported by this broker; declare a classic or quorum queue`);
-  }
-  throw preconditionFailed(`invalid arg 'x-queue-type' for queue '${name}': expected 'classic', 'quorum' or 'stream', got ${typeof raw === 'string' ? `'${raw}'` : typeof raw}`);
-}
-
 /** x-delivery-limit: a non-negative integer; a negative one means no limit, as in RabbitMQ 4. */
-function deliveryLimitOf(name: string, args: FieldTable, queueType: QueueType): number | null {
+function deliveryLimitOf(name: string, args: FieldTable, type: QueueType): number | null {
   const raw = args['x-delivery-limit'];
-  if (raw === undefined || raw === null) return queueType === 'quorum' ? QUORUM_DEFAULT_DELIVERY_LIMIT : null;
+  if (raw === undefined || raw === null) return type.defaultDeliveryLimit;
   const value = typeof raw === 'bigint' ? Number(raw) : raw;
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw preconditionFailed(`invalid arg 'x-delivery-limit' for queue '${name}': expected an integer, got ${typeof raw}`);
@@ -160,11 +143,14 @@ export const DEFAULT_RANK = 512;
 export const NOT_BEFORE_HEADER = 'x-not-before';
 export const MAX_RANK = 0xffffffff;
 
+/** Finds the queue type the arguments ask for (queue-types.ts), or throws the declarer's 406. */
+export type QueueTypeLookup = (queue: string, args: FieldTable) => QueueType;
+
 /**
- * Reads queue features from x-* declare arguments. `x-queue-order: "rank"` selects explicit
- * ranks; `x-max-priority` selects AMQP priorities.
+ * Reads queue features from x-* declare arguments, checking each as RabbitMQ does (406 with its
+ * texts). `x-queue-order: "rank"` selects explicit ranks; `x-max-priority` selects AMQP priorities.
  */
-export function readQueueFeatures(name: string, args: FieldTable): QueueFeatures {
+export function readQueueFeatures(name: string, args: FieldTable, typeOf: QueueTypeLookup): QueueFeatures {
   const deadLetterExchange = stringArgument(name, args, 'x-dead-letter-exchange');
   const deadLetterRoutingKey = stringArgument(name, args, 'x-dead-letter-routing-key');
   if (deadLetterRoutingKey !== null && deadLetterExchange === null) {
@@ -174,13 +160,13 @@ export function readQueueFeatures(name: string, args: FieldTable): QueueFeatures
   if (sac !== undefined && sac !== null && typeof sac !== 'boolean') {
     throw preconditionFailed(`invalid arg 'x-single-active-consumer' for queue '${name}': expected a boolean, got ${typeof sac}`);
   }
-  const queueType = queueTypeOf(name, args);
+  const type = typeOf(name, args);
   const deadLetter = {
     deadLetterExchange,
     deadLetterRoutingKey,
     singleActiveConsumer: sac === true,
-    queueType,
-    deliveryLimit: deliveryLimitOf(name, args, queueType),
+    type,
+    deliveryLimit: deliveryLimitOf(name, args, type),
     expires: expiresOf(name, args),
     messageTtl: messageTtlOf(name, args),
     maxLength: nonNegativeIntegerArgument(name, args, 'x-max-length'),

@@ -44,8 +44,8 @@ export class ReadyPager {
     private readonly memoryBudget: number,
     private readonly index: RankIndex,
     private readonly accounting: ReadyAccounting,
-    /** Rows of entries held elsewhere (delayed): skipped when paged rows are read back. */
-    private readonly heldElsewhere: (seq: number) => boolean,
+    /** Rows of entries the delayed set keeps: skipped when paged rows are read back. */
+    private readonly delayedElsewhere: (seq: number) => boolean,
   ) {}
 
   get enabled(): boolean {
@@ -118,7 +118,7 @@ export class ReadyPager {
       }
       bucket.pagedAfter = rows[rows.length - 1]!.seq;
       for (const entry of rows) {
-        if (bucket.removed?.delete(entry.seq) || this.heldElsewhere(entry.seq)) continue;
+        if (bucket.removed?.delete(entry.seq) || this.delayedElsewhere(entry.seq)) continue;
         bucket.memory.pushBack(entry);
         accounting.pagedIn(bucket, entry);
       }
@@ -154,7 +154,7 @@ export class ReadyPager {
     for (;;) {
       const rows = this.pager.readPaged(this.queue, bucket.rank, cursor, REFILL_CHUNK);
       for (const entry of rows) {
-        if (bucket.removed?.has(entry.seq) || this.heldElsewhere(entry.seq)) continue;
+        if (bucket.removed?.has(entry.seq) || this.delayedElsewhere(entry.seq)) continue;
         if (!visit(entry)) return false;
       }
       if (rows.length < REFILL_CHUNK) return true;

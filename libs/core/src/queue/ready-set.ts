@@ -20,11 +20,11 @@ export class ReadySet {
     ranked: boolean,
     entryPager: EntryPager | null,
     memoryBudget: number,
-    /** Rows of entries held elsewhere (delayed): skipped when paged rows are read back. */
-    heldElsewhere: (seq: number) => boolean = () => false,
+    /** Rows of entries the delayed set keeps: skipped when paged rows are read back. */
+    delayedElsewhere: (seq: number) => boolean = () => false,
   ) {
     this.index = new RankIndex(ranked);
-    this.pager = new ReadyPager(queue, entryPager, memoryBudget, this.index, this.accounting, heldElsewhere);
+    this.pager = new ReadyPager(queue, entryPager, memoryBudget, this.index, this.accounting, delayedElsewhere);
   }
 
   get count(): number {

@@ -1,9 +1,8 @@
 import type { FieldTable } from '../encoding/field-table';
 import type { CoreMetrics } from '../metrics';
 import type { PolicyRegistry } from '../policy/policy-registry';
-import type { Queue, QueueLimits } from '../queue/queue';
+import type { QueueLimits } from '../queue/queue-type';
 import type { BrokerStore } from '../store/broker-store';
-import type { CommitToken } from '../store/commit-token';
 
 /** What a virtual host needs from the broker around it. */
 export interface VhostContext {
@@ -15,6 +14,8 @@ export interface VhostContext {
   /** Queues at most in one vhost; 0 = no limit. */
   readonly maxQueues: number;
   readonly policies: PolicyRegistry;
+  /** The broker's resource alarms: what is on (ResourceAlarms.active), or null. */
+  readonly alarms: { readonly active: string | null };
 }
 
 export interface ExchangeDeclaration {
@@ -50,19 +51,4 @@ export interface QueueDeleteConditions {
   ifUnused?: boolean;
   ifEmpty?: boolean;
   owner?: string | null;
-}
-
-/** Result of one publish; the object is reused, read it before the next publish. */
-export interface PublishOutcome {
-  /** Queues the message was enqueued on. */
-  routed: number;
-  /**
-   * What to wait for before the publish may be acknowledged as durable (Broker.onDurable):
-   * NO_COMMIT_NEEDED unless it was written to the store (persistent message, durable queue).
-   */
-  commitToken: CommitToken;
-  /** A queue it reached is overloaded (flow control): the publisher should pause until its relief. */
-  overloaded: Queue | null;
-  /** A queue refused it (a length limit with x-overflow reject-publish*): confirms answer basic.nack. */
-  refused: boolean;
 }

@@ -68,12 +68,19 @@ export class DeliveryIndex {
   }
 
   /** Adds or replaces a pending, in-flight or dead delivery. */
-  hold(record: DeliveryRecord): void {
+  track(record: DeliveryRecord): void {
     const previous = this.active.get(record.id);
     this.recent.delete(record.id);
     this.active.set(record.id, record);
     if (previous !== undefined && previous.orderingKey !== undefined) this.leaveKey(previous);
     if (record.orderingKey !== undefined && record.state !== 'dead') this.joinKey(record);
+  }
+
+  /** A delivery the broker did not keep after all (its intake was refused): it was never here. */
+  forget(record: DeliveryRecord): void {
+    if (this.active.get(record.id) !== record) return;
+    this.active.delete(record.id);
+    if (record.orderingKey !== undefined) this.leaveKey(record);
   }
 
   /** A delivery is delivered or cancelled: it leaves the active set for the recent list. */

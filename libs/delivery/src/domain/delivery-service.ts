@@ -1,4 +1,4 @@
-import { Broker, Message, NOT_BEFORE_HEADER, PersistentCounter, Queue, QueueEntry, VirtualHost } from '#core';
+import { AlarmRule, Broker, Message, NOT_BEFORE_HEADER, PersistentCounter, PublishOutcome, Queue, QueueEntry, Refusal, VirtualHost } from '#core';
 import type { DeliveryOptions } from '../delivery-options';
 import type { HttpSender } from '../sender/http-sender';
 import { CircuitBreaker } from './circuit-breaker';
@@ -78,13 +78,13 @@ export class DeliveryService {
         // recovered entries list as ready until they are taken; their header says when they are due
         const notBefore = dueAt || Number(entry.message.properties.headers?.[NOT_BEFORE_HEADER] ?? 0);
         if (notBefore > Date.now()) record.nextAttemptAt = notBefore;
-        this.index.hold(record);
+        this.index.track(record);
       }
       return true;
     });
     await this.dead.list((entry) => {
       const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
-      if (delivery !== null) this.index.hold(recordOf(delivery, 'dead'));
+      if (delivery !== null) this.index.track(recordOf(delivery, 'dead'));
       return true;
     });
     this.worker = new DeliveryWorker(
@@ -146,8 +146,9 @@ export class DeliveryService {
    * committed (202), or the earlier acceptance (200).
    */
   async accept(request: DeliveryRequest, requester: string | null = null): Promise<Accepted> {
-    const alarm = this.broker.alarms.active;
-    if (alarm !== null) throw new DeliveryRequestError(503, `not accepting deliveries while a resource alarm is on (${alarm})`);
+    // refused before any work (a repeated UUID too), as before the intake decided it
+    const alarm = this.vhost.alarmRefusal();
+    if (alarm !== null) throw refusedDelivery(alarm.refusal);
     const hash = contentHash(request);
     const existing = this.lookup(request.id);
     if (existing !== undefined) {
@@ -159,8 +160,14 @@ export class DeliveryService {
     const delivery: Delivery = { ...request, acceptedAt: Date.now(), acceptNo: this.acceptNo.next(), hash, attempts: [], replays: 0 };
     if (requester !== null) delivery.requester = requester;
     const record = recordOf(delivery, 'pending', delivery.acceptedAt);
-    this.index.hold(record);
-    const outcome = this.publishPending(delivery, 0);
+    // indexed first: the worker may take it while it is published
+    this.index.track(record);
+    const outcome = this.publishPending(delivery, 0, 'refuse');
+    if (outcome.kind === 'refused') {
+      // not kept (a policy's x-max-length with reject-publish on the pending queue): no 202, no trace
+      this.index.forget(record);
+      throw refusedDelivery(outcome.refusal);
+    }
     this.events.accepted();
     await this.broker.whenDurable(outcome.commitToken);
     return { status: 202, record };
@@ -168,10 +175,10 @@ export class DeliveryService {
 
   // ---- lookups ---------------------------------------------------------------------------------
 
-  /** The delivery with this UUID: held now, or finished within the idempotency window. */
+  /** The delivery with this UUID: tracked now, or finished within the idempotency window. */
   lookup(id: string): DeliveryRecord | undefined {
-    const held = this.index.get(id);
-    if (held !== undefined) return held;
+    const tracked = this.index.get(id);
+    if (tracked !== undefined) return tracked;
     const stored = this.broker.readRecord(FINISHED_RECORDS, id);
     return stored === undefined ? undefined : (JSON.parse(stored.toString('utf8')) as DeliveryRecord);
   }
@@ -216,8 +223,13 @@ export class DeliveryService {
       delete again.deadReason;
       if (requester !== null) again.requester = requester;
       const fresh = recordOf(again, 'pending');
-      this.index.hold(fresh);
-      this.publishPending(again, 0);
+      this.index.track(fresh);
+      if (this.publishPending(again, 0).kind === 'refused') {
+        // the pending queue is full: it stays dead, as it was
+        this.index.track(record);
+        this.vhost.publish('', deliveryMessage(delivery, this.deadName));
+        continue;
+      }
       replayed++;
     }
     await this.broker.whenDurable();
@@ -256,13 +268,19 @@ export class DeliveryService {
     return record;
   }
 
-  private publishPending(delivery: Delivery, dueAt: number): ReturnType<VirtualHost['publish']> {
+  private publishPending(delivery: Delivery, dueAt: number, onAlarm: AlarmRule = 'accept'): PublishOutcome {
     const message = deliveryMessage(delivery, this.pendingName, dueAt);
     this.decoded.set(message, delivery);
-    return this.vhost.publish('', message);
+    return this.vhost.publish('', message, onAlarm);
   }
 
   private remember(record: DeliveryRecord): void {
     this.broker.putRecord(FINISHED_RECORDS, record.id, Buffer.from(JSON.stringify(record)), Date.now() + this.options.idempotencyWindowMs);
   }
+}
+
+/** The one answer of this door to a refused delivery: 503, saying why; nothing was kept. */
+function refusedDelivery(refusal: Refusal): DeliveryRequestError {
+  if (refusal.reason === 'resource-alarm') return new DeliveryRequestError(503, `not accepting deliveries while a resource alarm is on (${refusal.alarm})`);
+  return new DeliveryRequestError(503, `not accepting deliveries: queue '${refusal.queue.name}' is full and refuses new messages (x-overflow ${refusal.overflow})`);
 }

@@ -110,7 +110,7 @@ export class DeliveryWorker implements Consumer {
         return;
       }
       record = recordOf(delivery, 'pending');
-      this.index.hold(record);
+      this.index.track(record);
     }
     // judged every time it is taken, whoever put it in the queue: a permission taken away
     // stops the deliveries still pending too
@@ -132,7 +132,7 @@ export class DeliveryWorker implements Consumer {
     record.deadReason = deadReason;
     record.updatedAt = Date.now();
     delete record.nextAttemptAt;
-    this.index.hold(record);
+    this.index.track(record);
     this.moves.bury({ ...delivery, deadReason });
     this.events.dead(record);
     this.queue.ack(entry);
@@ -269,14 +269,14 @@ export class DeliveryWorker implements Consumer {
       const dueAt = now + retryDelayMs(this.limits.retry, failures, retryAfter);
       record.state = 'pending';
       record.nextAttemptAt = dueAt;
-      this.index.hold(record);
+      this.index.track(record);
       this.moves.reschedule(next, dueAt);
     } else {
       next.deadReason = verdict === 'retry' ? `gave up after ${failures} attempts` : describeFinal(sent);
       record.state = 'dead';
       record.deadReason = next.deadReason;
       delete record.nextAttemptAt;
-      this.index.hold(record);
+      this.index.track(record);
       this.moves.bury(next);
       this.events.dead(record);
     }

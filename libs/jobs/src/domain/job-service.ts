@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Access, Broker, Message, NOT_BEFORE_HEADER, PersistentCounter, Queue, QueueEntry } from '#core';
+import { Access, Broker, Message, NOT_BEFORE_HEADER, PersistentCounter, Queue, QueueEntry, Refusal } from '#core';
 import { JOBS_OPTIONS, JobsOptions } from '../jobs-options';
 import { BlockedReceiver } from './blocked-receiver';
 import { JobRequestError, notFound } from './job-errors';
@@ -76,8 +76,10 @@ export class JobService {
 
   /** Enqueues a job; resolves once it is committed to the store (the `ok` promise). */
   async schedule(request: ScheduleRequest): Promise<ScheduledJob> {
-    const alarm = this.broker.alarms.active;
-    if (alarm !== null) throw new JobRequestError(503, 1, `not accepting jobs while a resource alarm is on (${alarm})`);
+    const vhost = this.lanes.vhost;
+    // refused before any work (a duplicate too), as before the intake decided it
+    const alarm = vhost.alarmRefusal();
+    if (alarm !== null) throw refusedJob(alarm.refusal, request.lane);
     if (request.idempotencyKey !== undefined) {
       await this.loadIdempotencyKeys();
       const seen = this.idempotency.get(request.idempotencyKey);
@@ -89,10 +91,9 @@ export class JobService {
     const queue = this.lanes.queue(request.lane);
     const jobNum = this.jobNum.next();
     const { message, hash } = jobMessage({ ...request, queueName: queue.name, jobNum });
-    if (this.lanes.vhost.publish('', message).refused) {
-      // a lane declared with x-max-length and x-overflow reject-publish: no ok for a job not kept
-      throw new JobRequestError(503, 1, `lane '${request.lane}' is full and refuses new jobs (x-overflow ${queue.features.overflow})`);
-    }
+    const outcome = vhost.publish('', message, 'refuse');
+    // no ok for a job not kept
+    if (outcome.kind === 'refused') throw refusedJob(outcome.refusal, request.lane);
     if (request.idempotencyKey !== undefined) {
       this.idempotency.set(request.idempotencyKey, { jobNum, hash, lane: request.lane, at: Date.now() });
     }
@@ -105,7 +106,9 @@ export class JobService {
     const original = entry.message;
     const headers = { ...(original.properties.headers ?? {}), [NOT_BEFORE_HEADER]: notBefore };
     const copy = new Message(original.exchange, entry.queue.name, { ...original.properties, headers, deliveryMode: 2 }, null, original.body);
-    this.lanes.vhost.publish('', copy);
+    // a full lane refuses the copy: the caller keeps its lease (acking it would lose the job)
+    const outcome = this.lanes.vhost.publish('', copy);
+    if (outcome.kind === 'refused') throw refusedJob(outcome.refusal, this.laneOfEntry(entry));
     await this.committed();
   }
 
@@ -231,6 +234,13 @@ export class JobService {
   cancelWaiters(): void {
     for (const set of this.waiters.values()) for (const receiver of set) receiver.cancel();
   }
+}
+
+/** The one answer of this door to a refused job: 503, saying why. */
+function refusedJob(refusal: Refusal, lane: string): JobRequestError {
+  if (refusal.reason === 'resource-alarm') return new JobRequestError(503, 1, `not accepting jobs while a resource alarm is on (${refusal.alarm})`);
+  // a lane declared with x-max-length and x-overflow reject-publish
+  return new JobRequestError(503, 1, `lane '${lane}' is full and refuses new jobs (x-overflow ${refusal.overflow})`);
 }
 
 async function findIn(queue: Queue, jobNum: number): Promise<{ entry: QueueEntry; dueAt: number } | undefined> {

@@ -114,9 +114,9 @@ export class TopologyController {
     const payload = body.payload_encoding === 'base64' ? Buffer.from(body.payload, 'base64') : Buffer.from(body.payload, 'utf8');
     const exchange = name === 'amq.default' ? '' : name;
     const outcome = this.m.vhost(vhost).publish(exchange, new Message(exchange, body.routing_key, publishProperties(body.properties), null, payload));
-    const routed = outcome.routed > 0;
     await this.m.broker.whenDurable(outcome.commitToken);
-    return { routed };
+    // RabbitMQ's answer is about routing: a message a queue refused (x-overflow reject-publish) did reach one
+    return { routed: outcome.kind !== 'unroutable' };
   }
 
   @Get('exchanges/:vhost/:name/bindings/source')
