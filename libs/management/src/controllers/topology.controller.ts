@@ -115,8 +115,8 @@ export class TopologyController {
     const exchange = name === 'amq.default' ? '' : name;
     const outcome = this.m.vhost(vhost).publish(exchange, new Message(exchange, body.routing_key, publishProperties(body.properties), null, payload));
     await this.m.broker.whenDurable(outcome.commitToken);
-    // RabbitMQ's answer is about routing: a message a queue refused (x-overflow reject-publish) did reach one
-    return { routed: outcome.kind !== 'unroutable' };
+    // a message a queue refused (x-overflow reject-publish) is not kept there: not routed, as the one intake path answers every door
+    return { routed: outcome.kind === 'routed' };
   }
 
   @Get('exchanges/:vhost/:name/bindings/source')
