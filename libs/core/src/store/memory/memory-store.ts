@@ -260,6 +260,11 @@ export class MemoryStore implements BrokerStore {
     return this.pipeline.pendingCommits;
   }
 
+  /**
+   * Commits what is pending. Until the next `recover` (a broker reopened over this store), waits
+   * on anything written later answer false and those writes are dropped, as a closed SQLite
+   * store's are.
+   */
   async close(): Promise<void> {
     this.pipeline.sendOpen();
     this.pipeline.stop();
