@@ -61,6 +61,42 @@ for (const make of [sqlite, memory]) {
       }
     });
 
+    it('returns a commit token for every definition and record write; reads are async and see committed writes only', async () => {
+      const under = make();
+      const store = await under.open();
+      const broker = await openBroker(store);
+      try {
+        const expiresAt = Date.now() + 60_000;
+        const first = store.putRecord('port.records', 'b', Buffer.from('two'), expiresAt);
+        const second = store.putRecord('port.records', 'a', Buffer.from('one'), expiresAt);
+        assert.ok(second >= first, 'tokens of one store only grow');
+        assert.equal(store.isCommitted(second), false);
+        const early = store.readRecord('port.records', 'b');
+        assert.ok(early instanceof Promise, 'reads are async');
+        assert.equal(await early, undefined, 'a write not committed yet is not seen');
+        await broker.whenDurable(second);
+        assert.equal(store.isCommitted(second), true);
+        assert.equal((await store.readRecord('port.records', 'b'))?.toString(), 'two');
+        const listed = await store.listRecords('port.records');
+        assert.deepEqual(listed.map(([key, value]) => [key, value.toString()]), [['a', 'one'], ['b', 'two']], 'by key');
+
+        const definitions = [
+          store.putExchange({ vhost: '/', name: 'port-token-x', type: 'fanout', durable: true, autoDelete: false, internal: false, arguments: {} }),
+          store.putQueue({ id: 9000, vhost: '/', name: 'port-token-q', autoDelete: false, arguments: {} }),
+          store.putBinding({ vhost: '/', source: 'port-token-x', destinationKind: 'queue', destination: 'port-token-q', routingKey: '', arguments: {} }, 'k'),
+          store.deleteRecord('port.records', 'a'),
+          store.setCounter('port.counter', 7),
+        ];
+        for (const token of definitions) assert.ok(token > second && !store.isCommitted(token));
+        await broker.whenDurable(definitions[definitions.length - 1]);
+        assert.ok(definitions.every((token) => store.isCommitted(token)));
+        assert.deepEqual((await store.listRecords('port.records')).map(([key]) => key), ['b']);
+      } finally {
+        await broker.close();
+        under.cleanup();
+      }
+    });
+
     it('recovers durable definitions and persistent messages in order, delivered ones marked redelivered', async () => {
       const under = make();
       let broker = await openBroker(await under.open());

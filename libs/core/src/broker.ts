@@ -10,6 +10,7 @@ import { recoverBroker } from './recovery';
 import { SessionRegistries } from './sessions/session-registry';
 import type { BrokerStore } from './store/broker-store';
 import { CommitCallback, CommitToken, NO_COMMIT_NEEDED } from './store/commit-token';
+import { CommitTracker } from './store/commit-tracker';
 import { VhostContext, VirtualHost } from './vhost/virtual-host';
 
 export interface BrokerOptions {
@@ -77,6 +78,8 @@ export class Broker {
   private recoveredCounters = new Map<string, number>();
   private seq = 0;
   private queueId = 0;
+  /** Answers for the commit tokens of every store composed in (today the one store). */
+  private readonly commits = new CommitTracker();
   /** The promise handed to everyone awaiting the open batch (see whenDurable). */
   private sharedDurable: { token: CommitToken; promise: Promise<void> } | null = null;
   private readonly startedAt = Date.now();
@@ -91,7 +94,7 @@ export class Broker {
     private readonly store: BrokerStore,
     options: BrokerOptions,
   ) {
-    store.attachMetrics(this.metrics);
+    this.commits.add(store, this.metrics);
     this.users = new UserRegistry(store, options.authentication);
     this.policies = new PolicyRegistry(store);
     this.policies.onChange((vhost) => this.vhosts.get(vhost)?.reapplyPolicies());
@@ -117,7 +120,7 @@ export class Broker {
   static async open(store: BrokerStore, options: BrokerOptions): Promise<Broker> {
     const broker = new Broker(store, options);
     const started = process.hrtime.bigint();
-    broker.policies.load();
+    await broker.policies.load();
     const recovered = recoverBroker(await store.recover(), {
       store,
       memoryBudget: options.queueMemoryBudget,
@@ -128,7 +131,7 @@ export class Broker {
     broker.recoveredCounters = recovered.counters;
     broker.recoveredMessages = recovered.messages;
     if (!broker.vhosts.has(DEFAULT_VHOST)) broker.addVhost(DEFAULT_VHOST);
-    broker.users.load();
+    await broker.users.load();
     await broker.users.seed(options.defaultUser ?? null, options.users ?? [], DEFAULT_VHOST);
     broker.users.restrictToLoopback(options.loopbackUsers ?? []);
     broker.recoverySeconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -201,31 +204,37 @@ export class Broker {
 
   // ---- keyed records (idempotency keys, finished deliveries) ----------------------------------
 
-  /** Durably keeps `value` under (namespace, key) until `expiresAt`; committed with everything else. */
-  putRecord(namespace: string, key: string, value: Buffer, expiresAt: number): void {
-    this.store.putRecord(namespace, key, value, expiresAt);
+  /**
+   * Durably keeps `value` under (namespace, key) until `expiresAt`; committed with everything else.
+   * Returns the token to wait on (`whenDurable`) before saying it is kept.
+   */
+  putRecord(namespace: string, key: string, value: Buffer, expiresAt: number): CommitToken {
+    return this.store.putRecord(namespace, key, value, expiresAt);
   }
 
-  /** The committed, unexpired record, or undefined (recent uncommitted writes are not seen). */
-  readRecord(namespace: string, key: string): Buffer | undefined {
+  /**
+   * The committed, unexpired record, or undefined (recent uncommitted writes are not seen). Async:
+   * a networked store asks its database.
+   */
+  readRecord(namespace: string, key: string): Promise<Buffer | undefined> {
     return this.store.readRecord(namespace, key);
   }
 
   // ---- durability ------------------------------------------------------------------------------
 
-  /** A token covering everything accepted so far; `whenDurable` says when it is on disk. */
+  /** A token covering everything accepted so far, in every store; `whenDurable` says when it is on disk. */
   durabilityToken(): CommitToken {
-    return this.store.currentToken();
+    return this.commits.currentToken();
   }
 
   /**
-   * Calls back once what the token covers is durable (true), or can never be (false: the store
-   * failed). The callback form is for hot paths (publisher confirms); doors that await use
-   * `whenDurable`.
+   * Calls back once what the token covers is durable (true), or can never be (false: its store
+   * failed). A token of any store composed in: its slot names the store that answers. The
+   * callback form is for hot paths (publisher confirms); doors that await use `whenDurable`.
    */
   onDurable(token: CommitToken, callback: CommitCallback): void {
     if (token === NO_COMMIT_NEEDED) queueMicrotask(() => callback(true));
-    else this.store.whenCommitted(token, callback);
+    else this.commits.whenCommitted(token, callback);
   }
 
   /** Resolves once the token (default: everything so far) is durable; rejects with `store-unavailable`. */

@@ -34,7 +34,7 @@ export { NO_COMMIT_NEEDED } from './store/commit-token';
 export type { CommitToken, CommitCallback } from './store/commit-token';
 
 // the store port and its implementations, composed in by the application
-export type { BrokerStore } from './store/broker-store';
+export type { BrokerStore, CommitSource, DefinitionStore } from './store/broker-store';
 export type { BindingRecord, BucketSummary, ExchangeRecord, QueueRecord, RecoveredState } from './store/store-records';
 export type { QueueStore } from './queue/queue-store';
 export { SqliteStore } from './store/sqlite/sqlite-store';

@@ -1,11 +1,12 @@
 import { recoveryHeadLimit } from './queue/ready-pager';
 import type { Queue } from './queue/queue';
-import type { BrokerStore } from './store/broker-store';
+import type { QueueStore } from './queue/queue-store';
 import type { RecoveredState } from './store/store-records';
 import type { VirtualHost } from './vhost/virtual-host';
 
 export interface RecoveryTarget {
-  store: BrokerStore;
+  /** The classic queues' local log, whose paged rows are read back synchronously. */
+  store: QueueStore;
   /** Ready-message bytes a queue keeps in memory. */
   memoryBudget: number;
   /** The vhost of that name, created (without writing it back) when missing. */

@@ -82,12 +82,12 @@ export class UserRegistry {
   }
 
   /** Loads the stored users and permissions. */
-  load(): void {
-    for (const [, value] of this.store.listRecords(USERS)) {
+  async load(): Promise<void> {
+    for (const [, value] of await this.store.listRecords(USERS)) {
       const user = JSON.parse(value.toString('utf8')) as UserDefinition;
       this.users.set(user.name, user);
     }
-    for (const [, value] of this.store.listRecords(PERMISSIONS)) {
+    for (const [, value] of await this.store.listRecords(PERMISSIONS)) {
       const permission = JSON.parse(value.toString('utf8')) as PermissionDefinition;
       this.permissions.set(permissionKey(permission.vhost, permission.user), permission);
     }
@@ -103,8 +103,10 @@ export class UserRegistry {
    * the configuration first names keeps its stored definition.
    */
   async seed(defaultUser: DefaultUser | null, configured: readonly UserDefinition[], vhost: string): Promise<void> {
-    const seeded = new Map(this.store.listRecords(SEEDED).map(([key, value]) => [key, value.toString('utf8')]));
-    const mark = (key: string, value: string): void => this.store.putRecord(SEEDED, key, Buffer.from(value), FOREVER);
+    const seeded = new Map((await this.store.listRecords(SEEDED)).map(([key, value]) => [key, value.toString('utf8')]));
+    const mark = (key: string, value: string): void => {
+      this.store.putRecord(SEEDED, key, Buffer.from(value), FOREVER);
+    };
     const create = (user: UserDefinition): void => {
       this.put(user.name, { passwordHash: user.passwordHash, algorithm: user.hashingAlgorithm ?? 'bcrypt' }, user.tags);
       if (!this.permissions.has(permissionKey(vhost, user.name))) {

@@ -32,8 +32,8 @@ export class PolicyRegistry {
   constructor(private readonly store: BrokerStore) {}
 
   /** Reads what the store kept (before queues are recovered, so they start with their policies). */
-  load(): void {
-    for (const [, value] of this.store.listRecords(POLICIES)) this.remember(JSON.parse(value.toString()) as Policy);
+  async load(): Promise<void> {
+    for (const [, value] of await this.store.listRecords(POLICIES)) this.remember(JSON.parse(value.toString()) as Policy);
   }
 
   onChange(listener: (vhost: string) => void): void {

@@ -150,7 +150,7 @@ export class DeliveryService {
     const alarm = this.vhost.alarmRefusal();
     if (alarm !== null) throw refusedDelivery(alarm.refusal);
     const hash = contentHash(request);
-    const existing = this.lookup(request.id);
+    const existing = await this.lookup(request.id);
     if (existing !== undefined) {
       if (existing.hash !== hash) throw conflict(`UUID '${request.id}' was accepted with other content`);
       // not delivered again; answered once what was accepted is durable
@@ -175,11 +175,17 @@ export class DeliveryService {
 
   // ---- lookups ---------------------------------------------------------------------------------
 
-  /** The delivery with this UUID: tracked now, or finished within the idempotency window. */
-  lookup(id: string): DeliveryRecord | undefined {
+  /**
+   * The delivery with this UUID: tracked now, or finished within the idempotency window (a keyed
+   * record, read from the store: async).
+   */
+  async lookup(id: string): Promise<DeliveryRecord | undefined> {
     const tracked = this.index.get(id);
     if (tracked !== undefined) return tracked;
-    const stored = this.broker.readRecord(FINISHED_RECORDS, id);
+    const stored = await this.broker.readRecord(FINISHED_RECORDS, id);
+    // while the store answered, an accept of the same UUID may have taken it: the index is newer
+    const trackedNow = this.index.get(id);
+    if (trackedNow !== undefined) return trackedNow;
     return stored === undefined ? undefined : (JSON.parse(stored.toString('utf8')) as DeliveryRecord);
   }
 
@@ -204,7 +210,7 @@ export class DeliveryService {
       return true;
     };
     if ('id' in select) {
-      const record = this.lookup(select.id);
+      const record = await this.lookup(select.id);
       if (record === undefined) throw notFound(`no delivery '${select.id}'`);
       if (record.state !== 'dead') throw conflict(`delivery '${select.id}' is ${record.state}, only dead deliveries are replayed`);
     }
@@ -239,7 +245,7 @@ export class DeliveryService {
 
   /** Cancels a pending (or dead) delivery; one being sent right now cannot be. */
   async cancel(id: string): Promise<DeliveryRecord> {
-    const record = this.lookup(id);
+    const record = await this.lookup(id);
     if (record === undefined) throw notFound(`no delivery '${id}'`);
     if (record.state === 'delivered' || record.state === 'cancelled') throw conflict(`delivery '${id}' is already ${record.state}`);
     if (this.worker?.isInFlight(id)) throw conflict(`delivery '${id}' is being sent right now; cancel again if it is retried`);

@@ -124,7 +124,7 @@ export class DeliveryHttpServer {
 
   private async show(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const id = (request.params as { id: string }).id;
-    const record = this.service.lookup(id);
+    const record = await this.service.lookup(id);
     if (record === undefined) json(reply, 404, { error: `no delivery '${id}'` });
     else json(reply, 200, deliveryView(record));
   }
@@ -143,14 +143,14 @@ export class DeliveryHttpServer {
 
   private async replayOne(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const id = (request.params as { id: string }).id;
-    this.authorizeRecord(user, id);
+    await this.authorizeRecord(user, id);
     await this.service.replay({ id }, user);
     json(reply, 200, { uuid: id, state: 'pending', replayed: 1 });
   }
 
   /** A delivery's destination, checked as at intake; an unknown id is left to answer 404. */
-  private authorizeRecord(user: string | null, id: string): void {
-    const record = user === null ? undefined : this.service.lookup(id);
+  private async authorizeRecord(user: string | null, id: string): Promise<void> {
+    const record = user === null ? undefined : await this.service.lookup(id);
     if (record !== undefined) this.authorizeDestination(user, record.url);
   }
 
@@ -177,7 +177,7 @@ export class DeliveryHttpServer {
 
   private async cancel(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const id = (request.params as { id: string }).id;
-    this.authorizeRecord(user, id);
+    await this.authorizeRecord(user, id);
     json(reply, 200, deliveryView(await this.service.cancel(id)));
   }
 

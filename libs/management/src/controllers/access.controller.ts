@@ -64,20 +64,22 @@ export class AccessController {
   }
 
   @Put('vhosts/:vhost')
-  putVhost(@CurrentUser() user: UserDefinition, @Param('vhost') name: string, @Body(RabbitBody) _body: VhostBody, @Res() reply: FastifyReply): void {
+  async putVhost(@CurrentUser() user: UserDefinition, @Param('vhost') name: string, @Body(RabbitBody) _body: VhostBody, @Res() reply: FastifyReply): Promise<void> {
     const existed = this.m.broker.vhost(name) !== undefined;
     this.m.broker.addVhost(name);
     // as RabbitMQ: whoever creates a vhost gets full permissions in it (else it could not use it)
     if (!existed) this.m.broker.users.setPermission({ user: user.name, vhost: name, configure: '.*', write: '.*', read: '.*' });
+    await this.m.broker.whenDurable();
     void reply.code(existed ? 204 : 201).send();
   }
 
   @Delete('vhosts/:vhost')
   @HttpCode(204)
-  deleteVhost(@Param('vhost') name: string): void {
+  async deleteVhost(@Param('vhost') name: string): Promise<void> {
     this.m.broker.getVhost(name);
     for (const session of this.m.sessions()) if (session.vhost === name) this.m.broker.sessions.close(session.id, `vhost '${name}' is deleted`);
     this.m.broker.deleteVhost(name);
+    await this.m.broker.whenDurable();
   }
 
   @Get('vhosts/:vhost/permissions')
@@ -119,13 +121,15 @@ export class AccessController {
     } else if (existing !== undefined) secret = { passwordHash: existing.passwordHash, algorithm: existing.hashingAlgorithm ?? 'bcrypt' };
     else throw new BadRequestException('password or password_hash is required for a new user');
     const created = this.m.broker.users.put(name, secret, tagsOf(body.tags));
+    await this.m.broker.whenDurable();
     void reply.code(created ? 201 : 204).send();
   }
 
   @Delete('users/:user')
   @HttpCode(204)
-  deleteUser(@Param('user') name: string): void {
+  async deleteUser(@Param('user') name: string): Promise<void> {
     this.m.broker.users.delete(name);
+    await this.m.broker.whenDurable();
   }
 
   @Get('users/:user/permissions')
@@ -149,16 +153,18 @@ export class AccessController {
   }
 
   @Put('permissions/:vhost/:user')
-  putPermission(@Param('vhost') vhost: string, @Param('user') user: string, @Body(RabbitBody) body: PermissionBody, @Res() reply: FastifyReply): void {
+  async putPermission(@Param('vhost') vhost: string, @Param('user') user: string, @Body(RabbitBody) body: PermissionBody, @Res() reply: FastifyReply): Promise<void> {
     this.m.vhost(vhost);
     const created = this.m.broker.users.setPermission({ user, vhost, configure: body.configure, write: body.write, read: body.read });
+    await this.m.broker.whenDurable();
     void reply.code(created ? 201 : 204).send();
   }
 
   @Delete('permissions/:vhost/:user')
   @HttpCode(204)
-  deletePermission(@Param('vhost') vhost: string, @Param('user') user: string): void {
+  async deletePermission(@Param('vhost') vhost: string, @Param('user') user: string): Promise<void> {
     this.m.broker.users.clearPermission(vhost, user);
+    await this.m.broker.whenDurable();
   }
 }
 

@@ -35,16 +35,18 @@ export class DefinitionsController {
   }
 
   @Post('definitions')
-  import(@Body() body: DefinitionsImport, @Res() reply: FastifyReply): void {
+  async import(@Body() body: DefinitionsImport, @Res() reply: FastifyReply): Promise<void> {
     if (body === null || typeof body !== 'object') throw new BadRequestException('definitions must be a JSON object');
     this.apply(body, undefined);
+    await this.m.broker.whenDurable();
     void reply.code(204).send();
   }
 
   @Post('definitions/:vhost')
-  importVhost(@Param('vhost') vhost: string, @Body() body: DefinitionsImport, @Res() reply: FastifyReply): void {
+  async importVhost(@Param('vhost') vhost: string, @Body() body: DefinitionsImport, @Res() reply: FastifyReply): Promise<void> {
     this.m.vhost(vhost);
     this.apply({ exchanges: body.exchanges, queues: body.queues, bindings: body.bindings, policies: body.policies }, vhost);
+    await this.m.broker.whenDurable();
     void reply.code(204).send();
   }
 

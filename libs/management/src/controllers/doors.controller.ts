@@ -95,7 +95,7 @@ export class DoorsController {
   async replay(@CurrentUser() user: UserDefinition, @Param('uuid') uuid: string): Promise<ReplayResultDto> {
     const deliveries = this.requireReplay(user);
     // answered here: the delivery door's own errors are not the management API's
-    const record = deliveries.service.lookup(uuid);
+    const record = await deliveries.service.lookup(uuid);
     if (record === undefined) throw new NotFoundException(`no delivery '${uuid}'`);
     if (record.state !== 'dead') throw new ConflictException(`delivery '${uuid}' is ${record.state}, only dead deliveries are replayed`);
     return { replayed: await deliveries.service.replay({ id: uuid }) };

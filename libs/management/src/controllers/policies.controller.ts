@@ -60,19 +60,21 @@ export class PoliciesController {
   }
 
   @Put('policies/:vhost/:name')
-  put(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PolicyBody, @Res() reply: FastifyReply): void {
+  async put(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: PolicyBody, @Res() reply: FastifyReply): Promise<void> {
     this.authz.requirePolicy(user, vhost, body.definition);
     this.m.vhost(vhost);
     const existed = this.m.broker.policies.get(vhost, name) !== undefined;
     this.m.broker.policies.put({ vhost, name, pattern: body.pattern, applyTo: body['apply-to'] ?? 'all', priority: body.priority ?? 0, definition: body.definition });
+    await this.m.broker.whenDurable();
     void reply.code(existed ? 204 : 201).send();
   }
 
   @Delete('policies/:vhost/:name')
   @HttpCode(204)
-  delete(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): void {
+  async delete(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): Promise<void> {
     this.authz.requirePolicy(user, vhost);
     this.m.vhost(vhost);
     this.m.broker.policies.delete(vhost, name);
+    await this.m.broker.whenDurable();
   }
 }

@@ -87,23 +87,25 @@ export class TopologyController {
   }
 
   @Put('exchanges/:vhost/:name')
-  putExchange(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: ExchangeBody, @Res() reply: FastifyReply): void {
+  async putExchange(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: ExchangeBody, @Res() reply: FastifyReply): Promise<void> {
     this.authz.requireVhost(user, vhost);
     const host = this.m.vhost(vhost);
     const existed = host.findExchange(name) !== undefined;
     this.authz.channel(user, vhost).requireDeclaration('exchange', name, argumentsOf(body.arguments), existed);
     host.declareExchange({ name, type: body.type, durable: body.durable ?? true, autoDelete: body.auto_delete ?? false, internal: body.internal ?? false, arguments: argumentsOf(body.arguments) });
+    await this.m.broker.whenDurable();
     void reply.code(existed ? 204 : 201).send();
   }
 
   @Delete('exchanges/:vhost/:name')
   @HttpCode(204)
-  deleteExchange(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Query('if-unused') ifUnused?: string): void {
+  async deleteExchange(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Query('if-unused') ifUnused?: string): Promise<void> {
     this.authz.requireVhost(user, vhost);
     const host = this.m.vhost(vhost);
     if (host.findExchange(name) === undefined) throw new NotFoundException('Not Found');
     this.authz.channel(user, vhost).require('configure', 'exchange', name);
     host.deleteExchange(name, ifUnused === 'true');
+    await this.m.broker.whenDurable();
   }
 
   @Post('exchanges/:vhost/:name/publish')
@@ -156,29 +158,31 @@ export class TopologyController {
   }
 
   @Put('queues/:vhost/:name')
-  putQueue(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: QueueBody, @Res() reply: FastifyReply): void {
+  async putQueue(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Body(RabbitBody) body: QueueBody, @Res() reply: FastifyReply): Promise<void> {
     this.authz.requireVhost(user, vhost);
     const host = this.m.vhost(vhost);
     const existed = host.findQueue(name) !== undefined;
     this.authz.channel(user, vhost).requireDeclaration('queue', name, argumentsOf(body.arguments), existed);
     host.declareQueue({ name, durable: body.durable ?? true, autoDelete: body.auto_delete ?? false, arguments: argumentsOf(body.arguments) });
+    await this.m.broker.whenDurable();
     void reply.code(existed ? 204 : 201).send();
   }
 
   @Delete('queues/:vhost/:name')
   @HttpCode(204)
-  deleteQueue(
+  async deleteQueue(
     @CurrentUser() user: UserDefinition,
     @Param('vhost') vhost: string,
     @Param('name') name: string,
     @Query('if-empty') ifEmpty?: string,
     @Query('if-unused') ifUnused?: string,
-  ): void {
+  ): Promise<void> {
     this.authz.requireVhost(user, vhost);
     const host = this.m.vhost(vhost);
     if (host.findQueue(name) === undefined) throw new NotFoundException('Not Found');
     this.authz.channel(user, vhost).require('configure', 'queue', name);
     host.deleteQueue(name, { ifEmpty: ifEmpty === 'true', ifUnused: ifUnused === 'true' });
+    await this.m.broker.whenDurable();
   }
 
   @Delete('queues/:vhost/:name/contents')
@@ -266,7 +270,7 @@ export class TopologyController {
   }
 
   @Post('bindings/:vhost/e/:source/:kind/:destination')
-  bind(
+  async bind(
     @CurrentUser() user: UserDefinition,
     @Param('vhost') vhost: string,
     @Param('source') source: string,
@@ -274,13 +278,14 @@ export class TopologyController {
     @Param('destination') destination: string,
     @Body(RabbitBody) body: BindingBody,
     @Res() reply: FastifyReply,
-  ): void {
+  ): Promise<void> {
     this.authz.requireVhost(user, vhost);
     const destinationKind = kindOf(kind);
     this.requireBindingAccess(user, vhost, source, destinationKind, destination);
     const routingKey = body.routing_key ?? '';
     const args = argumentsOf(body.arguments);
     this.m.vhost(vhost).bind(destinationKind, destination, source, routingKey, args);
+    await this.m.broker.whenDurable();
     const location = `${encodeURIComponent(source)}/${kind}/${encodeURIComponent(destination)}/${propertiesKey(routingKey, args)}`;
     void reply.code(201).header('location', location).send();
   }
@@ -300,18 +305,19 @@ export class TopologyController {
 
   @Delete('bindings/:vhost/e/:source/:kind/:destination/:props')
   @HttpCode(204)
-  unbind(
+  async unbind(
     @CurrentUser() user: UserDefinition,
     @Param('vhost') vhost: string,
     @Param('source') source: string,
     @Param('kind') kind: string,
     @Param('destination') destination: string,
     @Param('props') props: string,
-  ): void {
+  ): Promise<void> {
     this.authz.requireVhost(user, vhost);
     const binding = this.findBinding(vhost, source, kindOf(kind), destination, props);
     this.requireBindingAccess(user, vhost, binding.source, binding.destinationKind, binding.destination);
     this.m.vhost(vhost).unbind(binding.destinationKind, binding.destination, binding.source, binding.routingKey, binding.arguments);
+    await this.m.broker.whenDurable();
   }
 
   /** The vhosts whose objects the broker-wide lists show the user. */

@@ -3,6 +3,7 @@ import { Message } from '../../message/message';
 import type { Queue } from '../../queue/queue';
 import { QueueEntry, StoreState } from '../../queue/queue-entry';
 import type { BrokerStore } from '../broker-store';
+import { CommitPipeline, PipelineBatch } from '../commit-pipeline';
 import type { CommitCallback, CommitToken } from '../commit-token';
 import type { BindingRecord, BucketSummary, ExchangeRecord, QueueRecord, RecoveredState } from '../store-records';
 
@@ -16,11 +17,32 @@ interface StoredRow {
   message: Message;
 }
 
+interface KeyedValue {
+  value: Buffer;
+  expiresAt: number;
+}
+
+/** What a turn wrote: inserts and keyed records wait for the commit; the rest applies at once. */
+class MemoryBatch implements PipelineBatch {
+  readonly inserts: QueueEntry[] = [];
+  readonly keyed = new Map<string, KeyedValue | null>();
+  writes = 0;
+  /** Nothing is encoded or copied: a memory batch never makes a backlog. */
+  readonly bytes = 0;
+
+  constructor(readonly no: number) {}
+
+  get isEmpty(): boolean {
+    return this.writes === 0;
+  }
+}
+
 /**
  * A store that keeps its "durable" state in memory: the same port and commit semantics as the
- * SQLite store (writes commit together on the next turn; tokens name commits; paged entries are
- * read back in order), for core tests and embedders that need no durability. Rows keep their
- * Message objects, so nothing is encoded.
+ * SQLite store (writes commit together on the next turn, through the same CommitPipeline; tokens
+ * name commits; paged entries are read back in order), for core tests and embedders that need no
+ * durability. Rows keep their Message objects, so nothing is encoded. A commit is applied on the
+ * spot, so nothing is ever in flight.
  */
 export class MemoryStore implements BrokerStore {
   private readonly vhosts = new Set<string>();
@@ -28,27 +50,22 @@ export class MemoryStore implements BrokerStore {
   private readonly queues = new Map<number, QueueRecord>();
   private readonly bindings = new Map<string, BindingRecord>();
   private readonly counters = new Map<string, number>();
-  private readonly keyed = new Map<string, { value: Buffer; expiresAt: number }>();
-  private pendingKeyed = new Map<string, { value: Buffer; expiresAt: number } | null>();
+  private readonly keyed = new Map<string, KeyedValue>();
   private readonly rows = new Map<number, StoredRow>();
-  private pendingInserts: QueueEntry[] = [];
-  private waiting: { token: number; callback: CommitCallback }[] = [];
-  private committed = 0;
-  private open = 1;
-  private writesInOpen = 0;
-  private commitScheduled = false;
-  private closed = false;
+  private readonly pipeline = new CommitPipeline<MemoryBatch>(
+    { openBatch: (no) => new MemoryBatch(no), holds: () => false, handOver: (batch) => this.apply(batch) },
+    { maxInFlight: Infinity, earlyBytes: Infinity },
+  );
   private metrics: CoreMetrics | null = null;
 
-  readonly backlogged = false;
-
-  attachMetrics(metrics: CoreMetrics): void {
+  attach(slot: number, metrics: CoreMetrics): void {
+    this.pipeline.attach(slot, metrics);
     this.metrics = metrics;
   }
 
   /** Starts a run over what the store holds (a new MemoryStore holds nothing). */
   async recover(): Promise<RecoveredState> {
-    this.closed = false;
+    this.pipeline.restart();
     for (const [seq, row] of this.rows) if (!row.durable || !this.queues.has(row.queueId)) this.rows.delete(seq);
     const buckets = new Map<string, BucketSummary>();
     let maxSeq = 0;
@@ -75,11 +92,11 @@ export class MemoryStore implements BrokerStore {
     };
   }
 
-  // ---- entries ---------------------------------------------------------------------------------
+  // ---- entries (the local log) -----------------------------------------------------------------
 
   insert(entry: QueueEntry): void {
     entry.storeState = StoreState.Pending;
-    this.pendingInserts.push(entry);
+    this.pipeline.open.inserts.push(entry);
     this.wrote();
   }
 
@@ -107,7 +124,7 @@ export class MemoryStore implements BrokerStore {
 
   pageOut(entry: QueueEntry): CommitToken {
     if (entry.storeState === StoreState.None) this.insert(entry);
-    return this.open as CommitToken;
+    return this.pipeline.currentToken();
   }
 
   readPaged(queue: Queue, rank: number, afterSeq: number, limit: number): QueueEntry[] {
@@ -136,60 +153,65 @@ export class MemoryStore implements BrokerStore {
 
   // ---- definitions -----------------------------------------------------------------------------
 
-  putVhost(name: string): void {
+  putVhost(name: string): CommitToken {
     this.vhosts.add(name);
-    this.wrote();
+    return this.wrote();
   }
 
-  putExchange(record: ExchangeRecord): void {
+  deleteVhost(name: string): CommitToken {
+    this.vhosts.delete(name);
+    return this.wrote();
+  }
+
+  putExchange(record: ExchangeRecord): CommitToken {
     this.exchanges.set(`${record.vhost}\u0000${record.name}`, record);
-    this.wrote();
+    return this.wrote();
   }
 
-  deleteExchange(vhost: string, name: string): void {
+  deleteExchange(vhost: string, name: string): CommitToken {
     this.exchanges.delete(`${vhost}\u0000${name}`);
-    this.wrote();
+    return this.wrote();
   }
 
-  putQueue(record: QueueRecord): void {
+  putQueue(record: QueueRecord): CommitToken {
     this.queues.set(record.id, record);
-    this.wrote();
+    return this.wrote();
   }
 
-  deleteQueue(id: number): void {
+  deleteQueue(id: number): CommitToken {
     this.queues.delete(id);
     for (const [seq, row] of this.rows) if (row.queueId === id) this.rows.delete(seq);
-    this.wrote();
+    return this.wrote();
   }
 
-  putBinding(record: BindingRecord, identity: string): void {
+  putBinding(record: BindingRecord, identity: string): CommitToken {
     this.bindings.set(`${record.vhost}\u0000${record.source}\u0000${identity}`, record);
-    this.wrote();
+    return this.wrote();
   }
 
-  deleteBinding(vhost: string, source: string, identity: string): void {
+  deleteBinding(vhost: string, source: string, identity: string): CommitToken {
     this.bindings.delete(`${vhost}\u0000${source}\u0000${identity}`);
-    this.wrote();
+    return this.wrote();
   }
 
-  setCounter(name: string, value: number): void {
+  setCounter(name: string, value: number): CommitToken {
     this.counters.set(name, value);
-    this.wrote();
+    return this.wrote();
   }
 
   // ---- keyed records ---------------------------------------------------------------------------
 
-  putRecord(namespace: string, key: string, value: Buffer, expiresAt: number): void {
-    this.pendingKeyed.set(`${namespace}\u0000${key}`, { value: Buffer.from(value), expiresAt });
-    this.wrote();
+  putRecord(namespace: string, key: string, value: Buffer, expiresAt: number): CommitToken {
+    this.pipeline.open.keyed.set(`${namespace}\u0000${key}`, { value: Buffer.from(value), expiresAt });
+    return this.wrote();
   }
 
-  deleteRecord(namespace: string, key: string): void {
-    this.pendingKeyed.set(`${namespace}\u0000${key}`, null);
-    this.wrote();
+  deleteRecord(namespace: string, key: string): CommitToken {
+    this.pipeline.open.keyed.set(`${namespace}\u0000${key}`, null);
+    return this.wrote();
   }
 
-  readRecord(namespace: string, key: string): Buffer | undefined {
+  async readRecord(namespace: string, key: string): Promise<Buffer | undefined> {
     const id = `${namespace}\u0000${key}`;
     const record = this.keyed.get(id);
     if (record === undefined) return undefined;
@@ -200,7 +222,7 @@ export class MemoryStore implements BrokerStore {
     return record.value;
   }
 
-  listRecords(namespace: string): [string, Buffer][] {
+  async listRecords(namespace: string): Promise<[string, Buffer][]> {
     const prefix = `${namespace}\u0000`;
     const now = Date.now();
     const out: [string, Buffer][] = [];
@@ -208,66 +230,55 @@ export class MemoryStore implements BrokerStore {
     return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  deleteVhost(name: string): void {
-    this.vhosts.delete(name);
-    this.wrote();
-  }
-
   // ---- commits ---------------------------------------------------------------------------------
 
   currentToken(): CommitToken {
-    return this.open as CommitToken;
+    return this.pipeline.currentToken();
   }
 
   isCommitted(token: CommitToken): boolean {
-    return token <= this.committed;
+    return this.pipeline.isCommitted(token);
   }
 
   whenCommitted(token: CommitToken, callback: CommitCallback): void {
-    if (this.closed) {
-      queueMicrotask(() => callback(false));
-      return;
-    }
-    if (token <= this.committed) {
-      queueMicrotask(() => callback(true));
-      return;
-    }
-    this.waiting.push({ token, callback });
-    this.scheduleCommit();
+    this.pipeline.whenCommitted(token, callback);
   }
 
-  get healthy(): boolean {
-    return !this.closed;
-  }
-
-  get pendingCommits(): number {
-    return this.writesInOpen > 0 ? 1 : 0;
+  get backlogged(): boolean {
+    return this.pipeline.backlogged;
   }
 
   onDrain(listener: () => void): void {
-    queueMicrotask(listener);
+    this.pipeline.onDrain(listener);
   }
 
+  get healthy(): boolean {
+    return this.pipeline.healthy;
+  }
+
+  get pendingCommits(): number {
+    return this.pipeline.pendingCommits;
+  }
+
+  /**
+   * Commits what is pending. Until the next `recover` (a broker reopened over this store), waits
+   * on anything written later answer false and those writes are dropped, as a closed SQLite
+   * store's are.
+   */
   async close(): Promise<void> {
-    if (this.writesInOpen > 0 || this.waiting.length > 0) this.commit();
-    this.closed = true;
+    this.pipeline.sendOpen();
+    this.pipeline.stop();
   }
 
-  private wrote(): void {
-    this.writesInOpen++;
-    this.scheduleCommit();
+  private wrote(): CommitToken {
+    this.pipeline.open.writes++;
+    this.pipeline.scheduleFlush();
+    return this.pipeline.currentToken();
   }
 
-  private scheduleCommit(): void {
-    if (this.commitScheduled) return;
-    this.commitScheduled = true;
-    setImmediate(() => this.commit());
-  }
-
-  private commit(): void {
-    this.commitScheduled = false;
-    const ops = this.writesInOpen;
-    for (const entry of this.pendingInserts) {
+  /** The pipeline's hand-over: the batch is committed on the spot, nothing stays in flight. */
+  private apply(batch: MemoryBatch): boolean {
+    for (const entry of batch.inserts) {
       if (entry.storeState !== StoreState.Pending) continue;
       entry.storeState = StoreState.Stored;
       this.rows.set(entry.seq, {
@@ -280,17 +291,11 @@ export class MemoryStore implements BrokerStore {
         message: entry.message,
       });
     }
-    this.pendingInserts = [];
-    for (const [id, record] of this.pendingKeyed) {
+    for (const [id, record] of batch.keyed) {
       if (record === null) this.keyed.delete(id);
       else this.keyed.set(id, record);
     }
-    this.pendingKeyed = new Map();
-    this.writesInOpen = 0;
-    this.committed = this.open++;
-    if (ops > 0) this.metrics?.recordCommit(0, ops);
-    const due = this.waiting.filter((w) => w.token <= this.committed);
-    this.waiting = this.waiting.filter((w) => w.token > this.committed);
-    for (const { callback } of due) callback(true);
+    if (batch.writes > 0) this.metrics?.recordCommit(0, batch.writes);
+    return false;
   }
 }

@@ -1,4 +1,6 @@
-/** SQLite schema of the message store. Entry flags: see ENTRY_FLAG_*. */
+import type Database from 'better-sqlite3';
+
+/** SQLite schema of the message store, and how a file made by an older release is brought up to it. Entry flags: see ENTRY_FLAG_*. */
 export const SCHEMA_VERSION = 1;
 
 export const ENTRY_FLAG_DELIVERED = 1;
@@ -48,6 +50,16 @@ CREATE INDEX IF NOT EXISTS keyed_records_by_expiry ON keyed_records (expires_at)
 export const SCHEMA_MIGRATIONS: readonly { table: string; column: string; definition: string }[] = [
   { table: 'entries', column: 'expires_at', definition: 'INTEGER NOT NULL DEFAULT 0' },
 ];
+
+/** Creates what is missing (a new file: everything) and adds the columns of SCHEMA_MIGRATIONS a file made before them lacks. */
+export function migrateSchema(db: Database.Database): void {
+  db.exec(SCHEMA_SQL);
+  for (const { table, column, definition } of SCHEMA_MIGRATIONS) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+}
 
 export type SyncMode = 'full' | 'normal';
 

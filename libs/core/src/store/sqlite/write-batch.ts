@@ -1,6 +1,6 @@
 import { ByteWriter } from '../../encoding/byte-writer';
 import { EntryState, QueueEntry, StoreState } from '../../queue/queue-entry';
-import type { CommitCallback } from '../commit-token';
+import type { PipelineBatch } from '../commit-pipeline';
 import { BatchMessage, KeyedWrite, MetaOp, RecordKind, SegmentMessage } from './batch-format';
 import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT } from './schema';
 
@@ -41,13 +41,11 @@ function propertiesOf(entry: QueueEntry): Buffer | null {
  * The open batch: every store write since the last flush, in order. Inserts stay as references to
  * their entries until `seal`, so an entry settled before then is simply skipped.
  */
-export class WriteBatch {
+export class WriteBatch implements PipelineBatch {
   private readonly segments: OpenSegment[] = [new OpenSegment(null)];
   private readonly counters = new Map<string, number>();
   private readonly keyed = new Map<string, KeyedWrite>();
   private pruneKeyedBefore = 0;
-  /** Run once this batch (and every batch before it) is committed; false if it failed. */
-  readonly callbacks: CommitCallback[] = [];
   /** Approximate bytes and operations queued, to bound batch size. */
   bytes = 0;
   ops = 0;
