@@ -53,6 +53,7 @@ init_cluster() {
   if [ "$(id -u)" = 0 ]; then
     id postgres >/dev/null 2>&1 || { echo "private-postgres: running as root needs the postgres user (Debian's postgresql package creates it)" >&2; exit 3; }
     chown postgres "$dir"
+    as_owner test -w "$dir" || { echo "private-postgres: the postgres user cannot write to $dir (is a parent directory closed to it? TMPDIR=${TMPDIR:-})" >&2; exit 3; }
   fi
   as_owner "$BIN/initdb" --no-sync -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
@@ -68,6 +69,7 @@ synchronous_commit = on
 max_connections = 200
 include_if_exists = '$dir/extra.conf'
 EOF
+  touch "$dir/extra.conf"
 }
 
 start() {
