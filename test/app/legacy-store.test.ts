@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { SqliteStore } from '#core';
 import { channel, closeQuietly, connect, getOne } from '../support/amqp-e2e';
 import { eventually, startTestApp, TestApp } from '../support/app-harness';
 import { getJson, requestJson } from '../support/http-sink';
 import { JobsClient } from '../support/jobs-client';
+import { pagedReads } from '../support/paged-reads';
 import { tempDir } from '../support/temp-dir';
 
 const FIXTURE = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'store-v1');
@@ -35,21 +35,6 @@ after(() => dir.cleanup());
 
 /** A 1 MB queue budget: most of the 1000 jobs of 4000 bytes in lane legacy-paged stay in the store. */
 const SETTINGS = { QUEUE_MEMORY_BUDGET_MB: '1', DISPATCH_ALLOW_LOOPBACK: 'true', DISPATCH_RETRY_BASE_MS: '100' };
-
-/** Paged rows read back from the store (SqliteStore.readPaged) while `during` runs. */
-async function pagedReads<T>(during: () => Promise<T>): Promise<{ result: T; reads: number }> {
-  const original = SqliteStore.prototype.readPaged;
-  let reads = 0;
-  SqliteStore.prototype.readPaged = function (this: SqliteStore, ...args) {
-    reads++;
-    return original.apply(this, args);
-  };
-  try {
-    return { result: await during(), reads };
-  } finally {
-    SqliteStore.prototype.readPaged = original;
-  }
-}
 
 const pagedJob = (i: number): { jobNum: number; message: string; priority: number; key: string } => ({
   jobNum: manifest.paged.first + i,
@@ -79,13 +64,15 @@ test('jobs of a version 1 file: listed, found by number (paged ones without read
 
     // the first idempotent schedule after the start: the key of a paged job, found by its key
     const last = pagedJob(manifest.paged.count - 1);
-    const { result: duplicate, reads: scheduleReads } = await pagedReads(() => client.send('/schedule', { lane: 'legacy-paged', message: 'again', idempotency_key: last.key }));
-    assert.equal(duplicate.json.duplicate, true, duplicate.text);
-    assert.equal(duplicate.json.job_num, last.jobNum);
+    const scheduleReads = await pagedReads(async () => {
+      const duplicate = await client.send('/schedule', { lane: 'legacy-paged', message: 'again', idempotency_key: last.key });
+      assert.equal(duplicate.json.duplicate, true, duplicate.text);
+      assert.equal(duplicate.json.job_num, last.jobNum);
+    });
     assert.equal(scheduleReads, 0, 'no paged row was read back');
 
     // lookups by number: in memory and paged, every rank
-    const { reads: lookupReads } = await pagedReads(async () => {
+    const lookupReads = await pagedReads(async () => {
       for (const i of [0, 1, 2, 500, 997, 998, 999]) {
         const job = pagedJob(i);
         const found = await client.send('/job', { job_num: job.jobNum });
@@ -133,7 +120,7 @@ test('jobs of a version 1 file: listed, found by number (paged ones without read
     await app.stop();
     app = await startTestApp(SETTINGS, dir.path);
     client = new JobsClient(`http://127.0.0.1:${app.running.ports.jobs}`);
-    const { reads: restartReads } = await pagedReads(async () => {
+    const restartReads = await pagedReads(async () => {
       const repeat = await client.send('/schedule', { lane: 'legacy-paged', message: 'x', idempotency_key: pagedJob(997).key });
       assert.deepEqual([repeat.json.duplicate, repeat.json.job_num], [true, pagedJob(997).jobNum]);
       const found = await client.send('/job', { job_num: pagedJob(999).jobNum });
