@@ -562,7 +562,12 @@ export class InMemoryQueue implements Queue {
     // unacked entries are not held anywhere here: they join the index if they come back
     const pagedDelayed = new Set<number>();
     this.delayed.forEachSlot((seq, entry) => (entry === null ? pagedDelayed.add(seq) : index.held(entry)));
-    if (this.store !== null && (this.ready.pagedCount > 0 || pagedDelayed.size > 0)) index.rebuilt = this.indexPagedRows(index, this.store, pagedDelayed);
+    if (this.store !== null && (this.ready.pagedCount > 0 || pagedDelayed.size > 0)) {
+      index.complete = false;
+      index.rebuilt = this.indexPagedRows(index, this.store, pagedDelayed).then(() => {
+        index.complete = true;
+      });
+    }
     return index.rebuilt;
   }
 
@@ -600,7 +605,7 @@ export class InMemoryQueue implements Queue {
   async find(annotation: string, key: EntryKey): Promise<FoundEntry | undefined> {
     const index = this.keys.get(annotation);
     if (index === undefined) throw new Error(`queue '${this.name}' is not indexed by '${annotation}'`);
-    await index.rebuilt;
+    if (!index.complete) await index.rebuilt;
     let place = index.get(key);
     if (typeof place === 'number') {
       await this.pagedRowsCommitted();

@@ -40,6 +40,8 @@ export class KeyIndex {
   private readonly places = new Map<EntryKey, QueueEntry | number>();
   /** Settles once what the queue held when the index was declared is in it. */
   rebuilt: Promise<void> = Promise.resolve();
+  /** `rebuilt` has settled (lookups need not wait). */
+  complete = true;
 
   constructor(readonly annotation: string) {}
 
@@ -105,11 +107,8 @@ export interface EntryResidence {
 export class KeyIndexes implements EntryResidence {
   private readonly byAnnotation = new Map<string, KeyIndex>();
   private all: KeyIndex[] = [];
-
-  /** Any index declared: the queue tells of its entries' moves. */
-  get indexed(): boolean {
-    return this.all.length > 0;
-  }
+  /** Any index declared: the queue tells of its entries' moves (a field: read on every enqueue). */
+  indexed = false;
 
   get(annotation: string): KeyIndex | undefined {
     return this.byAnnotation.get(annotation);
@@ -119,6 +118,7 @@ export class KeyIndexes implements EntryResidence {
     const index = new KeyIndex(annotation);
     this.byAnnotation.set(annotation, index);
     this.all = [...this.all, index];
+    this.indexed = true;
     return index;
   }
 

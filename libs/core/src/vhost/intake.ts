@@ -79,8 +79,10 @@ export class Intake {
     }
     const queues = this.spare ?? [];
     this.spare = null;
-    // a headers exchange matches what a client would see: annotations as headers (none on AMQP input)
-    const routed = this.router.route(exchange, message.routingKey, renderedHeaders(message), queues);
+    // a headers exchange matches what a client would see: annotations as headers (none on AMQP
+    // input; and the default exchange, which the job and delivery doors publish to, routes by name only)
+    const headers = message.annotations === null || exchange.name === '' ? message.properties.headers : renderedHeaders(message);
+    const routed = this.router.route(exchange, message.routingKey, headers, queues);
     if (routed === 0) {
       this.spare = queues;
       metrics.unroutable++;

@@ -129,9 +129,10 @@ export class JobService {
       if (Date.now() - seen.at < IDEMPOTENCY_WINDOW_MS) return seen;
       this.idempotency.delete(key);
     }
-    for (const { lane, queue } of this.lanes.list()) {
-      const found = queue && (await queue.find(JOB_ANNOTATIONS.idempotencyKey, key));
+    for (const queue of this.lanes.queues()) {
+      const found = await queue.find(JOB_ANNOTATIONS.idempotencyKey, key);
       if (!found) continue;
+      const lane = this.laneOfEntry(found.entry);
       const view = jobView(found.entry, lane);
       const remembered = { jobNum: view.job_num, hash: view.hash, lane, at: Date.now() };
       this.idempotency.set(key, remembered);
