@@ -62,9 +62,6 @@ export interface Annotations {
   readonly door?: DoorAnnotations;
 }
 
-/** The annotation keys the core knows, in the order they render. */
-export type CoreAnnotation = Exclude<keyof Annotations, 'door'>;
-
 /**
  * `annotations` with `changes` applied (an undefined value removes that annotation); null when
  * nothing is left, so a message without annotations stays without.

@@ -20,7 +20,7 @@ const NEVER_UNWRITTEN = -1;
  * every queue it was routed to (see QueueEntry), so the body exists once in memory and, when
  * persisted to several queues, once on disk. A message is never changed: a dead-lettered copy, a
  * redelivery that counts its failures or a delayed hold is a new Message sharing the body (and,
- * when only annotations change, the properties and their encoded form).
+ * when only annotations change, the properties).
  */
 
 export class Message {
@@ -54,9 +54,13 @@ export class Message {
     readonly annotations: Annotations | null = null,
   ) {}
 
-  /** This message with other annotations: the same properties (and their encoded form) and body. */
+  /**
+   * This message with other annotations: the same properties and body. The copy's property list is
+   * encoded again from the decoded properties, as the broker's copies always were (a received list
+   * with invalid UTF-8 in a short string reaches consumers as received, its copies normalized).
+   */
   annotated(annotations: Annotations | null): Message {
-    return new Message(this.exchange, this.routingKey, this.properties, this.encodedProperties, this.body, annotations);
+    return new Message(this.exchange, this.routingKey, this.properties, null, this.body, annotations);
   }
 
   /** The value of a door annotation, or undefined. */

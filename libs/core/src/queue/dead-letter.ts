@@ -67,7 +67,7 @@ function routingKeysOf(message: Message): string[] {
  * bookkeeping as its dead-letter annotation: a death per (queue, reason) with its count (moved to
  * the front when it grows), time, exchange, routing keys and original expiration; the first death's
  * place kept, the last one's set each time. The per-message expiration is removed, so it cannot
- * expire again; otherwise the publisher's properties are kept as they are (encoded form too).
+ * expire again; otherwise the publisher's properties are kept as they are.
  */
 export function deadLetteredMessage(
   message: Message,
@@ -97,14 +97,13 @@ export function deadLetteredMessage(
   const place: DeathPlace = { reason, queue, exchange: message.exchange };
   const deadLetters: DeadLetterHistory = { deaths: [death, ...others], first: history?.first ?? place, last: place };
   let properties: MessageProperties = message.properties;
-  let encoded = message.encodedProperties;
   if (expiration !== undefined) {
     properties = { ...message.properties };
     delete properties.expiration;
-    encoded = null;
   }
   const annotations = changedAnnotations(message.annotations, { deadLetters });
-  return new Message(deadLetterExchange, deadLetterRoutingKey ?? message.routingKey, properties, encoded, message.body, annotations);
+  // encoded again from the decoded properties, as the broker's copies are (see Message.annotated)
+  return new Message(deadLetterExchange, deadLetterRoutingKey ?? message.routingKey, properties, null, message.body, annotations);
 }
 
 /**

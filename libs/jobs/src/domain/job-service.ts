@@ -105,9 +105,7 @@ export class JobService {
   async scheduleAgain(entry: QueueEntry, notBefore: number): Promise<void> {
     const original = entry.message;
     const annotations = changedAnnotations(original.annotations, { notBefore });
-    const persistent = original.properties.deliveryMode === 2;
-    const properties = persistent ? original.properties : { ...original.properties, deliveryMode: 2 };
-    const copy = new Message(original.exchange, entry.queue.name, properties, persistent ? original.encodedProperties : null, original.body, annotations);
+    const copy = new Message(original.exchange, entry.queue.name, { ...original.properties, deliveryMode: 2 }, null, original.body, annotations);
     // a full lane refuses the copy: the caller keeps its lease (acking it would lose the job)
     const outcome = this.lanes.vhost.publish('', copy);
     if (outcome.kind === 'refused') throw refusedJob(outcome.refusal, this.laneOfEntry(entry));
