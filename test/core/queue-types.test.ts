@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { VirtualHost } from '#core';
+import { renderedHeaders, VirtualHost } from '#core';
 import { errorKind } from '../support/broker-error-kind';
 import { CollectingConsumer } from '../support/collecting-consumer';
 import { message, openMemoryBroker } from '../support/test-broker';
@@ -45,9 +45,9 @@ test("a quorum queue's own rules: durable, not exclusive, not auto-delete; a req
   queue.addConsumer(consumer);
   vhost.publish('', message('again', 'qt-q-redeliver'));
   const first = consumer.received[0]!;
-  assert.equal(first.message.properties.headers?.['x-delivery-count'], undefined);
+  assert.equal(renderedHeaders(first.message)?.['x-delivery-count'], undefined);
   consumer.unacked--;
   queue.reject(first, true);
   const second = consumer.received[1]!;
-  assert.equal(second.message.properties.headers?.['x-delivery-count'], 1);
+  assert.equal(renderedHeaders(second.message)?.['x-delivery-count'], 1);
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ChannelSnapshot, EntryState, FieldTable, Message, NO_COMMIT_NEEDED, PublishOutcome, Queue, QueueEntry } from '#core';
+import { ChannelSnapshot, EntryState, FieldTable, Message, NO_COMMIT_NEEDED, PublishOutcome, Queue, QueueEntry, renderedProperties } from '#core';
 import {
   AmqpMethod,
   BASIC_CLASS_ID,
@@ -402,7 +402,9 @@ export class AmqpChannel implements ConsumerHost {
 
   private writeContent(message: Message): void {
     const out = this.host.output;
-    const properties = message.encodedProperties ?? message.properties;
+    // as received when the broker annotated nothing (the AMQP path: no re-encoding); else the
+    // annotations become the headers clients know (x-death, x-delivery-count, a job's x-job-*)
+    const properties = message.annotations === null ? (message.encodedProperties ?? message.properties) : renderedProperties(message);
     encodeContentHeaderFrame(out.writer, this.id, BASIC_CLASS_ID, message.body.length, properties);
     out.writeBodyFrames(this.id, message.body, this.host.frameMax);
   }

@@ -1,6 +1,7 @@
 import { ByteWriter } from '../encoding/byte-writer';
 import { propertiesProblem } from '../encoding/encodable';
 import { encodeProperties, MessageProperties } from '../encoding/properties';
+import type { Annotations, AnnotationValue } from './annotations';
 
 const propertiesWriter = new ByteWriter(256);
 
@@ -14,8 +15,12 @@ function shortStringProblem(what: string, text: string): string | null {
 const NEVER_UNWRITTEN = -1;
 
 /**
- * One published message. It is shared by every queue it was routed to (see QueueEntry), so the
- * body exists once in memory and, when persisted to several queues, once on disk.
+ * One published message (RabbitMQ's mc): what its publisher sent (exchange, routing key,
+ * properties, body) apart from what the broker annotates on it (annotations.ts). It is shared by
+ * every queue it was routed to (see QueueEntry), so the body exists once in memory and, when
+ * persisted to several queues, once on disk. A message is never changed: a dead-lettered copy, a
+ * redelivery that counts its failures or a delayed hold is a new Message sharing the body (and,
+ * when only annotations change, the properties).
  */
 
 export class Message {
@@ -42,7 +47,26 @@ export class Message {
      */
     public encodedProperties: Buffer | null,
     public body: Buffer,
+    /**
+     * What the broker knows about the message (annotations.ts); null for what a publisher sent as
+     * it is, so a plain AMQP message costs nothing and is forwarded with its encoded properties.
+     */
+    readonly annotations: Annotations | null = null,
   ) {}
+
+  /**
+   * This message with other annotations: the same properties and body. The copy's property list is
+   * encoded again from the decoded properties, as the broker's copies always were (a received list
+   * with invalid UTF-8 in a short string reaches consumers as received, its copies normalized).
+   */
+  annotated(annotations: Annotations | null): Message {
+    return new Message(this.exchange, this.routingKey, this.properties, null, this.body, annotations);
+  }
+
+  /** The value of a door annotation, or undefined. */
+  doorAnnotation(name: string): AnnotationValue | undefined {
+    return this.annotations?.door?.[name];
+  }
 
   /** The store queued an insert of this message. */
   insertQueued(): void {

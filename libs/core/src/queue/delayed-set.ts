@@ -1,4 +1,5 @@
 import type { CommitToken } from '../store/commit-token';
+import type { EntryResidence } from './key-index';
 import type { Queue } from './queue';
 import type { QueueEntry } from './queue-entry';
 import type { QueueStore } from './queue-store';
@@ -61,6 +62,8 @@ export class DelayedSet {
     private readonly onDue: (entries: QueueEntry[]) => void,
     private readonly pager: DelayedPager | null = null,
     private readonly limits: DelayedLimits = { residentCount: Infinity, residentBytes: Infinity },
+    /** Told when an entry is paged out (the queue's key indexes). */
+    private readonly residence: EntryResidence | null = null,
   ) {}
 
   get size(): number {
@@ -76,6 +79,16 @@ export class DelayedSet {
     return this.seqs.has(seq);
   }
 
+  /** The token to wait for before paged rows can be read, or null when they are committed. */
+  get uncommittedToken(): CommitToken | null {
+    return this.pagedToken > 0 && this.pager !== null && !this.pager.isCommitted(this.pagedToken as CommitToken) ? (this.pagedToken as CommitToken) : null;
+  }
+
+  /** Visits every slot: its seq, and its entry when resident (null when only in the store). */
+  forEachSlot(visit: (seq: number, entry: QueueEntry | null) => void): void {
+    for (let i = 0; i < this.seqOf.length; i++) visit(this.seqOf[i]!, this.entryOf[i]!);
+  }
+
   add(entry: QueueEntry, dueAt: number): void {
     this.seqs.add(entry.seq);
     const size = entry.message.body.length;
@@ -84,6 +97,7 @@ export class DelayedSet {
       const token = this.pager.pageOut(entry);
       if (token > this.pagedToken) this.pagedToken = token;
       kept = null;
+      this.residence?.paged(entry);
     } else {
       this.residentCount++;
       this.residentBytes += size;

@@ -9,6 +9,7 @@ import { ConsumerSet } from './consumer-set';
 import type { DeathReason } from './dead-letter';
 import { DelayedSet, delayedPagerFor } from './delayed-set';
 import { DueTimer } from './due-timer';
+import { EntryKey, FoundEntry, KeyIndex, KeyIndexes } from './key-index';
 import type { Queue } from './queue';
 import { messageTtlIn, notBeforeOf, QueueFeatures, QueueOptions, rankIn } from './queue-options';
 import type { QueueInit, QueueLimits, QueueOwner } from './queue-type';
@@ -31,6 +32,8 @@ export class InMemoryQueue implements Queue {
   /** Entries whose not-before time has not come yet. */
   private readonly delayed: DelayedSet;
   private readonly consumers: ConsumerSet;
+  /** Entries by business key, for the doors that declared one (see indexBy). */
+  private readonly keys = new KeyIndexes();
   private readonly stats = new QueueStats();
   private unackedCount = 0;
   private unackedBytes = 0;
@@ -86,16 +89,20 @@ export class InMemoryQueue implements Queue {
     const { features, store, limits } = init;
     this.consumers = new ConsumerSet(features.singleActiveConsumer);
     this.lengthLimited = features.maxLength !== null || features.maxLengthBytes !== null;
-    this.ready = new ReadySet(this, features.order !== 'fifo', store, limits.memoryBudget, (seq) =>
-      this.delayed.has(seq),
-    );
+    this.ready = new ReadySet(this, features.order !== 'fifo', store, limits.memoryBudget, (seq) => this.delayed.has(seq), this.keys);
     this.delayed = new DelayedSet(
       (due) => {
-        for (const entry of due) if (entry.state === EntryState.Ready) this.ready.restore(entry);
+        for (const entry of due) {
+          if (entry.state !== EntryState.Ready) continue;
+          // a paged one was read back: a new object for the same entry
+          if (this.keys.indexed) this.keys.held(entry);
+          this.ready.restore(entry);
+        }
         this.dispatch();
       },
       store && delayedPagerFor(store, this),
       { residentCount: DELAYED_RESIDENT_COUNT, residentBytes: limits.memoryBudget / 4 },
+      this.keys,
     );
     this.armUnusedExpiry();
   }
@@ -194,14 +201,15 @@ export class InMemoryQueue implements Queue {
 
   /** Ordering key for a message: lower ranks are served first. */
   rankOf(message: Message): number {
-    return this.features.order === 'fifo' ? 0 : rankIn(this.features, message.properties);
+    return this.features.order === 'fifo' ? 0 : rankIn(this.features, message);
   }
 
   /** Entries that must wait (not-before in the future) go to the delayed set instead. */
   private deferIfEarly(entry: QueueEntry): boolean {
-    const headers = entry.message.properties.headers;
-    if (headers === undefined) return false;
-    const notBefore = notBeforeOf(headers);
+    const message = entry.message;
+    // a plain AMQP message (no headers, no annotations) takes no call
+    if (message.annotations === null && message.properties.headers === undefined) return false;
+    const notBefore = notBeforeOf(message);
     if (notBefore === 0 || notBefore <= Date.now()) return false;
     this.delayed.add(entry, notBefore);
     return true;
@@ -232,6 +240,7 @@ export class InMemoryQueue implements Queue {
     const ttl = this.features.messageTtl === null && message.properties.expiration === undefined ? null : messageTtlIn(this.features, message.properties.expiration);
     if (ttl !== null) entry.expiresAt = Date.now() + ttl;
     if (durable && this.store) this.store.insert(entry);
+    if (this.keys.indexed) this.keys.added(entry);
     this.stats.published++;
     if (this.deferIfEarly(entry)) return entry;
     this.ready.append(entry);
@@ -472,6 +481,7 @@ export class InMemoryQueue implements Queue {
       entry.redelivered = true;
       // a queue with a delivery limit says how many deliveries failed (quorum semantics)
       if (limit !== null) entry.message = withDeliveryCount(entry.message, entry.deliveries);
+      if (this.keys.indexed) this.keys.held(entry);
       this.ready.restore(entry);
       if (entry.expiresAt !== 0) this.armHeadExpiry(entry.expiresAt);
       this.metrics.requeued++;
@@ -494,6 +504,7 @@ export class InMemoryQueue implements Queue {
   private retire(entry: QueueEntry, acked = false): void {
     entry.state = EntryState.Retired;
     entry.consumer = null;
+    if (this.keys.indexed) this.keys.retired(entry);
     if (entry.storeState !== StoreState.None && this.store) this.store.remove(entry, acked);
   }
 
@@ -528,10 +539,82 @@ export class InMemoryQueue implements Queue {
   purge(rowsGoWithQueue = false): number {
     queueMicrotask(() => this.relieve());
     const delayed = this.delayed.clear((entry) => this.retire(entry), !rowsGoWithQueue);
-    return delayed + this.ready.clear(
+    const ready = this.ready.clear(
       (entry) => this.retire(entry),
       (rank, afterSeq) => this.store?.removePaged(this.id, rank, afterSeq),
     );
+    // the paged ready rows went by range, unread
+    if (this.keys.indexed) this.keys.forgetPaged();
+    return delayed + ready;
+  }
+
+  // ---- lookup by business key --------------------------------------------------------------------
+
+  /**
+   * Indexes entries by `annotation` from now on, and what the queue holds already: in memory at
+   * once, paged rows from the store (keys only, no body; a chunk per turn). Resolves once done.
+   */
+  indexBy(annotation: string): Promise<void> {
+    const known = this.keys.get(annotation);
+    if (known !== undefined) return known.rebuilt;
+    const index = this.keys.add(annotation);
+    this.ready.forEachInMemory((entry) => index.held(entry));
+    // unacked entries are not held anywhere here: they join the index if they come back
+    const pagedDelayed = new Set<number>();
+    this.delayed.forEachSlot((seq, entry) => (entry === null ? pagedDelayed.add(seq) : index.held(entry)));
+    if (this.store !== null && (this.ready.pagedCount > 0 || pagedDelayed.size > 0)) {
+      index.complete = false;
+      index.rebuilt = this.indexPagedRows(index, this.store, pagedDelayed).then(() => {
+        index.complete = true;
+      });
+    }
+    return index.rebuilt;
+  }
+
+  private async indexPagedRows(index: KeyIndex, store: QueueStore, pagedDelayed: ReadonlySet<number>): Promise<void> {
+    await this.pagedRowsCommitted();
+    let afterRank = -1;
+    let afterSeq = 0;
+    for (;;) {
+      const rows = store.readKeys(this, index.annotation, afterRank, afterSeq, KEY_ROWS_PER_TURN);
+      for (const [seq, rank, key] of rows) {
+        if (key === null) continue;
+        // still only in the store (the queue's moves since were told to the index already)
+        const paged = pagedDelayed.has(seq) ? this.delayed.has(seq) : this.ready.isPaged(rank, seq);
+        if (paged) index.pagedRow(key, seq);
+      }
+      if (rows.length < KEY_ROWS_PER_TURN || this.deleted) return;
+      [afterSeq, afterRank] = rows[rows.length - 1]!;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Waits until the rows of paged-out entries can be read back. */
+  private async pagedRowsCommitted(): Promise<void> {
+    const store = this.store;
+    if (store === null) return;
+    for (const token of [this.ready.uncommittedPagedToken, this.delayed.uncommittedToken]) {
+      if (token !== null) await new Promise<void>((resolve) => store.whenCommitted(token, () => resolve()));
+    }
+  }
+
+  /**
+   * The entry whose `annotation` (declared with indexBy) is `key`: ready, delayed (with its due
+   * time) or out with a consumer; one row read back when it is paged out. Undefined if none.
+   */
+  async find(annotation: string, key: EntryKey): Promise<FoundEntry | undefined> {
+    const index = this.keys.get(annotation);
+    if (index === undefined) throw new Error(`queue '${this.name}' is not indexed by '${annotation}'`);
+    if (!index.complete) await index.rebuilt;
+    let place = index.get(key);
+    if (typeof place === 'number') {
+      await this.pagedRowsCommitted();
+      // it may have moved meanwhile
+      place = index.get(key);
+      if (typeof place === 'number') place = this.store?.readEntry(this, place);
+    }
+    if (place === undefined) return undefined;
+    return { entry: place, dueAt: this.delayed.has(place.seq) ? notBeforeOf(place.message) : 0 };
   }
 
   /** Loads one recovered rank: its head entries in memory, the rest (count, bytes) paged. */
@@ -594,6 +677,9 @@ const FLOW_LOW_SHARE = 0.25;
 
 /** Delayed entries a queue keeps in memory at most; the others wait as store rows. */
 const DELAYED_RESIDENT_COUNT = 16_384;
+
+/** Stored rows a key index reads back per turn while it is rebuilt. */
+const KEY_ROWS_PER_TURN = 4096;
 
 /** Most deliveries one dispatch call makes before yielding to the event loop. */
 const DISPATCH_BATCH = 4096;

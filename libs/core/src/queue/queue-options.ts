@@ -1,5 +1,5 @@
 import type { FieldTable } from '../encoding/field-table';
-import type { MessageProperties } from '../encoding/properties';
+import type { Message } from '../message/message';
 import { preconditionFailed } from '../errors';
 import type { QueueType } from './queue-type';
 
@@ -135,11 +135,14 @@ function stringArgument(name: string, args: FieldTable, key: string): string | n
 
 const MAX_PRIORITY_LIMIT = 255;
 
-/** Message header carrying the rank in `rank`-ordered queues. */
+/** Message header carrying the rank in `rank`-ordered queues (an AMQP publisher's; the broker's own is the rank annotation). */
 export const RANK_HEADER = 'x-rank';
 /** Rank of a message without the header in a `rank` queue (dispenserd's default priority). */
 export const DEFAULT_RANK = 512;
-/** Header holding a not-before time (epoch milliseconds): the message waits until then. */
+/**
+ * Header holding a not-before time (epoch milliseconds): the message waits until then. An AMQP
+ * publisher's; the broker's own is the notBefore annotation.
+ */
 export const NOT_BEFORE_HEADER = 'x-not-before';
 export const MAX_RANK = 0xffffffff;
 
@@ -200,8 +203,11 @@ export function readQueueFeatures(name: string, args: FieldTable, typeOf: QueueT
   return { order: maxPriority > 0 ? 'priority' : 'fifo', maxPriority, ...deadLetter };
 }
 
-/** Rank of a message in a `rank` queue: the x-rank header, else 512 minus its AMQP priority. */
-export function explicitRank(headers: FieldTable | undefined, priority: number | undefined): number {
+/** Rank of a message in a `rank` queue: its rank annotation, else the x-rank header, else 512 minus its AMQP priority. */
+export function explicitRank(message: Message): number {
+  const rank = message.annotations?.rank;
+  if (rank !== undefined) return rank;
+  const { headers, priority } = message.properties;
   const value = headers?.[RANK_HEADER];
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_RANK) return value;
   if (typeof value === 'bigint' && value >= 0n && value <= BigInt(MAX_RANK)) return Number(value);
@@ -210,17 +216,17 @@ export function explicitRank(headers: FieldTable | undefined, priority: number |
 }
 
 /** A message's rank in a queue of these features: lower ranks are served first. */
-export function rankIn(features: QueueFeatures, properties: MessageProperties): number {
+export function rankIn(features: QueueFeatures, message: Message): number {
   switch (features.order) {
     case 'fifo':
       return 0;
     case 'priority': {
       const max = features.maxPriority;
-      const priority = properties.priority ?? 0;
+      const priority = message.properties.priority ?? 0;
       return max - (priority > max ? max : priority);
     }
     case 'rank':
-      return explicitRank(properties.headers, properties.priority);
+      return explicitRank(message);
   }
 }
 
@@ -228,14 +234,21 @@ export function rankIn(features: QueueFeatures, properties: MessageProperties): 
 const LATEST_TIME_MS = 8.64e15;
 
 /**
- * The not-before time of a message (epoch ms), or 0. An AMQP publisher may write any number: NaN
- * counts as none (it would break the delayed set's order), and times past what a Date holds as
- * that latest time (views of the due time could not show them).
+ * The not-before time of a message (epoch ms), or 0: its notBefore annotation, else its
+ * x-not-before header (an AMQP publisher's, or a row stored before annotations). An AMQP publisher
+ * may write any number: NaN counts as none (it would break the delayed set's order), and times
+ * past what a Date holds as that latest time (views of the due time could not show them).
  */
-export function notBeforeOf(headers: FieldTable | undefined): number {
+export function notBeforeOf(message: Message): number {
+  const annotated = message.annotations?.notBefore;
+  if (annotated !== undefined) return clampedTime(annotated);
+  const headers = message.properties.headers;
   if (headers === undefined) return 0;
   const value = headers[NOT_BEFORE_HEADER];
-  const time = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : value instanceof Date ? value.getTime() : 0;
+  return clampedTime(typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : value instanceof Date ? value.getTime() : 0);
+}
+
+function clampedTime(time: number): number {
   if (time <= LATEST_TIME_MS) return time;
   return Number.isNaN(time) ? 0 : LATEST_TIME_MS;
 }

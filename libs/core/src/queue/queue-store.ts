@@ -1,5 +1,10 @@
 import type { EntryPager } from './entry-pager';
+import type { EntryKey } from './key-index';
+import type { Queue } from './queue';
 import type { QueueEntry } from './queue-entry';
+
+/** A stored entry's seq and rank, and its key under one annotation (null: none). */
+export type KeyRow = [seq: number, rank: number, key: EntryKey | null];
 
 /** The store operations a queue performs on its entries. */
 export interface QueueStore extends EntryPager {
@@ -11,4 +16,10 @@ export interface QueueStore extends EntryPager {
   remove(entry: QueueEntry, acked?: boolean): void;
   /** Deletes a queue's paged-out ready rows of one rank (seq > afterSeq). */
   removePaged(queueId: number, rank: number, afterSeq: number): void;
+  /**
+   * Up to `limit` of the queue's committed rows after (afterRank, afterSeq) in (rank, seq) order,
+   * with their key under `annotation` (see keyOf): what a key index is rebuilt from, without
+   * reading any body.
+   */
+  readKeys(queue: Queue, annotation: string, afterRank: number, afterSeq: number, limit: number): KeyRow[];
 }

@@ -3,6 +3,7 @@ import type { InboundBindings } from '../exchange/inbound-bindings';
 import type { ConsumerSnapshot, QueueSnapshot } from '../introspection/snapshots';
 import type { Message } from '../message/message';
 import type { Consumer } from './consumer';
+import type { EntryKey, FoundEntry } from './key-index';
 import type { QueueFeatures, QueueOptions } from './queue-options';
 import type { QueueEntry } from './queue-entry';
 
@@ -81,6 +82,23 @@ export interface Queue {
   purge(): number;
   /** The queue was used (consumed or fetched from, declared again): x-expires counts from now. */
   touch(): void;
+
+  // ---- lookup by business key (the door names the key) ------------------------------------------
+
+  /**
+   * Indexes the queue's entries by one door annotation, the door's business key (a job number, a
+   * delivery id; for a message without that annotation, a publisher header of the same name, as
+   * the door reads it), so `find` answers without walking the queue. Resolves once what the queue
+   * holds already is indexed (a database-backed type: at once, from its table). Declared by the
+   * door at each start; declaring it again changes nothing.
+   */
+  indexBy(annotation: string): Promise<void>;
+  /**
+   * The entry whose key under `annotation` (declared with indexBy) is `key`: ready, waiting for
+   * its not-before time (dueAt > 0) or out with a consumer (state Unacked); undefined if none.
+   * Reads at most one entry from the store. With several entries of one key, the latest added.
+   */
+  find(annotation: string, key: EntryKey): Promise<FoundEntry | undefined>;
 
   // ---- counts and introspection (a database-backed type may estimate) --------------------------
 

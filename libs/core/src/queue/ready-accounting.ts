@@ -3,14 +3,14 @@ import type { RankBucket } from './rank-index';
 
 /** Rough per-entry memory beyond the body (entry, message, properties objects). */
 export const ENTRY_OVERHEAD_BYTES = 320;
-/** Rough extra memory of a decoded headers table (measured ~300 B for a job's five headers). */
+/** Rough extra memory of a decoded headers table or of annotations (measured ~300 B for a job's five headers). */
 const HEADERS_OVERHEAD_BYTES = 320;
 
-/** Estimated memory of a ready entry: body, fixed overhead, and decoded headers if any. */
+/** Estimated memory of a ready entry: body, fixed overhead, and decoded headers or annotations if any. */
 export const entryCost = (entry: QueueEntry): number =>
   entry.message.body.length +
   ENTRY_OVERHEAD_BYTES +
-  (entry.message.properties.headers !== undefined ? HEADERS_OVERHEAD_BYTES : 0);
+  (entry.message.properties.headers !== undefined || entry.message.annotations !== null ? HEADERS_OVERHEAD_BYTES : 0);
 
 /**
  * Every counter of a queue's ready entries, changed only through the moves an entry can make

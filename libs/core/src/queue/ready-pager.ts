@@ -1,6 +1,7 @@
 import type { CommitToken } from '../store/commit-token';
 import type { BucketSummary } from '../store/store-records';
 import type { EntryPager } from './entry-pager';
+import type { EntryResidence } from './key-index';
 import type { Queue } from './queue';
 import type { QueueEntry } from './queue-entry';
 import { ENTRY_OVERHEAD_BYTES, ReadyAccounting } from './ready-accounting';
@@ -46,6 +47,7 @@ export class ReadyPager {
     private readonly accounting: ReadyAccounting,
     /** Rows of entries the delayed set keeps: skipped when paged rows are read back. */
     private readonly delayedElsewhere: (seq: number) => boolean,
+    private readonly residence: EntryResidence,
   ) {}
 
   get enabled(): boolean {
@@ -61,6 +63,7 @@ export class ReadyPager {
   addToTail(bucket: RankBucket, entry: QueueEntry): void {
     this.notePaged(bucket, this.pager!.pageOut(entry));
     this.accounting.arrivedPaged(bucket, entry);
+    this.residence.paged(entry);
   }
 
   /** Moves entries from the back (last rank, newest first) to the store until under budget. */
@@ -77,6 +80,7 @@ export class ReadyPager {
       const newTail = bucket.memory.peekBack();
       if (newTail !== undefined && newTail.seq > bucket.pagedAfter) bucket.pagedAfter = newTail.seq;
       this.accounting.pagedOut(bucket, entry);
+      this.residence.paged(entry);
     }
   }
 
@@ -121,6 +125,7 @@ export class ReadyPager {
         if (bucket.removed?.delete(entry.seq) || this.delayedElsewhere(entry.seq)) continue;
         bucket.memory.pushBack(entry);
         accounting.pagedIn(bucket, entry);
+        this.residence.held(entry);
       }
       if (bucket.removed) {
         // removed rows below the cursor that did not come back were deleted already

@@ -1,5 +1,6 @@
 import type { CommitToken } from '../store/commit-token';
 import type { EntryPager } from './entry-pager';
+import type { EntryResidence } from './key-index';
 import type { Queue } from './queue';
 import type { QueueEntry } from './queue-entry';
 import { ReadyAccounting } from './ready-accounting';
@@ -21,10 +22,12 @@ export class ReadySet {
     entryPager: EntryPager | null,
     memoryBudget: number,
     /** Rows of entries the delayed set keeps: skipped when paged rows are read back. */
-    delayedElsewhere: (seq: number) => boolean = () => false,
+    private readonly delayedElsewhere: (seq: number) => boolean = () => false,
+    /** Told when an entry is paged out or read back (the queue's key indexes). */
+    residence: EntryResidence = NO_RESIDENCE,
   ) {
     this.index = new RankIndex(ranked);
-    this.pager = new ReadyPager(queue, entryPager, memoryBudget, this.index, this.accounting, delayedElsewhere);
+    this.pager = new ReadyPager(queue, entryPager, memoryBudget, this.index, this.accounting, delayedElsewhere, residence);
   }
 
   get count(): number {
@@ -124,6 +127,17 @@ export class ReadySet {
     }
   }
 
+  /** Whether the row of (rank, seq) is a ready entry kept only in the store. */
+  isPaged(rank: number, seq: number): boolean {
+    const bucket = this.index.find(rank);
+    return bucket !== undefined && bucket.paged > 0 && seq > bucket.pagedAfter && !bucket.removed?.has(seq) && !this.delayedElsewhere(seq);
+  }
+
+  /** Visits the ready entries held in memory (in no particular order). */
+  forEachInMemory(visit: (entry: QueueEntry) => void): void {
+    for (const bucket of this.index.inOrder()) for (let i = 0; i < bucket.memory.length; i++) visit(bucket.memory.at(i)!);
+  }
+
   peek(): QueueEntry | undefined {
     return this.index.first()?.memory.peekFront();
   }
@@ -158,3 +172,5 @@ export class ReadySet {
     this.accounting.recovered(bucket, head, count - head.length, bytes - headBytes);
   }
 }
+
+const NO_RESIDENCE: EntryResidence = { paged: () => {}, held: () => {} };

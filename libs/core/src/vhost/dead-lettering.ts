@@ -1,4 +1,5 @@
 import type { Exchange } from '../exchange/exchange';
+import { renderedHeaders } from '../message/amqp-rendering';
 import type { Message } from '../message/message';
 import { DeathReason, deadLetteredMessage, isDeadLetterCycle } from '../queue/dead-letter';
 import type { Queue } from '../queue/queue';
@@ -16,8 +17,9 @@ export function deadLetter(exchanges: ReadonlyMap<string, Exchange>, router: Rou
   if (exchange === undefined) return;
   const copy = deadLetteredMessage(message, source.name, reason, exchangeName, source.features.deadLetterRoutingKey);
   const targets: Queue[] = [];
-  router.route(exchange, copy.routingKey, copy.properties.headers, targets);
+  // a headers exchange sees the x-death headers a client would see, as RabbitMQ routes on them
+  router.route(exchange, copy.routingKey, renderedHeaders(copy), targets);
   for (const queue of targets) {
-    if (!isDeadLetterCycle(copy.properties.headers, queue.name, reason)) queue.enqueue(copy);
+    if (!isDeadLetterCycle(copy, queue.name, reason)) queue.enqueue(copy);
   }
 }

@@ -1,5 +1,6 @@
 import { DelayedMessageExchange, isDelayedMessageExchange } from '../exchange/delayed-message-exchange';
 import type { Exchange } from '../exchange/exchange';
+import { renderedHeaders } from '../message/amqp-rendering';
 import type { Message } from '../message/message';
 import type { Queue } from '../queue/queue';
 import { readQueueFeatures } from '../queue/queue-options';
@@ -92,7 +93,7 @@ export class DelayedHoldings {
   /** Routes a delayed message whose time has come, by its exchange's rule. */
   private readonly release = (exchange: DelayedMessageExchange, message: Message): void => {
     const targets: Queue[] = [];
-    const routed = this.router.route(exchange, message.routingKey, message.properties.headers, targets);
+    const routed = this.router.route(exchange, message.routingKey, renderedHeaders(message), targets);
     if (routed === 0) this.context.metrics.unroutable++;
     else this.context.metrics.routed += routed;
     for (const queue of targets) queue.enqueue(message);

@@ -1,6 +1,7 @@
 import { isDelayedMessageExchange, requestedDelay } from '../exchange/delayed-message-exchange';
 import type { Exchange } from '../exchange/exchange';
 import { accessRefused, invalidRequest, notFound } from '../errors';
+import { renderedHeaders } from '../message/amqp-rendering';
 import type { Message } from '../message/message';
 import type { Queue } from '../queue/queue';
 import { expirationOf } from '../queue/queue-options';
@@ -78,7 +79,10 @@ export class Intake {
     }
     const queues = this.spare ?? [];
     this.spare = null;
-    const routed = this.router.route(exchange, message.routingKey, message.properties.headers, queues);
+    // a headers exchange matches what a client would see: annotations as headers (none on AMQP
+    // input; and the default exchange, which the job and delivery doors publish to, routes by name only)
+    const headers = message.annotations === null || exchange.name === '' ? message.properties.headers : renderedHeaders(message);
+    const routed = this.router.route(exchange, message.routingKey, headers, queues);
     if (routed === 0) {
       this.spare = queues;
       metrics.unroutable++;

@@ -1,4 +1,4 @@
-import { FieldTable, Message, MessageProperties, NOT_BEFORE_HEADER } from '#core';
+import { AnnotationValue, Annotations, Message, MessageProperties, NOT_BEFORE_HEADER } from '#core';
 import { DeliveryRequest, deliveryProblem, HeaderMap, hostOfUrl } from './delivery-request';
 
 /** One attempt to deliver, as recorded. */
@@ -35,9 +35,10 @@ export interface Delivery extends DeliveryRequest {
 }
 
 /**
- * Header names of a delivery message. AMQP clients publish deliveries with the `x-dispatch-*`
- * request headers (url, method, timeout, headers, max-attempts, ordering-key); the rest is the
- * broker's own bookkeeping.
+ * Names of a delivery's fields on its message. The door keeps a delivery as annotations of these
+ * names (AMQP consumers see them as headers); AMQP clients publish deliveries with the
+ * `x-dispatch-*` request headers (url, method, timeout, headers, max-attempts, ordering-key), and
+ * deliveries stored before annotations kept every field as a header: both are read the same way.
  */
 export const H = {
   id: 'x-dispatch-id',
@@ -63,39 +64,41 @@ const numberOf = (value: unknown): number | undefined =>
 const stringOf = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
 
-/** The delivery as a persistent message for `routingKey` (a delivery queue), due at `notBefore`. */
+/** The delivery as a persistent message for `routingKey` (a delivery queue), due at `notBefore`: its fields are annotations. */
 export function deliveryMessage(delivery: Delivery, routingKey: string, notBefore = 0): Message {
-  const headers: FieldTable = {
+  const door: Record<string, AnnotationValue> = {
     [H.id]: delivery.id,
     [H.url]: delivery.url,
     [H.method]: delivery.method,
     [H.timeout]: delivery.timeoutMs,
-    [H.headers]: headersTable(delivery.headers),
+    [H.headers]: { ...delivery.headers },
     [H.acceptedAt]: delivery.acceptedAt,
     [H.acceptNo]: delivery.acceptNo,
     [H.hash]: delivery.hash,
-    [H.attempts]: delivery.attempts.map(attemptTable),
+    [H.attempts]: delivery.attempts.map(attemptAnnotation),
     [H.replays]: delivery.replays,
   };
-  if (delivery.maxAttempts !== undefined) headers[H.maxAttempts] = delivery.maxAttempts;
-  if (delivery.orderingKey !== undefined) headers[H.orderingKey] = delivery.orderingKey;
-  if (delivery.deadReason !== undefined) headers[H.deadReason] = delivery.deadReason;
-  if (delivery.attemptBase !== undefined) headers[H.attemptBase] = delivery.attemptBase;
-  if (notBefore > 0) headers[NOT_BEFORE_HEADER] = notBefore;
-  const properties: MessageProperties = { deliveryMode: 2, messageId: delivery.id, headers };
+  if (delivery.maxAttempts !== undefined) door[H.maxAttempts] = delivery.maxAttempts;
+  if (delivery.orderingKey !== undefined) door[H.orderingKey] = delivery.orderingKey;
+  if (delivery.deadReason !== undefined) door[H.deadReason] = delivery.deadReason;
+  if (delivery.attemptBase !== undefined) door[H.attemptBase] = delivery.attemptBase;
+  const annotations: Annotations = notBefore > 0 ? { door, notBefore } : { door };
+  const properties: MessageProperties = { deliveryMode: 2, messageId: delivery.id };
   if (delivery.requester !== undefined) properties.userId = delivery.requester;
-  return new Message('', routingKey, properties, null, delivery.body);
+  return new Message('', routingKey, properties, null, delivery.body, annotations);
 }
 
 /**
- * Reads a delivery message (ours, or an AMQP client's with `x-dispatch-*` headers). Null when it
- * names no URL, or a field the intake would refuse (deliveryProblem): it cannot be delivered.
- * `fallbackId` names messages that carry no id.
+ * Reads a delivery message: ours (annotations), or an AMQP client's with `x-dispatch-*` headers
+ * (or one stored before annotations). Null when it names no URL, or a field the intake would
+ * refuse (deliveryProblem): it cannot be delivered. `fallbackId` names messages that carry no id.
  */
 export function deliveryOf(message: Message, fallbackId: string, fallbackAcceptNo: number): Delivery | null {
   const properties = message.properties;
-  const h = properties.headers ?? {};
-  const url = stringOf(h[H.url]);
+  const headers = properties.headers;
+  // the door's annotation, else the header of that name
+  const field = (name: string): unknown => message.doorAnnotation(name) ?? headers?.[name];
+  const url = stringOf(field(H.url));
   if (url === undefined) return null;
   let parsed: URL;
   try {
@@ -103,40 +106,45 @@ export function deliveryOf(message: Message, fallbackId: string, fallbackAcceptN
   } catch {
     return null;
   }
+  const attempts = field(H.attempts);
   const delivery: Delivery = {
-    id: stringOf(h[H.id]) ?? properties.messageId ?? fallbackId,
+    id: stringOf(field(H.id)) ?? properties.messageId ?? fallbackId,
     url,
     ...hostOfUrl(parsed),
-    method: (stringOf(h[H.method]) ?? 'GET').toUpperCase() || 'GET',
-    headers: headerMapOf(h[H.headers]),
+    method: (stringOf(field(H.method)) ?? 'GET').toUpperCase() || 'GET',
+    headers: headerMapOf(field(H.headers)),
     body: message.body,
-    timeoutMs: numberOf(h[H.timeout]) ?? 0,
-    acceptedAt: timeOf(numberOf(h[H.acceptedAt]) ?? (properties.timestamp !== undefined ? properties.timestamp * 1000 : undefined)) ?? Date.now(),
-    acceptNo: numberOf(h[H.acceptNo]) ?? fallbackAcceptNo,
-    hash: stringOf(h[H.hash]) ?? '',
-    attempts: Array.isArray(h[H.attempts]) ? (h[H.attempts] as unknown[]).map(attemptOf) : [],
-    replays: numberOf(h[H.replays]) ?? 0,
+    timeoutMs: numberOf(field(H.timeout)) ?? 0,
+    acceptedAt: timeOf(numberOf(field(H.acceptedAt)) ?? (properties.timestamp !== undefined ? properties.timestamp * 1000 : undefined)) ?? Date.now(),
+    acceptNo: numberOf(field(H.acceptNo)) ?? fallbackAcceptNo,
+    hash: stringOf(field(H.hash)) ?? '',
+    attempts: Array.isArray(attempts) ? (attempts as unknown[]).map(attemptOf) : [],
+    replays: numberOf(field(H.replays)) ?? 0,
   };
-  const maxAttempts = numberOf(h[H.maxAttempts]);
+  const maxAttempts = numberOf(field(H.maxAttempts));
   if (maxAttempts !== undefined) delivery.maxAttempts = maxAttempts;
-  const orderingKey = stringOf(h[H.orderingKey]);
+  const orderingKey = stringOf(field(H.orderingKey));
   if (orderingKey !== undefined) delivery.orderingKey = orderingKey;
-  const deadReason = stringOf(h[H.deadReason]);
+  const deadReason = stringOf(field(H.deadReason));
   if (deadReason !== undefined) delivery.deadReason = deadReason;
-  const attemptBase = numberOf(h[H.attemptBase]);
+  const attemptBase = numberOf(field(H.attemptBase));
   if (attemptBase !== undefined) delivery.attemptBase = attemptBase;
   if (properties.userId !== undefined) delivery.requester = properties.userId;
   // an AMQP publisher's fields are held to the intake's rules: nothing that cannot be sent or stored
   // again, and no due time past what a Date holds (the listing could not show it)
-  const notBefore = numberOf(h[NOT_BEFORE_HEADER]);
+  const notBefore = numberOf(headers?.[NOT_BEFORE_HEADER]);
   if (notBefore !== undefined && timeOf(notBefore) === undefined) return null;
   return deliveryProblem(delivery) === null ? delivery : null;
 }
 
-function headersTable(headers: HeaderMap): FieldTable {
-  const table: FieldTable = {};
-  for (const [name, value] of Object.entries(headers)) table[name] = value;
-  return table;
+/** The id a delivery message carries (its key in the delivery queues), if any. */
+export function idOf(message: Message): string | undefined {
+  return stringOf(message.doorAnnotation(H.id) ?? message.properties.headers?.[H.id]);
+}
+
+/** When a delivery message is due: its not-before annotation, or its publisher's x-not-before header; 0 for now. */
+export function dueTimeOf(message: Message): number {
+  return message.annotations?.notBefore ?? numberOf(message.properties.headers?.[NOT_BEFORE_HEADER]) ?? 0;
 }
 
 function headerMapOf(value: unknown): HeaderMap {
@@ -149,12 +157,12 @@ function headerMapOf(value: unknown): HeaderMap {
   return out;
 }
 
-function attemptTable(attempt: Attempt): FieldTable {
-  const table: FieldTable = { at: attempt.at, ms: attempt.ms };
-  if (attempt.status !== undefined) table.status = attempt.status;
-  if (attempt.error !== undefined) table.error = attempt.error;
-  if (attempt.snippet !== undefined) table.snippet = attempt.snippet;
-  return table;
+function attemptAnnotation(attempt: Attempt): Record<string, AnnotationValue> {
+  const value: Record<string, AnnotationValue> = { at: attempt.at, ms: attempt.ms };
+  if (attempt.status !== undefined) value.status = attempt.status;
+  if (attempt.error !== undefined) value.error = attempt.error;
+  if (attempt.snippet !== undefined) value.snippet = attempt.snippet;
+  return value;
 }
 
 function attemptOf(value: unknown): Attempt {

@@ -1,10 +1,10 @@
-import { AlarmRule, Broker, Message, NOT_BEFORE_HEADER, PersistentCounter, PublishOutcome, Queue, QueueEntry, Refusal, VirtualHost } from '#core';
+import { AlarmRule, Broker, EntryState, Message, PersistentCounter, PublishOutcome, Queue, QueueEntry, Refusal, VirtualHost } from '#core';
 import type { DeliveryOptions } from '../delivery-options';
 import type { HttpSender } from '../sender/http-sender';
 import { CircuitBreaker } from './circuit-breaker';
 import { conflict, DeliveryRequestError, notFound } from './delivery-errors';
 import { DeliveryFilter, DeliveryIndex, DeliveryRecord, recordOf } from './delivery-index';
-import { Delivery, deliveryMessage, deliveryOf } from './delivery-message';
+import { Delivery, deliveryMessage, deliveryOf, dueTimeOf, H, idOf } from './delivery-message';
 import { contentHash, DeliveryRequest } from './delivery-request';
 import type { DestinationPermission } from './destination-permission';
 import { DeliveryWorker, WorkerEvents } from './delivery-worker';
@@ -71,12 +71,14 @@ export class DeliveryService {
     this.dead = this.vhost.declareQueue({ name: this.deadName, durable: true });
     this.vhost.declareExchange({ name: this.options.amqpExchange, type: 'fanout', durable: true, system: true });
     this.vhost.bind('queue', this.pendingName, this.options.amqpExchange, '');
+    // cancel and replay find a delivery by its id
+    await Promise.all([this.pending.indexBy(H.id), this.dead.indexBy(H.id)]);
     await this.pending.list((entry, dueAt) => {
       const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
       if (delivery !== null) {
         const record = recordOf(delivery, 'pending');
-        // recovered entries list as ready until they are taken; their header says when they are due
-        const notBefore = dueAt || Number(entry.message.properties.headers?.[NOT_BEFORE_HEADER] ?? 0);
+        // recovered entries list as ready until they are taken; their message says when they are due
+        const notBefore = dueAt || Number(dueTimeOf(entry.message));
         if (notBefore > Date.now()) record.nextAttemptAt = notBefore;
         this.index.track(record);
       }
@@ -214,12 +216,16 @@ export class DeliveryService {
       if (record === undefined) throw notFound(`no delivery '${select.id}'`);
       if (record.state !== 'dead') throw conflict(`delivery '${select.id}' is ${record.state}, only dead deliveries are replayed`);
     }
+    // the dead deliveries wanted are known by id (the index of records): each is found by its key
+    const ids = 'id' in select ? [select.id] : this.index.list({ ...select, state: 'dead' }, 0, Number.MAX_SAFE_INTEGER).map((record) => record.id);
     const found: QueueEntry[] = [];
-    await this.dead.list((entry) => {
-      const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
-      if (delivery !== null && wanted(this.index.get(delivery.id))) found.push(entry);
-      return true;
-    });
+    for (const id of ids) {
+      const entry = await this.entryWithId(this.dead, id);
+      const delivery = entry && deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
+      if (delivery && wanted(this.index.get(delivery.id))) found.push(entry);
+    }
+    // in the dead queue's order, as they were buried
+    found.sort((a, b) => a.seq - b.seq);
     let replayed = 0;
     for (const entry of found) {
       const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq)!;
@@ -252,13 +258,7 @@ export class DeliveryService {
     let removed = this.worker?.cancelParked(id) ?? false;
     if (!removed) {
       const queue = record.state === 'dead' ? this.dead : this.pending;
-      let target: QueueEntry | undefined;
-      await queue.list((entry) => {
-        const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
-        if (delivery?.id !== id) return true;
-        target = entry;
-        return false;
-      });
+      const target = await this.entryWithId(queue, id);
       removed = target !== undefined && queue.remove(target);
     }
     if (!removed) {
@@ -272,6 +272,24 @@ export class DeliveryService {
     this.remember(record);
     await this.broker.whenDurable();
     return record;
+  }
+
+  /**
+   * The ready or waiting entry of the delivery with this id in `queue`: found by its key. An AMQP
+   * client's delivery published without x-dispatch-id has none (its id is its message-id, or made
+   * from its place): only for such an id is the queue walked.
+   */
+  private async entryWithId(queue: Queue, id: string): Promise<QueueEntry | undefined> {
+    const found = await queue.find(H.id, id);
+    if (found !== undefined) return found.entry.state === EntryState.Ready ? found.entry : undefined;
+    let target: QueueEntry | undefined;
+    await queue.list((entry) => {
+      if (idOf(entry.message) !== undefined) return true;
+      if (deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq)?.id !== id) return true;
+      target = entry;
+      return false;
+    });
+    return target;
   }
 
   private publishPending(delivery: Delivery, dueAt: number, onAlarm: AlarmRule = 'accept'): PublishOutcome {

@@ -1,15 +1,49 @@
 import { createHash, randomFillSync } from 'node:crypto';
-import { FieldTable, Message, MessageProperties, NOT_BEFORE_HEADER, QueueEntry, RANK_HEADER } from '#core';
+import { AnnotationValue, DoorAnnotations, Message, MessageProperties, QueueEntry } from '#core';
 import { DEFAULT_PRIORITY } from '../jobs-options';
 import { rfc3339Local, rfc3339LocalNow } from './rfc3339';
 
-/** Headers a job carries when it travels through the core (and to AMQP consumers). */
-export const JOB_HEADERS = {
+/**
+ * The annotations the job door keeps on a job's message (its rank and not-before time are the
+ * core's). Named as the headers AMQP consumers see them as; an AMQP publisher's headers of these
+ * names mean the same (a message published to a lane with x-job-num lists with that number).
+ */
+export const JOB_ANNOTATIONS = {
   num: 'x-job-num',
   hash: 'x-job-hash',
   timestamp: 'x-job-timestamp',
   idempotencyKey: 'x-idempotency-key',
 } as const;
+
+/** What a job's message says about the job. */
+export interface JobAnnotations {
+  num: number;
+  hash: string;
+  /** When it was scheduled, as dispenserd writes it (RFC 3339, local time). */
+  timestamp: string;
+  idempotencyKey?: string;
+}
+
+function doorAnnotationsOf(job: JobAnnotations): DoorAnnotations {
+  const annotations: Record<string, AnnotationValue> = {
+    [JOB_ANNOTATIONS.num]: job.num,
+    [JOB_ANNOTATIONS.hash]: job.hash,
+    [JOB_ANNOTATIONS.timestamp]: job.timestamp,
+  };
+  if (job.idempotencyKey !== undefined) annotations[JOB_ANNOTATIONS.idempotencyKey] = job.idempotencyKey;
+  return annotations;
+}
+
+/**
+ * One field of a job's message: the door's annotation, or else the header of that name (an AMQP
+ * publisher's, or a job stored before annotations kept its fields as headers).
+ */
+function fieldOf(message: Message, name: string): unknown {
+  return message.doorAnnotation(name) ?? message.properties.headers?.[name];
+}
+
+const numberOf = (value: unknown): number | undefined =>
+  typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : undefined;
 
 /** A job as dispenserd lists it. */
 export interface JobView {
@@ -60,27 +94,20 @@ export function amqpPriorityFor(rank: number): number {
   return p > 255 ? 255 : p;
 }
 
-/** Builds the core message of a scheduled job: persistent, ranked by its priority. */
+/** Builds the core message of a scheduled job: persistent, ranked by its priority, annotated with what the job is. */
 export function jobMessage(job: NewJob): { message: Message; hash: string } {
   const hash = jobHash();
   const now = Date.now();
-  const headers: FieldTable = {
-    [RANK_HEADER]: job.priority,
-    [JOB_HEADERS.num]: job.jobNum,
-    [JOB_HEADERS.hash]: hash,
-    [JOB_HEADERS.timestamp]: rfc3339LocalNow(now),
-  };
-  if (job.notBefore !== undefined) headers[NOT_BEFORE_HEADER] = job.notBefore;
-  if (job.idempotencyKey !== undefined) headers[JOB_HEADERS.idempotencyKey] = job.idempotencyKey;
   const properties: MessageProperties = {
     contentType: 'text/plain',
     deliveryMode: 2,
     priority: amqpPriorityFor(job.priority),
     messageId: hash,
     timestamp: Math.floor(now / 1000),
-    headers,
   };
-  return { message: new Message('', job.queueName, properties, null, Buffer.from(job.message, 'utf8')), hash };
+  const door = doorAnnotationsOf({ num: job.jobNum, hash, timestamp: rfc3339LocalNow(now), idempotencyKey: job.idempotencyKey });
+  const annotations = job.notBefore !== undefined ? { rank: job.priority, notBefore: job.notBefore, door } : { rank: job.priority, door };
+  return { message: new Message('', job.queueName, properties, null, Buffer.from(job.message, 'utf8'), annotations), hash };
 }
 
 /**
@@ -89,12 +116,10 @@ export function jobMessage(job: NewJob): { message: Message; hash: string } {
  */
 export function jobView(entry: QueueEntry, lane: string): JobView {
   const message = entry.message;
-  const headers = message.properties.headers;
-  const num = headers?.[JOB_HEADERS.num];
-  const hash = headers?.[JOB_HEADERS.hash];
-  const timestamp = headers?.[JOB_HEADERS.timestamp];
+  const hash = fieldOf(message, JOB_ANNOTATIONS.hash);
+  const timestamp = fieldOf(message, JOB_ANNOTATIONS.timestamp);
   return {
-    job_num: typeof num === 'number' ? num : typeof num === 'bigint' ? Number(num) : 0,
+    job_num: jobNumOf(message),
     hash: typeof hash === 'string' ? hash : createHash('sha1').update(`entry:${entry.seq}`).digest('hex'),
     timestamp:
       typeof timestamp === 'string'
@@ -106,12 +131,12 @@ export function jobView(entry: QueueEntry, lane: string): JobView {
   };
 }
 
-export function jobNumOfEntry(entry: QueueEntry): number {
-  const num = entry.message.properties.headers?.[JOB_HEADERS.num];
-  return typeof num === 'number' ? num : typeof num === 'bigint' ? Number(num) : 0;
+/** A job's number; 0 for a message published over AMQP without one. */
+export function jobNumOf(message: Message): number {
+  return numberOf(fieldOf(message, JOB_ANNOTATIONS.num)) ?? 0;
 }
 
-export function idempotencyKeyOfEntry(entry: QueueEntry): string | undefined {
-  const key = entry.message.properties.headers?.[JOB_HEADERS.idempotencyKey];
+export function idempotencyKeyOf(message: Message): string | undefined {
+  const key = fieldOf(message, JOB_ANNOTATIONS.idempotencyKey);
   return typeof key === 'string' ? key : undefined;
 }

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Access, Broker, Message, NOT_BEFORE_HEADER, PersistentCounter, Queue, QueueEntry, Refusal } from '#core';
+import { Access, Broker, changedAnnotations, EntryState, Message, PersistentCounter, QueueEntry, Refusal } from '#core';
 import { JOBS_OPTIONS, JobsOptions } from '../jobs-options';
 import { BlockedReceiver } from './blocked-receiver';
 import { JobRequestError, notFound } from './job-errors';
-import { idempotencyKeyOfEntry, jobMessage, jobNumOfEntry, JobView, jobView } from './job-message';
+import { idempotencyKeyOf, JOB_ANNOTATIONS, jobMessage, jobNumOf, JobView, jobView } from './job-message';
 import { Lanes } from './lanes';
 import { Leases } from './leases';
 import { Pacer } from './pacer';
@@ -34,7 +34,7 @@ export interface FoundJob {
   leaseId?: string;
 }
 
-/** How long idempotency keys of finished jobs are remembered (in memory). */
+/** How long idempotency keys of scheduled jobs are remembered (in memory; queued ones are found in their lane). */
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 const THROTTLE_GAP_MS = 25;
 
@@ -42,11 +42,10 @@ const THROTTLE_GAP_MS = 25;
 @Injectable()
 export class JobService {
   readonly lanes: Lanes;
-  readonly leases = new Leases();
+  readonly leases = new Leases((entry) => this.finished(entry));
   private readonly waiters = new Map<string, Set<BlockedReceiver>>();
   private readonly jobNum: PersistentCounter;
   private readonly idempotency = new Map<string, { jobNum: number; hash: string; lane: string; at: number }>();
-  private idempotencyLoaded: Promise<void> | null = null;
   readonly schedulePacer: Pacer | null;
   readonly receivePacer: Pacer | null;
 
@@ -58,6 +57,8 @@ export class JobService {
     this.jobNum = broker.counter('jobs.job_num');
     this.schedulePacer = options.throttleSchedule ? new Pacer(THROTTLE_GAP_MS) : null;
     this.receivePacer = options.throttleReceive ? new Pacer(THROTTLE_GAP_MS) : null;
+    // the lanes that came back from the store are indexed now, before the first lookup needs them
+    this.lanes.list();
   }
 
   // ---- access ----------------------------------------------------------------------------------
@@ -81,9 +82,8 @@ export class JobService {
     const alarm = vhost.alarmRefusal();
     if (alarm !== null) throw refusedJob(alarm.refusal, request.lane);
     if (request.idempotencyKey !== undefined) {
-      await this.loadIdempotencyKeys();
-      const seen = this.idempotency.get(request.idempotencyKey);
-      if (seen !== undefined && Date.now() - seen.at < IDEMPOTENCY_WINDOW_MS) {
+      const seen = await this.scheduledWith(request.idempotencyKey);
+      if (seen !== undefined) {
         await this.committed();
         return { jobNum: seen.jobNum, hash: seen.hash, lane: seen.lane, duplicate: true };
       }
@@ -104,8 +104,8 @@ export class JobService {
   /** Puts a copy of a job back into its lane to run at `notBefore` (a delayed release). */
   async scheduleAgain(entry: QueueEntry, notBefore: number): Promise<void> {
     const original = entry.message;
-    const headers = { ...(original.properties.headers ?? {}), [NOT_BEFORE_HEADER]: notBefore };
-    const copy = new Message(original.exchange, entry.queue.name, { ...original.properties, headers, deliveryMode: 2 }, null, original.body);
+    const annotations = changedAnnotations(original.annotations, { notBefore });
+    const copy = new Message(original.exchange, entry.queue.name, { ...original.properties, deliveryMode: 2 }, null, original.body, annotations);
     // a full lane refuses the copy: the caller keeps its lease (acking it would lose the job)
     const outcome = this.lanes.vhost.publish('', copy);
     if (outcome.kind === 'refused') throw refusedJob(outcome.refusal, this.laneOfEntry(entry));
@@ -117,22 +117,34 @@ export class JobService {
     return this.broker.whenDurable();
   }
 
-  /** Idempotency keys of jobs still queued survive restarts: read them once, lazily. */
-  private loadIdempotencyKeys(): Promise<void> {
-    this.idempotencyLoaded ??= (async () => {
-      for (const { lane, queue } of this.lanes.list()) {
-        if (queue === undefined) continue;
-        await queue.list((entry) => {
-          const key = idempotencyKeyOfEntry(entry);
-          if (key !== undefined && !this.idempotency.has(key)) {
-            const view = jobView(entry, lane);
-            this.idempotency.set(key, { jobNum: view.job_num, hash: view.hash, lane, at: Date.now() });
-          }
-          return true;
-        });
-      }
-    })();
-    return this.idempotencyLoaded;
+  /**
+   * The job scheduled with this idempotency key within the window: remembered in memory since it
+   * was scheduled (or finished), or still queued in a lane (after a restart), found by its key.
+   */
+  private async scheduledWith(key: string): Promise<{ jobNum: number; hash: string; lane: string } | undefined> {
+    const seen = this.idempotency.get(key);
+    if (seen !== undefined) {
+      if (Date.now() - seen.at < IDEMPOTENCY_WINDOW_MS) return seen;
+      this.idempotency.delete(key);
+    }
+    for (const queue of this.lanes.queues()) {
+      const found = await queue.find(JOB_ANNOTATIONS.idempotencyKey, key);
+      if (!found) continue;
+      const lane = this.laneOfEntry(found.entry);
+      const view = jobView(found.entry, lane);
+      const remembered = { jobNum: view.job_num, hash: view.hash, lane, at: Date.now() };
+      this.idempotency.set(key, remembered);
+      return remembered;
+    }
+    return undefined;
+  }
+
+  /** A job left its lane for good through this door: its idempotency key is remembered for the window from now. */
+  private finished(entry: QueueEntry): void {
+    const key = idempotencyKeyOf(entry.message);
+    if (key === undefined || this.idempotency.has(key)) return;
+    const lane = this.laneOfEntry(entry);
+    this.idempotency.set(key, { jobNum: jobNumOf(entry.message), hash: jobView(entry, lane).hash, lane, at: Date.now() });
   }
 
   // ---- receiving -------------------------------------------------------------------------------
@@ -162,6 +174,7 @@ export class JobService {
   /** The response carrying the job was written: it is done. */
   complete(entry: QueueEntry): void {
     entry.queue.ack(entry);
+    this.finished(entry);
   }
 
   /** The response could not be written: the job goes back to the front of its lane. */
@@ -207,14 +220,16 @@ export class JobService {
     return out;
   }
 
+  /** A job by its number: leased, or queued in a lane (found by its key, never by walking the lane). */
   async findJob(jobNum: number): Promise<FoundJob | undefined> {
     for (const lease of this.leases.all()) {
-      if (jobNumOfEntry(lease.entry) === jobNum) return { entry: lease.entry, lane: lease.lane, state: 'leased', leaseId: lease.id };
+      if (jobNumOf(lease.entry.message) === jobNum) return { entry: lease.entry, lane: lease.lane, state: 'leased', leaseId: lease.id };
     }
     for (const { lane, queue } of this.lanes.list()) {
-      if (queue === undefined) continue;
-      const found = await findIn(queue, jobNum);
-      if (found) return { entry: found.entry, lane, state: found.dueAt > 0 ? 'delayed' : 'ready', runAt: found.dueAt || undefined };
+      const found = queue && (await queue.find(JOB_ANNOTATIONS.num, jobNum));
+      // one out with an AMQP consumer is not the job API's to show (nor was it listed)
+      if (!found || found.entry.state !== EntryState.Ready) continue;
+      return { entry: found.entry, lane, state: found.dueAt > 0 ? 'delayed' : 'ready', runAt: found.dueAt || undefined };
     }
     return undefined;
   }
@@ -227,6 +242,7 @@ export class JobService {
       return;
     }
     if (!found.entry.queue.remove(found.entry)) throw notFound(`job ${jobNum} not found`);
+    this.finished(found.entry);
     await this.committed();
   }
 
@@ -241,14 +257,4 @@ function refusedJob(refusal: Refusal, lane: string): JobRequestError {
   if (refusal.reason === 'resource-alarm') return new JobRequestError(503, 1, `not accepting jobs while a resource alarm is on (${refusal.alarm})`);
   // a lane declared with x-max-length and x-overflow reject-publish
   return new JobRequestError(503, 1, `lane '${lane}' is full and refuses new jobs (x-overflow ${refusal.overflow})`);
-}
-
-async function findIn(queue: Queue, jobNum: number): Promise<{ entry: QueueEntry; dueAt: number } | undefined> {
-  let found: { entry: QueueEntry; dueAt: number } | undefined;
-  await queue.list((entry, dueAt) => {
-    if (jobNumOfEntry(entry) !== jobNum) return true;
-    found = { entry, dueAt };
-    return false;
-  });
-  return found;
 }

@@ -1,5 +1,9 @@
 import type { Broker, Queue, VirtualHost } from '#core';
 import { DEFAULT_LANE } from '../jobs-options';
+import { JOB_ANNOTATIONS } from './job-message';
+
+/** The keys a lane finds its jobs by: the job number, and the idempotency key of a schedule. */
+export const LANE_KEYS = [JOB_ANNOTATIONS.num, JOB_ANNOTATIONS.idempotencyKey] as const;
 
 /**
  * Lanes are durable, rank-ordered queues of the core: lane `x` is queue `${prefix}x` in the
@@ -36,18 +40,26 @@ export class Lanes {
     if (known !== undefined && !known.deleted) return known;
     const existing = this.vhost.findQueue(this.queueName(lane));
     if (existing !== undefined && existing.durable && existing.options.exclusiveOwner === null && existing.features.order === 'rank') {
-      this.declared.set(lane, existing);
+      this.declared.set(lane, keyed(existing));
       return existing;
     }
     const queue = this.vhost.declareQueue({ name: this.queueName(lane), durable: true, arguments: { 'x-queue-order': 'rank' } });
-    this.declared.set(lane, queue);
+    this.declared.set(lane, keyed(queue));
     return queue;
+  }
+
+  /** The queues of the lanes that exist, keyed, in no particular order (cheaper than `list` for lookups). */
+  queues(): Queue[] {
+    const queues = this.vhost.listQueues(this.prefix);
+    for (const queue of queues) keyed(queue);
+    return queues;
   }
 
   /** Lanes that exist (queues with the prefix), sorted as Go sorts map keys; `main` is always there. */
   list(): { lane: string; queue: Queue | undefined }[] {
     const out = new Map<string, Queue | undefined>([[DEFAULT_LANE, undefined]]);
-    for (const queue of this.vhost.listQueues(this.prefix)) out.set(queue.name.slice(this.prefix.length), queue);
+    // a lane's queue may have been declared another way (over AMQP): it is keyed from its first listing
+    for (const queue of this.vhost.listQueues(this.prefix)) out.set(queue.name.slice(this.prefix.length), keyed(queue));
     return [...out.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([lane, queue]) => ({ lane, queue }));
@@ -56,4 +68,18 @@ export class Lanes {
   laneOf(queue: Queue): string | undefined {
     return queue.name.startsWith(this.prefix) ? queue.name.slice(this.prefix.length) : undefined;
   }
+}
+
+/** Queues indexed by the lane's keys already. */
+const keyedQueues = new WeakSet<Queue>();
+
+/**
+ * The queue, indexed by the lane's keys (once per queue). Lookups wait for the index themselves;
+ * a failure to rebuild it is theirs to report, not an unhandled rejection.
+ */
+function keyed(queue: Queue): Queue {
+  if (keyedQueues.has(queue)) return queue;
+  keyedQueues.add(queue);
+  for (const key of LANE_KEYS) queue.indexBy(key).catch(() => {});
+  return queue;
 }

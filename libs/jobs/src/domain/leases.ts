@@ -17,6 +17,9 @@ interface Lease {
 export class Leases {
   private readonly byId = new Map<string, Lease>();
 
+  /** `done` is told of each job acked under its lease. */
+  constructor(private readonly done: (entry: QueueEntry) => void = () => {}) {}
+
   get size(): number {
     return this.byId.size;
   }
@@ -39,6 +42,7 @@ export class Leases {
     const lease = this.take(id);
     if (lease === undefined) return false;
     lease.entry.queue.ack(lease.entry);
+    this.done(lease.entry);
     return true;
   }
 

@@ -1,7 +1,7 @@
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Put, Query, Res, UseGuards } from '@nestjs/common';
 import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
 import type { FastifyReply } from 'fastify';
-import { BindingSnapshot, FieldTable, Message, QueueEntry, UserDefinition } from '#core';
+import { BindingSnapshot, FieldTable, Message, QueueEntry, renderedProperties, UserDefinition } from '#core';
 import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
@@ -219,7 +219,7 @@ export class TopologyController {
         exchange: entry.message.exchange,
         routing_key: entry.message.routingKey,
         message_count: remaining + taken.length - i - 1,
-        properties: messagePropertiesView(entry.message.properties),
+        properties: messagePropertiesView(renderedProperties(entry.message)),
         payload: body.truncate !== undefined ? shown.slice(0, body.truncate) : shown,
         payload_encoding: printable ? 'string' : 'base64',
       };

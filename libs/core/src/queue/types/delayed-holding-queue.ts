@@ -1,9 +1,10 @@
 import type { DelayedMessageExchange } from '../../exchange/delayed-message-exchange';
+import { changedAnnotations } from '../../message/annotations';
 import { Message } from '../../message/message';
 import type { Consumer } from '../consumer';
+import { NOT_BEFORE_HEADER } from '../queue-options';
 import { InMemoryQueue } from '../in-memory-queue';
 import type { QueueEntry } from '../queue-entry';
-import { NOT_BEFORE_HEADER } from '../queue-options';
 import type { QueueInit } from '../queue-type';
 
 /** Hidden queues holding delayed messages are named so no client can declare or see them. */
@@ -34,17 +35,22 @@ export class DelayedHoldingQueue extends InMemoryQueue {
   }
 }
 
-/** The message as it waits: due at `dueAt` on the queues' shared not-before mechanism. */
+/** The message as it waits: due at `dueAt` on the queues' shared not-before mechanism (an annotation). */
 function heldMessage(message: Message, dueAt: number): Message {
-  const properties = { ...message.properties, headers: { ...message.properties.headers, [NOT_BEFORE_HEADER]: dueAt } };
-  return new Message(message.exchange, message.routingKey, properties, null, message.body);
+  return message.annotated(changedAnnotations(message.annotations, { notBefore: dueAt }));
 }
 
 /** The message as it is routed at its time: what the publisher sent (its x-delay header included, as the plugin does). */
 function releasedMessage(message: Message): Message {
+  if (message.annotations?.notBefore === undefined) return releasedLegacyMessage(message);
+  return message.annotated(changedAnnotations(message.annotations, { notBefore: undefined }));
+}
+
+/** A message held by a release before annotations (a stored row): its due time was this header, the broker's own. */
+function releasedLegacyMessage(message: Message): Message {
   const headers = { ...message.properties.headers };
   delete headers[NOT_BEFORE_HEADER];
-  return new Message(message.exchange, message.routingKey, { ...message.properties, headers }, null, message.body);
+  return new Message(message.exchange, message.routingKey, { ...message.properties, headers }, null, message.body, message.annotations);
 }
 
 /**

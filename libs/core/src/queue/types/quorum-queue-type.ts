@@ -1,5 +1,6 @@
 import { preconditionFailed } from '../../errors';
-import { Message } from '../../message/message';
+import { changedAnnotations } from '../../message/annotations';
+import type { Message } from '../../message/message';
 import { InMemoryQueue } from '../in-memory-queue';
 import type { Queue } from '../queue';
 import type { DeclaredProperties, QueueInit, QueueType } from '../queue-type';
@@ -25,14 +26,11 @@ export const QUORUM_QUEUE: QueueType = Object.freeze({
   create: (init: QueueInit): Queue => new InMemoryQueue(init),
 });
 
-/** Header telling a consumer how many earlier deliveries of the message failed. */
-export const DELIVERY_COUNT_HEADER = 'x-delivery-count';
-
 /**
  * The message as it is redelivered by a queue with a delivery limit (a quorum queue, or any queue
- * declared with x-delivery-limit): it carries the count of its failed deliveries.
+ * declared with x-delivery-limit): it carries the count of its failed deliveries (an annotation,
+ * which AMQP consumers see as x-delivery-count).
  */
 export function withDeliveryCount(message: Message, failedDeliveries: number): Message {
-  const headers = { ...(message.properties.headers ?? {}), [DELIVERY_COUNT_HEADER]: failedDeliveries };
-  return new Message(message.exchange, message.routingKey, { ...message.properties, headers }, null, message.body);
+  return message.annotated(changedAnnotations(message.annotations, { deliveryCount: failedDeliveries }));
 }

@@ -1,6 +1,8 @@
 import type { CoreMetrics } from '../../metrics';
 import { Message } from '../../message/message';
+import { keyOf } from '../../queue/key-index';
 import type { Queue } from '../../queue/queue';
+import type { KeyRow } from '../../queue/queue-store';
 import { QueueEntry, StoreState } from '../../queue/queue-entry';
 import type { BrokerStore } from '../broker-store';
 import { CommitPipeline, PipelineBatch } from '../commit-pipeline';
@@ -138,6 +140,15 @@ export class MemoryStore implements BrokerStore {
   readEntry(queue: Queue, seq: number): QueueEntry | undefined {
     const row = this.rows.get(seq);
     return row === undefined || row.queueId !== queue.id ? undefined : this.entryOf(queue, row);
+  }
+
+  readKeys(queue: Queue, annotation: string, afterRank: number, afterSeq: number, limit: number): KeyRow[] {
+    const after = (row: StoredRow): boolean => row.rank > afterRank || (row.rank === afterRank && row.seq > afterSeq);
+    return [...this.rows.values()]
+      .filter((row) => row.queueId === queue.id && after(row))
+      .sort((a, b) => a.rank - b.rank || a.seq - b.seq)
+      .slice(0, limit)
+      .map((row): KeyRow => [row.seq, row.rank, keyOf(row.message, annotation) ?? null]);
   }
 
   private entryOf(queue: Queue, row: StoredRow): QueueEntry {

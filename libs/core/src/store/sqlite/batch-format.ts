@@ -69,7 +69,7 @@ export type WriterRequest = { kind: 'batch'; batch: BatchMessage } | { kind: 'cl
 
 /** Packed records are big-endian; strings and blobs are u32 length + bytes. */
 export const enum RecordKind {
-  /** seq f64, queue u32, rank u32, flags u8, shared f64, expiresAt f64, exchange, routingKey, props, body */
+  /** seq f64, queue u32, rank u32, flags u8, shared f64, expiresAt f64, exchange, routingKey, annotations (empty: none), props, body */
   Entry = 1,
   /** id f64, props, body */
   SharedBody = 2,

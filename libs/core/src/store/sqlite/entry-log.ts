@@ -1,7 +1,10 @@
 import type Database from 'better-sqlite3';
 import { decodeProperties } from '../../encoding/properties';
+import { decodeAnnotations } from '../../message/annotation-codec';
 import { Message } from '../../message/message';
+import { keyOfHeader } from '../../queue/key-index';
 import type { Queue } from '../../queue/queue';
+import type { KeyRow } from '../../queue/queue-store';
 import { QueueEntry, StoreState } from '../../queue/queue-entry';
 import type { CommitPipeline } from '../commit-pipeline';
 import type { CommitToken } from '../commit-token';
@@ -9,12 +12,12 @@ import type { AckWait } from './ack-wait';
 import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT } from './schema';
 import type { WriteBatch } from './write-batch';
 
-/** seq, flags, exchange, routing key, shared body id, props, body, expires_at */
-type EntryRow = [number, number, string, string, number | null, Buffer, Buffer, number];
+/** seq, flags, exchange, routing key, shared body id, props, body, expires_at, annotations */
+type EntryRow = [number, number, string, string, number | null, Buffer, Buffer, number, string | null];
 
 function entryOfRow(queue: Queue, rank: number, row: EntryRow | [...EntryRow, number]): QueueEntry {
-  const [seq, flags, exchange, routingKey, shared, props, body, expiresAt] = row;
-  const message = new Message(exchange, routingKey, decodeProperties(props), props, body);
+  const [seq, flags, exchange, routingKey, shared, props, body, expiresAt, annotations] = row;
+  const message = new Message(exchange, routingKey, decodeProperties(props), props, body, decodeAnnotations(annotations));
   const entry = new QueueEntry(seq, rank, message, queue, (flags & ENTRY_FLAG_PERSISTENT) !== 0);
   entry.storeState = StoreState.Stored;
   entry.sharedBodyId = shared ?? 0;
@@ -37,6 +40,8 @@ export class SqliteEntryLog {
   readonly sharedRefs = new Map<number, number>();
   private readonly readPagedStatement: Database.Statement;
   private readonly readEntryStatement: Database.Statement;
+  private readonly readKeysStatement: Database.Statement;
+  private readonly nextRankStatement: Database.Statement;
 
   constructor(
     reader: Database.Database,
@@ -46,7 +51,7 @@ export class SqliteEntryLog {
     this.readPagedStatement = reader
       .prepare(
         `SELECT e.seq, e.flags, e.exchange, e.routing_key, e.shared,
-                COALESCE(e.props, b.props), COALESCE(e.body, b.body), e.expires_at
+                COALESCE(e.props, b.props), COALESCE(e.body, b.body), e.expires_at, e.annotations
            FROM entries e LEFT JOIN bodies b ON b.id = e.shared
           WHERE e.queue = ? AND e.rank = ? AND e.seq > ?
           ORDER BY e.seq LIMIT ?`,
@@ -55,11 +60,23 @@ export class SqliteEntryLog {
     this.readEntryStatement = reader
       .prepare(
         `SELECT e.seq, e.flags, e.exchange, e.routing_key, e.shared,
-                COALESCE(e.props, b.props), COALESCE(e.body, b.body), e.expires_at, e.rank
+                COALESCE(e.props, b.props), COALESCE(e.body, b.body), e.expires_at, e.annotations, e.rank
            FROM entries e LEFT JOIN bodies b ON b.id = e.shared
           WHERE e.seq = ? AND e.queue = ?`,
       )
       .raw(true);
+    // the key from the annotations column; the property list only for rows without it (an AMQP
+    // publisher's header, or a row stored before annotations)
+    this.readKeysStatement = reader
+      .prepare(
+        `SELECT e.seq, e.rank, json_extract(e.annotations, @path),
+                CASE WHEN json_extract(e.annotations, @path) IS NULL THEN COALESCE(e.props, b.props) END
+           FROM entries e LEFT JOIN bodies b ON b.id = e.shared
+          WHERE e.queue = @queue AND e.rank = @rank AND e.seq > @seq
+          ORDER BY e.seq LIMIT @limit`,
+      )
+      .raw(true);
+    this.nextRankStatement = reader.prepare('SELECT MIN(rank) FROM entries WHERE queue = ? AND rank > ?').pluck();
   }
 
   insert(entry: QueueEntry): void {
@@ -119,7 +136,29 @@ export class SqliteEntryLog {
 
   readEntry(queue: Queue, seq: number): QueueEntry | undefined {
     const row = this.readEntryStatement.get(seq, queue.id) as [...EntryRow, number] | undefined;
-    return row === undefined ? undefined : entryOfRow(queue, row[8], row);
+    return row === undefined ? undefined : entryOfRow(queue, row[9], row);
+  }
+
+  readKeys(queue: Queue, annotation: string, afterRank: number, afterSeq: number, limit: number): KeyRow[] {
+    if (/["\\]/.test(annotation)) throw new Error(`annotation name ${JSON.stringify(annotation)} cannot be a key`);
+    const path = `$.door."${annotation}"`;
+    const out: KeyRow[] = [];
+    // rank by rank, each an index seek (a row-value range over (rank, seq) scanned each rank from its start)
+    let rank = afterRank;
+    let seq = afterSeq;
+    while (out.length < limit) {
+      const rows = this.readKeysStatement.all({ path, queue: queue.id, rank, seq, limit: limit - out.length }) as [number, number, unknown, Buffer | null][];
+      for (const [rowSeq, rowRank, annotated, props] of rows) {
+        const key = annotated !== null ? keyOfHeader(annotated) : props !== null ? keyOfHeader(decodeProperties(props).headers?.[annotation]) : undefined;
+        out.push([rowSeq, rowRank, key ?? null]);
+      }
+      if (out.length >= limit) break;
+      const next = this.nextRankStatement.get(queue.id, rank) as number | null;
+      if (next === null) break;
+      rank = next;
+      seq = 0;
+    }
+    return out;
   }
 
   /** A sealed batch wrote an entry against a shared body. */

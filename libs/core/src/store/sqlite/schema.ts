@@ -1,7 +1,12 @@
 import type Database from 'better-sqlite3';
 
-/** SQLite schema of the message store, and how a file made by an older release is brought up to it. Entry flags: see ENTRY_FLAG_*. */
-export const SCHEMA_VERSION = 1;
+/**
+ * SQLite schema of the message store, and how a file made by an older release is brought up to it. Entry flags: see ENTRY_FLAG_*.
+ * Version 2: entries keep their message's annotations (message/annotation-codec.ts) in `annotations`; rows of
+ * version 1 have none there and keep the broker's state in their headers, which the readers of that state still
+ * understand (notBeforeOf, deadLetterHistoryOf, the doors' own readers).
+ */
+export const SCHEMA_VERSION = 2;
 
 export const ENTRY_FLAG_DELIVERED = 1;
 export const ENTRY_FLAG_PERSISTENT = 2;
@@ -36,7 +41,8 @@ CREATE TABLE IF NOT EXISTS entries (
   shared INTEGER,
   props BLOB,
   body BLOB,
-  expires_at INTEGER NOT NULL DEFAULT 0
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  annotations TEXT
 );
 CREATE INDEX IF NOT EXISTS entries_by_queue ON entries (queue, rank, seq);
 CREATE TABLE IF NOT EXISTS keyed_records (
@@ -49,6 +55,7 @@ CREATE INDEX IF NOT EXISTS keyed_records_by_expiry ON keyed_records (expires_at)
 /** Columns added after the first release, for stores created before them. */
 export const SCHEMA_MIGRATIONS: readonly { table: string; column: string; definition: string }[] = [
   { table: 'entries', column: 'expires_at', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'entries', column: 'annotations', definition: 'TEXT' },
 ];
 
 /** Creates what is missing (a new file: everything) and adds the columns of SCHEMA_MIGRATIONS a file made before them lacks. */
@@ -58,7 +65,7 @@ export function migrateSchema(db: Database.Database): void {
     const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
     if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
   }
-  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+  db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
 }
 
 export type SyncMode = 'full' | 'normal';

@@ -5,6 +5,7 @@ import { encodeFieldTable, FieldTable } from '../../encoding/field-table';
 import type { CoreMetrics } from '../../metrics';
 import type { Queue } from '../../queue/queue';
 import type { QueueEntry } from '../../queue/queue-entry';
+import type { KeyRow } from '../../queue/queue-store';
 import type { BrokerStore } from '../broker-store';
 import { CommitPipeline } from '../commit-pipeline';
 import type { CommitCallback, CommitToken } from '../commit-token';
@@ -126,6 +127,10 @@ export class SqliteStore implements BrokerStore {
 
   readEntry(queue: Queue, seq: number): QueueEntry | undefined {
     return this.entries.readEntry(queue, seq);
+  }
+
+  readKeys(queue: Queue, annotation: string, afterRank: number, afterSeq: number, limit: number): KeyRow[] {
+    return this.entries.readKeys(queue, annotation, afterRank, afterSeq, limit);
   }
 
   // ---- definitions -----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import { ByteWriter } from '../../encoding/byte-writer';
+import { encodeAnnotations } from '../../message/annotation-codec';
 import { EntryState, QueueEntry, StoreState } from '../../queue/queue-entry';
 import type { PipelineBatch } from '../commit-pipeline';
 import { BatchMessage, KeyedWrite, MetaOp, RecordKind, SegmentMessage } from './batch-format';
@@ -204,6 +205,8 @@ function packInserts(inserts: QueueEntry[], writer: ByteWriter, onSharedRef: (bo
     writer.f64(entry.expiresAt);
     writer.longStr(message.exchange);
     writer.longStr(message.routingKey);
+    // a message's annotations go with each of its entries (few bytes; the key index reads them per queue)
+    writer.longStr(message.annotations === null ? '' : encodeAnnotations(message.annotations)!);
     entry.sharedBodyId = sharedId;
     if (sharedId > 0) {
       onSharedRef(sharedId);

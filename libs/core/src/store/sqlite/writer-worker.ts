@@ -24,7 +24,7 @@ db.pragma('wal_autocheckpoint = 64000');
 
 const statements = {
   insertEntry: db.prepare(
-    'INSERT OR REPLACE INTO entries (seq, queue, rank, flags, exchange, routing_key, shared, props, body, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT OR REPLACE INTO entries (seq, queue, rank, flags, exchange, routing_key, shared, props, body, expires_at, annotations) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   ),
   insertBody: db.prepare('INSERT OR REPLACE INTO bodies (id, props, body) VALUES (?, ?, ?)'),
   markDelivered: db.prepare('UPDATE entries SET flags = flags | 1 WHERE seq BETWEEN ? AND ?'),
@@ -131,10 +131,11 @@ function applyRecords(records: Uint8Array): number {
       pos += 33;
       const exchange = text();
       const routingKey = text();
+      const annotations = text() || null;
       const props = blob();
       const body = blob();
-      if (shared > 0) statements.insertEntry.run(seq, queue, rank, flags, exchange, routingKey, shared, null, null, expiresAt);
-      else statements.insertEntry.run(seq, queue, rank, flags, exchange, routingKey, null, props, body, expiresAt);
+      if (shared > 0) statements.insertEntry.run(seq, queue, rank, flags, exchange, routingKey, shared, null, null, expiresAt, annotations);
+      else statements.insertEntry.run(seq, queue, rank, flags, exchange, routingKey, null, props, body, expiresAt, annotations);
     } else if (kind === RecordKind.SharedBody) {
       const id = buf.readDoubleBE(pos);
       pos += 8;
