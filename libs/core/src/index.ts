@@ -8,7 +8,9 @@ export { VirtualHost } from './vhost/virtual-host';
 export type { AlarmRule, ExchangeDeclaration, QueueDeclaration, QueueDeleteConditions } from './vhost/virtual-host';
 export type { AlarmRefusal, LengthLimitRefusal, PublishOutcome, Refusal, RefusedOutcome, RoutedOutcome, UnroutableOutcome } from './vhost/publish-outcome';
 export type { Queue } from './queue/queue';
-export type { QueueTypeName } from './queue/queue-type';
+export type { QueueInit, QueueType, QueueTypeName } from './queue/queue-type';
+export { QueueTypeRegistry } from './queue/queue-type-registry';
+export type { QueueTypeOptions } from './queue/queue-type-registry';
 export type { Consumer } from './queue/consumer';
 export { QueueEntry, EntryState } from './queue/queue-entry';
 export { Message } from './message/message';
@@ -30,8 +32,11 @@ export type { AuthenticationOptions, LoginAttempt, LoginDoor, LoginFailure, Logi
 export type { BrokerErrorKind } from './errors';
 
 // durability
-export { NO_COMMIT_NEEDED } from './store/commit-token';
+export { NO_COMMIT_NEEDED, positionOf } from './store/commit-token';
 export type { CommitToken, CommitCallback } from './store/commit-token';
+// the group commit every store shares (a store implemented outside the core builds on it too)
+export { CommitPipeline } from './store/commit-pipeline';
+export type { BatchCommitter, CommitPipelineOptions, PipelineBatch } from './store/commit-pipeline';
 
 // the store port and its implementations, composed in by the application
 export type { BrokerStore, CommitSource, DefinitionStore } from './store/broker-store';
@@ -41,6 +46,13 @@ export { SqliteStore } from './store/sqlite/sqlite-store';
 export type { SqliteStoreOptions } from './store/sqlite/sqlite-store';
 export type { SyncMode } from './store/sqlite/schema';
 export { MemoryStore } from './store/memory/memory-store';
+export type { DefinitionWrites } from './store/definition-gate';
+
+// cluster mode (STORE=postgres): changes other nodes committed, and the port to the node list
+export { DEFINITION_NAMESPACES } from './cluster/definition-change';
+export type { DefinitionChange, QueueDefinition } from './cluster/definition-change';
+export { CLUSTER_VIEW } from './cluster/cluster-view';
+export type { ClusterNode, ClusterView, NodeFigures } from './cluster/cluster-view';
 
 // introspection and the doors' session registries
 export type {

@@ -4,7 +4,7 @@ import { AuthenticationOptions, Authenticator, BCRYPT_ROUNDS, DEFAULT_AUTHENTICA
 import { isLoopbackAddress } from './loopback';
 import { compileNamePattern, NamePattern, storedNamePattern } from './name-pattern';
 import { invalidRequest, notFound } from '../errors';
-import type { BrokerStore } from '../store/broker-store';
+import type { DefinitionWrites } from '../store/definition-gate';
 
 /**
  * How a password hash was made: bcrypt (ours), or one of RabbitMQ's salted hashes, so users
@@ -41,8 +41,9 @@ export interface DefaultUser {
   tags: string[];
 }
 
-const USERS = 'definitions.users';
-const PERMISSIONS = 'definitions.permissions';
+/** The store's record namespaces of users and permissions (definitions every broker node shares). */
+export const USERS = 'definitions.users';
+export const PERMISSIONS = 'definitions.permissions';
 /** What the configuration has created: 'database' once the first start seeded it, 'user:<name>' per configured user. */
 const SEEDED = 'definitions.seeded';
 /** Definitions never expire. */
@@ -65,7 +66,7 @@ export class UserRegistry {
   private loopbackOnly: ReadonlySet<string> = new Set();
 
   constructor(
-    private readonly store: BrokerStore,
+    private readonly store: DefinitionWrites,
     authentication: AuthenticationOptions = DEFAULT_AUTHENTICATION,
   ) {
     this.authenticator = new Authenticator(this, authentication);
@@ -201,6 +202,27 @@ export class UserRegistry {
   /** Stops the password workers. */
   close(): Promise<void> {
     return this.authenticator.close();
+  }
+
+  /**
+   * A user or permission record another broker node committed: kept (a value) or gone (null),
+   * here too, without writing it back. A user's permissions go with it, as `delete` does. False
+   * when the namespace is not one of this registry's.
+   */
+  applyStored(namespace: string, key: string, value: Buffer | null): boolean {
+    if (namespace === USERS) {
+      if (value !== null) {
+        const user = JSON.parse(value.toString('utf8')) as UserDefinition;
+        this.users.set(user.name, user);
+      } else if (this.users.delete(key)) {
+        for (const [permissionKey, permission] of [...this.permissions]) if (permission.user === key) this.permissions.delete(permissionKey);
+      }
+    } else if (namespace === PERMISSIONS) {
+      if (value !== null) this.permissions.set(key, JSON.parse(value.toString('utf8')) as PermissionDefinition);
+      else this.permissions.delete(key);
+    } else return false;
+    this.generation++;
+    return true;
   }
 
   // ---- permissions -----------------------------------------------------------------------------
