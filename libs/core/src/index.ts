@@ -18,7 +18,7 @@ export { RANK_HEADER, NOT_BEFORE_HEADER, DEFAULT_RANK } from './queue/queue-opti
 export { BrokerError } from './errors';
 export type { Policy, PolicyTarget, PolicyValue } from './policy/policy';
 export { POLICY_KEYS } from './policy/policy';
-export { HASHING_ALGORITHMS, UserRegistry } from './auth/user-registry';
+export { DATABASE_SEEDED, HASHING_ALGORITHMS, UserRegistry } from './auth/user-registry';
 export { isLoopbackAddress } from './auth/loopback';
 export { ListenerRegistry, isLocalAddress } from './listeners/listener-registry';
 export type { ListenerEndpoint } from './listeners/listener-registry';
@@ -49,7 +49,7 @@ export { MemoryStore } from './store/memory/memory-store';
 export type { DefinitionWrites } from './store/definition-gate';
 
 // cluster mode (STORE=postgres): changes other nodes committed, and the port to the node list
-export { DEFINITION_NAMESPACES } from './cluster/definition-change';
+export { DEFINITION_KEYS, DEFINITION_NAMESPACES } from './cluster/definition-change';
 export type { DefinitionChange, QueueDefinition } from './cluster/definition-change';
 export { CLUSTER_VIEW } from './cluster/cluster-view';
 export type { ClusterNode, ClusterView, NodeFigures } from './cluster/cluster-view';

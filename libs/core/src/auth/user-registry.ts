@@ -46,6 +46,11 @@ export const USERS = 'definitions.users';
 export const PERMISSIONS = 'definitions.permissions';
 /** What the configuration has created: 'database' once the first start seeded it, 'user:<name>' per configured user. */
 const SEEDED = 'definitions.seeded';
+/**
+ * The record that says a database was seeded (its default user made): written with the default
+ * user, in the same commit. Nodes of a cluster starting on a new database wait for the first one's.
+ */
+export const DATABASE_SEEDED = { namespace: SEEDED, key: 'database' } as const;
 /** Definitions never expire. */
 const FOREVER = Number.MAX_SAFE_INTEGER;
 const BCRYPT_HASH = /^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$/;
@@ -122,11 +127,11 @@ export class UserRegistry {
       if (applied !== undefined || !this.users.has(user.name)) create(user);
       mark(key, digest);
     }
-    if (seeded.has('database')) return;
+    if (seeded.has(DATABASE_SEEDED.key)) return;
     if (defaultUser !== null && !this.users.has(defaultUser.name) && !configured.some((u) => u.name === defaultUser.name)) {
       create({ name: defaultUser.name, passwordHash: await this.hashPassword(defaultUser.password), hashingAlgorithm: 'bcrypt', tags: defaultUser.tags });
     }
-    mark('database', new Date().toISOString());
+    mark(DATABASE_SEEDED.key, new Date().toISOString());
   }
 
   list(): UserDefinition[] {
@@ -215,7 +220,7 @@ export class UserRegistry {
         const user = JSON.parse(value.toString('utf8')) as UserDefinition;
         this.users.set(user.name, user);
       } else if (this.users.delete(key)) {
-        for (const [permissionKey, permission] of [...this.permissions]) if (permission.user === key) this.permissions.delete(permissionKey);
+        for (const [stored, permission] of [...this.permissions]) if (permission.user === key) this.permissions.delete(stored);
       }
     } else if (namespace === PERMISSIONS) {
       if (value !== null) this.permissions.set(key, JSON.parse(value.toString('utf8')) as PermissionDefinition);
@@ -289,5 +294,6 @@ export class UserRegistry {
   }
 }
 
-const permissionKey = (vhost: string, user: string): string => `${vhost}\u0000${user}`;
+/** The key a permission is stored under (in the PERMISSIONS namespace). */
+export const permissionKey = (vhost: string, user: string): string => `${vhost}\u0000${user}`;
 

@@ -29,7 +29,9 @@ export function applyDefinitionChange(target: DefinitionTarget, change: Definiti
       return;
     case 'exchange-put': {
       const { exchange } = change;
-      const vhost = target.addVhost(exchange.vhost);
+      // a vhost is made by its own change, which comes first; one gone meanwhile is not brought back
+      const vhost = target.vhost(exchange.vhost);
+      if (vhost === undefined) return;
       const existing = vhost.findExchange(exchange.name);
       if (existing !== undefined) {
         const same =
@@ -48,7 +50,8 @@ export function applyDefinitionChange(target: DefinitionTarget, change: Definiti
       return;
     case 'queue-put': {
       const { queue } = change;
-      const vhost = target.addVhost(queue.vhost);
+      const vhost = target.vhost(queue.vhost);
+      if (vhost === undefined) return;
       const existing = vhost.findQueue(queue.name);
       if (existing !== undefined) {
         const same =

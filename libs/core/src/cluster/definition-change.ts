@@ -1,6 +1,6 @@
-import { PERMISSIONS, USERS } from '../auth/user-registry';
+import { PERMISSIONS, permissionKey, USERS } from '../auth/user-registry';
 import type { FieldTable } from '../encoding/field-table';
-import { POLICIES } from '../policy/policy-registry';
+import { keyOf as policyKey, POLICIES } from '../policy/policy-registry';
 import type { BindingRecord, ExchangeRecord } from '../store/store-records';
 
 /** A queue's definition as every node shares it (its id is each broker's own). */
@@ -34,4 +34,11 @@ export type DefinitionChange =
  * several broker nodes sends their changes to every node. Other namespaces (idempotency keys,
  * finished deliveries) are read from the store when needed.
  */
-export const DEFINITION_NAMESPACES: readonly string[] = [USERS, PERMISSIONS, POLICIES];
+export const DEFINITION_NAMESPACES = { users: USERS, permissions: PERMISSIONS, policies: POLICIES } as const;
+
+/** The keys of records in the definition namespaces, as the registries store them. */
+export const DEFINITION_KEYS = {
+  user: (name: string): string => name,
+  permission: permissionKey,
+  policy: policyKey,
+} as const;

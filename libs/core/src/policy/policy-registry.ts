@@ -131,4 +131,5 @@ export class PolicyRegistry {
   }
 }
 
-const keyOf = (vhost: string, name: string): string => `${vhost}\n${name}`;
+/** The key a policy is stored under (in the POLICIES namespace). */
+export const keyOf = (vhost: string, name: string): string => `${vhost}\n${name}`;

@@ -35,6 +35,13 @@ export class QueueTypeRegistry {
     this.sharedOnly = options.sharedOnly ?? null;
   }
 
+  /** Adds a type, or replaces the one of its name (the default too, when it is that one). */
+  register(type: QueueType): void {
+    const replaced = this.types.get(type.name);
+    this.types.set(type.name, type);
+    if (replaced === this.fallback) this.fallback = type;
+  }
+
   /** The type of that name, if this broker has it. */
   get(name: string): QueueType | undefined {
     return this.types.get(name);

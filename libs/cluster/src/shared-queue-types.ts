@@ -1,0 +1,9 @@
+import type { QueueType } from '#core';
+
+/**
+ * The queue types whose queues every node of a cluster shares (their messages are rows in the
+ * database), the first being the default of a declaration without x-queue-type. None yet: the
+ * database-backed queue type (issue 28 part 2) adds itself here. Until one exists, STORE=postgres
+ * refuses every queue declaration, and the doors that need queues stay off (apps/broker).
+ */
+export const SHARED_QUEUE_TYPES: readonly QueueType[] = [];
