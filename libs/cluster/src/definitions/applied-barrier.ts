@@ -32,6 +32,7 @@ export class AppliedBarrier {
   private timer: NodeJS.Timeout | null = null;
   /** Every live node applied at least this much, as last seen. */
   private applied = 0;
+  private stopped = false;
 
   constructor(
     private readonly database: Database,
@@ -44,7 +45,7 @@ export class AppliedBarrier {
 
   /** Resolves once every live node applied `version` (or the node timeout passed). */
   wait(version: number): Promise<void> {
-    if (version <= this.applied) return Promise.resolve();
+    if (version <= this.applied || this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       this.waiters.push({ version, deadline: Date.now() + this.options.timeoutMs, done: resolve });
       this.check();
@@ -110,6 +111,7 @@ export class AppliedBarrier {
 
   /** Answers every waiter now (the node is stopping). */
   stop(): void {
+    this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     for (const waiter of this.waiters.splice(0)) waiter.done();
   }

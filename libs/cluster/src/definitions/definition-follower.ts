@@ -157,9 +157,9 @@ export class DefinitionFollower {
     const version = this.applied;
     await this.database.query(
       this.options.notify
-        ? `WITH reported AS (UPDATE nodes SET applied_version = $2 WHERE id = $1 RETURNING id) SELECT pg_notify('${CHANNELS.applied}', $3) FROM reported`
-        : 'UPDATE nodes SET applied_version = $2 WHERE id = $1',
-      this.options.notify ? [id, version, String(version)] : [id, version],
+        ? `WITH reported AS (UPDATE nodes SET applied_version = $2 WHERE id = $1 AND incarnation = $3 RETURNING id) SELECT pg_notify('${CHANNELS.applied}', $4) FROM reported`
+        : 'UPDATE nodes SET applied_version = $2 WHERE id = $1 AND incarnation = $3',
+      this.options.notify ? [id, version, this.options.origin, String(version)] : [id, version, this.options.origin],
     );
     this.reported = version;
   }
