@@ -1,4 +1,4 @@
-import { Broker, ClusterView, DATABASE_SEEDED, QueueTypeOptions } from '#core';
+import { Broker, ClusterView, DATABASE_SEEDED, QueueType, QueueTypeOptions } from '#core';
 import type { Logger } from '#observability';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -19,7 +19,6 @@ import { PostgresStore } from './store/postgres-store';
 /** Why queues that live in one node's memory are refused (the text of the 406). */
 const SHARED_ONLY =
   'with STORE=postgres only queue types shared through the database may be declared, and this broker has none yet (the database-backed queue type comes with issue 28 part 2)';
-const SHARED_ONLY_WITH_TYPES = `with STORE=postgres only queue types shared through the database may be declared (${SHARED_QUEUE_TYPES.map((t) => t.name).join(', ')})`;
 
 /**
  * One broker node of a cluster that shares one PostgreSQL (STORE=postgres), composed by the
@@ -50,6 +49,7 @@ export class Cluster {
   private membership: Membership | null = null;
   private follower: DefinitionFollower | null = null;
   private leaving: Promise<void> | null = null;
+  private sharedTypes: QueueType[] | null = null;
 
   constructor(
     readonly options: ClusterOptions,
@@ -77,8 +77,16 @@ export class Cluster {
 
   /** The broker's queue types in cluster mode: only those shared across nodes may be declared, the first the default. */
   queueTypes(): QueueTypeOptions {
-    const shared = SHARED_QUEUE_TYPES[0];
-    return shared === undefined ? { sharedOnly: SHARED_ONLY } : { types: SHARED_QUEUE_TYPES, defaultType: shared.name, sharedOnly: SHARED_ONLY_WITH_TYPES };
+    const types = this.sharedQueueTypes();
+    const fallback = types[0];
+    if (fallback === undefined) return { sharedOnly: SHARED_ONLY };
+    return { types, defaultType: fallback.name, sharedOnly: `with STORE=postgres only queue types shared through the database may be declared (${types.map((t) => t.name).join(', ')})` };
+  }
+
+  /** The queue types shared across nodes, made for this node once. */
+  sharedQueueTypes(): readonly QueueType[] {
+    this.sharedTypes ??= SHARED_QUEUE_TYPES.map((make) => make(this));
+    return this.sharedTypes;
   }
 
   /** Whether queues can be declared at all here (a queue type shared across nodes exists). */

@@ -16,5 +16,7 @@ export type { Migration } from './schema/migrations';
 export { MIGRATION_LOCK, migrateSchema } from './schema/migrate';
 export type { MigrationOutcome } from './schema/migrate';
 export { SHARED_QUEUE_TYPES } from './shared-queue-types';
+export type { SharedQueueTypeFactory } from './shared-queue-types';
 export { PostgresStore } from './store/postgres-store';
 export type { AppliedEverywhere, PostgresStoreOptions } from './store/postgres-store';
+export type { BatchPart } from './store/postgres-batch';

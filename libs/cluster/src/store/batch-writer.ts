@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { CHANNELS } from '../database/notifications';
 import { encodeArguments, encodeChange, StoredChange } from './change-codec';
-import type { DefinitionOp, PostgresBatch } from './postgres-batch';
+import type { BatchPart, DefinitionOp, PostgresBatch } from './postgres-batch';
 import { DEFINITION_TABLES } from './definition-tables';
 
 /**
@@ -10,7 +10,7 @@ import { DEFINITION_TABLES } from './definition-tables';
  * commit, so the batches of every node that change definitions commit one at a time, in version
  * order, and a follower reading the log never sees version N+1 before N.
  */
-export async function writeBatch(client: PoolClient, batch: PostgresBatch, origin: string, notify: boolean): Promise<number> {
+export async function writeBatch(client: PoolClient, batch: PostgresBatch, origin: string, notify: boolean, parts: readonly BatchPart[]): Promise<number> {
   let version = 0;
   if (batch.definitions.length > 0) {
     const { rows } = await client.query<{ version: string }>('UPDATE definition_log SET version = version + 1 RETURNING version');
@@ -28,6 +28,7 @@ export async function writeBatch(client: PoolClient, batch: PostgresBatch, origi
     }
     if (notify) batch.notify(CHANNELS.definitions, String(version));
   }
+  for (const part of parts) await part.write(client, batch.no);
   await writeRecords(client, batch);
   if (batch.counters.size > 0) {
     await client.query(

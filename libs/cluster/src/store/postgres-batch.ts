@@ -1,4 +1,18 @@
 import type { DefinitionChange, PipelineBatch } from '#core';
+import type { PoolClient } from 'pg';
+
+/**
+ * Rows of a part of cluster mode that commit with the store's batches (the database-backed queue
+ * type's messages): what it adds while batch N is open (PostgresStore.openBatchNo, then
+ * `wroteToOpenBatch`) it writes in batch N's transaction, so one commit and one commit token cover
+ * it and everything else of the batch.
+ */
+export interface BatchPart {
+  /** Writes what was added to batch `no`, inside its transaction (after the definitions, before the records). */
+  write(tx: PoolClient, no: number): Promise<void>;
+  /** Batch `no` committed (true) or was lost (false): forget what was kept for it. */
+  settled(no: number, committed: boolean): void;
+}
 
 /** One definition write, in order: a change to log, or a binding delete whose change is read back from the row it removes. */
 export type DefinitionOp = { kind: 'change'; change: DefinitionChange; identity?: string } | { kind: 'unbind'; vhost: string; source: string; identity: string };
@@ -46,6 +60,12 @@ export class PostgresBatch implements PipelineBatch {
 
   counter(name: string, value: number): void {
     this.counters.set(name, value);
+    this.ops++;
+  }
+
+  /** A part (BatchPart) wrote into this batch: it is worth a commit. */
+  partWrote(bytes: number): void {
+    this.bytes += bytes;
     this.ops++;
   }
 

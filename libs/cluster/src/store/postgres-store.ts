@@ -16,7 +16,7 @@ import {
 import type { Database } from '../database/database';
 import { describeDatabaseError } from '../database/unavailable';
 import { readDefinitions, readDefinitionVersion } from './definition-reads';
-import { PostgresBatch } from './postgres-batch';
+import { BatchPart, PostgresBatch } from './postgres-batch';
 import { writeBatch } from './batch-writer';
 import { bindingKey, definitionKey } from './change-codec';
 import { DEFINITION_TABLES } from './definition-tables';
@@ -66,6 +66,7 @@ export class PostgresStore implements BrokerStore {
    */
   private readonly ownWrites = new Map<string, { no: number; version: number }>();
   private prune: NodeJS.Timeout | null = null;
+  private readonly parts: BatchPart[] = [];
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -99,6 +100,22 @@ export class PostgresStore implements BrokerStore {
    */
   onDefinitionsLost(listener: (reason: string) => void): void {
     this.lostListeners.push(listener);
+  }
+
+  /** Commits the part's rows with every batch from now on (see BatchPart). */
+  addPart(part: BatchPart): void {
+    this.parts.push(part);
+  }
+
+  /** The number of the batch writes go into now (a part keeps its rows for it). */
+  get openBatchNo(): number {
+    return this.pipeline.open.no;
+  }
+
+  /** A part added rows (about `bytes` of them) to the open batch: it will commit; the token to wait on. */
+  wroteToOpenBatch(bytes: number): CommitToken {
+    this.pipeline.open.partWrote(bytes);
+    return this.written();
   }
 
   /** NOTIFY `channel` with `payload` when the open batch commits (once per channel and commit: the last payload wins). */
@@ -340,11 +357,12 @@ export class PostgresStore implements BrokerStore {
     const started = process.hrtime.bigint();
     let version: number;
     try {
-      version = await this.database.transaction((client) => writeBatch(client, batch, this.options.origin, this.options.notify));
+      version = await this.database.transaction((client) => writeBatch(client, batch, this.options.origin, this.options.notify, this.parts));
     } catch (error) {
       this.lose(batch, describeDatabaseError(error));
       return;
     }
+    for (const part of this.parts) part.settled(batch.no, true);
     if (version > 0) {
       this.unshared.push({ no: batch.no, version });
       for (const own of this.ownWrites.values()) if (own.no === batch.no) own.version = version;
@@ -356,6 +374,7 @@ export class PostgresStore implements BrokerStore {
   private lose(batch: PostgresBatch, reason: string): void {
     // what this batch wrote is not newer than anything: the reload that follows takes the database's
     for (const [key, own] of this.ownWrites) if (own.no === batch.no) this.ownWrites.delete(key);
+    for (const part of this.parts) part.settled(batch.no, false);
     this.pipeline.rejected(batch.no);
     if (batch.definitions.length > 0) for (const listener of this.lostListeners) listener(reason);
   }
