@@ -14,6 +14,8 @@ export const ALLOWED_DEPENDENCIES = {
   delivery: ['core', 'observability', 'http-kit'],
   // the operator's layer: it shows (and acts on) what the doors hold, through their public APIs
   management: ['core', 'observability', 'http-kit', 'jobs', 'delivery'],
+  // cluster mode (STORE=postgres): the PostgreSQL store, nodes, shared definitions; the app composes it
+  cluster: ['core', 'observability'],
 };
 
 const LIB_NAMES = Object.keys(ALLOWED_DEPENDENCIES);
@@ -23,6 +25,12 @@ const LIB_NAMES = Object.keys(ALLOWED_DEPENDENCIES);
  * `node:net`) and through no subpath (`undici/lib/...`).
  */
 export const TRANSPORT_MODULES = ['net', 'http', 'https', 'http2', 'tls', 'dgram', 'fastify', '@nestjs/platform-fastify', 'undici'];
+
+/**
+ * Database drivers: libs/core may import none of them either (its stores are composed in; the
+ * PostgreSQL one lives in libs/cluster, as a transport lives in its door).
+ */
+export const DRIVER_MODULES = ['pg', 'pg-native', 'postgres', 'pg-cursor', 'pg-pool'];
 
 /** 'node:net' → 'net', 'undici/lib/x' → 'undici', '@scope/pkg/x' → '@scope/pkg'. */
 function packageOf(spec) {
@@ -52,6 +60,7 @@ const rule = {
       intoLib: "relative import '{{spec}}' reaches into libs/: import the lib's public entry ('#name')",
       unknown: "'{{spec}}' names no lib (known: {{known}})",
       transport: "libs/core knows no transport: '{{spec}}' belongs in a door",
+      driver: "libs/core knows no database driver: '{{spec}}' belongs in the lib that composes its store (libs/cluster)",
     },
   },
   create(context) {
@@ -81,6 +90,8 @@ const rule = {
       if (!spec.startsWith('.')) {
         if (place.kind === 'lib' && place.name === 'core' && TRANSPORT_MODULES.includes(packageOf(spec))) {
           context.report({ node, messageId: 'transport', data: { spec } });
+        } else if (place.kind === 'lib' && place.name === 'core' && DRIVER_MODULES.includes(packageOf(spec))) {
+          context.report({ node, messageId: 'driver', data: { spec } });
         }
         return;
       }

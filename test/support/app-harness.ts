@@ -1,6 +1,5 @@
 import { Broker } from '#core';
 import { loadBrokerConfig } from '#config';
-import { AmqpService } from '#amqp';
 import type { CompositionOverrides } from '../../apps/broker/src/app.module';
 import { RunningBroker, startBroker } from '../../apps/broker/src/broker-app';
 import { tempDir } from './temp-dir';
@@ -42,7 +41,7 @@ export async function startTestApp(
     ...settings,
   });
   const running = await startBroker(config, overrides);
-  const amqpPort = running.app.get(AmqpService).server.port;
+  const amqpPort = running.ports.amqp;
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;

@@ -39,6 +39,9 @@ describe('the lib-boundaries lint rule', async () => {
       { code: "import { request } from 'undici';", filename: at('libs/delivery/src/sender/x.ts') },
       { code: "import { join } from 'node:path'; import { Worker } from 'node:worker_threads';", filename: core },
       { code: "type T = import('./queue').Queue;", filename: core },
+      { code: "import { Pool } from 'pg';", filename: at('libs/cluster/src/database/x.ts') },
+      { code: "import { Broker } from '#core'; import { Logger } from '#observability';", filename: at('libs/cluster/src/x.ts') },
+      { code: "import { Cluster } from '#cluster';", filename: app },
     ],
     invalid: [
       { code: "import { AmqpService } from '#amqp';", filename: core, errors: [{ messageId: 'forbidden' }] },
@@ -64,6 +67,17 @@ describe('the lib-boundaries lint rule', async () => {
       { code: "import { FastifyAdapter } from '@nestjs/platform-fastify';", filename: core, errors: [{ messageId: 'transport' }] },
       { code: "type Socket = import('node:tls').TLSSocket;", filename: core, errors: [{ messageId: 'transport' }] },
       { code: "const dgram = require('dgram');", filename: core, errors: [{ messageId: 'transport' }] },
+      // a database driver is no more the core's than a transport
+      { code: "import { Pool } from 'pg';", filename: core, errors: [{ messageId: 'driver' }] },
+      { code: "import pg from 'pg';", filename: core, errors: [{ messageId: 'driver' }] },
+      { code: "const { Client } = require('pg');", filename: core, errors: [{ messageId: 'driver' }] },
+      { code: "type P = import('pg').Pool;", filename: core, errors: [{ messageId: 'driver' }] },
+      { code: "import postgres from 'postgres';", filename: core, errors: [{ messageId: 'driver' }] },
+      // the cluster lib is composed by the app: the doors and the management layer do not import it
+      { code: "import { Cluster } from '#cluster';", filename: management, errors: [{ messageId: 'forbidden' }] },
+      { code: "import { Cluster } from '#cluster';", filename: amqp, errors: [{ messageId: 'forbidden' }] },
+      { code: "import { Cluster } from '#cluster';", filename: core, errors: [{ messageId: 'forbidden' }] },
+      { code: "import { JobService } from '#jobs';", filename: at('libs/cluster/src/x.ts'), errors: [{ messageId: 'forbidden' }] },
     ],
   });
 });

@@ -1,8 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { AmqpModule, Clock, systemClock } from '#amqp';
-import { BrokerConfig, BrokerConfigModule, ConfigurationError, usersFromConfig } from '#config';
-import { AuthenticationOptions, CoreModule, DefaultUser, SqliteStore } from '#core';
+import { Cluster, ClusterModule } from '#cluster';
+import { BrokerConfig, BrokerConfigModule, ConfigurationError, nodeNameOf, usersFromConfig } from '#config';
+import { AuthenticationOptions, BrokerStore, CoreModule, DefaultUser, SqliteStore } from '#core';
 import { DeliveryModule } from '#delivery';
 import type { HttpAuthOptions } from '#http-kit';
 import { JobsModule } from '#jobs';
@@ -51,6 +52,68 @@ export function tlsOf(config: BrokerConfig): { key: Buffer; cert: Buffer; ca?: B
 /** A comma-separated setting as a list. */
 const listOf = (value: string): string[] => value.split(',').map((item) => item.trim()).filter((item) => item !== '');
 
+/** Which doors the process runs. */
+export interface Doors {
+  amqp: boolean;
+  jobs: boolean;
+  delivery: boolean;
+}
+
+/** How the process is composed: the cluster it joins (STORE=postgres; null: the embedded SQLite store) and its doors. */
+export interface Composition {
+  cluster: Cluster | null;
+  doors: Doors;
+}
+
+/** Decides the composition (the doors that stay off say so in the log). */
+export function compositionOf(config: BrokerConfig, logger: Logger): Composition {
+  const cluster = clusterOf(config, logger);
+  return { cluster, doors: doorsOf(config, cluster, logger) };
+}
+
+/** The cluster this node joins (STORE=postgres), or null for the embedded SQLite store. */
+function clusterOf(config: BrokerConfig, logger: Logger): Cluster | null {
+  if (config.STORE !== 'postgres') return null;
+  return new Cluster(
+    {
+      databaseUrl: config.DATABASE_URL,
+      poolSize: config.DATABASE_POOL_SIZE,
+      nodeName: nodeNameOf(config),
+      nodeTimeoutMs: config.CLUSTER_NODE_TIMEOUT_MS,
+      pollIntervalMs: config.CLUSTER_POLL_INTERVAL_MS,
+      notify: config.DATABASE_NOTIFY,
+    },
+    logger.child({ component: 'cluster' }),
+  );
+}
+
+/**
+ * Which doors run. On SQLite, all. With STORE=postgres, a door whose queues would live in one
+ * node's memory stays off (the nodes would silently hold different messages): the job and
+ * delivery doors until a queue type shared through the database exists, the AMQP door until AMQP
+ * queues are shared (issue 28 part 2 and after). Each door that stays off says so in the log.
+ */
+function doorsOf(config: BrokerConfig, cluster: Cluster | null, logger: Logger): Doors {
+  if (cluster === null) return { amqp: true, jobs: true, delivery: true };
+  const off = (door: string, why: string): false => {
+    logger.warn({ door, store: config.STORE }, `the ${door} door is off: ${why}`);
+    return false;
+  };
+  const noSharedQueues = 'with STORE=postgres its queues must be shared by every node, and no queue type shared through the database exists yet';
+  return {
+    amqp: off('AMQP', 'with STORE=postgres AMQP queues are not shared across nodes yet (every node would hold its own messages)'),
+    jobs: cluster.sharesQueues || off('job API', noSharedQueues),
+    delivery: cluster.sharesQueues || off('delivery', noSharedQueues),
+  };
+}
+
+/** The embedded store: SQLite under DATA_DIR. */
+async function openSqlite(config: BrokerConfig, logger: Logger): Promise<BrokerStore> {
+  const store = await SqliteStore.open({ dataDir: config.DATA_DIR, sync: config.STORE_SYNC, ackWaitMs: config.STORE_ACK_WAIT_MS });
+  for (const { path, from, to } of store.tightenedModes) logger.warn({ path, from, to }, 'narrowed the mode of a data file others could read');
+  return store;
+}
+
 /** What an embedder (the tests) may replace in the composition. */
 export interface CompositionOverrides {
   /** Timers of AMQP connections (heartbeats, handshake and close timeouts). */
@@ -60,11 +123,12 @@ export interface CompositionOverrides {
 /** Composition only: configuration, the core, and the front doors. */
 @Module({})
 export class AppModule {
-  static register(config: BrokerConfig, logger: Logger, overrides: CompositionOverrides = {}): DynamicModule {
+  static register(config: BrokerConfig, logger: Logger, overrides: CompositionOverrides = {}, composition: Composition = compositionOf(config, logger)): DynamicModule {
     const httpTimeouts = { requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS, headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS };
     const tls = tlsOf(config);
     const httpTls = config.HTTP_TLS ? tls : null;
     const httpAuth = (door: 'jobs' | 'delivery', enabled: boolean): HttpAuthOptions => ({ door, enabled, tokens: config.tokens ?? {} });
+    const { cluster, doors } = composition;
     return {
       module: AppModule,
       imports: [
@@ -72,12 +136,8 @@ export class AppModule {
         ObservabilityModule.forRoot(logger),
         ManagementModule,
         CoreModule.forRoot({
-          // the embedded store; another BrokerStore implementation would be composed in here
-          openStore: async () => {
-            const store = await SqliteStore.open({ dataDir: config.DATA_DIR, sync: config.STORE_SYNC, ackWaitMs: config.STORE_ACK_WAIT_MS });
-            for (const { path, from, to } of store.tightenedModes) logger.warn({ path, from, to }, 'narrowed the mode of a data file others could read');
-            return store;
-          },
+          // the embedded SQLite store, or the PostgreSQL every node of a cluster shares
+          openStore: cluster !== null ? () => cluster.openStore() : () => openSqlite(config, logger),
           broker: {
             dataDir: config.DATA_DIR,
             queueMemoryBudget: config.QUEUE_MEMORY_BUDGET_MB * 1024 * 1024,
@@ -88,71 +148,88 @@ export class AppModule {
             authentication: authenticationOf(config),
             maxQueuesPerVhost: config.MAX_QUEUES_PER_VHOST,
             loopbackUsers: listOf(config.LOOPBACK_USERS),
+            ...(cluster !== null ? { queueTypes: cluster.queueTypes() } : {}),
           },
         }),
-        AmqpModule.forRoot({
-          port: config.AMQP_PORT,
-          host: config.BIND_HOST,
-          heartbeat: config.AMQP_HEARTBEAT,
-          frameMax: config.AMQP_FRAME_MAX,
-          channelMax: config.AMQP_CHANNEL_MAX,
-          maxMessageBytes: config.AMQP_MAX_MESSAGE_MB * 1024 * 1024,
-          handshakeTimeout: config.AMQP_HANDSHAKE_TIMEOUT,
-          maxConnections: config.AMQP_MAX_CONNECTIONS,
-          maxConnectionsPerUser: config.AMQP_MAX_CONNECTIONS_PER_USER,
-          maxConsumersPerChannel: config.AMQP_MAX_CONSUMERS_PER_CHANNEL,
-          consumerTimeoutMs: config.CONSUMER_TIMEOUT_MS,
-          tls: tls === null ? null : { ...tls, port: config.AMQPS_PORT },
-        }, overrides.amqpClock ?? systemClock),
-        JobsModule.forRoot({
-          port: config.JOBS_PORT,
-          host: config.JOBS_HOST || config.BIND_HOST,
-          timeouts: httpTimeouts,
-          tls: httpTls,
-          auth: httpAuth('jobs', config.JOBS_AUTH),
-          vhost: config.JOBS_VHOST,
-          queuePrefix: config.JOBS_QUEUE_PREFIX,
-          maxBodyBytes: config.JOBS_MAX_BODY_MB * 1024 * 1024,
-          throttleReceive: config.JOBS_THROTTLE_RECEIVE,
-          throttleSchedule: config.JOBS_THROTTLE_SCHEDULE,
-          defaultLeaseMs: config.JOBS_LEASE_TIMEOUT_MS,
-          fastPath: config.JOBS_FAST_PATH,
-        }),
-        DeliveryModule.forRoot({
-          port: config.DISPATCH_PORT,
-          host: config.DISPATCH_HOST || config.BIND_HOST,
-          timeouts: httpTimeouts,
-          tls: httpTls,
-          auth: httpAuth('delivery', config.DISPATCH_AUTH),
-          vhost: config.DISPATCH_VHOST,
-          queuePrefix: config.DISPATCH_QUEUE_PREFIX,
-          amqpExchange: config.DISPATCH_AMQP_EXCHANGE,
-          maxBodyBytes: config.DISPATCH_MAX_BODY_MB * 1024 * 1024,
-          workers: config.DISPATCH_WORKERS,
-          hostConcurrency: config.DISPATCH_HOST_CONCURRENCY,
-          defaultTimeoutMs: config.DISPATCH_DEFAULT_TIMEOUT_MS,
-          retry: {
-            baseDelayMs: config.DISPATCH_RETRY_BASE_MS,
-            maxDelayMs: config.DISPATCH_RETRY_MAX_DELAY_MS,
-            maxAttempts: config.DISPATCH_MAX_ATTEMPTS,
-            jitter: config.DISPATCH_RETRY_JITTER,
-          },
-          anyResponseDelivers: config.DISPATCH_ANY_RESPONSE_DELIVERS,
-          followRedirects: config.DISPATCH_FOLLOW_REDIRECTS,
-          circuit: { failureThreshold: config.DISPATCH_CIRCUIT_THRESHOLD, probeIntervalMs: config.DISPATCH_CIRCUIT_PROBE_MS },
-          signingSecret: config.DISPATCH_SIGNING_SECRET,
-          destinations: {
-            allowLoopback: config.DISPATCH_ALLOW_LOOPBACK,
-            refusePrivate: config.DISPATCH_REFUSE_PRIVATE,
-            allow: listOf(config.DISPATCH_ALLOW),
-            deny: listOf(config.DISPATCH_DENY),
-          },
-          maxResponseBytes: config.DISPATCH_MAX_RESPONSE_BYTES,
-          maxConnectionsPerOrigin: config.DISPATCH_MAX_CONNECTIONS,
-          idempotencyWindowMs: config.DISPATCH_IDEMPOTENCY_HOURS * 3_600_000,
-          recentFinished: 10_000,
-        }),
+        ...(cluster !== null ? [ClusterModule.forRoot(cluster)] : []),
+        ...(doors.amqp ? [amqpModule(config, tls, overrides)] : []),
+        ...(doors.jobs ? [jobsModule(config, httpTimeouts, httpTls, httpAuth('jobs', config.JOBS_AUTH))] : []),
+        ...(doors.delivery ? [deliveryModule(config, httpTimeouts, httpTls, httpAuth('delivery', config.DISPATCH_AUTH))] : []),
       ],
     };
   }
+}
+
+type HttpTimeouts = { requestTimeoutMs: number; headersTimeoutMs: number };
+type Tls = ReturnType<typeof tlsOf>;
+
+function amqpModule(config: BrokerConfig, tls: Tls, overrides: CompositionOverrides): DynamicModule {
+  return AmqpModule.forRoot({
+    port: config.AMQP_PORT,
+    host: config.BIND_HOST,
+    heartbeat: config.AMQP_HEARTBEAT,
+    frameMax: config.AMQP_FRAME_MAX,
+    channelMax: config.AMQP_CHANNEL_MAX,
+    maxMessageBytes: config.AMQP_MAX_MESSAGE_MB * 1024 * 1024,
+    handshakeTimeout: config.AMQP_HANDSHAKE_TIMEOUT,
+    maxConnections: config.AMQP_MAX_CONNECTIONS,
+    maxConnectionsPerUser: config.AMQP_MAX_CONNECTIONS_PER_USER,
+    maxConsumersPerChannel: config.AMQP_MAX_CONSUMERS_PER_CHANNEL,
+    consumerTimeoutMs: config.CONSUMER_TIMEOUT_MS,
+    tls: tls === null ? null : { ...tls, port: config.AMQPS_PORT },
+  }, overrides.amqpClock ?? systemClock);
+}
+
+function jobsModule(config: BrokerConfig, httpTimeouts: HttpTimeouts, httpTls: Tls, auth: HttpAuthOptions): DynamicModule {
+  return JobsModule.forRoot({
+    port: config.JOBS_PORT,
+    host: config.JOBS_HOST || config.BIND_HOST,
+    timeouts: httpTimeouts,
+    tls: httpTls,
+    auth,
+    vhost: config.JOBS_VHOST,
+    queuePrefix: config.JOBS_QUEUE_PREFIX,
+    maxBodyBytes: config.JOBS_MAX_BODY_MB * 1024 * 1024,
+    throttleReceive: config.JOBS_THROTTLE_RECEIVE,
+    throttleSchedule: config.JOBS_THROTTLE_SCHEDULE,
+    defaultLeaseMs: config.JOBS_LEASE_TIMEOUT_MS,
+    fastPath: config.JOBS_FAST_PATH,
+  });
+}
+
+function deliveryModule(config: BrokerConfig, httpTimeouts: HttpTimeouts, httpTls: Tls, auth: HttpAuthOptions): DynamicModule {
+  return DeliveryModule.forRoot({
+    port: config.DISPATCH_PORT,
+    host: config.DISPATCH_HOST || config.BIND_HOST,
+    timeouts: httpTimeouts,
+    tls: httpTls,
+    auth,
+    vhost: config.DISPATCH_VHOST,
+    queuePrefix: config.DISPATCH_QUEUE_PREFIX,
+    amqpExchange: config.DISPATCH_AMQP_EXCHANGE,
+    maxBodyBytes: config.DISPATCH_MAX_BODY_MB * 1024 * 1024,
+    workers: config.DISPATCH_WORKERS,
+    hostConcurrency: config.DISPATCH_HOST_CONCURRENCY,
+    defaultTimeoutMs: config.DISPATCH_DEFAULT_TIMEOUT_MS,
+    retry: {
+      baseDelayMs: config.DISPATCH_RETRY_BASE_MS,
+      maxDelayMs: config.DISPATCH_RETRY_MAX_DELAY_MS,
+      maxAttempts: config.DISPATCH_MAX_ATTEMPTS,
+      jitter: config.DISPATCH_RETRY_JITTER,
+    },
+    anyResponseDelivers: config.DISPATCH_ANY_RESPONSE_DELIVERS,
+    followRedirects: config.DISPATCH_FOLLOW_REDIRECTS,
+    circuit: { failureThreshold: config.DISPATCH_CIRCUIT_THRESHOLD, probeIntervalMs: config.DISPATCH_CIRCUIT_PROBE_MS },
+    signingSecret: config.DISPATCH_SIGNING_SECRET,
+    destinations: {
+      allowLoopback: config.DISPATCH_ALLOW_LOOPBACK,
+      refusePrivate: config.DISPATCH_REFUSE_PRIVATE,
+      allow: listOf(config.DISPATCH_ALLOW),
+      deny: listOf(config.DISPATCH_DENY),
+    },
+    maxResponseBytes: config.DISPATCH_MAX_RESPONSE_BYTES,
+    maxConnectionsPerOrigin: config.DISPATCH_MAX_CONNECTIONS,
+    idempotencyWindowMs: config.DISPATCH_IDEMPOTENCY_HOURS * 3_600_000,
+    recentFinished: 10_000,
+  });
 }

@@ -64,6 +64,50 @@ export class BrokerConfig {
   @IsIn(['full', 'normal'])
   STORE_SYNC: 'full' | 'normal' = 'full';
 
+  /**
+   * Where durable state lives: `sqlite` (embedded, one node, DATA_DIR) or `postgres` (every node
+   * of a cluster shares the database at DATABASE_URL).
+   */
+  @IsIn(['sqlite', 'postgres'])
+  STORE: 'sqlite' | 'postgres' = 'sqlite';
+
+  /** PostgreSQL connection URL (`postgres://user:password@host:5432/database`); needed with STORE=postgres. */
+  @IsString()
+  DATABASE_URL = '';
+
+  /** PostgreSQL connections per node at most. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(2)
+  @Max(1000)
+  DATABASE_POOL_SIZE = 10;
+
+  /**
+   * LISTEN/NOTIFY wakes nodes when another one changed something; false: poll only, every
+   * CLUSTER_POLL_INTERVAL_MS (behind PgBouncer's transaction pooling, where LISTEN does not work).
+   */
+  @Transform(toBoolean)
+  @IsBoolean()
+  DATABASE_NOTIFY = true;
+
+  /** This node's name in the cluster (STORE=postgres); empty: `<host name>:<AMQP_PORT>`. */
+  @IsString()
+  NODE_NAME = '';
+
+  /** A node whose heartbeat is older than this is dead: another node releases what it held (ms). It heartbeats every third of it. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  CLUSTER_NODE_TIMEOUT_MS = 10_000;
+
+  /** How often a node looks for changes other nodes made, as a backstop to NOTIFY (the only way with DATABASE_NOTIFY=false), in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(600_000)
+  CLUSTER_POLL_INTERVAL_MS = 1000;
+
   /** Milliseconds a write of persistent messages that consumers already have waits for their acks, which spare it. */
   @Type(() => Number)
   @IsInt()

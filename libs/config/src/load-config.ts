@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { BrokerConfig } from './broker-config';
 
 export class ConfigurationError extends Error {
@@ -58,12 +59,29 @@ export function loadBrokerConfig(env: Source = process.env): BrokerConfig {
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigurationError(`Invalid configuration: ${describe(errors)}`);
   checkTls(config);
+  checkStore(config);
   for (const [token, user] of Object.entries(config.tokens ?? {})) {
     if (typeof user !== 'string' || user === '' || token.length < 16) {
       throw new ConfigurationError('Invalid configuration: tokens: each token must be at least 16 characters and map to a user name');
     }
   }
   return config;
+}
+
+/** STORE=postgres needs a database. */
+function checkStore(config: BrokerConfig): void {
+  if (config.STORE !== 'postgres') return;
+  if (config.DATABASE_URL === '') {
+    throw new ConfigurationError('Invalid configuration: STORE=postgres needs DATABASE_URL (postgres://user:password@host:5432/database)');
+  }
+  if (!/^postgres(ql)?:\/\//.test(config.DATABASE_URL)) {
+    throw new ConfigurationError('Invalid configuration: DATABASE_URL: expected a postgres:// or postgresql:// URL');
+  }
+}
+
+/** This node's name in a cluster: NODE_NAME, or the host name and AMQP port. */
+export function nodeNameOf(config: BrokerConfig): string {
+  return config.NODE_NAME !== '' ? config.NODE_NAME : `${hostname()}:${config.AMQP_PORT}`;
 }
 
 /** The TLS settings that only make sense together. */

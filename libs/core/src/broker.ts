@@ -1,16 +1,20 @@
 import type { AuthenticationOptions } from './auth/authenticator';
 import { DefaultUser, UserDefinition, UserRegistry } from './auth/user-registry';
+import { applyDefinitionChange } from './cluster/apply-definition-change';
+import type { DefinitionChange } from './cluster/definition-change';
 import { notFound, storeUnavailable } from './errors';
 import type { BrokerSnapshot, VhostSnapshot } from './introspection/snapshots';
 import { ListenerRegistry } from './listeners/listener-registry';
 import { CoreMetrics } from './metrics';
 import { PolicyRegistry } from './policy/policy-registry';
+import { QueueTypeOptions, QueueTypeRegistry } from './queue/queue-type-registry';
 import { ResourceAlarms } from './resource-alarms';
 import { recoverBroker } from './recovery';
 import { SessionRegistries } from './sessions/session-registry';
 import type { BrokerStore } from './store/broker-store';
 import { CommitCallback, CommitToken, NO_COMMIT_NEEDED } from './store/commit-token';
 import { CommitTracker } from './store/commit-tracker';
+import { DefinitionGate } from './store/definition-gate';
 import { VhostContext, VirtualHost } from './vhost/virtual-host';
 
 export interface BrokerOptions {
@@ -34,6 +38,8 @@ export interface BrokerOptions {
   loopbackUsers?: string[];
   /** Queues at most per vhost; 0 or absent = no limit. */
   maxQueuesPerVhost?: number;
+  /** Queue types besides the built-in ones, the default type, and which may be declared (absent: built-in, classic, all). */
+  queueTypes?: QueueTypeOptions;
 }
 
 export const DEFAULT_VHOST = '/';
@@ -73,6 +79,10 @@ export class Broker {
   readonly users: UserRegistry;
   /** Policies: queue settings applied by name pattern (definitions kept in the store). */
   readonly policies: PolicyRegistry;
+  /** The queue types declarations may ask for. */
+  readonly queueTypes: QueueTypeRegistry;
+  /** Where every definition write goes (muted while a change from another node is applied). */
+  private readonly definitions: DefinitionGate;
   private readonly vhosts = new Map<string, VirtualHost>();
   private readonly counters = new Map<string, PersistentCounter>();
   private recoveredCounters = new Map<string, number>();
@@ -95,8 +105,10 @@ export class Broker {
     options: BrokerOptions,
   ) {
     this.commits.add(store, this.metrics);
-    this.users = new UserRegistry(store, options.authentication);
-    this.policies = new PolicyRegistry(store);
+    this.definitions = new DefinitionGate(store);
+    this.queueTypes = new QueueTypeRegistry(options.queueTypes);
+    this.users = new UserRegistry(this.definitions, options.authentication);
+    this.policies = new PolicyRegistry(this.definitions, this.queueTypes);
     this.policies.onChange((vhost) => this.vhosts.get(vhost)?.reapplyPolicies());
     const flowHigh = options.queueFlowHigh ?? 8192;
     this.alarms = new ResourceAlarms({
@@ -106,6 +118,8 @@ export class Broker {
     });
     this.context = {
       store,
+      definitions: this.definitions,
+      queueTypes: this.queueTypes,
       metrics: this.metrics,
       queueLimits: { memoryBudget: options.queueMemoryBudget, flowHigh, flowLow: Math.floor(flowHigh / 2) },
       nextSeq: () => ++this.seq,
@@ -166,7 +180,7 @@ export class Broker {
     if (vhost === undefined) {
       vhost = new VirtualHost(name, this.context);
       this.vhosts.set(name, vhost);
-      this.store.putVhost(name);
+      this.definitions.putVhost(name);
     }
     return vhost;
   }
@@ -179,7 +193,7 @@ export class Broker {
     const vhost = this.getVhost(name);
     vhost.deleteAll();
     this.vhosts.delete(name);
-    this.store.deleteVhost(name);
+    this.definitions.deleteVhost(name);
     this.users.forgetVhost(name);
     this.policies.forgetVhost(name);
   }
@@ -191,6 +205,27 @@ export class Broker {
       this.vhosts.set(name, vhost);
     }
     return vhost;
+  }
+
+  /**
+   * Brings this broker in line with a definition change another broker node committed to the
+   * store they share (STORE=postgres), without writing anything back: the change is in the store
+   * already. Idempotent: a change already true here changes nothing.
+   */
+  applyDefinitionChange(change: DefinitionChange): void {
+    this.definitions.mute(() =>
+      applyDefinitionChange(
+        {
+          vhost: (name) => this.vhosts.get(name),
+          addVhost: (name) => this.addVhost(name),
+          deleteVhost: (name) => this.deleteVhost(name),
+          nextQueueId: () => ++this.queueId,
+          users: this.users,
+          policies: this.policies,
+        },
+        change,
+      ),
+    );
   }
 
   counter(name: string): PersistentCounter {

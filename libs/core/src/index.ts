@@ -9,7 +9,9 @@ export type { AlarmRule, ExchangeDeclaration, QueueDeclaration, QueueDeleteCondi
 export type { AlarmRefusal, LengthLimitRefusal, PublishOutcome, Refusal, RefusedOutcome, RoutedOutcome, UnroutableOutcome } from './vhost/publish-outcome';
 export type { Queue } from './queue/queue';
 export type { EntryKey, FoundEntry } from './queue/key-index';
-export type { QueueTypeName } from './queue/queue-type';
+export type { QueueInit, QueueType, QueueTypeName } from './queue/queue-type';
+export { QueueTypeRegistry } from './queue/queue-type-registry';
+export type { QueueTypeOptions } from './queue/queue-type-registry';
 export type { Consumer } from './queue/consumer';
 export { QueueEntry, EntryState } from './queue/queue-entry';
 export { Message } from './message/message';
@@ -20,7 +22,7 @@ export { RANK_HEADER, NOT_BEFORE_HEADER, DEFAULT_RANK } from './queue/queue-opti
 export { BrokerError } from './errors';
 export type { Policy, PolicyTarget, PolicyValue } from './policy/policy';
 export { POLICY_KEYS } from './policy/policy';
-export { HASHING_ALGORITHMS, UserRegistry } from './auth/user-registry';
+export { DATABASE_SEEDED, HASHING_ALGORITHMS, UserRegistry } from './auth/user-registry';
 export { isLoopbackAddress } from './auth/loopback';
 export { ListenerRegistry, isLocalAddress } from './listeners/listener-registry';
 export type { ListenerEndpoint } from './listeners/listener-registry';
@@ -34,17 +36,27 @@ export type { AuthenticationOptions, LoginAttempt, LoginDoor, LoginFailure, Logi
 export type { BrokerErrorKind } from './errors';
 
 // durability
-export { NO_COMMIT_NEEDED } from './store/commit-token';
+export { NO_COMMIT_NEEDED, positionOf } from './store/commit-token';
 export type { CommitToken, CommitCallback } from './store/commit-token';
+// the group commit every store shares (a store implemented outside the core builds on it too)
+export { CommitPipeline } from './store/commit-pipeline';
+export type { BatchCommitter, CommitPipelineOptions, PipelineBatch } from './store/commit-pipeline';
 
 // the store port and its implementations, composed in by the application
 export type { BrokerStore, CommitSource, DefinitionStore } from './store/broker-store';
 export type { BindingRecord, BucketSummary, ExchangeRecord, QueueRecord, RecoveredState } from './store/store-records';
-export type { QueueStore } from './queue/queue-store';
+export type { KeyRow, QueueStore } from './queue/queue-store';
 export { SqliteStore } from './store/sqlite/sqlite-store';
 export type { SqliteStoreOptions } from './store/sqlite/sqlite-store';
 export type { SyncMode } from './store/sqlite/schema';
 export { MemoryStore } from './store/memory/memory-store';
+export type { DefinitionWrites } from './store/definition-gate';
+
+// cluster mode (STORE=postgres): changes other nodes committed, and the port to the node list
+export { DEFINITION_KEYS, DEFINITION_NAMESPACES } from './cluster/definition-change';
+export type { DefinitionChange, QueueDefinition } from './cluster/definition-change';
+export { CLUSTER_VIEW } from './cluster/cluster-view';
+export type { ClusterNode, ClusterView, NodeFigures } from './cluster/cluster-view';
 
 // introspection and the doors' session registries
 export type {

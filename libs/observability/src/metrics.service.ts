@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { Broker } from '#core';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Broker, CLUSTER_VIEW, ClusterView } from '#core';
 import { APP_LOGGER, Logger } from './logging';
 import { LoginFailureLog } from './login-failure-log';
 import { renderRabbitFamilies } from './rabbit-exposition';
@@ -28,7 +28,10 @@ export class MetricsService {
   constructor(
     @Inject(Broker) private readonly broker: Broker,
     @Inject(APP_LOGGER) logger: Logger,
+    @Optional() @Inject(CLUSTER_VIEW) cluster?: ClusterView,
   ) {
+    // in a cluster every node's series carry its name, so one Prometheus tells them apart
+    if (cluster !== undefined) this.registry.setDefaultLabels({ node: cluster.localNode });
     broker.alarms.onChange((reason) => {
       if (reason === null) logger.warn('resource alarm cleared: publishers may go on');
       else logger.warn({ alarm: reason }, 'resource alarm: publishers are blocked');

@@ -4,7 +4,7 @@ import { AuthenticationOptions, Authenticator, BCRYPT_ROUNDS, DEFAULT_AUTHENTICA
 import { isLoopbackAddress } from './loopback';
 import { compileNamePattern, NamePattern, storedNamePattern } from './name-pattern';
 import { invalidRequest, notFound } from '../errors';
-import type { BrokerStore } from '../store/broker-store';
+import type { DefinitionWrites } from '../store/definition-gate';
 
 /**
  * How a password hash was made: bcrypt (ours), or one of RabbitMQ's salted hashes, so users
@@ -41,10 +41,16 @@ export interface DefaultUser {
   tags: string[];
 }
 
-const USERS = 'definitions.users';
-const PERMISSIONS = 'definitions.permissions';
+/** The store's record namespaces of users and permissions (definitions every broker node shares). */
+export const USERS = 'definitions.users';
+export const PERMISSIONS = 'definitions.permissions';
 /** What the configuration has created: 'database' once the first start seeded it, 'user:<name>' per configured user. */
 const SEEDED = 'definitions.seeded';
+/**
+ * The record that says a database was seeded (its default user made): written with the default
+ * user, in the same commit. Nodes of a cluster starting on a new database wait for the first one's.
+ */
+export const DATABASE_SEEDED = { namespace: SEEDED, key: 'database' } as const;
 /** Definitions never expire. */
 const FOREVER = Number.MAX_SAFE_INTEGER;
 const BCRYPT_HASH = /^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}$/;
@@ -65,7 +71,7 @@ export class UserRegistry {
   private loopbackOnly: ReadonlySet<string> = new Set();
 
   constructor(
-    private readonly store: BrokerStore,
+    private readonly store: DefinitionWrites,
     authentication: AuthenticationOptions = DEFAULT_AUTHENTICATION,
   ) {
     this.authenticator = new Authenticator(this, authentication);
@@ -121,11 +127,11 @@ export class UserRegistry {
       if (applied !== undefined || !this.users.has(user.name)) create(user);
       mark(key, digest);
     }
-    if (seeded.has('database')) return;
+    if (seeded.has(DATABASE_SEEDED.key)) return;
     if (defaultUser !== null && !this.users.has(defaultUser.name) && !configured.some((u) => u.name === defaultUser.name)) {
       create({ name: defaultUser.name, passwordHash: await this.hashPassword(defaultUser.password), hashingAlgorithm: 'bcrypt', tags: defaultUser.tags });
     }
-    mark('database', new Date().toISOString());
+    mark(DATABASE_SEEDED.key, new Date().toISOString());
   }
 
   list(): UserDefinition[] {
@@ -203,6 +209,27 @@ export class UserRegistry {
     return this.authenticator.close();
   }
 
+  /**
+   * A user or permission record another broker node committed: kept (a value) or gone (null),
+   * here too, without writing it back. A user's permissions go with it, as `delete` does. False
+   * when the namespace is not one of this registry's.
+   */
+  applyStored(namespace: string, key: string, value: Buffer | null): boolean {
+    if (namespace === USERS) {
+      if (value !== null) {
+        const user = JSON.parse(value.toString('utf8')) as UserDefinition;
+        this.users.set(user.name, user);
+      } else if (this.users.delete(key)) {
+        for (const [stored, permission] of [...this.permissions]) if (permission.user === key) this.permissions.delete(stored);
+      }
+    } else if (namespace === PERMISSIONS) {
+      if (value !== null) this.permissions.set(key, JSON.parse(value.toString('utf8')) as PermissionDefinition);
+      else this.permissions.delete(key);
+    } else return false;
+    this.generation++;
+    return true;
+  }
+
   // ---- permissions -----------------------------------------------------------------------------
 
   listPermissions(): PermissionDefinition[] {
@@ -267,5 +294,6 @@ export class UserRegistry {
   }
 }
 
-const permissionKey = (vhost: string, user: string): string => `${vhost}\u0000${user}`;
+/** The key a permission is stored under (in the PERMISSIONS namespace). */
+export const permissionKey = (vhost: string, user: string): string => `${vhost}\u0000${user}`;
 

@@ -1,12 +1,13 @@
 import type { FieldTable } from '../encoding/field-table';
 import { notFound } from '../errors';
 import { QueueFeatures, readQueueFeatures } from '../queue/queue-options';
-import { declaredQueueType, queueTypeOf } from '../queue/queue-types';
-import type { BrokerStore } from '../store/broker-store';
+import type { QueueTypeRegistry } from '../queue/queue-type-registry';
+import type { DefinitionWrites } from '../store/definition-gate';
 import { appliesToQueue, Policy, policyArguments, validatePolicy } from './policy';
 import { NamePattern, storedNamePattern } from '../auth/name-pattern';
 
-const POLICIES = 'policies';
+/** The store's record namespace of policies (definitions every broker node shares). */
+export const POLICIES = 'policies';
 const FOREVER = Number.MAX_SAFE_INTEGER;
 
 interface Compiled {
@@ -29,7 +30,10 @@ export class PolicyRegistry {
   private readonly byVhost = new Map<string, Map<string, Compiled>>();
   private listener: (vhost: string) => void = () => {};
 
-  constructor(private readonly store: BrokerStore) {}
+  constructor(
+    private readonly store: DefinitionWrites,
+    private readonly queueTypes: QueueTypeRegistry,
+  ) {}
 
   /** Reads what the store kept (before queues are recovered, so they start with their policies). */
   async load(): Promise<void> {
@@ -61,6 +65,27 @@ export class PolicyRegistry {
     this.byVhost.delete(vhost);
   }
 
+  /**
+   * A policy record another broker node committed: kept (a value) or gone (null), here too,
+   * without writing it back; the vhost's queues take their new settings.
+   */
+  applyStored(key: string, value: Buffer | null): void {
+    if (value !== null) {
+      const policy = JSON.parse(value.toString()) as Policy;
+      this.remember(policy);
+      this.listener(policy.vhost);
+      return;
+    }
+    for (const [vhost, policies] of this.byVhost) {
+      for (const name of policies.keys()) {
+        if (keyOf(vhost, name) !== key) continue;
+        policies.delete(name);
+        this.listener(vhost);
+        return;
+      }
+    }
+  }
+
   get(vhost: string, name: string): Policy | undefined {
     return this.byVhost.get(vhost)?.get(name)?.policy;
   }
@@ -74,7 +99,7 @@ export class PolicyRegistry {
   forQueue(vhost: string, queueName: string, args: FieldTable): AppliedPolicy {
     const policies = this.byVhost.get(vhost);
     if (policies === undefined || policies.size === 0) return { policy: null, arguments: args };
-    const type = declaredQueueType(args);
+    const type = this.queueTypes.declaredType(args);
     let best: Policy | null = null;
     for (const { policy, matcher } of policies.values()) {
       if (!appliesToQueue(policy, matcher, queueName, type)) continue;
@@ -89,11 +114,11 @@ export class PolicyRegistry {
    * (say, a dead-letter routing key where the queue sets no dead-letter exchange) is not applied.
    */
   featuresFor(vhost: string, queueName: string, args: FieldTable): { policy: string | null; features: QueueFeatures } {
-    const own = readQueueFeatures(queueName, args, queueTypeOf);
+    const own = readQueueFeatures(queueName, args, this.queueTypes.typeOf);
     const applied = this.forQueue(vhost, queueName, args);
     if (applied.policy === null) return { policy: null, features: own };
     try {
-      return { policy: applied.policy.name, features: readQueueFeatures(queueName, applied.arguments, queueTypeOf) };
+      return { policy: applied.policy.name, features: readQueueFeatures(queueName, applied.arguments, this.queueTypes.typeOf) };
     } catch {
       return { policy: null, features: own };
     }
@@ -106,4 +131,5 @@ export class PolicyRegistry {
   }
 }
 
-const keyOf = (vhost: string, name: string): string => `${vhost}\n${name}`;
+/** The key a policy is stored under (in the POLICIES namespace). */
+export const keyOf = (vhost: string, name: string): string => `${vhost}\n${name}`;

@@ -5,7 +5,7 @@ import type { Queue } from './queue';
 import type { QueueFeatures, QueueOptions } from './queue-options';
 import type { QueueStore } from './queue-store';
 
-/** The x-queue-type values a queue can be listed with. */
+/** The x-queue-type values a queue can be listed with (a type composed in from outside the core adds its name here). */
 export type QueueTypeName = 'classic' | 'quorum';
 
 /** What a queue tells its owner (the virtual host). */
@@ -61,6 +61,12 @@ export interface QueueType {
   readonly name: QueueTypeName;
   /** Whether a policy's apply-to selects this type (besides `queues` and `all`, which select every type). */
   selectedByPolicy(applyTo: 'classic_queues' | 'quorum_queues'): boolean;
+  /**
+   * Its queues live where every broker node sees the same messages (a database shared by the
+   * nodes), so it may be declared when the nodes share one store (STORE=postgres). Absent: no, the
+   * messages are one node's (the built-in types: in memory, with the local store as their log).
+   */
+  readonly sharedAcrossNodes?: boolean;
   /** x-delivery-limit when the declaration sets none (null: no limit). */
   readonly defaultDeliveryLimit: number | null;
   /**

@@ -40,8 +40,11 @@ export interface DefinitionStore extends CommitSource {
   putExchange(record: ExchangeRecord): CommitToken;
   deleteExchange(vhost: string, name: string): CommitToken;
   putQueue(record: QueueRecord): CommitToken;
-  /** The queue's definition, its bindings and its stored entries go. */
-  deleteQueue(id: number): CommitToken;
+  /**
+   * The queue's definition, its bindings and its stored entries go. `id` is this broker's own;
+   * a store shared by several brokers finds the queue by vhost and name.
+   */
+  deleteQueue(id: number, vhost: string, name: string): CommitToken;
   putBinding(record: BindingRecord, identity: string): CommitToken;
   deleteBinding(vhost: string, source: string, identity: string): CommitToken;
   /** A counter's new value (e.g. dispenserd's job_num); the last value set wins. */

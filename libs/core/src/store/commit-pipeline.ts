@@ -53,7 +53,8 @@ interface InFlight {
  * keeps filling until that commit returns, so batches grow with load by themselves. Batches in
  * flight commit in order. Commit tokens name batches (see CommitToken: the store's slot and the
  * batch number): the open batch's token covers every write made so far. A failure is final:
- * everything waiting, and everything that waits later, is answered false.
+ * everything waiting, and everything that waits later, is answered false; a store that can lose
+ * one batch and go on (a database that was unreachable for a while) reports it `rejected`.
  *
  * Writes call `scheduleFlush` and nothing else, so a write allocates nothing here; one InFlight
  * and one callbacks array per batch are the pipeline's whole cost.
@@ -276,6 +277,24 @@ export class CommitPipeline<B extends PipelineBatch> {
     }
     this.fail(new Error(`store commit failed: ${reason}`));
     for (const callback of last.callbacks) callback(false);
+  }
+
+  /**
+   * Batch `no`, the oldest in flight, was not committed, and the store goes on (a networked store
+   * whose database could not be reached: it reconnects by itself). Its waits answer false; later
+   * batches commit as usual. A token of the lost batch reads as committed once a later batch
+   * commits: whoever waited on it was told false when it was lost.
+   */
+  rejected(no: number): void {
+    const done = this.inFlight.splice(0, 1);
+    const lost = done[0];
+    if (lost === undefined || lost.no !== no) {
+      this.answeredOutOfOrder(no, done);
+      return;
+    }
+    for (const callback of lost.callbacks) callback(false);
+    if ((!this.openBatch.isEmpty || this.openCallbacks.length > 0) && !this.committer.holds(this.openBatch)) this.send();
+    this.relieve();
   }
 
   /** The store's answers lost their order: nothing it says can be trusted, the batches taken out of flight included. */

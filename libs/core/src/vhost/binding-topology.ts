@@ -28,7 +28,7 @@ export class BindingTopology {
     }
     if (!source.bind(binding)) return;
     if (source.durable && isDurable(destination)) {
-      this.context.store.putBinding(
+      this.context.definitions.putBinding(
         { vhost: this.vhost, source: source.name, destinationKind: kind, destination: destination.name, routingKey, arguments: args },
         binding.key,
       );
@@ -40,7 +40,7 @@ export class BindingTopology {
     const { source, destination } = requested;
     const removed = source.unbind(requested);
     if (removed === undefined) return; // RabbitMQ: unbinding a missing binding succeeds
-    if (source.durable && isDurable(destination)) this.context.store.deleteBinding(this.vhost, source.name, removed.key);
+    if (source.durable && isDurable(destination)) this.context.definitions.deleteBinding(this.vhost, source.name, removed.key);
     this.exchanges.removeIfUnused(source);
   }
 
@@ -51,6 +51,14 @@ export class BindingTopology {
     if (source === undefined || destination === undefined || sourceName === '') return false;
     source.bind(new Binding(source, destination, routingKey, args));
     return true;
+  }
+
+  /** Removes a binding unchecked, if both its ends and it exist (a delete another broker node committed). */
+  drop(kind: DestinationKind, destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    const source = this.exchanges.all.get(sourceName);
+    const destination = kind === 'queue' ? this.queues.all.get(destinationName) : this.exchanges.all.get(destinationName);
+    if (source === undefined || destination === undefined || sourceName === '') return;
+    if (source.unbind(new Binding(source, destination, routingKey, args)) !== undefined) this.exchanges.removeIfUnused(source);
   }
 
   /** The binding a bind/unbind request names, with both ends resolved (404/403/405 as due). */

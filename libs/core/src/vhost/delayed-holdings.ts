@@ -35,7 +35,7 @@ export class DelayedHoldings {
   /** A delayed-message exchange was declared: its holding queue starts (durably when the exchange is). */
   open(exchange: DelayedMessageExchange): void {
     const holding = this.create(exchange, this.context.nextQueueId());
-    if (exchange.durable) this.context.store.putQueue({ id: holding.id, vhost: this.vhost, name: holding.name, autoDelete: false, arguments: {} });
+    if (exchange.durable) this.context.definitions.putQueue({ id: holding.id, vhost: this.vhost, name: holding.name, autoDelete: false, arguments: {} });
   }
 
   /** Its exchange is deleted: as in the plugin, messages still waiting go with it. */
@@ -43,7 +43,7 @@ export class DelayedHoldings {
     const holding = exchange.holding;
     if (holding === null) return;
     holding.delete();
-    this.context.store.deleteQueue(holding.id);
+    this.context.definitions.deleteQueue(holding.id, this.vhost, holding.name);
     exchange.holding = null;
   }
 
@@ -60,7 +60,7 @@ export class DelayedHoldings {
     const exchange = this.exchanges.get(name.slice(HOLDING_QUEUE_PREFIX.length));
     if (exchange !== undefined && isDelayedMessageExchange(exchange) && exchange.holding === null) return this.create(exchange, id);
     const orphan = CLASSIC_QUEUE.create(this.init(id, name, true, autoDelete));
-    this.context.store.deleteQueue(id);
+    this.context.definitions.deleteQueue(id, this.vhost, name);
     return orphan;
   }
 

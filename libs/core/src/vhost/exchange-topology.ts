@@ -1,5 +1,5 @@
 import { DefaultExchange } from '../exchange/default-exchange';
-import { isDelayedMessageExchange } from '../exchange/delayed-message-exchange';
+import { DELAYED_MESSAGE_TYPE, isDelayedMessageExchange } from '../exchange/delayed-message-exchange';
 import type { Exchange, ExchangeType } from '../exchange/exchange';
 import { createExchange, isExchangeType } from '../exchange/exchange-factory';
 import { accessRefused, invalidRequest, notFound, preconditionFailed } from '../errors';
@@ -71,10 +71,15 @@ export class ExchangeTopology {
       requireEquivalentArgs('exchange', name, this.vhost, args, existing.options.arguments);
       return existing;
     }
+    const sharedOnly = this.context.queueTypes.sharedOnlyReason;
+    if (request.type === DELAYED_MESSAGE_TYPE && sharedOnly !== null) {
+      // its messages wait in a holding queue of this node's
+      throw preconditionFailed(`cannot declare exchange '${name}' in vhost '${this.vhost}': an x-delayed-message exchange holds its messages on one node; ${sharedOnly}`);
+    }
     const exchange = createExchange(this.vhost, name, request.type, { durable, autoDelete, internal, arguments: args });
     this.all.set(name, exchange);
     if (durable) {
-      this.context.store.putExchange({ vhost: this.vhost, name, type: request.type, durable, autoDelete, internal, arguments: args });
+      this.context.definitions.putExchange({ vhost: this.vhost, name, type: request.type, durable, autoDelete, internal, arguments: args });
     }
     if (isDelayedMessageExchange(exchange)) this.holdings.open(exchange);
     return exchange;
@@ -99,7 +104,7 @@ export class ExchangeTopology {
     for (const other of exchange.inbound.sources()) {
       if (other.unbindDestination(exchange).length > 0) this.removeIfUnused(other);
     }
-    if (exchange.durable) this.context.store.deleteExchange(this.vhost, exchange.name);
+    if (exchange.durable) this.context.definitions.deleteExchange(this.vhost, exchange.name);
     if (isDelayedMessageExchange(exchange)) this.holdings.close(exchange);
   }
 

@@ -77,6 +77,7 @@ export class QueueTopology {
       return existing;
     }
     const { policy, features } = this.featuresOf(name, args);
+    this.context.queueTypes.requireDeclarable(features.type, name, this.vhost);
     features.type.checkProperties(name, this.vhost, { durable, exclusive, autoDelete });
     const max = this.context.maxQueues;
     if (max > 0 && this.all.size >= max) {
@@ -89,7 +90,7 @@ export class QueueTopology {
     if (exclusive && owner !== null) this.exclusive.add(owner, queue);
     this.context.metrics.queuesCreated++;
     if (durable && !exclusive) {
-      this.context.store.putQueue({ id: queue.id, vhost: this.vhost, name, autoDelete, arguments: args });
+      this.context.definitions.putQueue({ id: queue.id, vhost: this.vhost, name, autoDelete, arguments: args });
     }
     return queue;
   }
@@ -147,7 +148,7 @@ export class QueueTopology {
     for (const exchange of queue.inbound.sources()) {
       if (exchange.unbindDestination(queue).length > 0) this.exchanges.removeIfUnused(exchange);
     }
-    this.context.store.deleteQueue(queue.id);
+    this.context.definitions.deleteQueue(queue.id, this.vhost, queue.name);
     return count;
   }
 

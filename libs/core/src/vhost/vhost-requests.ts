@@ -2,11 +2,18 @@ import type { FieldTable } from '../encoding/field-table';
 import type { CoreMetrics } from '../metrics';
 import type { PolicyRegistry } from '../policy/policy-registry';
 import type { QueueLimits } from '../queue/queue-type';
+import type { QueueTypeRegistry } from '../queue/queue-type-registry';
 import type { BrokerStore } from '../store/broker-store';
+import type { DefinitionWrites } from '../store/definition-gate';
 
 /** What a virtual host needs from the broker around it. */
 export interface VhostContext {
+  /** The store: commit tokens, and the local entry log of the queues that use one. */
   readonly store: BrokerStore;
+  /** Where definitions are written (muted while a change from another node is applied). */
+  readonly definitions: DefinitionWrites;
+  /** The queue types declarations may ask for. */
+  readonly queueTypes: QueueTypeRegistry;
   readonly metrics: CoreMetrics;
   nextSeq(): number;
   nextQueueId(): number;

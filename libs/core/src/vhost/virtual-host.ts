@@ -161,6 +161,25 @@ export class VirtualHost implements QueueOwner {
     return this.bindings.restore(kind, destinationName, sourceName, routingKey, args);
   }
 
+  // ---- changes another broker node committed (Broker.applyDefinitionChange: writes muted) ------
+
+  /** Removes the exchange with its bindings, unchecked (the node that deleted it checked). */
+  dropExchange(name: string): void {
+    const exchange = this.exchanges.all.get(name);
+    if (exchange !== undefined && name !== '') this.exchanges.remove(exchange);
+  }
+
+  /** Removes the queue with its bindings and messages, unchecked. */
+  dropQueue(name: string): void {
+    const queue = this.queues.all.get(name);
+    if (queue !== undefined) this.queues.remove(queue);
+  }
+
+  /** Removes the binding, unchecked, if it and both its ends exist. */
+  dropBinding(kind: DestinationKind, destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    this.bindings.drop(kind, destinationName, sourceName, routingKey, args);
+  }
+
   /** After recovery: delayed messages that came back start waiting (or go, when due). */
   resumeAfterRecovery(): void {
     for (const exchange of this.exchanges.all.values()) if (isDelayedMessageExchange(exchange)) this.holdings.resume(exchange);

@@ -1,8 +1,8 @@
-import { Controller, Get, Inject, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Optional, Param, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { statfs } from 'node:fs/promises';
 import { hostname, totalmem } from 'node:os';
-import type { UserDefinition } from '#core';
+import { CLUSTER_VIEW, ClusterNode, ClusterView, UserDefinition } from '#core';
 import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser, Requires } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
@@ -27,7 +27,14 @@ export class OverviewController {
   constructor(
     @Inject(ManagementService) private readonly m: ManagementService,
     @Inject(ManagementAuthorization) private readonly authz: ManagementAuthorization,
+    /** The cluster this node belongs to (STORE=postgres); absent on a single node. */
+    @Optional() @Inject(CLUSTER_VIEW) private readonly cluster?: ClusterView,
   ) {}
+
+  /** This node's name: the cluster's name for it, or the single node's. */
+  private get nodeName(): string {
+    return this.cluster?.localNode ?? NODE_NAME;
+  }
 
   /** Totals over what the user may see (monitoring users: everything), as RabbitMQ's overview. */
   @Get('overview')
@@ -47,9 +54,9 @@ export class OverviewController {
       product_version: PRODUCT_VERSION,
       product_name: PRODUCT_NAME,
       rabbitmq_version: MANAGEMENT_VERSION,
-      cluster_name: NODE_NAME,
+      cluster_name: this.nodeName,
       erlang_version: `Node.js ${process.version}`,
-      node: NODE_NAME,
+      node: this.nodeName,
       message_stats: globalMessageStatsView(counters, (name) => this.m.sampler.globalRate(name)),
       churn_rates: {
         connection_created: amqp.connectionsOpened ?? 0,
@@ -81,24 +88,64 @@ export class OverviewController {
     return { name: user.name, tags: user.tags };
   }
 
+  /** Every node: this one; in a cluster, every node the database knows (running or not). */
   @Get('nodes')
   @Requires('monitoring')
   async nodes(): Promise<NodeDto[]> {
-    return [await this.node()];
+    if (this.cluster === undefined) return [await this.node()];
+    return Promise.all((await this.cluster.nodes()).map((node) => this.clusterNode(node)));
   }
 
   @Get('nodes/:name')
   @Requires('monitoring')
-  async nodeNamed(): Promise<NodeDto> {
-    return this.node();
+  async nodeNamed(@Param('name') name: string): Promise<NodeDto> {
+    if (this.cluster === undefined) return this.node();
+    const node = (await this.cluster.nodes()).find((n) => n.name === name);
+    if (node === undefined) throw new NotFoundException(`no node '${name}' in the cluster`);
+    return this.clusterNode(node);
   }
 
   @Get('health/checks/alarms')
   alarms(@Res() reply: FastifyReply): void {
     const alarm = this.m.broker.alarms.active;
     const answer: AlarmsCheckDto =
-      alarm === null ? { status: 'ok' } : { status: 'failed', reason: `resource alarm(s) in effect: ${alarm}`, alarms: [{ node: NODE_NAME, resource: alarm.split(':')[0] ?? alarm }] };
+      alarm === null ? { status: 'ok' } : { status: 'failed', reason: `resource alarm(s) in effect: ${alarm}`, alarms: [{ node: this.nodeName, resource: alarm.split(':')[0] ?? alarm }] };
     void reply.code(alarm === null ? 200 : 503).send(answer);
+  }
+
+  /**
+   * A node of the cluster: this one measured now, another as it reported itself with its last
+   * heartbeat; with when it started and last heartbeated, and its addresses and ports.
+   */
+  private async clusterNode(node: ClusterNode): Promise<NodeDto> {
+    const cluster = { last_heartbeat: new Date(node.lastHeartbeat).toISOString(), addresses: node.addresses, ports: node.ports };
+    if (node.name === this.nodeName) return { ...(await this.node()), ...cluster };
+    const figures = node.figures;
+    return {
+      name: node.name,
+      type: 'disc',
+      running: node.running,
+      os_pid: String(figures?.osPid ?? ''),
+      host: node.host,
+      mem_used: figures?.memUsed ?? 0,
+      mem_limit: figures?.memLimit ?? 0,
+      mem_alarm: figures?.memAlarm ?? false,
+      disk_free: 0,
+      disk_free_limit: figures?.diskFreeLimit ?? 0,
+      disk_free_alarm: figures?.diskAlarm ?? false,
+      fd_used: figures?.fdUsed ?? 0,
+      fd_total: figures?.fdTotal ?? 0,
+      sockets_used: figures?.socketsUsed ?? 0,
+      proc_used: 1,
+      // as RabbitMQ: how long it has run; a node that is not running shows how long it ran
+      uptime: Math.max(0, (node.running ? Date.now() : node.lastHeartbeat) - node.startedAt),
+      processors: undefined,
+      total_memory: figures?.totalMemory ?? 0,
+      rates_mode: 'basic',
+      exchange_types: EXCHANGE_TYPES,
+      partitions: [],
+      ...cluster,
+    };
   }
 
   @Get('health/checks/local-alarms')
@@ -117,7 +164,7 @@ export class OverviewController {
     }
     const alarm = this.m.broker.alarms.active;
     return {
-      name: NODE_NAME,
+      name: this.nodeName,
       type: 'disc',
       running: true,
       os_pid: String(process.pid),
@@ -145,7 +192,10 @@ export class OverviewController {
 /** Liveness and readiness, unauthenticated (for orchestrators and load balancers). */
 @Controller()
 export class HealthController {
-  constructor(@Inject(ManagementService) private readonly m: ManagementService) {}
+  constructor(
+    @Inject(ManagementService) private readonly m: ManagementService,
+    @Optional() @Inject(CLUSTER_VIEW) private readonly cluster?: ClusterView,
+  ) {}
 
   @Get('healthz')
   alive(): LivenessDto {
@@ -158,6 +208,8 @@ export class HealthController {
     const problems: string[] = [];
     if (snapshot.alarm !== null) problems.push(`resource alarm: ${snapshot.alarm}`);
     if (!this.m.broker.storeOpen) problems.push('the store is not open');
+    // in a cluster: the database connection, and whether this node follows the others
+    if (this.cluster !== undefined) problems.push(...this.cluster.problems());
     const answer: ReadinessDto = { status: problems.length === 0 ? 'ok' : 'failed', problems };
     void reply.code(problems.length === 0 ? 200 : 503).send(answer);
   }

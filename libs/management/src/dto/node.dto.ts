@@ -29,6 +29,12 @@ export interface NodeDto {
   total_memory: number;
   rates_mode: 'basic';
   exchange_types: ExchangeTypeDto[];
-  /** Always empty: one node, no partitions. */
+  /** Always empty: no partitions (a cluster's nodes share one database, they cannot split). */
   partitions: string[];
+  /** In a cluster (STORE=postgres): when the node last heartbeated (ISO 8601). */
+  last_heartbeat?: string;
+  /** In a cluster: the node's host addresses. */
+  addresses?: string[];
+  /** In a cluster: the ports its doors listen on, by door. */
+  ports?: Record<string, number>;
 }
