@@ -119,39 +119,40 @@ async function round(server, number) {
   });
   const clients = Array.from({ length: options.connections }, (_, c) => new Client(nodes.list[c % nodes.list.length].dispatchUrl, { keepAliveTimeout: 60_000 }));
   try {
-    const accepted = new Set();
-    const warmupStatuses = {};
+    const warmedUp = new Set();
     let sent = 0;
-    await load(clients, sink.url, accepted, warmupStatuses, () => sent++ >= options.warmup);
-    await arrivals(sink, accepted.size);
-    const warmed = accepted.size;
+    await load(clients, sink.url, warmedUp, {}, () => sent++ >= options.warmup);
+    await arrivals(sink, warmedUp.size);
 
     server?.psql('CHECKPOINT');
     const cost = server ? costMeter(server) : null;
     const nodeCpu = nodes.cpuSeconds();
+    const accepted = new Set();
     const statuses = {};
     const startedEpoch = Date.now();
     const started = performance.now();
     await load(clients, sink.url, accepted, statuses, () => performance.now() - started >= options.seconds * 1000);
     const loadSeconds = (performance.now() - started) / 1000;
-    const stats = await arrivals(sink, accepted.size);
+    const stats = await arrivals(sink, warmedUp.size + accepted.size);
     const spent = cost?.();
-    const measured = accepted.size - warmed;
+    const measured = accepted.size;
 
+    // by UUID, warm-up included: every accepted one arrived once, nothing else arrived
     const seen = await sink.seen();
     let lost = 0;
     for (const id of accepted) if (!seen.has(id)) lost++;
+    for (const id of warmedUp) if (!seen.has(id)) lost++;
     let duplicates = 0;
     let unexpected = 0;
     for (const [id, count] of seen) {
       duplicates += count - 1;
-      if (!accepted.has(id)) unexpected++;
+      if (!accepted.has(id) && !warmedUp.has(id)) unexpected++;
     }
     const perThousand = (value) => Math.round((value / (measured / 1000)) * 1000) / 1000;
     return {
       round: number,
       acceptedPerSecond: Math.round(measured / loadSeconds),
-      deliveredPerSecond: Math.round((measured - lost) / ((stats.last - startedEpoch) / 1000)),
+      deliveredPerSecond: Math.round([...accepted].filter((id) => seen.has(id)).length / ((stats.last - startedEpoch) / 1000)),
       accepted: measured,
       loadSeconds: Math.round(loadSeconds * 100) / 100,
       // the last arrival after the end of the load (0: delivery kept up with intake)
