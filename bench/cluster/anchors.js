@@ -20,6 +20,7 @@
 const { mkdirSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { CLAIM, COMPLETE, SCHEMA, groupCommitter } = require('./lib/job-sql');
+const { BODY, graphileWorker, pgBoss } = require('./lib/job-systems');
 const { costMeter, startPrivatePostgres } = require('./lib/private-postgres');
 const { flags, median, sleep } = require('./lib/stats');
 
@@ -31,94 +32,24 @@ const options = flags(process.argv.slice(2), {
   batch: 50,
   variants: 'graphile-4,graphile-16,pgboss-work,pgboss-fetch,sketch',
 });
-const BODY = 'x'.repeat(160); // with its JSON wrapping ~200 bytes, as bench/jobs
 
 /**
- * An anchor under test: open(url) resolves to
- *   { schedule(i) -> Promise, startWorkers(onJobs(count)), stopWorkers(), unfinished() -> number, close() }
+ * An anchor under test: open(url) resolves to the shape of lib/job-systems.js
+ *   { producer(p) -> schedule(i) -> Promise, startWorkers(onJobs(count)), stopWorkers(), unfinished() -> number, close() }
  * A fresh queue per round keeps rounds from inheriting each other's rows.
  */
 const VARIANTS = {
   // graphile-worker 0.16 fetches and completes one job per call (batching came in 0.17, which
   // needs Node 22); its concurrency is the number of jobs in flight, so two settings are measured
-  'graphile-4': { label: 'graphile-worker, concurrency 4', open: (url) => graphileWorker(url, 4) },
-  'graphile-16': { label: 'graphile-worker, concurrency 16', open: (url) => graphileWorker(url, 16) },
+  'graphile-4': { label: 'graphile-worker, concurrency 4', open: (url) => graphileWorker(url, { concurrency: 4 }) },
+  'graphile-16': { label: 'graphile-worker, concurrency 16', open: (url) => graphileWorker(url, { concurrency: 16 }) },
   // pg-boss's own worker: work() with batches; it waits out its polling interval (0.5 s at least)
   // after every fetch, full or not
-  'pgboss-work': { label: `pg-boss work(), ${options.workers} x batch ${options.batch}`, open: (url) => pgBoss(url, 'work') },
+  'pgboss-work': { label: `pg-boss work(), ${options.workers} x batch ${options.batch}`, open: (url) => pgBoss(url, { mode: 'work', workers: options.workers, batch: options.batch }) },
   // pg-boss's fetch() and complete() in loops of our own that fetch again at once while there is work
-  'pgboss-fetch': { label: `pg-boss fetch/complete loops, ${options.workers} x batch ${options.batch}`, open: (url) => pgBoss(url, 'fetch') },
+  'pgboss-fetch': { label: `pg-boss fetch/complete loops, ${options.workers} x batch ${options.batch}`, open: (url) => pgBoss(url, { mode: 'fetch', workers: options.workers, batch: options.batch }) },
   sketch: { label: `design sketch (raw SQL, pg), ${options.workers} x batch ${options.batch}`, open: (url) => designSketch(url) },
 };
-
-async function graphileWorker(url, concurrency) {
-  const { Logger, makeWorkerUtils, run } = require('graphile-worker');
-  const logger = new Logger(() => () => {});
-  const utils = await makeWorkerUtils({ connectionString: url, logger });
-  await utils.migrate();
-  let runner;
-  return {
-    schedule: (i) => utils.addJob('bench', { body: BODY }, { priority: i % 4 }),
-    async startWorkers(onJobs) {
-      runner = await run({
-        connectionString: url,
-        concurrency,
-        noHandleSignals: true,
-        logger,
-        taskList: { bench: async () => onJobs(1) },
-      });
-    },
-    stopWorkers: () => runner.stop(),
-    unfinished: () => utils.withPgClient((client) => client.query('SELECT count(*)::int AS n FROM graphile_worker.jobs')).then((r) => r.rows[0].n),
-    close: () => utils.release(),
-  };
-}
-
-let pgBossQueues = 0;
-async function pgBoss(url, mode) {
-  const PgBoss = require('pg-boss');
-  const boss = new PgBoss({ connectionString: url });
-  boss.on('error', (error) => console.error(`# pg-boss error: ${error.message}`));
-  await boss.start();
-  const queue = `bench_${++pgBossQueues}`;
-  await boss.createQueue(queue);
-  let running = false;
-  let loops = [];
-  return {
-    schedule: (i) => boss.send(queue, { body: BODY }, { priority: i % 4 }),
-    async startWorkers(onJobs) {
-      running = true;
-      if (mode === 'work') {
-        for (let w = 0; w < options.workers; w++) {
-          await boss.work(queue, { batchSize: options.batch, pollingIntervalSeconds: 0.5 }, async (jobs) => onJobs(jobs.length));
-        }
-        return;
-      }
-      loops = Array.from({ length: options.workers }, async () => {
-        while (running) {
-          const jobs = await boss.fetch(queue, { batchSize: options.batch });
-          if (!jobs || jobs.length === 0) {
-            await sleep(5);
-            continue;
-          }
-          await boss.complete(queue, jobs.map((job) => job.id));
-          onJobs(jobs.length);
-        }
-      });
-    },
-    async stopWorkers() {
-      running = false;
-      if (mode === 'work') await boss.offWork(queue);
-      await Promise.all(loops);
-    },
-    unfinished: () =>
-      boss
-        .getDb()
-        .executeSql(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state < 'completed'`, [queue])
-        .then((r) => r.rows[0].n),
-    close: () => boss.stop({ graceful: false, wait: true }),
-  };
-}
 
 /** Idle workers wait for the next commit (nudge) or a short poll, whichever comes first. */
 function nudger() {
@@ -152,8 +83,9 @@ async function designSketch(url) {
   const committer = groupCommitter({ query: rowsOf(producerPool) }, () => idle.nudge());
   let running = false;
   let loops = [];
+  const schedule = (i) => committer.schedule(1, i % 4, BODY);
   return {
-    schedule: (i) => committer.schedule(1, i % 4, BODY),
+    producer: () => schedule,
     startWorkers(onJobs) {
       running = true;
       loops = Array.from({ length: options.workers }, async (_, worker) => {
@@ -182,8 +114,9 @@ async function designSketch(url) {
 async function produce(anchor) {
   let issued = 0;
   await Promise.all(
-    Array.from({ length: options.producers }, async () => {
-      while (issued < options.jobs) await anchor.schedule(issued++);
+    Array.from({ length: options.producers }, async (_, p) => {
+      const schedule = anchor.producer(p);
+      while (issued < options.jobs) await schedule(issued++);
     }),
   );
 }
