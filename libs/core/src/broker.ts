@@ -61,7 +61,36 @@ export class PersistentCounter {
     this.store.setCounter(this.name, this.value);
     return this.value;
   }
+
+  /**
+   * The next number, unique across every node sharing the store: at once (as `next`), or with a
+   * store several nodes share, from a range this node reserved (numbers are unique, not in order
+   * across nodes; a range is reserved when the last one is used up).
+   */
+  allocate(): number | Promise<number> {
+    if (this.store.reserveCounterRange === undefined) return this.next();
+    if (this.value < this.rangeEnd) return ++this.value;
+    this.reserving ??= this.store.reserveCounterRange(this.name, COUNTER_RANGE).then(
+      (last) => {
+        this.reserving = null;
+        this.value = last - COUNTER_RANGE;
+        this.rangeEnd = last;
+      },
+      (error: unknown) => {
+        this.reserving = null;
+        throw error;
+      },
+    );
+    return this.reserving.then(() => this.allocate());
+  }
+
+  /** The last number of the range reserved for this node (allocate with a shared store). */
+  private rangeEnd = 0;
+  private reserving: Promise<void> | null = null;
 }
+
+/** Numbers a node reserves at once from a counter shared with other nodes. */
+const COUNTER_RANGE = 1000;
 
 /**
  * The broker's heart: virtual hosts over one durable store, which the application injects. Front

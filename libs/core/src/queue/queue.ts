@@ -6,6 +6,7 @@ import type { Consumer } from './consumer';
 import type { EntryKey, FoundEntry } from './key-index';
 import type { QueueFeatures, QueueOptions } from './queue-options';
 import type { QueueEntry } from './queue-entry';
+import type { UniqueOutcome } from './shared-queue';
 
 /**
  * The queue-type seam (RabbitMQ's rabbit_queue_type): what every kind of queue does, whatever
@@ -64,6 +65,18 @@ export interface Queue {
   dispatch(): void;
   /** basic.get: takes the next ready entry; with autoAck it is acked at once. */
   fetch(autoAck: boolean): QueueEntry | undefined;
+  /**
+   * A queue whose entries are rows shared by the nodes of a cluster: takes the next ready entry as
+   * `fetch` does, once it claimed it from the database (claims of concurrent callers are batched).
+   * Absent on the in-memory types, whose `fetch` answers at once.
+   */
+  claim?(autoAck: boolean): Promise<QueueEntry | undefined>;
+  /**
+   * A shared queue: adds the message unless one of its entries holds `key` already (atomically
+   * across nodes: two nodes adding the same key at once add one entry). Resolves once committed.
+   * Absent on the in-memory types (a door checks its keys with `find` there).
+   */
+  enqueueUnique?(message: Message, key: EntryKey): Promise<UniqueOutcome>;
 
   // ---- settling what was taken -----------------------------------------------------------------
 
