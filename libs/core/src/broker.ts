@@ -284,6 +284,11 @@ export class Broker {
     return this.store.readRecord(namespace, key);
   }
 
+  /** Every committed, unexpired record of a namespace, by key. Async. */
+  listRecords(namespace: string): Promise<[string, Buffer][]> {
+    return this.store.listRecords(namespace);
+  }
+
   // ---- durability ------------------------------------------------------------------------------
 
   /** A token covering everything accepted so far, in every store; `whenDurable` says when it is on disk. */

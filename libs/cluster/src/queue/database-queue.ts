@@ -1,4 +1,5 @@
 import {
+  BrokerError,
   ConsumerSet,
   EntryKey,
   EntryState,
@@ -64,6 +65,8 @@ export class DatabaseQueue implements Queue {
   private claimAgain = false;
   /** The annotations of the business keys, by column (key_1, key_2). */
   private readonly keyAnnotations: string[] = [];
+  /** Entries of one group are taken one at a time, in order (see groupBy); null: no groups. */
+  grouping: { group: string; order: string } | null = null;
   counts: RowCounts = { ready: 0, delayed: 0, unacked: 0, readyBytes: 0 };
   private dueTimer: NodeJS.Timeout | null = null;
   private dueAt = 0;
@@ -130,12 +133,13 @@ export class DatabaseQueue implements Queue {
     const insert = this.rowOf(message);
     if (insert === null) return Promise.resolve(null);
     this.added(insert);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       this.shared.insertUnique({
         ...insert,
         uniqueKey: String(key),
         settled: (outcome) => {
-          if (outcome === null) resolve(null);
+          if (outcome === null) reject(new BrokerError('store-unavailable', `the message for queue '${this.name}' in vhost '${this.vhost}' was not stored: the database is unavailable`));
+          else if (outcome === 'gone') resolve(null);
           else if (outcome.added) {
             const entry = new SharedEntry(outcome.seq, insert.rank, message, this, true);
             entry.dbQueueId = this.dbId ?? 0;
@@ -172,12 +176,25 @@ export class DatabaseQueue implements Queue {
       notBefore: message.annotations === null && message.properties.headers === undefined ? 0 : notBeforeOf(message),
       key1: this.keyColumn(message, 0),
       key2: this.keyColumn(message, 1),
+      ...this.groupColumns(message),
       exchange: message.exchange,
       routingKey: message.routingKey,
       properties: message.encodedProperties!,
       body: message.body,
       annotations,
     };
+  }
+
+  private groupColumns(message: Message): { groupKey: string | null; groupOrder: number | null } {
+    const grouping = this.grouping;
+    const groupKey = grouping === null ? undefined : keyOf(message, grouping.group);
+    if (grouping === null || groupKey === undefined) return { groupKey: null, groupOrder: null };
+    const order = keyOf(message, grouping.order);
+    return { groupKey: String(groupKey), groupOrder: typeof order === 'number' ? order : 0 };
+  }
+
+  groupBy(groupAnnotation: string, orderAnnotation: string): void {
+    this.grouping = { group: groupAnnotation, order: orderAnnotation };
   }
 
   private keyColumn(message: Message, column: number): string | null {

@@ -9,6 +9,8 @@ export interface RowInsert {
   notBefore: number;
   key1: string | null;
   key2: string | null;
+  groupKey: string | null;
+  groupOrder: number | null;
   exchange: string;
   routingKey: string;
   properties: Buffer;
@@ -19,8 +21,8 @@ export interface RowInsert {
 /** A row added only when no row of its queue holds its unique key: told after the commit whether it went in. */
 export interface UniqueInsert extends RowInsert {
   uniqueKey: string;
-  /** The row added (its seq), or the row that held the key; null when the batch was lost. */
-  settled(outcome: { added: true; seq: number } | { added: false; row: MessageRow } | null): void;
+  /** The row added (its seq), or the row that held the key; 'gone' when its queue was deleted, null when the batch was lost. */
+  settled(outcome: { added: true; seq: number } | { added: false; row: MessageRow } | 'gone' | null): void;
 }
 
 /** A row named by its queue and seq (and, for lease operations, which taking of it). */
@@ -146,7 +148,7 @@ export class QueueBatchPart implements BatchPart {
     const kept = w.inserts.filter((row) => row.queue.dbId !== null);
     if (kept.length > 0) await tx.query(`INSERT INTO queue_messages ${INSERT_COLUMNS} SELECT * FROM ${UNNEST_ROWS}`, valuesOf(kept));
     const uniques = w.uniques.filter((row) => row.queue.dbId !== null);
-    for (const row of w.uniques) if (row.queue.dbId === null) w.after.push(() => row.settled(null));
+    for (const row of w.uniques) if (row.queue.dbId === null) w.after.push(() => row.settled('gone'));
     if (uniques.length === 0) return;
     const { rows: added } = await tx.query<{ queue_id: string; seq: string; unique_key: string }>(
       `INSERT INTO queue_messages ${INSERT_COLUMNS} SELECT * FROM ${UNNEST_ROWS}
@@ -154,26 +156,31 @@ export class QueueBatchPart implements BatchPart {
       valuesOf(uniques),
     );
     const addedAt = new Map(added.map((row) => [`${row.queue_id}\u0000${row.unique_key}`, Number(row.seq)]));
-    const lost = uniques.filter((row) => !addedAt.has(`${row.queue.dbId}\u0000${row.uniqueKey}`));
+    // every request but the one whose row went in is a duplicate: of a row of this batch, or of one before
+    const requests = new Map<string, UniqueInsert[]>();
+    for (const row of uniques) {
+      const key = `${row.queue.dbId}\u0000${row.uniqueKey}`;
+      const list = requests.get(key);
+      if (list === undefined) requests.set(key, [row]);
+      else list.push(row);
+    }
+    const duplicated = [...requests.entries()].filter(([key, list]) => list.length > 1 || !addedAt.has(key)).map(([, list]) => list[0]!);
     const holders = new Map<string, MessageRow>();
-    if (lost.length > 0) {
+    if (duplicated.length > 0) {
       const { rows } = await tx.query<MessageRow & { unique_key: string }>(
         `SELECT ${M_ROW_COLUMNS}, m.unique_key FROM queue_messages m JOIN unnest($1::bigint[], $2::text[]) AS u(queue_id, unique_key) ON m.queue_id = u.queue_id AND m.unique_key = u.unique_key`,
-        [lost.map((row) => row.queue.dbId), lost.map((row) => row.uniqueKey)],
+        [duplicated.map((row) => row.queue.dbId), duplicated.map((row) => row.uniqueKey)],
       );
       for (const row of rows) holders.set(`${row.queue_id}\u0000${row.unique_key}`, row);
     }
-    // two rows of one key in this batch: the first went in, the second finds it (read above, or taken since: a duplicate all the same)
-    for (const row of uniques) {
-      const key = `${row.queue.dbId}\u0000${row.uniqueKey}`;
+    for (const [key, list] of requests) {
       const seq = addedAt.get(key);
-      if (seq !== undefined) {
-        addedAt.delete(key);
-        w.after.push((committed) => row.settled(committed ? { added: true, seq } : null));
-      } else {
-        const holderRow = holders.get(key);
-        w.after.push((committed) => row.settled(!committed ? null : holderRow !== undefined ? { added: false, row: holderRow } : null));
-      }
+      const holderRow = holders.get(key);
+      list.forEach((row, at) => {
+        if (at === 0 && seq !== undefined) w.after.push((committed) => row.settled(committed ? { added: true, seq } : null));
+        // (a holder gone between the insert and the read: its key is free again, and this one was not kept)
+        else w.after.push((committed) => row.settled(!committed ? null : holderRow !== undefined ? { added: false, row: holderRow } : 'gone'));
+      });
     }
   }
 
@@ -189,9 +196,10 @@ export class QueueBatchPart implements BatchPart {
   }
 }
 
-const INSERT_COLUMNS = '(queue_id, rank, not_before, key_1, key_2, unique_key, exchange, routing_key, properties, body, annotations)';
+const INSERT_COLUMNS = '(queue_id, rank, not_before, key_1, key_2, unique_key, group_key, group_order, exchange, routing_key, properties, body, annotations)';
 
-const UNNEST_ROWS = 'unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::bytea[], $11::text[])';
+const UNNEST_ROWS =
+  'unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bytea[], $12::bytea[], $13::text[])';
 
 function valuesOf(rows: readonly RowInsert[]): unknown[] {
   return [
@@ -201,6 +209,8 @@ function valuesOf(rows: readonly RowInsert[]): unknown[] {
     rows.map((r) => r.key1),
     rows.map((r) => r.key2),
     rows.map((r) => ('uniqueKey' in r ? (r as UniqueInsert).uniqueKey : null)),
+    rows.map((r) => r.groupKey),
+    rows.map((r) => r.groupOrder),
     rows.map((r) => r.exchange),
     rows.map((r) => r.routingKey),
     rows.map((r) => r.properties),

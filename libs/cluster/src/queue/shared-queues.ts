@@ -150,9 +150,15 @@ export class SharedQueues {
   async claim(queue: DatabaseQueue, limit: number): Promise<MessageRow[]> {
     const id = await this.idOf(queue);
     if (id === null) return [];
+    // a row of a group waits while one of its group is out or comes before it (groupBy)
+    const grouped =
+      queue.grouping === null
+        ? ''
+        : `AND (r.group_key IS NULL OR NOT EXISTS (SELECT 1 FROM queue_messages g WHERE g.queue_id = $1 AND g.group_key = r.group_key
+             AND (g.holder IS NOT NULL OR g.group_order < r.group_order OR (g.group_order = r.group_order AND g.seq < r.seq))))`;
     const { rows } = await this.database.query<MessageRow>(
       `WITH next AS (
-         SELECT seq FROM queue_messages WHERE queue_id = $1 AND holder IS NULL AND not_before <= $2
+         SELECT seq FROM queue_messages r WHERE queue_id = $1 AND holder IS NULL AND not_before <= $2 ${grouped}
          ORDER BY rank, seq LIMIT $3 FOR UPDATE SKIP LOCKED)
        UPDATE queue_messages m SET holder = $4, deliveries = m.deliveries + 1
        FROM next WHERE m.queue_id = $1 AND m.seq = next.seq

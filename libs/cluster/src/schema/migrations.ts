@@ -149,7 +149,9 @@ export const MIGRATIONS: readonly Migration[] = [
       -- lease_until: a lease any node may settle (NULL while a node holds it without one);
       -- deliveries: times taken (the lease id is queue_id.seq.deliveries, so an old lease never
       -- settles a later taking); key_1, key_2: the queue's business keys (indexBy, in order);
-      -- unique_key: a key no other row of the queue may hold (enqueueUnique: idempotency keys)
+      -- unique_key: a key no other row of the queue may hold (enqueueUnique: idempotency keys);
+      -- group_key, group_order: rows of one group are taken one at a time, in group_order (groupBy:
+      -- a delivery's ordering key and acceptance number)
       CREATE SEQUENCE queue_message_seq;
       CREATE TABLE queue_messages (
         queue_id bigint NOT NULL REFERENCES queues (id) ON DELETE CASCADE,
@@ -162,6 +164,8 @@ export const MIGRATIONS: readonly Migration[] = [
         key_1 text,
         key_2 text,
         unique_key text,
+        group_key text,
+        group_order bigint,
         exchange text NOT NULL,
         routing_key text NOT NULL,
         properties bytea NOT NULL,
@@ -174,6 +178,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX queue_messages_key_1 ON queue_messages (queue_id, key_1) WHERE key_1 IS NOT NULL;
       CREATE INDEX queue_messages_key_2 ON queue_messages (queue_id, key_2) WHERE key_2 IS NOT NULL;
       CREATE UNIQUE INDEX queue_messages_unique_key ON queue_messages (queue_id, unique_key) WHERE unique_key IS NOT NULL;
+      CREATE INDEX queue_messages_group ON queue_messages (queue_id, group_key, group_order) WHERE group_key IS NOT NULL;
       -- leases past their deadline go back (any node sweeps)
       CREATE INDEX queue_messages_lease_until ON queue_messages (lease_until) WHERE lease_until IS NOT NULL;
     `,

@@ -1,5 +1,6 @@
 import {
   BindingRecord,
+  BrokerError,
   BrokerStore,
   CommitCallback,
   CommitPipeline,
@@ -177,6 +178,22 @@ export class PostgresStore implements BrokerStore {
   setCounter(name: string, value: number): CommitToken {
     this.pipeline.open.counter(name, value);
     return this.written();
+  }
+
+  /**
+   * Reserves the next `size` numbers of a counter for this node, committed at once (every node
+   * draws its own ranges: job numbers are unique across the cluster, in order within a node).
+   */
+  async reserveCounterRange(name: string, size: number): Promise<number> {
+    try {
+      const { rows } = await this.database.query<{ value: string }>(
+        'INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = counters.value + $2 RETURNING value',
+        [name, size],
+      );
+      return Number(rows[0]!.value);
+    } catch (error) {
+      throw new BrokerError('store-unavailable', `could not reserve numbers of counter '${name}': ${describeDatabaseError(error)}`);
+    }
   }
 
   private change(change: DefinitionChange): CommitToken {

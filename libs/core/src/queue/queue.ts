@@ -77,6 +77,14 @@ export interface Queue {
    * Absent on the in-memory types (a door checks its keys with `find` there).
    */
   enqueueUnique?(message: Message, key: EntryKey): Promise<UniqueOutcome>;
+  /**
+   * A shared queue: entries with the same key under `groupAnnotation` are taken one at a time
+   * across every node, in the order of their `orderAnnotation` (a number): one of a group is taken
+   * only while none of its group is out and none comes before it (a delivery's ordering key).
+   * Declared by the door at each start, before anything is enqueued. Absent on the in-memory
+   * types (the door keeps the order itself there).
+   */
+  groupBy?(groupAnnotation: string, orderAnnotation: string): void;
 
   // ---- settling what was taken -----------------------------------------------------------------
 
