@@ -86,6 +86,7 @@ export class QueueBatchPart implements BatchPart {
     const w = this.open.get(no);
     if (w === undefined) return;
     const holder = this.holder;
+    await lockInOrder(tx, w);
     // settled first: a lease acked on this node and a copy published for it share the batch
     if (w.deletes.length > 0) {
       await tx.query('DELETE FROM queue_messages m USING unnest($1::bigint[], $2::bigint[]) AS d(queue_id, seq) WHERE m.queue_id = d.queue_id AND m.seq = d.seq AND m.holder = $3', [
@@ -147,7 +148,8 @@ export class QueueBatchPart implements BatchPart {
     // a queue deleted meanwhile takes its messages with it
     const kept = w.inserts.filter((row) => row.queue.dbId !== null);
     if (kept.length > 0) await tx.query(`INSERT INTO queue_messages ${INSERT_COLUMNS} SELECT * FROM ${UNNEST_ROWS}`, valuesOf(kept));
-    const uniques = w.uniques.filter((row) => row.queue.dbId !== null);
+    // in key order: two batches inserting the same keys wait for each other in one order, never in a cycle
+    const uniques = w.uniques.filter((row) => row.queue.dbId !== null).sort((x, y) => x.queue.dbId! - y.queue.dbId! || (x.uniqueKey < y.uniqueKey ? -1 : x.uniqueKey > y.uniqueKey ? 1 : 0));
     for (const row of w.uniques) if (row.queue.dbId === null) w.after.push(() => row.settled('gone'));
     if (uniques.length === 0) return;
     const { rows: added } = await tx.query<{ queue_id: string; seq: string; unique_key: string }>(
@@ -194,6 +196,22 @@ export class QueueBatchPart implements BatchPart {
     if (committed) for (const then of w.after) then(true);
     if (committed) for (const queue of w.woken) queue.wake();
   }
+}
+
+/**
+ * Locks every existing row the batch changes, in (queue, seq) order, before changing any: the
+ * batches of several nodes touch the same rows (a job leased in one node's batch is acked in
+ * another's), and rows locked statement by statement in whatever order each plan takes them would
+ * deadlock across nodes.
+ */
+async function lockInOrder(tx: PoolClient, w: QueueWrites): Promise<void> {
+  const refs: RowRef[] = [...w.deletes, ...w.requeues, ...w.removes, ...w.grants, ...w.leaseAcks, ...w.touches, ...w.leaseReleases];
+  if (refs.length <= 1) return;
+  await tx.query(
+    `SELECT 1 FROM queue_messages m JOIN unnest($1::bigint[], $2::bigint[]) AS r(queue_id, seq) ON m.queue_id = r.queue_id AND m.seq = r.seq
+     ORDER BY m.queue_id, m.seq FOR UPDATE OF m`,
+    [refs.map((r) => r.queueId), refs.map((r) => r.seq)],
+  );
 }
 
 const INSERT_COLUMNS = '(queue_id, rank, not_before, key_1, key_2, unique_key, group_key, group_order, exchange, routing_key, properties, body, annotations)';

@@ -242,7 +242,13 @@ export class SharedQueues {
     this.polling = true;
     try {
       const now = Date.now();
-      const expired = await this.database.query('UPDATE queue_messages SET holder = NULL, lease_until = NULL WHERE lease_until < $1', [now]);
+      // rows a batch is settling right now are skipped (the batch may be acking them): the next poll looks again
+      const expired = await this.database.query(
+        `UPDATE queue_messages m SET holder = NULL, lease_until = NULL FROM (
+           SELECT queue_id, seq FROM queue_messages WHERE lease_until < $1 FOR UPDATE SKIP LOCKED) AS x
+         WHERE m.queue_id = x.queue_id AND m.seq = x.seq`,
+        [now],
+      );
       if ((expired.rowCount ?? 0) > 0) this.store.notifyOnCommit(CHANNELS.queues, '');
       const ids: number[] = [];
       for (const queue of this.live) {
