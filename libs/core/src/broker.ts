@@ -84,9 +84,42 @@ export class PersistentCounter {
     return this.reserving.then(() => this.allocate());
   }
 
+  /**
+   * The next number, unique across the nodes sharing the store and in the order they were asked
+   * for across them (a number handed out after another was, on any node, is larger: a delivery's
+   * acceptance order): at once (as `next`), or with a store several nodes share, from a reservation
+   * of exactly as many numbers as callers are waiting (one round trip serves them all).
+   */
+  allocateInOrder(): number | Promise<number> {
+    if (this.store.reserveCounterRange === undefined) return this.next();
+    return new Promise((resolve, reject) => {
+      this.orderedWaiters.push({ resolve, reject });
+      if (this.reservingInOrder) return;
+      this.reservingInOrder = true;
+      // the callers of this turn share the first reservation
+      queueMicrotask(() => void this.reserveForWaiters());
+    });
+  }
+
+  private async reserveForWaiters(): Promise<void> {
+    while (this.orderedWaiters.length > 0) {
+      const waiting = this.orderedWaiters;
+      this.orderedWaiters = [];
+      try {
+        const last = await this.store.reserveCounterRange!(this.name, waiting.length);
+        waiting.forEach((waiter, at) => waiter.resolve(last - waiting.length + 1 + at));
+      } catch (error) {
+        for (const waiter of waiting) waiter.reject(error);
+      }
+    }
+    this.reservingInOrder = false;
+  }
+
   /** The last number of the range reserved for this node (allocate with a shared store). */
   private rangeEnd = 0;
   private reserving: Promise<void> | null = null;
+  private orderedWaiters: { resolve(value: number): void; reject(error: unknown): void }[] = [];
+  private reservingInOrder = false;
 }
 
 /** Numbers a node reserves at once from a counter shared with other nodes. */

@@ -174,7 +174,8 @@ export class DeliveryService {
       await this.broker.whenDurable();
       return { status: 200, record: existing };
     }
-    const allocated = this.acceptNo.allocate();
+    // in acceptance order across nodes: ordering keys deliver in it
+    const allocated = this.acceptNo.allocateInOrder();
     const acceptNo = typeof allocated === 'number' ? allocated : await allocated;
     const delivery: Delivery = { ...request, acceptedAt: Date.now(), acceptNo, hash, attempts: [], replays: 0 };
     if (requester !== null) delivery.requester = requester;
@@ -202,9 +203,10 @@ export class DeliveryService {
     const message = deliveryMessage(delivery, this.pendingName);
     this.decoded.set(message, delivery);
     const outcome = await this.pending.enqueueUnique!(message, delivery.id);
-    if (outcome === null) throw new DeliveryRequestError(503, `not accepting deliveries: queue '${this.pendingName}' refuses new messages`);
-    if (!outcome.added) {
-      const existing = this.recordOfFound(outcome.found, 'pending');
+    // not kept: refused, or its UUID was taken by a delivery finished meanwhile (its record tells)
+    const existing = outcome === null ? await this.lookup(delivery.id) : outcome.added ? undefined : this.recordOfFound(outcome.found, 'pending');
+    if (outcome === null && existing === undefined) throw new DeliveryRequestError(503, `not accepting deliveries: queue '${this.pendingName}' refuses new messages`);
+    if (outcome === null || !outcome.added) {
       if (existing === undefined || existing.hash !== delivery.hash) throw conflict(`UUID '${delivery.id}' was accepted with other content`);
       return { status: 200, record: existing };
     }

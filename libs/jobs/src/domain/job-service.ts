@@ -125,7 +125,12 @@ export class JobService {
    */
   private async scheduleUnique(queue: Queue, message: Message, request: ScheduleRequest, jobNum: number, hash: string): Promise<ScheduledJob> {
     const outcome = await queue.enqueueUnique!(message, request.idempotencyKey!);
-    if (outcome === null) throw new JobRequestError(503, 1, `lane '${request.lane}' refuses new jobs`);
+    if (outcome === null) {
+      // not kept: refused, or the key was taken by a job finished meanwhile (its record tells)
+      const seen = await this.scheduledWith(request.idempotencyKey!);
+      if (seen === undefined) throw new JobRequestError(503, 1, `lane '${request.lane}' refuses new jobs`);
+      return { jobNum: seen.jobNum, hash: seen.hash, lane: seen.lane, duplicate: true };
+    }
     if (!outcome.added) {
       const lane = this.laneOfEntry(outcome.found.entry);
       const view = jobView(outcome.found.entry, lane);
