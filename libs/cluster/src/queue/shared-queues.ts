@@ -1,6 +1,8 @@
 import type { PoolClient } from 'pg';
 import type { Cluster } from '../cluster';
+import type { QueryResult, QueryResultRow } from 'pg';
 import { CHANNELS } from '../database/notifications';
+import { asStoreError } from '../database/unavailable';
 import type { DeadNode } from '../nodes/releasers';
 import type { DatabaseQueue } from './database-queue';
 import { MessageRow, ROW_COLUMNS, M_ROW_COLUMNS } from './message-rows';
@@ -137,7 +139,7 @@ export class SharedQueues {
   /** The queue's database id (looked up once). */
   async idOf(queue: DatabaseQueue): Promise<number | null> {
     if (queue.dbId !== null) return queue.dbId;
-    const { rows } = await this.database.query<{ id: string }>('SELECT id FROM queues WHERE vhost = $1 AND name = $2', [queue.vhost, queue.name]);
+    const { rows } = await this.read<{ id: string }>('SELECT id FROM queues WHERE vhost = $1 AND name = $2', [queue.vhost, queue.name]);
     if (rows[0] !== undefined) this.identified(queue, Number(rows[0].id));
     return queue.dbId;
   }
@@ -156,7 +158,7 @@ export class SharedQueues {
         ? ''
         : `AND (r.group_key IS NULL OR NOT EXISTS (SELECT 1 FROM queue_messages g WHERE g.queue_id = $1 AND g.group_key = r.group_key
              AND (g.holder IS NOT NULL OR g.group_order < r.group_order OR (g.group_order = r.group_order AND g.seq < r.seq))))`;
-    const { rows } = await this.database.query<MessageRow>(
+    const { rows } = await this.read<MessageRow>(
       `WITH next AS (
          SELECT seq FROM queue_messages r WHERE queue_id = $1 AND holder IS NULL AND not_before <= $2 ${grouped}
          ORDER BY rank, seq LIMIT $3 FOR UPDATE SKIP LOCKED)
@@ -172,7 +174,7 @@ export class SharedQueues {
   async findRow(queue: DatabaseQueue, column: number, key: string): Promise<MessageRow | undefined> {
     const id = await this.idOf(queue);
     if (id === null) return undefined;
-    const { rows } = await this.database.query<MessageRow>(
+    const { rows } = await this.read<MessageRow>(
       `SELECT ${ROW_COLUMNS} FROM queue_messages WHERE queue_id = $1 AND key_${column + 1} = $2 ORDER BY seq DESC LIMIT 1`,
       [id, key],
     );
@@ -181,7 +183,7 @@ export class SharedQueues {
 
   /** The row a lease names, as it stands (any holder). */
   async leasedRow(queueId: number, seq: number, deliveries: number): Promise<MessageRow | undefined> {
-    const { rows } = await this.database.query<MessageRow>(
+    const { rows } = await this.read<MessageRow>(
       `SELECT ${ROW_COLUMNS} FROM queue_messages WHERE queue_id = $1 AND seq = $2 AND deliveries = $3 AND holder IS NOT NULL AND (lease_until IS NULL OR lease_until >= $4)`,
       [queueId, seq, deliveries, Date.now()],
     );
@@ -199,7 +201,7 @@ export class SharedQueues {
     ] as const) {
       let offset = 0;
       for (;;) {
-        const { rows } = await this.database.query<MessageRow>(
+        const { rows } = await this.read<MessageRow>(
           `SELECT ${ROW_COLUMNS} FROM queue_messages WHERE queue_id = $1 AND holder IS NULL AND ${where} ORDER BY ${order} LIMIT ${LIST_PAGE} OFFSET $3`,
           [id, now, offset],
         );
@@ -214,7 +216,7 @@ export class SharedQueues {
   async queueOfId(id: number): Promise<DatabaseQueue | undefined> {
     const known = this.byDbId.get(id);
     if (known !== undefined) return known;
-    const { rows } = await this.database.query<{ vhost: string; name: string }>('SELECT vhost, name FROM queues WHERE id = $1', [id]);
+    const { rows } = await this.read<{ vhost: string; name: string }>('SELECT vhost, name FROM queues WHERE id = $1', [id]);
     const row = rows[0];
     if (row === undefined) return undefined;
     for (const queue of this.live) {
@@ -224,6 +226,17 @@ export class SharedQueues {
       }
     }
     return undefined;
+  }
+
+  /** A read or claim for a caller: a database out of reach is `store-unavailable` (503), said at once while it is known down. */
+  private async read<R extends QueryResultRow>(text: string, values: unknown[]): Promise<QueryResult<R>> {
+    const reason = this.database.unavailableReason;
+    if (reason !== null) throw asStoreError(Object.assign(new Error(reason), { code: '08006' }));
+    try {
+      return await this.database.query<R>(text, values);
+    } catch (error) {
+      throw asStoreError(error);
+    }
   }
 
   // ---- wakeups, the poll, dead nodes ------------------------------------------------------------

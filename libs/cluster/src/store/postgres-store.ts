@@ -16,7 +16,7 @@ import {
   RecoveredState,
 } from '#core';
 import type { Database } from '../database/database';
-import { describeDatabaseError } from '../database/unavailable';
+import { asStoreError, describeDatabaseError } from '../database/unavailable';
 import { readDefinitions, readDefinitionVersion } from './definition-reads';
 import { BatchPart, PostgresBatch } from './postgres-batch';
 import { writeBatch } from './batch-writer';
@@ -241,6 +241,14 @@ export class PostgresStore implements BrokerStore {
   }
 
   async readRecord(namespace: string, key: string): Promise<Buffer | undefined> {
+    try {
+      return await this.readRecordRow(namespace, key);
+    } catch (error) {
+      throw asStoreError(error);
+    }
+  }
+
+  private async readRecordRow(namespace: string, key: string): Promise<Buffer | undefined> {
     const table = DEFINITION_TABLES.get(namespace);
     const { rows } =
       table !== undefined
