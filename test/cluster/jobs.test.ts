@@ -137,6 +137,21 @@ describe('jobs across cluster nodes', { skip: postgresMissing }, () => {
     assert.equal(await rowsOfLane('idem'), 0);
   });
 
+  it('a lane declared with a length limit and reject-publish refuses jobs on every node once full (503), keeping what it has', async () => {
+    const declared = await nodes[0]!.api.put('/api/queues/%2F/jobs.bounded', { durable: true, arguments: { 'x-queue-order': 'rank', 'x-max-length': 1, 'x-overflow': 'reject-publish' } });
+    assert.equal(declared.status, 201);
+    assert.equal((await b.schedule('first', { lane: 'bounded' })).status, 200);
+    // the other nodes count it within a poll interval
+    await sleep(400);
+    for (const client of [a, c]) {
+      const refused = await client.schedule('second', { lane: 'bounded' });
+      assert.equal(refused.status, 503);
+      assert.deepEqual(refused.json, { status: 'error', code: 1, message: "lane 'bounded' is full and refuses new jobs (x-overflow reject-publish)" });
+    }
+    assert.equal((await take(c, 'bounded')).json.message, 'first');
+    assert.equal((await take(a, 'bounded')).json.code, 2);
+  });
+
   it('jobs spread over the nodes are each received exactly once, with numbers unique across nodes; counts follow', async () => {
     const total = 600;
     const scheduled = await Promise.all(Array.from({ length: total }, (_, i) => clients[i % 3]!.schedule(`job-${i}`, { lane: 'many', idempotency_key: `k-${i}` })));

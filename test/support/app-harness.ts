@@ -89,7 +89,7 @@ async function clusterSettings(dataDir: string): Promise<Record<string, string>>
   }
   const url = new URL(server);
   url.pathname = `/${name}`;
-  return { STORE: 'postgres', DATABASE_URL: url.toString(), CLUSTER_NODE_TIMEOUT_MS: '6000', CLUSTER_POLL_INTERVAL_MS: '200', DATABASE_POOL_SIZE: '4' };
+  return { STORE: 'postgres', DATABASE_URL: url.toString(), CLUSTER_NODE_TIMEOUT_MS: '6000', CLUSTER_POLL_INTERVAL_MS: '100', DATABASE_POOL_SIZE: '4' };
 }
 
 /** Resolves after `ms` milliseconds. */

@@ -16,7 +16,7 @@ import {
   withDeliveryCount,
 } from '#core';
 import type { Consumer, ConsumerSnapshot, CoreMetrics, DeathReason, Queue, QueueEntry, QueueFeatures, QueueInit, QueueOptions, QueueOwner, QueueSnapshot, UniqueOutcome } from '#core';
-import { MessageRow, messageOf } from './message-rows';
+import { keyText, MessageRow, messageOf } from './message-rows';
 import type { RowInsert } from './queue-batch';
 import type { SharedQueues } from './shared-queues';
 import { SharedEntry } from './shared-entry';
@@ -136,7 +136,7 @@ export class DatabaseQueue implements Queue {
     return new Promise((resolve, reject) => {
       this.shared.insertUnique({
         ...insert,
-        uniqueKey: String(key),
+        uniqueKey: keyText(key),
         settled: (outcome) => {
           if (outcome === null) reject(new BrokerError('store-unavailable', `the message for queue '${this.name}' in vhost '${this.vhost}' was not stored: the database is unavailable`));
           else if (outcome === 'gone') resolve(null);
@@ -177,8 +177,8 @@ export class DatabaseQueue implements Queue {
       key1: this.keyColumn(message, 0),
       key2: this.keyColumn(message, 1),
       ...this.groupColumns(message),
-      exchange: message.exchange,
-      routingKey: message.routingKey,
+      exchange: Buffer.from(message.exchange, 'utf8'),
+      routingKey: Buffer.from(message.routingKey, 'utf8'),
       properties: message.encodedProperties!,
       body: message.body,
       annotations,
@@ -190,7 +190,7 @@ export class DatabaseQueue implements Queue {
     const groupKey = grouping === null ? undefined : keyOf(message, grouping.group);
     if (grouping === null || groupKey === undefined) return { groupKey: null, groupOrder: null };
     const order = keyOf(message, grouping.order);
-    return { groupKey: String(groupKey), groupOrder: typeof order === 'number' ? order : 0 };
+    return { groupKey: keyText(groupKey), groupOrder: typeof order === 'number' ? order : 0 };
   }
 
   groupBy(groupAnnotation: string, orderAnnotation: string): void {
@@ -201,7 +201,7 @@ export class DatabaseQueue implements Queue {
     const annotation = this.keyAnnotations[column];
     if (annotation === undefined) return null;
     const key = keyOf(message, annotation);
-    return key === undefined ? null : String(key);
+    return key === undefined ? null : keyText(key);
   }
 
   private added(insert: RowInsert): void {
@@ -494,7 +494,7 @@ export class DatabaseQueue implements Queue {
     const column = this.keyAnnotations.indexOf(annotation);
     if (column < 0) throw new Error(`queue '${this.name}' is not indexed by '${annotation}'`);
     await this.shared.committed();
-    const row = await this.shared.findRow(this, column, String(key));
+    const row = await this.shared.findRow(this, column, keyText(key));
     return row === undefined ? undefined : this.foundOf(row);
   }
 

@@ -9,8 +9,8 @@ export interface MessageRow {
   holder: string | null;
   lease_until: string | null;
   deliveries: number;
-  exchange: string;
-  routing_key: string;
+  exchange: Buffer;
+  routing_key: Buffer;
   properties: Buffer;
   body: Buffer;
   annotations: string | null;
@@ -27,7 +27,16 @@ export const M_ROW_COLUMNS = ROW_COLUMNS.split(', ')
  * or encoded once, the body, the core's annotation codec), so a message reads back as it went in.
  */
 export function messageOf(row: MessageRow): Message {
-  return new Message(row.exchange, row.routing_key, decodeProperties(row.properties), row.properties, row.body, decodeAnnotations(row.annotations));
+  return new Message(row.exchange.toString('utf8'), row.routing_key.toString('utf8'), decodeProperties(row.properties), row.properties, row.body, decodeAnnotations(row.annotations));
+}
+
+/**
+ * A business key as the key columns hold it: PostgreSQL text cannot hold NUL, so NUL and the
+ * backslash are escaped (one-to-one: equal keys, equal texts).
+ */
+export function keyText(key: string | number): string {
+  const text = String(key);
+  return text.includes('\u0000') || text.includes('\\') ? text.replace(/\\/g, '\\\\').replace(/\u0000/g, '\\0') : text;
 }
 
 /**

@@ -11,8 +11,8 @@ export interface RowInsert {
   key2: string | null;
   groupKey: string | null;
   groupOrder: number | null;
-  exchange: string;
-  routingKey: string;
+  exchange: Buffer;
+  routingKey: Buffer;
   properties: Buffer;
   body: Buffer;
   annotations: string | null;
@@ -217,7 +217,7 @@ async function lockInOrder(tx: PoolClient, w: QueueWrites): Promise<void> {
 const INSERT_COLUMNS = '(queue_id, rank, not_before, key_1, key_2, unique_key, group_key, group_order, exchange, routing_key, properties, body, annotations)';
 
 const UNNEST_ROWS =
-  'unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bytea[], $12::bytea[], $13::text[])';
+  'unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bytea[], $10::bytea[], $11::bytea[], $12::bytea[], $13::text[])';
 
 function valuesOf(rows: readonly RowInsert[]): unknown[] {
   return [

@@ -149,6 +149,8 @@ export const MIGRATIONS: readonly Migration[] = [
       -- lease_until: a lease any node may settle (NULL while a node holds it without one);
       -- deliveries: times taken (the lease id is queue_id.seq.deliveries, so an old lease never
       -- settles a later taking); key_1, key_2: the queue's business keys (indexBy, in order);
+      -- (keys are text with NUL and backslash escaped: any string a door keys by is a key; exchange
+      -- and routing key are bytea, as AMQP short strings may hold any byte)
       -- unique_key: a key no other row of the queue may hold (enqueueUnique: idempotency keys);
       -- group_key, group_order: rows of one group are taken one at a time, in group_order (groupBy:
       -- a delivery's ordering key and acceptance number)
@@ -166,8 +168,8 @@ export const MIGRATIONS: readonly Migration[] = [
         unique_key text,
         group_key text,
         group_order bigint,
-        exchange text NOT NULL,
-        routing_key text NOT NULL,
+        exchange bytea NOT NULL,
+        routing_key bytea NOT NULL,
         properties bytea NOT NULL,
         body bytea NOT NULL,
         annotations text,

@@ -205,7 +205,9 @@ export class DeliveryService {
     const outcome = await this.pending.enqueueUnique!(message, delivery.id);
     // not kept: refused, or its UUID was taken by a delivery finished meanwhile (its record tells)
     const existing = outcome === null ? await this.lookup(delivery.id) : outcome.added ? undefined : this.recordOfFound(outcome.found, 'pending');
-    if (outcome === null && existing === undefined) throw new DeliveryRequestError(503, `not accepting deliveries: queue '${this.pendingName}' refuses new messages`);
+    if (outcome === null && existing === undefined) {
+      throw new DeliveryRequestError(503, `not accepting deliveries: queue '${this.pendingName}' is full and refuses new messages (x-overflow ${this.pending.features.overflow})`);
+    }
     if (outcome === null || !outcome.added) {
       if (existing === undefined || existing.hash !== delivery.hash) throw conflict(`UUID '${delivery.id}' was accepted with other content`);
       return { status: 200, record: existing };
