@@ -339,8 +339,8 @@ export class DatabaseQueue implements Queue {
     const entry = this.entryOf(row);
     const dueAt = entry.notBefore > Date.now() && row.holder === null ? entry.notBefore : 0;
     const found: FoundEntry = { entry, dueAt };
-    // out under a lease any node may settle (a job received with ack)
-    if (row.lease_until !== null) found.leaseId = entry.leaseId;
+    // taken: settled by its lease id on any node (a job received with ack; its deadline is the granting node's, or the row's once touched)
+    if (row.holder !== null) found.leaseId = entry.leaseId;
     return found;
   }
 

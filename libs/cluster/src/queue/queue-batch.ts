@@ -50,7 +50,8 @@ class QueueWrites {
   /** Ready rows removed (a job deleted by number, a delivery cancelled). */
   readonly removes: RowRef[] = [];
   readonly purges: number[] = [];
-  readonly grants: LeaseOp[] = [];
+  /** Leases whose deadline passed on the node that granted them: back to ready unless extended meanwhile. */
+  readonly expiries: LeaseOp[] = [];
   readonly leaseAcks: LeaseOp[] = [];
   readonly leaseReleases: LeaseOp[] = [];
   readonly touches: LeaseOp[] = [];
@@ -118,9 +119,13 @@ export class QueueBatchPart implements BatchPart {
     // the row a lease names: taken (by whichever node), this very taking, its deadline not past
     const leased = 'm.queue_id = l.queue_id AND m.seq = l.seq AND m.deliveries = l.deliveries AND m.holder IS NOT NULL AND (m.lease_until IS NULL OR m.lease_until >= $5)';
     const using = 'unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[]) AS l(queue_id, seq, deliveries, at)';
-    if (w.grants.length > 0) {
-      await tx.query(`UPDATE queue_messages m SET lease_until = l.at FROM ${using} WHERE ${leased}`, [...refs(w.grants), now]);
-      for (const op of w.grants) w.after.push((committed) => op.settled(committed ? undefined : null));
+    if (w.expiries.length > 0) {
+      await tx.query(
+        `UPDATE queue_messages m SET holder = NULL, lease_until = NULL FROM ${using}
+         WHERE m.queue_id = l.queue_id AND m.seq = l.seq AND m.deliveries = l.deliveries AND m.holder IS NOT NULL AND (m.lease_until IS NULL OR m.lease_until < $5)`,
+        [...refs(w.expiries), now],
+      );
+      for (const op of w.expiries) w.after.push((committed) => op.settled(committed ? undefined : null));
     }
     const settle = async (ops: LeaseOp[], statement: string): Promise<void> => {
       if (ops.length === 0) return;
@@ -192,7 +197,7 @@ export class QueueBatchPart implements BatchPart {
     this.open.delete(no);
     // what was read in a transaction that did not commit is not told; the rows never written are
     for (const uniqueRow of w.uniques) if (!committed) uniqueRow.settled(null);
-    for (const ops of [w.grants, w.leaseAcks, w.leaseReleases, w.touches]) if (!committed) for (const op of ops) op.settled(null);
+    for (const ops of [w.expiries, w.leaseAcks, w.leaseReleases, w.touches]) if (!committed) for (const op of ops) op.settled(null);
     if (committed) for (const then of w.after) then(true);
     if (committed) for (const queue of w.woken) queue.wake();
   }
@@ -205,8 +210,10 @@ export class QueueBatchPart implements BatchPart {
  * deadlock across nodes.
  */
 async function lockInOrder(tx: PoolClient, w: QueueWrites): Promise<void> {
-  const refs: RowRef[] = [...w.deletes, ...w.requeues, ...w.removes, ...w.grants, ...w.leaseAcks, ...w.touches, ...w.leaseReleases];
-  if (refs.length <= 1) return;
+  const kinds = [w.deletes, w.requeues, w.removes, w.expiries, w.leaseAcks, w.touches, w.leaseReleases].filter((list) => list.length > 0);
+  // one statement's rows are another node's only by a rare overlap (the deadlock detector has those)
+  if (kinds.length <= 1) return;
+  const refs: RowRef[] = kinds.flat();
   await tx.query(
     `SELECT 1 FROM queue_messages m JOIN unnest($1::bigint[], $2::bigint[]) AS r(queue_id, seq) ON m.queue_id = r.queue_id AND m.seq = r.seq
      ORDER BY m.queue_id, m.seq FOR UPDATE OF m`,

@@ -27,8 +27,9 @@ export class SharedQueues {
   private started = false;
   private poller: NodeJS.Timeout | null = null;
   private polling = false;
-  /** The batch a wakeup NOTIFY was asked for last (one per commit). */
+  /** The batch a wakeup NOTIFY was asked for last (one per commit), and the queues it names. */
   private notifiedBatch = -1;
+  private notifiedQueues = new Set<number | null>();
 
   constructor(private readonly cluster: Cluster) {
     this.holder = cluster.incarnation;
@@ -66,7 +67,7 @@ export class SharedQueues {
     this.store.addPart(this.part);
     const notifications = this.cluster.notifications;
     if (notifications !== null) {
-      notifications.on(CHANNELS.queues, () => this.wakeAll());
+      notifications.on(CHANNELS.queues, (payload) => this.notified(payload));
       notifications.onReconnect(() => this.wakeAll());
     }
     this.poller = setInterval(() => void this.poll(), this.cluster.options.pollIntervalMs);
@@ -85,9 +86,30 @@ export class SharedQueues {
   private readied(writes: ReturnType<QueueBatchPart['writes']>, queue: DatabaseQueue): void {
     writes.woken.add(queue);
     const no = this.store.openBatchNo;
-    if (this.notifiedBatch === no) return;
-    this.notifiedBatch = no;
-    this.store.notifyOnCommit(CHANNELS.queues, '');
+    if (this.notifiedBatch !== no) {
+      this.notifiedBatch = no;
+      this.notifiedQueues = new Set();
+    }
+    if (this.notifiedQueues.has(queue.dbId)) return;
+    this.notifiedQueues.add(queue.dbId);
+    // the last payload of a commit wins: it names every queue of the batch (an id not known yet: all)
+    const ids = this.notifiedQueues.has(null) ? '*' : [...this.notifiedQueues].join(',');
+    this.store.notifyOnCommit(CHANNELS.queues, `${this.holder} ${ids}`);
+  }
+
+  /**
+   * A NOTIFY of another node: the queues it names have rows ready ('*': any queue). This node's
+   * own commits woke its queues already (QueueBatchPart.settled), so its own notifications are
+   * not acted on, and a queue nobody waits on here does not claim.
+   */
+  private notified(payload: string): void {
+    const [from, ids] = payload.split(' ');
+    if (from === this.holder) return;
+    if (ids === undefined || ids === '*') {
+      this.wakeAll();
+      return;
+    }
+    for (const id of ids.split(',')) this.byDbId.get(Number(id))?.wake();
   }
 
   insert(row: RowInsert): void {
@@ -123,7 +145,7 @@ export class SharedQueues {
   }
 
   /** A lease operation (LeaseBook), settled once its batch committed. */
-  lease(kind: 'grants' | 'leaseAcks' | 'leaseReleases' | 'touches', op: LeaseOp, readies?: DatabaseQueue): void {
+  lease(kind: 'expiries' | 'leaseAcks' | 'leaseReleases' | 'touches', op: LeaseOp, readies?: DatabaseQueue): void {
     const writes = this.writes(32);
     writes[kind].push(op);
     if (readies !== undefined) this.readied(writes, readies);
@@ -158,12 +180,15 @@ export class SharedQueues {
         ? ''
         : `AND (r.group_key IS NULL OR NOT EXISTS (SELECT 1 FROM queue_messages g WHERE g.queue_id = $1 AND g.group_key = r.group_key
              AND (g.holder IS NOT NULL OR g.group_order < r.group_order OR (g.group_order = r.group_order AND g.seq < r.seq))))`;
+    // committed without waiting for the WAL flush: a claim lost in a database crash leaves its
+    // rows ready again, which is what a node's death does too (redelivered: at least once)
     const { rows } = await this.read<MessageRow>(
-      `WITH next AS (
+      `WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true)),
+       next AS (
          SELECT seq FROM queue_messages r WHERE queue_id = $1 AND holder IS NULL AND not_before <= $2 ${grouped}
          ORDER BY rank, seq LIMIT $3 FOR UPDATE SKIP LOCKED)
        UPDATE queue_messages m SET holder = $4, deliveries = m.deliveries + 1
-       FROM next WHERE m.queue_id = $1 AND m.seq = next.seq
+       FROM next, no_flush_wait WHERE m.queue_id = $1 AND m.seq = next.seq
        RETURNING ${M_ROW_COLUMNS}`,
       [id, Date.now(), limit, this.holder],
     );
@@ -262,7 +287,7 @@ export class SharedQueues {
          WHERE m.queue_id = x.queue_id AND m.seq = x.seq`,
         [now],
       );
-      if ((expired.rowCount ?? 0) > 0) this.store.notifyOnCommit(CHANNELS.queues, '');
+      if ((expired.rowCount ?? 0) > 0) this.store.notifyOnCommit(CHANNELS.queues, `${this.holder} *`);
       const ids: number[] = [];
       for (const queue of this.live) {
         const id = queue.dbId ?? (await this.idOf(queue));
@@ -296,7 +321,7 @@ export class SharedQueues {
   private async release(node: DeadNode, tx: PoolClient): Promise<void> {
     const { rowCount } = await tx.query('UPDATE queue_messages SET holder = NULL, lease_until = NULL WHERE holder = $1', [node.incarnation]);
     if ((rowCount ?? 0) > 0) {
-      await tx.query('SELECT pg_notify($1, $2)', [CHANNELS.queues, '']);
+      await tx.query('SELECT pg_notify($1, $2)', [CHANNELS.queues, `${node.incarnation} *`]);
       // this node hears its own NOTIFY; without them it claims at its next poll
     }
   }

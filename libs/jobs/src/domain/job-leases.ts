@@ -41,8 +41,8 @@ export class SharedJobLeases implements JobLeases {
   constructor(
     private readonly book: LeaseBook,
     private readonly laneOf: (entry: QueueEntry) => string,
-    /** Told of each job acked under its lease. */
-    private readonly done: (entry: QueueEntry) => void,
+    /** Told of each job acked under its lease; the ack answers once what it wrote (an idempotency record) is committed. */
+    private readonly done: (entry: QueueEntry) => Promise<void> | void,
     /** Jobs out, as the lanes count them (cluster-wide). */
     private readonly out: () => number,
   ) {}
@@ -63,7 +63,7 @@ export class SharedJobLeases implements JobLeases {
   async ack(id: string): Promise<boolean> {
     const entry = await this.book.ack(id);
     if (entry === undefined) return false;
-    this.done(entry);
+    await this.done(entry);
     return true;
   }
 

@@ -184,17 +184,19 @@ export class JobService {
     return remembered;
   }
 
-  /** A job left its lane for good through this door: its idempotency key is remembered for the window from now. */
-  private finished(entry: QueueEntry): void {
+  /**
+   * A job left its lane for good through this door: its idempotency key is remembered for the
+   * window from now (on a cluster also as a record every node reads: resolves once it is committed).
+   */
+  private finished(entry: QueueEntry): Promise<void> | undefined {
     const key = idempotencyKeyOf(entry.message);
-    if (key === undefined || this.idempotency.has(key)) return;
+    if (key === undefined || (!this.shared && this.idempotency.has(key))) return undefined;
     const lane = this.laneOfEntry(entry);
     const remembered = { jobNum: jobNumOf(entry.message), hash: jobView(entry, lane).hash, lane, at: Date.now() };
     this.idempotency.set(key, remembered);
-    if (this.shared) {
-      const { at: _at, ...kept } = remembered;
-      this.broker.putRecord(FINISHED_KEYS, key, Buffer.from(JSON.stringify(kept)), remembered.at + IDEMPOTENCY_WINDOW_MS);
-    }
+    if (!this.shared) return undefined;
+    const { at: _at, ...kept } = remembered;
+    return this.broker.whenDurable(this.broker.putRecord(FINISHED_KEYS, key, Buffer.from(JSON.stringify(kept)), remembered.at + IDEMPOTENCY_WINDOW_MS));
   }
 
   // ---- receiving -------------------------------------------------------------------------------
@@ -228,7 +230,8 @@ export class JobService {
   /** The response carrying the job was written: it is done. */
   complete(entry: QueueEntry): void {
     entry.queue.ack(entry);
-    this.finished(entry);
+    // nobody waits on the record here (the job was answered): a failed commit is the store's to report
+    this.finished(entry)?.catch(() => {});
   }
 
   /** The response could not be written: the job goes back to the front of its lane. */
@@ -300,8 +303,9 @@ export class JobService {
       return;
     }
     if (!found.entry.queue.remove(found.entry)) throw notFound(`job ${jobNum} not found`);
-    this.finished(found.entry);
+    const recorded = this.finished(found.entry);
     await this.committed();
+    await recorded;
   }
 
   /** Stops every blocked receiver (shutdown). */
