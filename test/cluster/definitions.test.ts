@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
+import { MIGRATIONS } from '#cluster';
 import { PrivatePostgres, postgresMissing, startPostgres } from '../support/postgres-server';
 import { allowClassicQueuesForDefinitionTests, startNode, TestNode } from '../support/cluster-nodes';
 import { ManagementClient } from '../support/management-client';
@@ -50,7 +51,7 @@ describe('three nodes on one database', { skip: postgresMissing }, () => {
   });
 
   it('made the schema once and registered every node', async () => {
-    assert.equal(await scalar(server.url, 'SELECT count(*)::int FROM schema_version'), 1);
+    assert.equal(await scalar(server.url, 'SELECT count(*)::int FROM schema_version'), MIGRATIONS.length);
     assert.equal(await scalar(server.url, "SELECT count(*)::int FROM nodes WHERE state = 'running'"), 3);
     // the default vhost and user were made once between them, whichever node came first
     assert.equal(await scalar(server.url, "SELECT count(*)::int FROM vhosts WHERE name = '/'"), 1);
@@ -90,9 +91,12 @@ describe('three nodes on one database', { skip: postgresMissing }, () => {
   });
 
   it('refuses queues kept in one node\'s memory, and delayed-message exchanges, saying why', async () => {
-    const refused = await a.api.put('/api/queues/%2F/local', { durable: true });
+    const refused = await a.api.put('/api/queues/%2F/local', { durable: true, arguments: { 'x-queue-type': 'classic' } });
     assert.equal(refused.status, 400);
-    assert.match((refused.json as Json).reason as string, /keeps its messages on one node; with STORE=postgres only queue types shared/);
+    assert.match((refused.json as Json).reason as string, /keeps its messages on one node; with STORE=postgres only queue types shared through the database may be declared \(quorum\)/);
+    // a declaration without x-queue-type gets the shared type, the cluster's default
+    assert.equal((await a.api.put('/api/queues/%2F/shared-default', { durable: true })).status, 201);
+    for (const node of nodes) assert.equal(((await node.api.get<Json>('/api/queues/%2F/shared-default')).type as string), 'quorum');
     const delayed = await a.api.put('/api/exchanges/%2F/later', { type: 'x-delayed-message', durable: true, arguments: { 'x-delayed-type': 'direct' } });
     assert.equal(delayed.status, 400);
     assert.match((delayed.json as Json).reason as string, /holds its messages on one node/);

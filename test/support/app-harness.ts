@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { Client } from 'pg';
 import { Broker } from '#core';
 import { loadBrokerConfig } from '#config';
 import type { CompositionOverrides } from '../../apps/broker/src/app.module';
@@ -29,6 +31,7 @@ export async function startTestApp(
   overrides: CompositionOverrides = {},
 ): Promise<TestApp> {
   const dir = dataDir ? { path: dataDir, cleanup: () => undefined } : tempDir();
+  const cluster = await clusterSettings(dir.path);
   const config = loadBrokerConfig({
     DATA_DIR: dir.path,
     AMQP_PORT: '0',
@@ -38,6 +41,7 @@ export async function startTestApp(
     BIND_HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     STORE_SYNC: 'normal',
+    ...cluster,
     ...settings,
   });
   const running = await startBroker(config, overrides);
@@ -62,6 +66,30 @@ export async function startTestApp(
       dir.cleanup();
     },
   };
+}
+
+/**
+ * With TEST_POSTGRES_URL set (test/cluster/shared-e2e.test.ts runs door tests that way), an app is
+ * a cluster node (STORE=postgres) on a database of its own on that server, one per data
+ * directory (a restart with the same directory finds the same database).
+ */
+async function clusterSettings(dataDir: string): Promise<Record<string, string>> {
+  const server = process.env.TEST_POSTGRES_URL;
+  if (server === undefined || server === '') return {};
+  const name = `app_${createHash('sha1').update(dataDir).digest('hex').slice(0, 16)}`;
+  const client = new Client({ connectionString: server });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } catch (error) {
+    // 42P04: the database of this directory exists (a restart)
+    if ((error as { code?: string }).code !== '42P04') throw error;
+  } finally {
+    await client.end();
+  }
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return { STORE: 'postgres', DATABASE_URL: url.toString(), CLUSTER_NODE_TIMEOUT_MS: '6000', CLUSTER_POLL_INTERVAL_MS: '100', DATABASE_POOL_SIZE: '4' };
 }
 
 /** Resolves after `ms` milliseconds. */

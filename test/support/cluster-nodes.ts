@@ -25,9 +25,9 @@ export async function startNode(url: string, name: string, settings: Record<stri
 }
 
 /**
- * A stand-in for a queue type shared across nodes (the database-backed type comes with issue 28
- * part 2): the classic type, declared shareable, so the tests of definitions can declare queues.
- * Its messages are each node's own: only definitions are what these tests check.
+ * The classic type declared shareable, for the tests of definitions that declare classic queues
+ * by name (the database-backed type, the cluster's default, is shared for real). Its messages are
+ * each node's own: only definitions are what these tests check.
  */
 export function allowClassicQueuesForDefinitionTests(node: TestNode): void {
   const classic = node.app.broker.queueTypes.get('classic')!;

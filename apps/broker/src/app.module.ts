@@ -88,10 +88,10 @@ function clusterOf(config: BrokerConfig, logger: Logger): Cluster | null {
 }
 
 /**
- * Which doors run. On SQLite, all. With STORE=postgres, a door whose queues would live in one
- * node's memory stays off (the nodes would silently hold different messages): the job and
- * delivery doors until a queue type shared through the database exists, the AMQP door until AMQP
- * queues are shared (issue 28 part 2 and after). Each door that stays off says so in the log.
+ * Which doors run. On SQLite, all. With STORE=postgres, the job and delivery doors run on queues
+ * of the database-backed type every node shares (libs/cluster/src/queue); the AMQP door stays off
+ * until AMQP is shared too (its basic.get needs a claim, as the job door's receive has, and its
+ * semantics across nodes need their own tests). Each door that stays off says so in the log.
  */
 function doorsOf(config: BrokerConfig, cluster: Cluster | null, logger: Logger): Doors {
   if (cluster === null) return { amqp: true, jobs: true, delivery: true };

@@ -61,7 +61,69 @@ export class PersistentCounter {
     this.store.setCounter(this.name, this.value);
     return this.value;
   }
+
+  /**
+   * The next number, unique across every node sharing the store: at once (as `next`), or with a
+   * store several nodes share, from a range this node reserved (numbers are unique, not in order
+   * across nodes; a range is reserved when the last one is used up).
+   */
+  allocate(): number | Promise<number> {
+    if (this.store.reserveCounterRange === undefined) return this.next();
+    if (this.value < this.rangeEnd) return ++this.value;
+    this.reserving ??= this.store.reserveCounterRange(this.name, COUNTER_RANGE).then(
+      (last) => {
+        this.reserving = null;
+        this.value = last - COUNTER_RANGE;
+        this.rangeEnd = last;
+      },
+      (error: unknown) => {
+        this.reserving = null;
+        throw error;
+      },
+    );
+    return this.reserving.then(() => this.allocate());
+  }
+
+  /**
+   * The next number, unique across the nodes sharing the store and in the order they were asked
+   * for across them (a number handed out after another was, on any node, is larger: a delivery's
+   * acceptance order): at once (as `next`), or with a store several nodes share, from a reservation
+   * of exactly as many numbers as callers are waiting (one round trip serves them all).
+   */
+  allocateInOrder(): number | Promise<number> {
+    if (this.store.reserveCounterRange === undefined) return this.next();
+    return new Promise((resolve, reject) => {
+      this.orderedWaiters.push({ resolve, reject });
+      if (this.reservingInOrder) return;
+      this.reservingInOrder = true;
+      // the callers of this turn share the first reservation
+      queueMicrotask(() => void this.reserveForWaiters());
+    });
+  }
+
+  private async reserveForWaiters(): Promise<void> {
+    while (this.orderedWaiters.length > 0) {
+      const waiting = this.orderedWaiters;
+      this.orderedWaiters = [];
+      try {
+        const last = await this.store.reserveCounterRange!(this.name, waiting.length);
+        waiting.forEach((waiter, at) => waiter.resolve(last - waiting.length + 1 + at));
+      } catch (error) {
+        for (const waiter of waiting) waiter.reject(error);
+      }
+    }
+    this.reservingInOrder = false;
+  }
+
+  /** The last number of the range reserved for this node (allocate with a shared store). */
+  private rangeEnd = 0;
+  private reserving: Promise<void> | null = null;
+  private orderedWaiters: { resolve(value: number): void; reject(error: unknown): void }[] = [];
+  private reservingInOrder = false;
 }
+
+/** Numbers a node reserves at once from a counter shared with other nodes. */
+const COUNTER_RANGE = 1000;
 
 /**
  * The broker's heart: virtual hosts over one durable store, which the application injects. Front
@@ -253,6 +315,11 @@ export class Broker {
    */
   readRecord(namespace: string, key: string): Promise<Buffer | undefined> {
     return this.store.readRecord(namespace, key);
+  }
+
+  /** Every committed, unexpired record of a namespace, by key. Async. */
+  listRecords(namespace: string): Promise<[string, Buffer][]> {
+    return this.store.listRecords(namespace);
   }
 
   // ---- durability ------------------------------------------------------------------------------

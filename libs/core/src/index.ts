@@ -14,6 +14,18 @@ export { QueueTypeRegistry } from './queue/queue-type-registry';
 export type { QueueTypeOptions } from './queue/queue-type-registry';
 export type { Consumer } from './queue/consumer';
 export { QueueEntry, EntryState } from './queue/queue-entry';
+export type { LeaseBook, UniqueOutcome } from './queue/shared-queue';
+// the parts a queue type implemented outside the core builds its queues from
+export { ConsumerSet } from './queue/consumer-set';
+export { QueueStats } from './queue/queue-stats';
+export { InboundBindings } from './exchange/inbound-bindings';
+export { keyOf } from './queue/key-index';
+export { notBeforeOf, rankIn } from './queue/queue-options';
+export type { QueueFeatures, QueueOptions } from './queue/queue-options';
+export type { DeclaredProperties, QueueOwner } from './queue/queue-type';
+export { withDeliveryCount } from './queue/types/quorum-queue-type';
+export { encodeAnnotations, decodeAnnotations } from './message/annotation-codec';
+export { exclusiveUse } from './errors';
 export { Message } from './message/message';
 export { changedAnnotations } from './message/annotations';
 export type { AnnotationValue, Annotations, DeadLetterHistory, Death, DeathPlace, DeathReason, DoorAnnotations } from './message/annotations';

@@ -12,6 +12,8 @@ export const CHANNELS = {
   definitions: 'broker_definitions',
   /** A node applied definition changes up to a version; payload: that version. Writers waiting for every node listen. */
   applied: 'broker_applied',
+  /** Messages of shared queues became ready (added, given back, released): nodes with waiting consumers claim. */
+  queues: 'broker_queues',
 } as const;
 
 const MIN_RETRY_MS = 100;

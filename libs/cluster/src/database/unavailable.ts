@@ -1,3 +1,4 @@
+import { BrokerError } from '#core';
 /**
  * Whether an error means "the database cannot be reached right now" (it is stopping, starting,
  * gone, frozen past the query timeout, or the connection broke), as opposed to an error in what
@@ -32,4 +33,12 @@ export function describeDatabaseError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
+}
+
+/**
+ * The error a caller of a read gets: a database that cannot be reached is the core's
+ * `store-unavailable` (the doors answer 503, saying why); any other error stays as it is.
+ */
+export function asStoreError(error: unknown): unknown {
+  return isDatabaseUnavailable(error) ? new BrokerError('store-unavailable', `the database is unavailable: ${describeDatabaseError(error)}`) : error;
 }

@@ -1,5 +1,6 @@
 import {
   BindingRecord,
+  BrokerError,
   BrokerStore,
   CommitCallback,
   CommitPipeline,
@@ -15,7 +16,7 @@ import {
   RecoveredState,
 } from '#core';
 import type { Database } from '../database/database';
-import { describeDatabaseError } from '../database/unavailable';
+import { asStoreError, describeDatabaseError } from '../database/unavailable';
 import { readDefinitions, readDefinitionVersion } from './definition-reads';
 import { BatchPart, PostgresBatch } from './postgres-batch';
 import { writeBatch } from './batch-writer';
@@ -179,6 +180,22 @@ export class PostgresStore implements BrokerStore {
     return this.written();
   }
 
+  /**
+   * Reserves the next `size` numbers of a counter for this node, committed at once (every node
+   * draws its own ranges: job numbers are unique across the cluster, in order within a node).
+   */
+  async reserveCounterRange(name: string, size: number): Promise<number> {
+    try {
+      const { rows } = await this.database.query<{ value: string }>(
+        'INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = counters.value + $2 RETURNING value',
+        [name, size],
+      );
+      return Number(rows[0]!.value);
+    } catch (error) {
+      throw new BrokerError('store-unavailable', `could not reserve numbers of counter '${name}': ${describeDatabaseError(error)}`);
+    }
+  }
+
   private change(change: DefinitionChange): CommitToken {
     this.pipeline.open.definition({ kind: 'change', change });
     this.wrote(definitionKey(change));
@@ -224,6 +241,14 @@ export class PostgresStore implements BrokerStore {
   }
 
   async readRecord(namespace: string, key: string): Promise<Buffer | undefined> {
+    try {
+      return await this.readRecordRow(namespace, key);
+    } catch (error) {
+      throw asStoreError(error);
+    }
+  }
+
+  private async readRecordRow(namespace: string, key: string): Promise<Buffer | undefined> {
     const table = DEFINITION_TABLES.get(namespace);
     const { rows } =
       table !== undefined

@@ -8,6 +8,8 @@ export type EntryKey = string | number;
 export interface FoundEntry {
   entry: QueueEntry;
   dueAt: number;
+  /** Out under a lease any node can settle (a shared queue's LeaseBook): its id. */
+  leaseId?: string;
 }
 
 /**

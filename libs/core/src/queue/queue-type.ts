@@ -4,6 +4,7 @@ import type { DeathReason } from './dead-letter';
 import type { Queue } from './queue';
 import type { QueueFeatures, QueueOptions } from './queue-options';
 import type { QueueStore } from './queue-store';
+import type { LeaseBook } from './shared-queue';
 
 /** The x-queue-type values a queue can be listed with (a type composed in from outside the core adds its name here). */
 export type QueueTypeName = 'classic' | 'quorum';
@@ -67,6 +68,8 @@ export interface QueueType {
    * messages are one node's (the built-in types: in memory, with the local store as their log).
    */
   readonly sharedAcrossNodes?: boolean;
+  /** Leases on its taken entries that any node can settle (a shared type); absent: a door keeps its leases itself. */
+  readonly leases?: LeaseBook;
   /** x-delivery-limit when the declaration sets none (null: no limit). */
   readonly defaultDeliveryLimit: number | null;
   /**

@@ -6,6 +6,7 @@ import type { Consumer } from './consumer';
 import type { EntryKey, FoundEntry } from './key-index';
 import type { QueueFeatures, QueueOptions } from './queue-options';
 import type { QueueEntry } from './queue-entry';
+import type { UniqueOutcome } from './shared-queue';
 
 /**
  * The queue-type seam (RabbitMQ's rabbit_queue_type): what every kind of queue does, whatever
@@ -64,6 +65,26 @@ export interface Queue {
   dispatch(): void;
   /** basic.get: takes the next ready entry; with autoAck it is acked at once. */
   fetch(autoAck: boolean): QueueEntry | undefined;
+  /**
+   * A queue whose entries are rows shared by the nodes of a cluster: takes the next ready entry as
+   * `fetch` does, once it claimed it from the database (claims of concurrent callers are batched).
+   * Absent on the in-memory types, whose `fetch` answers at once.
+   */
+  claim?(autoAck: boolean): Promise<QueueEntry | undefined>;
+  /**
+   * A shared queue: adds the message unless one of its entries holds `key` already (atomically
+   * across nodes: two nodes adding the same key at once add one entry). Resolves once committed.
+   * Absent on the in-memory types (a door checks its keys with `find` there).
+   */
+  enqueueUnique?(message: Message, key: EntryKey): Promise<UniqueOutcome>;
+  /**
+   * A shared queue: entries with the same key under `groupAnnotation` are taken one at a time
+   * across every node, in the order of their `orderAnnotation` (a number): one of a group is taken
+   * only while none of its group is out and none comes before it (a delivery's ordering key).
+   * Declared by the door at each start, before anything is enqueued. Absent on the in-memory
+   * types (the door keeps the order itself there).
+   */
+  groupBy?(groupAnnotation: string, orderAnnotation: string): void;
 
   // ---- settling what was taken -----------------------------------------------------------------
 

@@ -49,6 +49,12 @@ export interface DefinitionStore extends CommitSource {
   deleteBinding(vhost: string, source: string, identity: string): CommitToken;
   /** A counter's new value (e.g. dispenserd's job_num); the last value set wins. */
   setCounter(name: string, value: number): CommitToken;
+  /**
+   * A store several nodes share: reserves the next `size` numbers of a counter for this node
+   * (committed at once); resolves to the last of them. Absent: counters are this node's alone
+   * (setCounter keeps them).
+   */
+  reserveCounterRange?(name: string, size: number): Promise<number>;
 
   /** Writes a keyed record that lives until `expiresAt` (epoch ms), e.g. a finished delivery. */
   putRecord(namespace: string, key: string, value: Buffer, expiresAt: number): CommitToken;

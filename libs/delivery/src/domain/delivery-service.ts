@@ -1,9 +1,9 @@
-import { AlarmRule, Broker, EntryState, Message, PersistentCounter, PublishOutcome, Queue, QueueEntry, Refusal, VirtualHost } from '#core';
+import { AlarmRule, Broker, EntryState, FoundEntry, Message, PersistentCounter, PublishOutcome, Queue, QueueEntry, Refusal, VirtualHost } from '#core';
 import type { DeliveryOptions } from '../delivery-options';
 import type { HttpSender } from '../sender/http-sender';
 import { CircuitBreaker } from './circuit-breaker';
 import { conflict, DeliveryRequestError, notFound } from './delivery-errors';
-import { DeliveryFilter, DeliveryIndex, DeliveryRecord, recordOf } from './delivery-index';
+import { DeliveryFilter, DeliveryIndex, DeliveryRecord, DeliveryState, recordOf } from './delivery-index';
 import { Delivery, deliveryMessage, deliveryOf, dueTimeOf, H, idOf } from './delivery-message';
 import { contentHash, DeliveryRequest } from './delivery-request';
 import type { DestinationPermission } from './destination-permission';
@@ -35,6 +35,12 @@ export class DeliveryService {
   private pending!: Queue;
   private dead!: Queue;
   private worker: DeliveryWorker | null = null;
+  /**
+   * The queues are shared by the nodes of a cluster (STORE=postgres): deliveries are found by id
+   * in their rows, not in this node's index, which keeps only what this node is sending and has
+   * finished lately; acceptance is deduplicated by the database.
+   */
+  private shared = false;
   private readonly acceptNo: PersistentCounter;
   /** What each message this service published says, so the worker need not decode it. */
   private readonly decoded = new WeakMap<Message, Delivery>();
@@ -73,22 +79,10 @@ export class DeliveryService {
     this.vhost.bind('queue', this.pendingName, this.options.amqpExchange, '');
     // cancel and replay find a delivery by its id
     await Promise.all([this.pending.indexBy(H.id), this.dead.indexBy(H.id)]);
-    await this.pending.list((entry, dueAt) => {
-      const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
-      if (delivery !== null) {
-        const record = recordOf(delivery, 'pending');
-        // recovered entries list as ready until they are taken; their message says when they are due
-        const notBefore = dueAt || Number(dueTimeOf(entry.message));
-        if (notBefore > Date.now()) record.nextAttemptAt = notBefore;
-        this.index.track(record);
-      }
-      return true;
-    });
-    await this.dead.list((entry) => {
-      const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
-      if (delivery !== null) this.index.track(recordOf(delivery, 'dead'));
-      return true;
-    });
+    this.shared = this.pending.features.type.sharedAcrossNodes === true;
+    // a shared pending queue keeps ordering keys itself: one delivery of a key out at a time, across nodes
+    this.pending.groupBy?.(H.orderingKey, H.acceptNo);
+    if (!this.shared) await this.indexWhatIsKept();
     this.worker = new DeliveryWorker(
       this.pending,
       this.index,
@@ -105,12 +99,33 @@ export class DeliveryService {
         defaultTimeoutMs: this.options.defaultTimeoutMs,
         retry: this.options.retry,
         anyResponseDelivers: this.options.anyResponseDelivers,
+        sharedQueue: this.shared,
       },
       this.events,
       this.decoded,
       this.permission === null ? null : (delivery) => this.refusal(delivery),
     );
     this.pending.addConsumer(this.worker);
+  }
+
+  /** Indexes what the store kept (on one node the index answers every lookup). */
+  private async indexWhatIsKept(): Promise<void> {
+    await this.pending.list((entry, dueAt) => {
+      const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
+      if (delivery !== null) {
+        const record = recordOf(delivery, 'pending');
+        // recovered entries list as ready until they are taken; their message says when they are due
+        const notBefore = dueAt || Number(dueTimeOf(entry.message));
+        if (notBefore > Date.now()) record.nextAttemptAt = notBefore;
+        this.index.track(record);
+      }
+      return true;
+    });
+    await this.dead.list((entry) => {
+      const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
+      if (delivery !== null) this.index.track(recordOf(delivery, 'dead'));
+      return true;
+    });
   }
 
   stop(): void {
@@ -159,8 +174,12 @@ export class DeliveryService {
       await this.broker.whenDurable();
       return { status: 200, record: existing };
     }
-    const delivery: Delivery = { ...request, acceptedAt: Date.now(), acceptNo: this.acceptNo.next(), hash, attempts: [], replays: 0 };
+    // in acceptance order across nodes: ordering keys deliver in it
+    const allocated = this.acceptNo.allocateInOrder();
+    const acceptNo = typeof allocated === 'number' ? allocated : await allocated;
+    const delivery: Delivery = { ...request, acceptedAt: Date.now(), acceptNo, hash, attempts: [], replays: 0 };
     if (requester !== null) delivery.requester = requester;
+    if (this.shared) return this.acceptOnce(delivery);
     const record = recordOf(delivery, 'pending', delivery.acceptedAt);
     // indexed first: the worker may take it while it is published
     this.index.track(record);
@@ -175,6 +194,38 @@ export class DeliveryService {
     return { status: 202, record };
   }
 
+  /**
+   * A delivery into a pending queue shared by the nodes of a cluster: kept unless a delivery of
+   * its UUID is pending already, atomically in the database, so the same UUID posted to two nodes
+   * at once is accepted once (the other answers as for a repeat).
+   */
+  private async acceptOnce(delivery: Delivery): Promise<Accepted> {
+    const message = deliveryMessage(delivery, this.pendingName);
+    this.decoded.set(message, delivery);
+    const outcome = await this.pending.enqueueUnique!(message, delivery.id);
+    // not kept: refused, or its UUID was taken by a delivery finished meanwhile (its record tells)
+    const existing = outcome === null ? await this.lookup(delivery.id) : outcome.added ? undefined : this.recordOfFound(outcome.found, 'pending');
+    if (outcome === null && existing === undefined) {
+      throw new DeliveryRequestError(503, `not accepting deliveries: queue '${this.pendingName}' is full and refuses new messages (x-overflow ${this.pending.features.overflow})`);
+    }
+    if (outcome === null || !outcome.added) {
+      if (existing === undefined || existing.hash !== delivery.hash) throw conflict(`UUID '${delivery.id}' was accepted with other content`);
+      return { status: 200, record: existing };
+    }
+    this.events.accepted();
+    return { status: 202, record: recordOf(delivery, 'pending', delivery.acceptedAt) };
+  }
+
+  /** The record of a delivery found in a queue's rows (taken: in flight, on whichever node). */
+  private recordOfFound(found: FoundEntry, state: 'pending' | 'dead'): DeliveryRecord | undefined {
+    const entry = found.entry;
+    const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
+    if (delivery === null) return undefined;
+    const record = recordOf(delivery, state === 'pending' && entry.state === EntryState.Unacked ? 'in-flight' : state);
+    if (found.dueAt > 0) record.nextAttemptAt = found.dueAt;
+    return record;
+  }
+
   // ---- lookups ---------------------------------------------------------------------------------
 
   /**
@@ -182,6 +233,7 @@ export class DeliveryService {
    * record, read from the store: async).
    */
   async lookup(id: string): Promise<DeliveryRecord | undefined> {
+    if (this.shared) return this.lookupShared(id);
     const tracked = this.index.get(id);
     if (tracked !== undefined) return tracked;
     const stored = await this.broker.readRecord(FINISHED_RECORDS, id);
@@ -191,8 +243,61 @@ export class DeliveryService {
     return stored === undefined ? undefined : (JSON.parse(stored.toString('utf8')) as DeliveryRecord);
   }
 
-  list(filter: DeliveryFilter, afterNo: number, limit: number): DeliveryRecord[] {
+  /**
+   * On a cluster: the delivery as its rows say (pending or in flight on whichever node, dead), or
+   * its finished record; this node's index only for what it is sending or finished lately.
+   */
+  private async lookupShared(id: string): Promise<DeliveryRecord | undefined> {
+    const tracked = this.index.get(id);
+    if (tracked !== undefined && (tracked.state === 'in-flight' || tracked.state === 'delivered' || tracked.state === 'cancelled')) return tracked;
+    const pending = await this.pending.find(H.id, id);
+    const fromPending = pending === undefined ? undefined : this.recordOfFound(pending, 'pending');
+    if (fromPending !== undefined) return fromPending;
+    const dead = await this.dead.find(H.id, id);
+    const fromDead = dead === undefined ? undefined : this.recordOfFound(dead, 'dead');
+    if (fromDead !== undefined) return fromDead;
+    const stored = await this.broker.readRecord(FINISHED_RECORDS, id);
+    if (stored !== undefined) return JSON.parse(stored.toString('utf8')) as DeliveryRecord;
+    return this.index.get(id);
+  }
+
+  list(filter: DeliveryFilter, afterNo: number, limit: number): DeliveryRecord[] | Promise<DeliveryRecord[]> {
+    if (this.shared) return this.listShared(filter, afterNo, limit);
     return this.index.list(filter, afterNo, limit);
+  }
+
+  /**
+   * On a cluster: what the rows hold (pending and dead deliveries of every node), what this node
+   * is sending, and the finished records kept for the idempotency window (delivered and
+   * cancelled, whichever node finished them). Read from the database at each call.
+   */
+  private async listShared(filter: DeliveryFilter, afterNo: number, limit: number): Promise<DeliveryRecord[]> {
+    const records = new Map<string, DeliveryRecord>();
+    const wants = (state: DeliveryState): boolean => filter.state === undefined || filter.state === state;
+    const collect = (state: 'pending' | 'dead') => (entry: QueueEntry, dueAt: number): boolean => {
+      const record = this.recordOfFound({ entry, dueAt }, state);
+      if (record !== undefined) records.set(record.id, record);
+      return true;
+    };
+    if (wants('pending')) await this.pending.list(collect('pending'));
+    if (wants('dead')) await this.dead.list(collect('dead'));
+    if (wants('delivered') || wants('cancelled')) {
+      for (const [, value] of await this.broker.listRecords(FINISHED_RECORDS)) {
+        const record = JSON.parse(value.toString('utf8')) as DeliveryRecord;
+        records.set(record.id, record);
+      }
+    }
+    const index = new DeliveryIndex(Number.MAX_SAFE_INTEGER);
+    for (const record of records.values()) {
+      if (record.state === 'delivered' || record.state === 'cancelled') index.finish(record);
+      else index.track(record);
+    }
+    // what this node is sending now, and finished lately (its records may not be committed yet)
+    for (const record of this.index.list({}, 0, Number.MAX_SAFE_INTEGER)) {
+      if (record.state === 'in-flight') index.track(record);
+      else if ((record.state === 'delivered' || record.state === 'cancelled') && !records.has(record.id)) index.finish(record);
+    }
+    return index.list(filter, afterNo, limit);
   }
 
   // ---- replay and cancel -----------------------------------------------------------------------
@@ -216,29 +321,43 @@ export class DeliveryService {
       if (record === undefined) throw notFound(`no delivery '${select.id}'`);
       if (record.state !== 'dead') throw conflict(`delivery '${select.id}' is ${record.state}, only dead deliveries are replayed`);
     }
-    // the dead deliveries wanted are known by id (the index of records): each is found by its key
-    const ids = 'id' in select ? [select.id] : this.index.list({ ...select, state: 'dead' }, 0, Number.MAX_SAFE_INTEGER).map((record) => record.id);
     const found: QueueEntry[] = [];
-    for (const id of ids) {
-      const entry = await this.entryWithId(this.dead, id);
-      const delivery = entry && deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
-      if (delivery && wanted(this.index.get(delivery.id))) found.push(entry);
+    if (this.shared) {
+      // on a cluster the dead rows are the truth (this node's index knows what it buried only)
+      if ('id' in select) {
+        const entry = await this.entryWithId(this.dead, select.id);
+        if (entry !== undefined) found.push(entry);
+      } else {
+        await this.dead.list((entry) => {
+          const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
+          if (delivery !== null && wanted(recordOf(delivery, 'dead'))) found.push(entry);
+          return true;
+        });
+      }
+    } else {
+      // the dead deliveries wanted are known by id (the index of records): each is found by its key
+      const ids = 'id' in select ? [select.id] : this.index.list({ ...select, state: 'dead' }, 0, Number.MAX_SAFE_INTEGER).map((record) => record.id);
+      for (const id of ids) {
+        const entry = await this.entryWithId(this.dead, id);
+        const delivery = entry && deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq);
+        if (delivery && wanted(this.index.get(delivery.id))) found.push(entry);
+      }
     }
     // in the dead queue's order, as they were buried
     found.sort((a, b) => a.seq - b.seq);
     let replayed = 0;
     for (const entry of found) {
       const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq)!;
-      const record = this.index.get(delivery.id);
+      const record = this.shared ? recordOf(delivery, 'dead') : this.index.get(delivery.id);
       if (record === undefined || record.state !== 'dead' || !this.dead.remove(entry)) continue;
       const again: Delivery = { ...delivery, replays: delivery.replays + 1, attemptBase: delivery.attempts.length };
       delete again.deadReason;
       if (requester !== null) again.requester = requester;
       const fresh = recordOf(again, 'pending');
-      this.index.track(fresh);
+      if (!this.shared) this.index.track(fresh);
       if (this.publishPending(again, 0).kind === 'refused') {
         // the pending queue is full: it stays dead, as it was
-        this.index.track(record);
+        if (!this.shared) this.index.track(record);
         this.vhost.publish('', deliveryMessage(delivery, this.deadName));
         continue;
       }
@@ -254,7 +373,7 @@ export class DeliveryService {
     const record = await this.lookup(id);
     if (record === undefined) throw notFound(`no delivery '${id}'`);
     if (record.state === 'delivered' || record.state === 'cancelled') throw conflict(`delivery '${id}' is already ${record.state}`);
-    if (this.worker?.isInFlight(id)) throw conflict(`delivery '${id}' is being sent right now; cancel again if it is retried`);
+    if (this.worker?.isInFlight(id) || (this.shared && record.state === 'in-flight')) throw conflict(`delivery '${id}' is being sent right now; cancel again if it is retried`);
     let removed = this.worker?.cancelParked(id) ?? false;
     if (!removed) {
       const queue = record.state === 'dead' ? this.dead : this.pending;

@@ -22,6 +22,12 @@ export interface WorkerLimits {
   defaultTimeoutMs: number;
   retry: RetryPolicy;
   anyResponseDelivers: boolean;
+  /**
+   * The pending queue is shared by the nodes of a cluster and takes one delivery of an ordering
+   * key at a time itself, in acceptance order (Queue.groupBy): the worker keeps no turns, and
+   * forgets a delivery once it left its hands (its row is the truth; another node may take it next).
+   */
+  sharedQueue?: boolean;
 }
 
 /**
@@ -136,6 +142,7 @@ export class DeliveryWorker implements Consumer {
     this.moves.bury({ ...delivery, deadReason });
     this.events.dead(record);
     this.queue.ack(entry);
+    if (this.limits.sharedQueue === true) this.index.forget(record);
     this.wakeWaiting(record.host, delivery.orderingKey);
   }
 
@@ -189,7 +196,7 @@ export class DeliveryWorker implements Consumer {
   /** Sends now, or parks (host busy, not its turn), or puts back (circuit open, too many waiting). */
   private consider(entry: QueueEntry, delivery: Delivery, record: DeliveryRecord): void {
     const key = delivery.orderingKey;
-    if (key !== undefined) {
+    if (key !== undefined && this.limits.sharedQueue !== true) {
       const turn = this.index.turnOf(key);
       if (turn !== undefined && turn.id !== delivery.id) {
         let waiting = this.turnWaiting.get(key);
@@ -281,6 +288,7 @@ export class DeliveryWorker implements Consumer {
       this.events.dead(record);
     }
     this.queue.ack(entry);
+    if (this.limits.sharedQueue === true && record.state !== 'delivered') this.index.forget(record);
     this.wakeWaiting(host, delivery.orderingKey);
     this.queue.dispatch();
   }
@@ -291,6 +299,7 @@ export class DeliveryWorker implements Consumer {
     record.nextAttemptAt = dueAt;
     this.moves.reschedule(delivery, dueAt);
     this.queue.ack(entry);
+    if (this.limits.sharedQueue === true) this.index.forget(record);
   }
 
   /** A host slot or an ordering turn became free: let what waits for it go. */

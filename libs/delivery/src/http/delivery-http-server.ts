@@ -136,7 +136,8 @@ export class DeliveryHttpServer {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw badField('limit', `limit must be an integer from 1 to ${MAX_PAGE}`);
     const after = query.after === undefined ? 0 : Number(query.after);
     if (!Number.isInteger(after) || after < 0) throw badField('after', 'after must be a cursor from an earlier page');
-    const page = this.service.list(filter, after, limit);
+    const listed = this.service.list(filter, after, limit);
+    const page = listed instanceof Promise ? await listed : listed;
     const last = page[page.length - 1];
     json(reply, 200, { deliveries: page.map(deliveryView), next: page.length === limit && last !== undefined ? String(last.acceptNo) : null });
   }

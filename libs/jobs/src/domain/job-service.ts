@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Access, Broker, changedAnnotations, EntryState, Message, PersistentCounter, QueueEntry, Refusal } from '#core';
+import { Access, Broker, changedAnnotations, EntryState, Message, PersistentCounter, Queue, QueueEntry, Refusal } from '#core';
 import { JOBS_OPTIONS, JobsOptions } from '../jobs-options';
 import { BlockedReceiver } from './blocked-receiver';
 import { JobRequestError, notFound } from './job-errors';
 import { idempotencyKeyOf, JOB_ANNOTATIONS, jobMessage, jobNumOf, JobView, jobView } from './job-message';
+import { JobLeases, SharedJobLeases } from './job-leases';
 import { Lanes } from './lanes';
 import { Leases } from './leases';
 import { Pacer } from './pacer';
@@ -36,13 +37,17 @@ export interface FoundJob {
 
 /** How long idempotency keys of scheduled jobs are remembered (in memory; queued ones are found in their lane). */
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+/** Keyed records of finished jobs' idempotency keys, when lanes are shared across nodes (what one node finished, the others find). */
+const FINISHED_KEYS = 'jobs.idempotency';
 const THROTTLE_GAP_MS = 25;
 
 /** The job API's domain: lanes over core queues, blocking receivers, leases, idempotency. */
 @Injectable()
 export class JobService {
   readonly lanes: Lanes;
-  readonly leases = new Leases((entry) => this.finished(entry));
+  readonly leases: JobLeases;
+  /** Lanes are queues every node of a cluster shares: leases and idempotency keys live with their rows. */
+  private readonly shared: boolean;
   private readonly waiters = new Map<string, Set<BlockedReceiver>>();
   private readonly jobNum: PersistentCounter;
   private readonly idempotency = new Map<string, { jobNum: number; hash: string; lane: string; at: number }>();
@@ -54,7 +59,17 @@ export class JobService {
     @Inject(JOBS_OPTIONS) readonly options: JobsOptions,
   ) {
     this.lanes = new Lanes(broker, options.vhost, options.queuePrefix);
-    this.jobNum = broker.counter('jobs.job_num');
+    const book = broker.queueTypes.declaredType({ 'x-queue-order': 'rank' }).leases;
+    this.shared = book !== undefined;
+    this.leases =
+      book === undefined
+        ? new Leases((entry) => this.finished(entry))
+        : new SharedJobLeases(
+            book,
+            (entry) => this.laneOfEntry(entry),
+            (entry) => this.finished(entry),
+            () => this.lanes.queues().reduce((out, queue) => out + queue.unackedMessageCount, 0),
+          );    this.jobNum = broker.counter('jobs.job_num');
     this.schedulePacer = options.throttleSchedule ? new Pacer(THROTTLE_GAP_MS) : null;
     this.receivePacer = options.throttleReceive ? new Pacer(THROTTLE_GAP_MS) : null;
     // the lanes that came back from the store are indexed now, before the first lookup needs them
@@ -89,8 +104,10 @@ export class JobService {
       }
     }
     const queue = this.lanes.queue(request.lane);
-    const jobNum = this.jobNum.next();
+    const allocated = this.jobNum.allocate();
+    const jobNum = typeof allocated === 'number' ? allocated : await allocated;
     const { message, hash } = jobMessage({ ...request, queueName: queue.name, jobNum });
+    if (request.idempotencyKey !== undefined && queue.enqueueUnique !== undefined) return this.scheduleUnique(queue, message, request, jobNum, hash);
     const outcome = vhost.publish('', message, 'refuse');
     // no ok for a job not kept
     if (outcome.kind === 'refused') throw refusedJob(outcome.refusal, request.lane);
@@ -98,6 +115,28 @@ export class JobService {
       this.idempotency.set(request.idempotencyKey, { jobNum, hash, lane: request.lane, at: Date.now() });
     }
     await this.committed();
+    return { jobNum, hash, lane: request.lane, duplicate: false };
+  }
+
+  /**
+   * A job with an idempotency key on a lane shared across nodes: added unless a job of the lane
+   * holds the key already, atomically in the database, so two nodes scheduling the same key at
+   * once make one job (the other answers with it as a duplicate).
+   */
+  private async scheduleUnique(queue: Queue, message: Message, request: ScheduleRequest, jobNum: number, hash: string): Promise<ScheduledJob> {
+    const outcome = await queue.enqueueUnique!(message, request.idempotencyKey!);
+    if (outcome === null) {
+      // not kept: refused, or the key was taken by a job finished meanwhile (its record tells)
+      const seen = await this.scheduledWith(request.idempotencyKey!);
+      if (seen === undefined) throw new JobRequestError(503, 1, `lane '${request.lane}' refuses new jobs`);
+      return { jobNum: seen.jobNum, hash: seen.hash, lane: seen.lane, duplicate: true };
+    }
+    if (!outcome.added) {
+      const lane = this.laneOfEntry(outcome.found.entry);
+      const view = jobView(outcome.found.entry, lane);
+      return { jobNum: view.job_num, hash: view.hash, lane, duplicate: true };
+    }
+    this.idempotency.set(request.idempotencyKey!, { jobNum, hash, lane: request.lane, at: Date.now() });
     return { jobNum, hash, lane: request.lane, duplicate: false };
   }
 
@@ -136,22 +175,39 @@ export class JobService {
       this.idempotency.set(key, remembered);
       return remembered;
     }
-    return undefined;
+    if (!this.shared) return undefined;
+    // finished on another node
+    const record = await this.broker.readRecord(FINISHED_KEYS, key);
+    if (record === undefined) return undefined;
+    const remembered = { ...(JSON.parse(record.toString('utf8')) as { jobNum: number; hash: string; lane: string }), at: Date.now() };
+    this.idempotency.set(key, remembered);
+    return remembered;
   }
 
-  /** A job left its lane for good through this door: its idempotency key is remembered for the window from now. */
-  private finished(entry: QueueEntry): void {
+  /**
+   * A job left its lane for good through this door: its idempotency key is remembered for the
+   * window from now (on a cluster also as a record every node reads: resolves once it is committed).
+   */
+  private finished(entry: QueueEntry): Promise<void> | undefined {
     const key = idempotencyKeyOf(entry.message);
-    if (key === undefined || this.idempotency.has(key)) return;
+    if (key === undefined || (!this.shared && this.idempotency.has(key))) return undefined;
     const lane = this.laneOfEntry(entry);
-    this.idempotency.set(key, { jobNum: jobNumOf(entry.message), hash: jobView(entry, lane).hash, lane, at: Date.now() });
+    const remembered = { jobNum: jobNumOf(entry.message), hash: jobView(entry, lane).hash, lane, at: Date.now() };
+    this.idempotency.set(key, remembered);
+    if (!this.shared) return undefined;
+    const { at: _at, ...kept } = remembered;
+    return this.broker.whenDurable(this.broker.putRecord(FINISHED_KEYS, key, Buffer.from(JSON.stringify(kept)), remembered.at + IDEMPOTENCY_WINDOW_MS));
   }
 
   // ---- receiving -------------------------------------------------------------------------------
 
-  /** The next job of a lane, unacked, or undefined when the lane is empty (creates the lane). */
-  takeNow(lane: string): QueueEntry | undefined {
-    return this.lanes.queue(lane).fetch(false);
+  /**
+   * The next job of a lane, unacked, or undefined when the lane is empty (creates the lane): at
+   * once from a lane in memory, once claimed from a lane shared across nodes.
+   */
+  takeNow(lane: string): QueueEntry | undefined | Promise<QueueEntry | undefined> {
+    const queue = this.lanes.queue(lane);
+    return queue.claim !== undefined ? queue.claim(false) : queue.fetch(false);
   }
 
   /** Waits for the next job of a lane; counts as an idle worker meanwhile. */
@@ -174,7 +230,8 @@ export class JobService {
   /** The response carrying the job was written: it is done. */
   complete(entry: QueueEntry): void {
     entry.queue.ack(entry);
-    this.finished(entry);
+    // nobody waits on the record here (the job was answered): a failed commit is the store's to report
+    this.finished(entry)?.catch(() => {});
   }
 
   /** The response could not be written: the job goes back to the front of its lane. */
@@ -222,11 +279,15 @@ export class JobService {
 
   /** A job by its number: leased, or queued in a lane (found by its key, never by walking the lane). */
   async findJob(jobNum: number): Promise<FoundJob | undefined> {
-    for (const lease of this.leases.all()) {
-      if (jobNumOf(lease.entry.message) === jobNum) return { entry: lease.entry, lane: lease.lane, state: 'leased', leaseId: lease.id };
+    if (this.leases instanceof Leases) {
+      for (const lease of this.leases.all()) {
+        if (jobNumOf(lease.entry.message) === jobNum) return { entry: lease.entry, lane: lease.lane, state: 'leased', leaseId: lease.id };
+      }
     }
     for (const { lane, queue } of this.lanes.list()) {
       const found = queue && (await queue.find(JOB_ANNOTATIONS.num, jobNum));
+      // a shared lane's job out under a lease (on whichever node)
+      if (found && found.leaseId !== undefined) return { entry: found.entry, lane, state: 'leased', leaseId: found.leaseId };
       // one out with an AMQP consumer is not the job API's to show (nor was it listed)
       if (!found || found.entry.state !== EntryState.Ready) continue;
       return { entry: found.entry, lane, state: found.dueAt > 0 ? 'delayed' : 'ready', runAt: found.dueAt || undefined };
@@ -238,12 +299,13 @@ export class JobService {
     const found = await this.findJob(jobNum);
     if (found === undefined) throw notFound(`job ${jobNum} not found`);
     if (found.state === 'leased') {
-      this.leases.ack(found.leaseId!);
+      await this.leases.ack(found.leaseId!);
       return;
     }
     if (!found.entry.queue.remove(found.entry)) throw notFound(`job ${jobNum} not found`);
-    this.finished(found.entry);
+    const recorded = this.finished(found.entry);
     await this.committed();
+    await recorded;
   }
 
   /** Stops every blocked receiver (shutdown). */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EntryState, QueueEntry } from '#core';
+import type { JobLeases } from './job-leases';
 
 interface Lease {
   id: string;
@@ -14,7 +15,7 @@ interface Lease {
  * visibility timeout, when they go back to the front of their lane (their original position),
  * as dbqueue's read/confirm does.
  */
-export class Leases {
+export class Leases implements JobLeases {
   private readonly byId = new Map<string, Lease>();
 
   /** `done` is told of each job acked under its lease. */

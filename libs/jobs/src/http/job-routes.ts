@@ -116,7 +116,8 @@ export class JobRoutes {
     // receive_block: wait_ms (or, without ack, timeout_ms) bounds the wait; default is forever
     const waitMs = block ? askedWait : 0;
 
-    let entry = this.jobs.takeNow(lane);
+    const taken = this.jobs.takeNow(lane);
+    let entry = taken instanceof Promise ? await taken : taken;
     if (entry === undefined && block && waitMs !== 0) entry = await this.waitForJob(lane, request, reply, waitMs);
     if (entry === undefined) {
       if (!reply.raw.destroyed) send(reply, this.closing ? 503 : 200, this.closing ? errorBody(1, 'server shutting down') : emptyQueueBody);
@@ -143,7 +144,8 @@ export class JobRoutes {
   async receiveNowAnswer(fields: RequestFields | null, user: string | null): Promise<JobAnswer> {
     if (this.jobs.receivePacer) await this.jobs.receivePacer.turn();
     const { lane, leaseMs } = this.receiveRequest(fields, user);
-    const entry = this.jobs.takeNow(lane);
+    const taken = this.jobs.takeNow(lane);
+    const entry = taken instanceof Promise ? await taken : taken;
     if (entry === undefined) return { status: 200, body: emptyQueueBody };
     return this.delivery(entry, leaseMs);
   }
@@ -203,7 +205,7 @@ export class JobRoutes {
       settled = true;
       if (written) {
         if (leaseId === undefined) this.jobs.complete(entry);
-      } else if (leaseId !== undefined) this.jobs.leases.release(leaseId);
+      } else if (leaseId !== undefined) quietly(this.jobs.leases.release(leaseId));
       else this.jobs.abandon(entry);
     };
     return { status: 200, body, settle };
@@ -218,41 +220,51 @@ export class JobRoutes {
   }
 
   /** A lease is settled by someone who may read its lane. */
-  private authorizeLease(user: string | null, id: string): void {
-    const lease = this.jobs.leases.get(id);
+  private async authorizeLease(user: string | null, id: string): Promise<void> {
+    if (user === null) return;
+    const lease = await this.jobs.leases.get(id);
     if (lease !== undefined) this.authorize(user, 'read', lease.lane);
   }
 
   private async ack(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const { id } = await this.leaseIdOf(request);
-    this.authorizeLease(user, id);
-    if (!this.jobs.leases.ack(id)) throw notFound('unknown or expired lease');
+    await this.authorizeLease(user, id);
+    if (!(await this.jobs.leases.ack(id))) throw notFound('unknown or expired lease');
     send(reply, 200, okBody);
   }
 
   private async release(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const { id, fields } = await this.leaseIdOf(request);
-    this.authorizeLease(user, id);
+    await this.authorizeLease(user, id);
     const delayMs = millisecondsOf(fields, 'delay_ms');
-    const lease = this.jobs.leases.get(id);
+    const leases = this.jobs.leases;
+    if (delayMs !== undefined && delayMs > 0 && leases.releaseUntil !== undefined) {
+      // the job's row waits in its lane until then (the lease is settled on whichever node)
+      const runAt = Date.now() + delayMs;
+      const released = await leases.releaseUntil(id, runAt);
+      if (released === undefined) throw notFound('unknown or expired lease');
+      send(reply, 200, { ...okBody, job_num: jobView(released, this.jobs.laneOfEntry(released)).job_num, run_at: runAt });
+      return;
+    }
+    const lease = await leases.get(id);
     if (lease === undefined) throw notFound('unknown or expired lease');
     if (delayMs !== undefined && delayMs > 0) {
       // a delayed release: ack this copy and schedule the same job again after the delay
       const view = jobView(lease.entry, lease.lane);
       await this.jobs.scheduleAgain(lease.entry, Date.now() + delayMs);
-      this.jobs.leases.ack(id);
+      await leases.ack(id);
       send(reply, 200, { ...okBody, job_num: view.job_num, run_at: Date.now() + delayMs });
       return;
     }
-    this.jobs.leases.release(id);
+    await leases.release(id);
     send(reply, 200, okBody);
   }
 
   private async touch(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
     const { id, fields } = await this.leaseIdOf(request);
-    this.authorizeLease(user, id);
+    await this.authorizeLease(user, id);
     const timeoutMs = millisecondsOf(fields, 'timeout_ms', MAX_LEASE_MS) ?? this.jobs.options.defaultLeaseMs;
-    const expiresAt = this.jobs.leases.touch(id, timeoutMs);
+    const expiresAt = await this.jobs.leases.touch(id, timeoutMs);
     if (expiresAt === undefined) throw notFound('unknown or expired lease');
     send(reply, 200, { ...okBody, expires_at: new Date(expiresAt).toISOString() });
   }
@@ -290,6 +302,11 @@ export class JobRoutes {
     for (const receiver of this.blocked) receiver.cancel();
     this.jobs.cancelWaiters();
   }
+}
+
+/** Settles in the background: a lease given back for a response not written has no one to tell of a failure. */
+function quietly(outcome: unknown): void {
+  if (outcome instanceof Promise) outcome.catch(() => {});
 }
 
 export function send(reply: FastifyReply, status: number, body: unknown): void {

@@ -82,11 +82,11 @@ export class DoorsController {
   }
 
   @Get('deliveries')
-  deliveryOverview(@CurrentUser() user: UserDefinition, @Query('state') state?: string, @Query('limit') limit?: string): DeliveryOverviewDto {
+  async deliveryOverview(@CurrentUser() user: UserDefinition, @Query('state') state?: string, @Query('limit') limit?: string): Promise<DeliveryOverviewDto> {
     const deliveries = this.requireDeliveries();
     this.authz.requireVhost(user, deliveries.options.vhost);
     const service = deliveries.service;
-    const page = service.list(state === undefined ? {} : { state: state as DeliveryState }, 0, Math.min(Number(limit ?? 100) || 100, 1000));
+    const page = await service.list(state === undefined ? {} : { state: state as DeliveryState }, 0, Math.min(Number(limit ?? 100) || 100, 1000));
     return { counts: service.index.counts(), sending: service.activeSends, deliveries: page.map(deliveryView) };
   }
 
