@@ -43,13 +43,13 @@ test('a refused publish and purge show the reason, and the user stays logged in'
 
   await page.getByTestId('publish-payload').fill('not allowed');
   await page.getByTestId('publish-submit').click();
-  const toast = page.locator('#toast');
-  await toast.filter({ hasText: "Failed: 403 ACCESS_REFUSED - write access to exchange 'amq.default' in vhost '/' refused for user 'viewer'" }).waitFor();
-  assert.doesNotMatch(await toast.innerText(), /Message published/);
+  const errors = page.getByTestId('error');
+  await errors.filter({ hasText: "Failed: 403 ACCESS_REFUSED - write access to exchange 'amq.default' in vhost '/' refused for user 'viewer'" }).waitFor();
+  assert.doesNotMatch(await page.locator('#toast').innerText(), /Message published/);
 
-  page.once('dialog', (dialog) => void dialog.accept());
   await page.getByTestId('purge').click();
-  await toast.filter({ hasText: 'Failed: Access refused.' }).waitFor();
+  await page.getByTestId('confirm-ok').click();
+  await errors.filter({ hasText: 'Failed: Access refused.' }).waitFor();
   assert.equal(await page.getByTestId('detail-ready').innerText(), '1', 'nothing was purged');
   assert.equal(await page.getByTestId('login-submit').count(), 0, 'still logged in');
 });

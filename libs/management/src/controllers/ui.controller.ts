@@ -34,6 +34,12 @@ export class UiController {
     this.send(reply, 'index.html');
   }
 
+  /** Browsers ask for it whatever the page links: the page's SVG icon, rather than a 404 on every load. */
+  @Get('favicon.ico')
+  favicon(@Res() reply: FastifyReply): void {
+    this.send(reply, 'favicon.svg');
+  }
+
   @Get('ui/vendor/:file')
   vendor(@Param('file') file: string, @Res() reply: FastifyReply): void {
     const path = VENDOR[file];
