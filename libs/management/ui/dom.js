@@ -68,6 +68,7 @@ export function confirmAction(question, { action = 'Confirm', input } = {}) {
   if (input !== undefined) {
     field.querySelector('span').textContent = input.label;
     field.querySelector('input').value = input.value ?? '';
+    field.querySelector('input').type = input.type ?? 'text';
   }
   dialog.returnValue = '';
   dialog.showModal();
