@@ -38,6 +38,7 @@ async function mount() {
   me.tags = who.tags;
   const hash = location.hash;
   const page = pages[name];
+  shown?.page.teardown?.();
   const view = document.createElement('div');
   view.className = 'page';
   const problem = document.createElement('p');
@@ -83,6 +84,7 @@ async function tick() {
 
 function showLogin(message) {
   stopRefreshing();
+  shown?.page.teardown?.();
   shown = null;
   nav.hidden = true;
   navToggle.hidden = true;

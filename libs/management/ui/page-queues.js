@@ -4,6 +4,7 @@
 import { api, enc, mayWrite } from './api.js';
 import { card, confirmAction, esc, field, fieldsOf, num, rate, showError, table, vhostOptions } from './dom.js';
 import { act, refreshNow } from './live.js';
+import { columnsOf, historyParams, onRangeChange, rangePicker, TimeChart } from './charts.js';
 
 const PAGE_SIZE = 100;
 let filter = { name: '', regex: false, page: 1, sort: 'name', reverse: false };
@@ -105,6 +106,8 @@ export const queues = {
   },
 };
 
+let queueCharts = null;
+
 const PROPERTY_FIELDS = ['content_type', 'content_encoding', 'correlation_id', 'reply_to', 'expiration', 'message_id', 'type', 'user_id', 'app_id', 'priority'];
 
 export const queue = {
@@ -113,7 +116,9 @@ export const queue = {
     view.innerHTML = `<h1>Queue <span data-testid="queue-title">${esc(name)}</span> <span class="muted">in ${esc(vhost)}</span></h1>
       <div class="cards" id="queue-cards"></div>
       <div class="panel" id="queue-features"></div>
-      <div class="charts" id="queue-charts"></div>
+      ${rangePicker()}
+      <div class="charts"><div class="panel"><h2>Message rates</h2><div id="queue-rates-chart" data-testid="queue-rates-chart"></div></div>
+      <div class="panel"><h2>Queued messages</h2><div id="queue-depth-chart" data-testid="queue-depth-chart"></div></div></div>
       <h2>Consumers</h2><div id="queue-consumers"></div>
       <h2>Bindings</h2><div id="queue-bindings"></div>
       ${
@@ -141,6 +146,18 @@ export const queue = {
           : ''
       }
       <p><a href="#/queues">Back to the queues</a></p>`;
+    queueCharts = {
+      rates: new TimeChart(view.querySelector('#queue-rates-chart'), [
+        { label: 'incoming', stroke: '#0b63c5' },
+        { label: 'deliver / get', stroke: '#2e9d4c' },
+        { label: 'ack', stroke: '#ff6600' },
+      ]),
+      depth: new TimeChart(view.querySelector('#queue-depth-chart'), [
+        { label: 'ready', stroke: '#0b63c5', fill: 'rgba(11,99,197,.1)' },
+        { label: 'unacked', stroke: '#c5300b' },
+      ]),
+    };
+    onRangeChange(view, refreshNow);
     if (!mayWrite()) return;
     view.querySelector('#publish').addEventListener('submit', (event) => {
       event.preventDefault();
@@ -186,9 +203,18 @@ export const queue = {
     });
   },
 
+  teardown() {
+    queueCharts?.rates.destroy();
+    queueCharts?.depth.destroy();
+    queueCharts = null;
+  },
+
   async refresh(view, vhost, name) {
     const path = `/queues/${enc(vhost)}/${enc(name)}`;
-    const [q, bindings] = await Promise.all([api('GET', path), api('GET', `${path}/bindings`)]);
+    const [q, bindings] = await Promise.all([api('GET', `${path}?${historyParams()}`), api('GET', `${path}/bindings`)]);
+    const stats = q.message_stats;
+    queueCharts.rates.update(columnsOf([stats.publish_details.samples, stats.deliver_get_details.samples, stats.ack_details.samples], true));
+    queueCharts.depth.update(columnsOf([q.messages_ready_details.samples, q.messages_unacknowledged_details.samples], false));
     view.querySelector('#queue-cards').innerHTML = [
       card('Ready', num(q.messages_ready), 'detail-ready'),
       card('Unacked', num(q.messages_unacknowledged), 'detail-unacked'),
