@@ -72,7 +72,8 @@ export function confirmAction(question, { action = 'Confirm', input } = {}) {
   }
   dialog.returnValue = '';
   dialog.showModal();
-  (input !== undefined ? field.querySelector('input') : dialog.querySelector('[data-role=ok]')).focus();
+  // what cannot be undone is not one Enter away: Cancel has the focus (or the field to fill in)
+  (input !== undefined ? field.querySelector('input') : dialog.querySelector('[data-testid=confirm-cancel]')).focus();
   return new Promise((resolve) => {
     dialog.addEventListener(
       'close',
@@ -97,3 +98,20 @@ export const field = (label, control) => `<label class="field"><span>${esc(label
 
 /** The vhosts as <option>s. */
 export const vhostOptions = (vhosts, selected) => vhosts.map((v) => `<option${v.name === selected ? ' selected' : ''}>${esc(v.name)}</option>`).join('');
+
+/**
+ * Replaces a live part of the page, keeping the keyboard focus on the same control when it was in
+ * there (a refresh every 5 s must not throw a keyboard user back to the top of the page).
+ */
+export function fill(container, html) {
+  const active = document.activeElement;
+  const selector = active && active !== container && container.contains(active) ? selectorOf(active) : null;
+  container.innerHTML = html;
+  if (selector) container.querySelector(selector)?.focus();
+}
+
+/** A selector for "the same control" after a re-render: its tag and its attributes but class and style. */
+function selectorOf(element) {
+  const attributes = [...element.attributes].filter((a) => a.name !== 'class' && a.name !== 'style' && a.name !== 'aria-sort' && a.name !== 'disabled');
+  return `${element.localName}${attributes.map((a) => `[${a.name}="${CSS.escape(a.value)}"]`).join('')}`;
+}

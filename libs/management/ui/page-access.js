@@ -1,7 +1,7 @@
 // Users, virtual hosts (with definitions export and import) and permissions: administrators only,
 // as the API (the nav shows them to administrators alone).
 import { api, enc, me } from './api.js';
-import { confirmAction, esc, field, fieldsOf, num, showError, table, vhostOptions } from './dom.js';
+import { confirmAction, esc, field, fieldsOf, fill, num, showError, table, vhostOptions } from './dom.js';
 import { act } from './live.js';
 
 const TAGS = ['administrator', 'monitoring', 'policymaker', 'management'];
@@ -69,7 +69,7 @@ export const users = {
   async refresh(view) {
     const list = await api('GET', '/users');
     const button = (u, what, label, danger = false) => `<button type="button" class="action${danger ? ' danger' : ''}" data-user="${esc(u.name)}" data-tags="${esc(u.tags.join(','))}" data-do="${what}" data-testid="user-${what}">${label}</button>`;
-    view.querySelector('#user-list').innerHTML = table(
+    fill(view.querySelector('#user-list'), table(
       [
         { title: 'Name', cell: (u) => esc(u.name) },
         { title: 'Tags', cell: (u) => `<span data-testid="user-tags">${esc(u.tags.join(', '))}</span>` },
@@ -77,7 +77,7 @@ export const users = {
       ],
       list,
       { testid: 'users-table', rowId: (u) => `user-${u.name}` },
-    );
+    ));
   },
 };
 
@@ -138,7 +138,7 @@ export const vhosts = {
   },
   async refresh(view) {
     const list = await api('GET', '/vhosts');
-    view.querySelector('#vhost-list').innerHTML = table(
+    fill(view.querySelector('#vhost-list'), table(
       [
         { title: 'Name', cell: (v) => esc(v.name) },
         { title: 'Ready', num: true, cell: (v) => num(v.messages_ready) },
@@ -148,7 +148,7 @@ export const vhosts = {
       ],
       list,
       { testid: 'vhosts-table', rowId: (v) => `vhost-${v.name}` },
-    );
+    ));
   },
 };
 
@@ -182,7 +182,7 @@ export const permissions = {
   },
   async refresh(view) {
     const list = await api('GET', '/permissions');
-    view.querySelector('#permission-list').innerHTML = table(
+    fill(view.querySelector('#permission-list'), table(
       [
         { title: 'User', cell: (p) => esc(p.user) },
         { title: 'Virtual host', cell: (p) => esc(p.vhost) },
@@ -193,6 +193,6 @@ export const permissions = {
       ],
       list,
       { testid: 'permissions-table', rowId: (p) => `permission-${p.vhost}-${p.user}` },
-    );
+    ));
   },
 };

@@ -1,7 +1,7 @@
 // Connections (close one, confirmed with a reason), one connection with its channels, and the
 // channels of every connection the user may see.
 import { api, enc, mayWrite, me } from './api.js';
-import { confirmAction, esc, num, table } from './dom.js';
+import { confirmAction, esc, fill, num, table } from './dom.js';
 import { act } from './live.js';
 
 const closable = (c) => mayWrite() && (c.user === me.name || me.tags.includes('administrator'));
@@ -36,7 +36,7 @@ export const connections = {
   },
   async refresh(view) {
     const list = await api('GET', '/connections');
-    view.querySelector('#connection-list').innerHTML = table(
+    fill(view.querySelector('#connection-list'), table(
       [
         { title: 'Name', cell: (c) => `<a href="#/connection/${enc(c.name)}">${esc(c.name)}</a>` },
         { title: 'Client', cell: (c) => esc(c.user_provided_name ?? c.client_properties.product ?? '') },
@@ -48,7 +48,7 @@ export const connections = {
       ],
       list,
       { testid: 'connections-table', rowId: (c) => `connection-${c.user_provided_name ?? c.name}`, empty: 'No connections.' },
-    );
+    ));
   },
 };
 
@@ -61,8 +61,8 @@ export const connection = {
   async refresh(view, name) {
     const [c, channelList] = await Promise.all([api('GET', `/connections/${enc(name)}`), api('GET', `/connections/${enc(name)}/channels`)]);
     view.querySelector('#connection-details').innerHTML = `<b>User</b> ${esc(c.user)} · <b>Vhost</b> ${esc(c.vhost)} · <b>Protocol</b> ${esc(c.protocol ?? '')} · <b>Client</b> ${esc(c.user_provided_name ?? c.client_properties.product ?? '')} · <b>Since</b> ${esc(new Date(c.connected_at).toLocaleString())}`;
-    view.querySelector('#connection-channels').innerHTML = table(channelColumns, channelList, { testid: 'connection-channels', empty: 'No channels.' });
-    view.querySelector('#connection-close').innerHTML = closable(c) ? `<button type="button" class="action danger" data-close="${esc(c.name)}" data-testid="close-connection">Close this connection</button>` : '';
+    fill(view.querySelector('#connection-channels'), table(channelColumns, channelList, { testid: 'connection-channels', empty: 'No channels.' }));
+    fill(view.querySelector('#connection-close'), closable(c) ? `<button type="button" class="action danger" data-close="${esc(c.name)}" data-testid="close-connection">Close this connection</button>` : '');
   },
 };
 
@@ -72,6 +72,6 @@ export const channels = {
   },
   async refresh(view) {
     const list = await api('GET', '/channels');
-    view.querySelector('#channel-list').innerHTML = table(channelColumns, list, { testid: 'channels-table', empty: 'No channels.' });
+    fill(view.querySelector('#channel-list'), table(channelColumns, list, { testid: 'channels-table', empty: 'No channels.' }));
   },
 };

@@ -1,7 +1,7 @@
 // Deliveries: counts by state and the dead letters with their attempts; replay one, or all
 // (confirmed).
 import { api, enc, mayWrite } from './api.js';
-import { card, confirmAction, esc, num, table } from './dom.js';
+import { card, confirmAction, esc, fill, num, table } from './dom.js';
 import { act } from './live.js';
 
 const STATES = ['pending', 'in-flight', 'delivered', 'dead', 'cancelled'];
@@ -25,7 +25,7 @@ export const deliveries = {
     view.querySelector('#delivery-counts').innerHTML = STATES.map((s) => card(s, num(summary.counts[s]), `deliveries-${s}`)).join('');
     const all = view.querySelector('#replay-all');
     if (all) all.disabled = dead.deliveries.length === 0;
-    view.querySelector('#dead-list').innerHTML = table(
+    fill(view.querySelector('#dead-list'), table(
       [
         { title: 'UUID', cell: (d) => esc(d.uuid) },
         { title: 'Destination', cell: (d) => esc(`${d.method} ${d.url}`) },
@@ -36,6 +36,6 @@ export const deliveries = {
       ],
       dead.deliveries,
       { testid: 'dead-table', rowId: (d) => `dead-${d.uuid}`, empty: 'No dead letters.' },
-    );
+    ));
   },
 };

@@ -1,7 +1,7 @@
 // Exchanges: the list with "add an exchange"; one exchange with its bindings (add, delete), a test
 // publish, and delete (confirmed).
 import { api, enc, mayWrite } from './api.js';
-import { confirmAction, esc, field, fieldsOf, showError, table, vhostOptions } from './dom.js';
+import { confirmAction, esc, field, fieldsOf, fill, showError, table, vhostOptions } from './dom.js';
 import { act } from './live.js';
 import { jsonObjectOf } from './page-queues.js';
 
@@ -44,7 +44,7 @@ export const exchanges = {
 
   async refresh(view) {
     const list = await api('GET', '/exchanges');
-    view.querySelector('#exchange-list').innerHTML = table(
+    fill(view.querySelector('#exchange-list'), table(
       [
         { title: 'Virtual host', cell: (e) => esc(e.vhost) },
         { title: 'Name', cell: (e) => `<a href="${exchangeHref(e.vhost, e.name)}">${esc(e.name || '(AMQP default)')}</a>` },
@@ -53,7 +53,7 @@ export const exchanges = {
       ],
       list,
       { testid: 'exchanges-table', rowId: (e) => `exchange-row-${e.vhost}-${e.name}` },
-    );
+    ));
   },
 };
 
@@ -128,7 +128,7 @@ export const exchange = {
     const [e, bindings] = await Promise.all([api('GET', path), api('GET', `${path}/bindings/source`)]);
     view.querySelector('#exchange-type').textContent = `${e.type} in ${vhost}`;
     const unbind = (b) => `/bindings/${enc(vhost)}/e/${enc(name)}/${b.destination_type === 'queue' ? 'q' : 'e'}/${enc(b.destination)}/${enc(b.properties_key)}`;
-    view.querySelector('#exchange-bindings').innerHTML = table(
+    fill(view.querySelector('#exchange-bindings'), table(
       [
         { title: 'To', cell: (b) => esc(`${b.destination_type} ${b.destination}`) },
         { title: 'Routing key', cell: (b) => esc(b.routing_key) },
@@ -137,6 +137,6 @@ export const exchange = {
       ],
       bindings,
       { testid: 'bindings-table', empty: 'No bindings.' },
-    );
+    ));
   },
 };

@@ -1,6 +1,6 @@
 // Job lanes: depths and rates; one lane's queued jobs with delete (confirmed).
 import { api, enc, mayWrite } from './api.js';
-import { confirmAction, esc, num, rate, table } from './dom.js';
+import { confirmAction, esc, fill, num, rate, table } from './dom.js';
 import { act } from './live.js';
 
 export const lanes = {
@@ -9,7 +9,7 @@ export const lanes = {
   },
   async refresh(view) {
     const list = await api('GET', '/jobs/lanes');
-    view.querySelector('#lane-list').innerHTML = table(
+    fill(view.querySelector('#lane-list'), table(
       [
         { title: 'Lane', cell: (l) => `<a href="#/lane/${enc(l.lane)}">${esc(l.lane)}</a>` },
         { title: 'Queued', num: true, cell: (l) => `<span data-testid="lane-queued">${num(l.queued)}</span>` },
@@ -21,7 +21,7 @@ export const lanes = {
       ],
       list,
       { testid: 'lanes-table', rowId: (l) => `lane-${l.lane}` },
-    );
+    ));
   },
 };
 
@@ -37,7 +37,7 @@ export const lane = {
   },
   async refresh(view, name) {
     const { jobs } = await api('GET', `/jobs/lanes/${enc(name)}`);
-    view.querySelector('#job-list').innerHTML = table(
+    fill(view.querySelector('#job-list'), table(
       [
         { title: 'Job', num: true, cell: (j) => num(j.job_num) },
         { title: 'Priority', num: true, cell: (j) => num(j.priority) },
@@ -47,6 +47,6 @@ export const lane = {
       ],
       jobs,
       { testid: 'jobs-table', empty: 'No jobs queued.' },
-    );
+    ));
   },
 };

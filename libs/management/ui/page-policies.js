@@ -2,7 +2,7 @@
 // administrators add them with a definition editor that checks the JSON and its settings before
 // sending, and delete them (confirmed).
 import { api, enc, isPolicymaker } from './api.js';
-import { confirmAction, esc, field, fieldsOf, num, table, vhostOptions } from './dom.js';
+import { confirmAction, esc, field, fieldsOf, fill, num, table, vhostOptions } from './dom.js';
 import { act } from './live.js';
 import { parsePolicyDefinition, POLICY_SETTINGS } from './policy-settings.js';
 
@@ -77,7 +77,7 @@ export const policies = {
   },
   async refresh(view) {
     const list = await api('GET', '/policies');
-    view.querySelector('#policy-list').innerHTML = table(
+    fill(view.querySelector('#policy-list'), table(
       [
         { title: 'Virtual host', cell: (p) => esc(p.vhost) },
         { title: 'Name', cell: (p) => esc(p.name) },
@@ -89,6 +89,6 @@ export const policies = {
       ],
       list,
       { testid: 'policies-table', rowId: (p) => `policy-${p.vhost}-${p.name}`, empty: 'No policies.' },
-    );
+    ));
   },
 };

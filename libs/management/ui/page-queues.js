@@ -2,7 +2,7 @@
 // its depths, consumers and bindings (live), publish with properties and headers, get with the
 // four ack modes, purge and delete (confirmed).
 import { api, enc, mayWrite } from './api.js';
-import { card, confirmAction, esc, field, fieldsOf, num, rate, showError, table, vhostOptions } from './dom.js';
+import { card, confirmAction, esc, field, fieldsOf, fill, num, rate, showError, table, vhostOptions } from './dom.js';
 import { act, refreshNow } from './live.js';
 import { columnsOf, historyParams, onRangeChange, rangePicker, TimeChart } from './charts.js';
 
@@ -98,7 +98,7 @@ export const queues = {
       { title: 'Incoming', num: true, cell: (r) => rate(r.message_stats.publish_details) },
       { title: 'Deliver / get', num: true, cell: (r) => rate(r.message_stats.deliver_get_details) },
     ];
-    view.querySelector('#queue-list').innerHTML = table(columns, result.items, { testid: 'queues-table', rowId: (r) => `queue-row-${r.vhost}-${r.name}`, sort: { by: filter.sort, reverse: filter.reverse } });
+    fill(view.querySelector('#queue-list'), table(columns, result.items, { testid: 'queues-table', rowId: (r) => `queue-row-${r.vhost}-${r.name}`, sort: { by: filter.sort, reverse: filter.reverse } }));
     view.querySelector('[data-testid=queue-count]').textContent = `${result.filtered_count} of ${result.total_count} queues`;
     view.querySelector('#page-of').textContent = `page ${result.page} / ${result.page_count}`;
     view.querySelector('#prev').disabled = result.page <= 1;
@@ -225,14 +225,14 @@ export const queue = {
       card('Deliver / get', rate(q.message_stats.deliver_get_details)),
     ].join('');
     view.querySelector('#queue-features').innerHTML = `<b>Type</b> ${esc(q.type)} · <b>Arguments</b> <code>${esc(JSON.stringify(q.arguments))}</code> · durable ${q.durable} · auto-delete ${q.auto_delete} · exclusive ${q.exclusive}${q.policy ? ` · <b>Policy</b> ${esc(q.policy)} <code>${esc(JSON.stringify(q.effective_policy_definition))}</code>` : ''}`;
-    view.querySelector('#queue-consumers').innerHTML = table(
+    fill(view.querySelector('#queue-consumers'), table(
       [{ title: 'Tag', cell: (c) => esc(c.consumer_tag) }, { title: 'Channel', cell: (c) => esc(c.channel_details.name) }, { title: 'Ack required', cell: (c) => esc(c.ack_required) }, { title: 'Prefetch', num: true, cell: (c) => num(c.prefetch_count) }],
       q.consumer_details ?? [],
       { empty: 'No consumers.', testid: 'consumers-table' },
-    );
-    view.querySelector('#queue-bindings').innerHTML = table(
+    ));
+    fill(view.querySelector('#queue-bindings'), table(
       [{ title: 'From', cell: (b) => esc(b.source || '(default exchange)') }, { title: 'Routing key', cell: (b) => esc(b.routing_key) }, { title: 'Arguments', cell: (b) => esc(JSON.stringify(b.arguments)) }],
       bindings,
-    );
+    ));
   },
 };
