@@ -103,10 +103,14 @@ test('the page recovers by itself after the broker is stopped and started again'
   await stopBroker();
   await page.getByTestId('unreachable').waitFor({ state: 'visible', timeout: ONE_REFRESH_MS });
   assert.match(await page.getByTestId('unreachable').innerText(), /Broker unreachable — retrying/);
-  // the messages are persistent: the restarted broker has them, and the page shows it
+  // a page opened while the broker is away is built once it is back
+  await page.getByRole('link', { name: 'Queues', exact: true }).click();
   await sleep(1000);
   proc = await startBrokerProcess(env);
   await page.getByTestId('unreachable').waitFor({ state: 'hidden', timeout: ONE_REFRESH_MS });
+  // the messages are persistent: the restarted broker has them, and the page shows it
+  await page.getByTestId('queue-row-/-live-q').getByTestId('queue-ready').filter({ hasText: /^5$/ }).waitFor({ timeout: ONE_REFRESH_MS });
+  await page.getByTestId('queue-row-/-live-q').getByTestId('queue-link').click();
   await page.getByTestId('detail-ready').filter({ hasText: /^5$/ }).waitFor({ timeout: ONE_REFRESH_MS });
   assert.equal(await page.evaluate(() => (globalThis as unknown as { stillThisPage?: boolean }).stillThisPage), true, 'not reloaded');
   assert.equal(await page.getByTestId('login-submit').count(), 0, 'still logged in');

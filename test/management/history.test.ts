@@ -9,6 +9,7 @@ import { ManagementService } from '#management';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { ManagementClient } from '../support/management-client';
 import { SampleRing } from '../../libs/management/src/rates/sample-ring';
+import { WATCHED_QUEUES_MAX } from '../../libs/management/src/rates/rate-sampler';
 
 interface Details {
   rate: number;
@@ -130,6 +131,15 @@ describe('history over the API', () => {
     ]);
     const published = q.message_stats.publish_details!.samples!.filter((s) => [a, b].includes(s.timestamp));
     assert.equal(published[0]!.sample - published[1]!.sample, 4);
+  });
+
+  it('keeps the history of at most WATCHED_QUEUES_MAX queues, and none of queues that are gone', () => {
+    const window = { age: 60_000, incr: 5000 };
+    for (let i = 0; i <= WATCHED_QUEUES_MAX; i++) service.sampler.queueSamples('/', `asked-${i}`, 'messages', window, clock);
+    assert.equal(service.sampler.watchedQueues, WATCHED_QUEUES_MAX);
+    // none of the asked-* queues exist: the next sample drops them
+    tick();
+    assert.equal(service.sampler.watchedQueues, 0);
   });
 
   it('refuses parameters that are not whole seconds', async () => {

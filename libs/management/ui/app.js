@@ -47,9 +47,11 @@ async function mount() {
   problem.dataset.testid = 'page-error';
   problem.hidden = true;
   main.replaceChildren(problem, view);
-  shown = { hash, name, page, args, view, problem };
+  shown = { hash, name, page, args, view, problem, ready: false };
   showChrome(name);
   if (page.setup) await page.setup(view, ...args);
+  // a setup that failed (the broker unreachable, a refusal) is run again on the next tick
+  shown.ready = true;
 }
 
 function showChrome(name) {
@@ -69,7 +71,7 @@ function showChrome(name) {
 async function tick() {
   if (!loggedIn()) return;
   try {
-    if (shown === null || shown.hash !== location.hash) await mount();
+    if (shown === null || shown.hash !== location.hash || !shown.ready) await mount();
     const current = shown;
     await current.page.refresh(current.view, ...current.args);
     current.problem.hidden = true;
