@@ -5,6 +5,7 @@
  * Headless Chromium, run by `npm run test:browser`.
  */
 import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { chromiumMissing, openHeadlessPage } from '../support/headless-chromium';
@@ -43,13 +44,31 @@ test('a refused publish and purge show the reason, and the user stays logged in'
 
   await page.getByTestId('publish-payload').fill('not allowed');
   await page.getByTestId('publish-submit').click();
-  const toast = page.locator('#toast');
-  await toast.filter({ hasText: "Failed: 403 ACCESS_REFUSED - write access to exchange 'amq.default' in vhost '/' refused for user 'viewer'" }).waitFor();
-  assert.doesNotMatch(await toast.innerText(), /Message published/);
+  const errors = page.getByTestId('error');
+  await errors.filter({ hasText: "Failed: 403 ACCESS_REFUSED - write access to exchange 'amq.default' in vhost '/' refused for user 'viewer'" }).waitFor();
+  assert.doesNotMatch(await page.locator('#toast').innerText(), /Message published/);
 
-  page.once('dialog', (dialog) => void dialog.accept());
   await page.getByTestId('purge').click();
-  await toast.filter({ hasText: 'Failed: Access refused.' }).waitFor();
+  await page.getByTestId('confirm-ok').click();
+  await errors.filter({ hasText: 'Failed: Access refused.' }).waitFor();
   assert.equal(await page.getByTestId('detail-ready').innerText(), '1', 'nothing was purged');
   assert.equal(await page.getByTestId('login-submit').count(), 0, 'still logged in');
+});
+
+/** An address of this machine that is not loopback, to log in from as a remote user would. */
+const remoteAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
+
+test('guest logging in from another host is told it may only log in via localhost', { skip: skip || (remoteAddress === undefined ? 'no non-loopback address on this machine' : false) }, async () => {
+  const open = await startTestApp({ BIND_HOST: '0.0.0.0' });
+  try {
+    await page.goto(`http://${remoteAddress}:${new URL(open.managementUrl).port}/#/overview`);
+    await page.getByTestId('login-user').fill('guest');
+    await page.getByTestId('login-password').fill('guest');
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('login-error').filter({ hasText: 'User can only log in via localhost' }).waitFor();
+  } finally {
+    await open.close();
+  }
 });

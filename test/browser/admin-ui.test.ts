@@ -78,6 +78,7 @@ test('a queue created over AMQP appears with its depth; publish, get and purge f
   assert.deepEqual(await page.getByTestId('got-payload').allInnerTexts(), ['amqp 0', 'amqp 1', 'amqp 2', 'from the page']);
 
   await page.getByTestId('purge').click();
+  await page.getByTestId('confirm-ok').click();
   await page.getByTestId('detail-ready').filter({ hasText: /^0$/ }).waitFor();
   const api = await fetch(`${app.managementUrl}/api/queues/%2F/ui-q`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
   assert.equal(((await api.json()) as { messages: number }).messages, 0);
@@ -89,8 +90,9 @@ test('close a connection from the page: the client hears 320 with the reason', {
   conn.on('error', () => undefined);
   await page.goto(`${app.managementUrl}/#/connections`);
   const row = page.getByTestId('connection-ui-conn');
-  page.once('dialog', (dialog) => void dialog.accept('closed from the admin page'));
   await row.getByTestId('close-connection').click();
+  await page.getByTestId('confirm-input').fill('closed from the admin page');
+  await page.getByTestId('confirm-ok').click();
   const error = await closed;
   assert.match(String(error?.message), /320.*CONNECTION_FORCED - closed from the admin page/);
   await row.waitFor({ state: 'detached' });
@@ -104,6 +106,7 @@ test('job lanes: depths, peek and delete a job', { skip }, async () => {
   await page.getByTestId('lane-ui-lane').getByRole('link').click();
   await page.getByTestId('jobs-table').getByText('ui job').waitFor();
   await page.getByTestId('delete-job').click();
+  await page.getByTestId('confirm-ok').click();
   await page.getByTestId('jobs-table').getByText('No jobs queued.').waitFor();
 });
 

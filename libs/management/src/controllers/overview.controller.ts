@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, NotFoundException, Optional, Param, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Optional, Param, Query, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { statfs } from 'node:fs/promises';
 import { hostname, totalmem } from 'node:os';
@@ -7,7 +7,8 @@ import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser, Requires } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ManagementService } from '../management.service';
-import { globalCounters } from '../rates/rate-sampler';
+import { HistoryQuery, historyWindows, withSamples } from '../rates/history-query';
+import { DepthSeries, GLOBAL_COUNTERS, globalCounters } from '../rates/rate-sampler';
 import type { AlarmsCheckDto, CurrentUserDto, ExchangeTypeDto, LivenessDto, NodeDto, OverviewDto, ReadinessDto } from '../dto';
 import { depthView, globalMessageStatsView, NODE_NAME } from '../views/rabbit-views';
 
@@ -36,9 +37,32 @@ export class OverviewController {
     return this.cluster?.localNode ?? NODE_NAME;
   }
 
-  /** Totals over what the user may see (monitoring users: everything), as RabbitMQ's overview. */
+  /**
+   * Totals over what the user may see (monitoring users: everything), as RabbitMQ's overview; with
+   * `msg_rates_age`/`msg_rates_incr` the message counters' samples, with `lengths_age`/
+   * `lengths_incr` the queued messages' (of the user's vhosts), as RabbitMQ adds them.
+   */
   @Get('overview')
-  overview(@CurrentUser() user: UserDefinition): OverviewDto {
+  overview(@CurrentUser() user: UserDefinition, @Query() query: HistoryQuery = {}): OverviewDto {
+    const answer = this.totals(user);
+    const { lengths, msgRates } = historyWindows(query);
+    const now = Date.now();
+    if (msgRates !== null) {
+      // the counters are the broker's (as message_stats above): one history for everyone
+      for (const name of GLOBAL_COUNTERS) answer.message_stats[`${name}_details`] = withSamples(answer.message_stats[`${name}_details`], this.m.sampler.globalSamples(name, msgRates, now));
+    }
+    if (lengths !== null) {
+      const vhosts = this.authz.seesEverySession(user) ? null : this.m.broker.vhostNames().filter((v) => this.authz.listsResourcesOf(user, v));
+      const totals = answer.queue_totals;
+      const samplesOf = (name: DepthSeries) => (vhosts === null ? this.m.sampler.globalSamples(name, lengths, now) : this.m.sampler.vhostsDepthSamples(vhosts, name, lengths, now));
+      totals.messages_details = withSamples(totals.messages_details, samplesOf('messages'));
+      totals.messages_ready_details = withSamples(totals.messages_ready_details, samplesOf('messages_ready'));
+      totals.messages_unacknowledged_details = withSamples(totals.messages_unacknowledged_details, samplesOf('messages_unacknowledged'));
+    }
+    return answer;
+  }
+
+  private totals(user: UserDefinition): OverviewDto {
     const whole = this.m.broker.snapshot();
     const everything = this.authz.seesEverySession(user);
     const snapshot = everything ? whole : { ...whole, vhosts: whole.vhosts.filter((v) => this.authz.listsResourcesOf(user, v.name)) };

@@ -9,6 +9,8 @@ import { ToBoolean, ToNumber } from '../http/coerce';
 import { ListQuery, paged } from '../http/pagination';
 import { publishProperties } from '../http/publish-properties';
 import { RabbitBody } from '../http/rabbit-body.pipe';
+import { HistoryQuery, historyWindows, SampleWindow, withSamples } from '../rates/history-query';
+import type { QueueSeries } from '../rates/rate-sampler';
 import { ManagementService } from '../management.service';
 import type { BindingDto, ExchangeDto, GotMessageDto, Paged, PublishResultDto, QueueDetailDto, QueueDto } from '../dto';
 import { bindingView, exchangeView, messagePropertiesView, propertiesKey } from '../views/rabbit-views';
@@ -149,12 +151,28 @@ export class TopologyController {
     return paged(this.m.queueViews([vhost]), query);
   }
 
+  /** One queue; with RabbitMQ's history parameters its depths' and counters' samples too (its history is kept from then on). */
   @Get('queues/:vhost/:name')
-  queue(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string): QueueDetailDto {
+  queue(@CurrentUser() user: UserDefinition, @Param('vhost') vhost: string, @Param('name') name: string, @Query() query: HistoryQuery = {}): QueueDetailDto {
     this.authz.requireVhost(user, vhost);
+    const { lengths, msgRates } = historyWindows(query);
     const queue = this.m.vhost(vhost).findQueue(name);
     if (queue === undefined) throw new NotFoundException('Not Found');
-    return { ...this.m.queueView(queue.snapshot()), consumer_details: this.m.consumerViews(vhost).filter((c) => c.queue.name === name) };
+    const answer: QueueDetailDto = { ...this.m.queueView(queue.snapshot()), consumer_details: this.m.consumerViews(vhost).filter((c) => c.queue.name === name) };
+    const now = Date.now();
+    const samples = (series: QueueSeries, window: SampleWindow) => this.m.sampler.queueSamples(vhost, name, series, window, now);
+    if (lengths !== null) {
+      answer.messages_details = withSamples(answer.messages_details, samples('messages', lengths));
+      answer.messages_ready_details = withSamples(answer.messages_ready_details, samples('messages_ready', lengths));
+      answer.messages_unacknowledged_details = withSamples(answer.messages_unacknowledged_details, samples('messages_unacknowledged', lengths));
+    }
+    if (msgRates !== null) {
+      const stats = answer.message_stats;
+      stats.publish_details = withSamples(stats.publish_details, samples('publish', msgRates));
+      stats.deliver_get_details = withSamples(stats.deliver_get_details, samples('deliver_get', msgRates));
+      stats.ack_details = withSamples(stats.ack_details, samples('ack', msgRates));
+    }
+    return answer;
   }
 
   @Put('queues/:vhost/:name')

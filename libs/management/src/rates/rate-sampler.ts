@@ -1,11 +1,39 @@
 import type { Broker, CoreCounters } from '#core';
+import type { SampleWindow } from './history-query';
+import { Sample as HistorySample, SampleRing } from './sample-ring';
 
 /** Sampling interval of the rates, as RabbitMQ's management plugin (5 s). */
 export const SAMPLE_INTERVAL_MS = 5000;
 
+/**
+ * Samples kept per series: 5 s samples for an hour (RabbitMQ keeps 5 s samples for the last
+ * minutes by default; the admin page's longest range is an hour). A ring of every global counter
+ * and depth is ~100 KB.
+ */
+export const HISTORY_SAMPLES = 720;
+/**
+ * A queue's history is kept once its samples are asked for (its page is opened), for an hour after
+ * the last time they were, and for at most this many queues (the least recently asked go first):
+ * 10,000 queues with an hour each would hold ~400 MB; this bounds it at ~8 MB.
+ */
+export const WATCHED_QUEUES_MAX = 200;
+const WATCH_FOR_MS = 3_600_000;
+/** Jitter of the sampling timer that still counts as one interval when samples are thinned. */
+const JITTER_MS = SAMPLE_INTERVAL_MS / 2;
+
+const DEPTH_SERIES = ['messages', 'messages_ready', 'messages_unacknowledged'] as const;
+export type DepthSeries = (typeof DEPTH_SERIES)[number];
+const QUEUE_COUNTERS = ['publish', 'deliver_get', 'ack'] as const;
+export type QueueSeries = DepthSeries | (typeof QUEUE_COUNTERS)[number];
+
 interface Sample {
   at: number;
   values: Record<string, number>;
+}
+
+interface WatchedQueue {
+  ring: SampleRing;
+  askedAt: number;
 }
 
 /** Per-second rates of a set of counters, from the last two samples. */
@@ -62,6 +90,10 @@ export function globalCounters(core: CoreCounters, doors: Record<string, Record<
 export class RateSampler {
   private readonly global = new SampledRates();
   private readonly depths = new Map<string, SampledRates>();
+  private readonly globalHistory = new SampleRing(HISTORY_SAMPLES, [...GLOBAL_COUNTERS, ...DEPTH_SERIES]);
+  /** Per vhost, its depths (so a user who sees some vhosts gets the history of theirs). */
+  private readonly vhostHistory = new Map<string, SampleRing>();
+  private readonly watched = new Map<string, WatchedQueue>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly broker: Broker) {}
@@ -80,21 +112,86 @@ export class RateSampler {
   /** Takes a sample now (the timer does it every 5 s; tests may too). */
   sample(now: number = Date.now()): void {
     const snapshot = this.broker.snapshot();
-    this.global.add(now, {
+    const globalValues = {
       ...globalCounters(snapshot.counters, this.broker.sessions.counters()),
       ...depthValues(
         snapshot.vhosts.reduce((n, v) => n + v.messagesReady, 0),
         snapshot.vhosts.reduce((n, v) => n + v.messagesUnacknowledged, 0),
       ),
-    });
+    };
+    this.global.add(now, globalValues);
+    this.globalHistory.push(now, globalValues);
     const seen = new Set<string>();
     for (const vhost of snapshot.vhosts) {
-      this.depthRates(`vhost\u0000${vhost.name}`, seen).add(now, depthValues(vhost.messagesReady, vhost.messagesUnacknowledged));
+      const depths = depthValues(vhost.messagesReady, vhost.messagesUnacknowledged);
+      this.depthRates(`vhost\u0000${vhost.name}`, seen).add(now, depths);
+      this.vhostRing(vhost.name).push(now, depths);
       for (const queue of this.broker.getVhost(vhost.name).queueSnapshots()) {
-        this.depthRates(`queue\u0000${vhost.name}\u0000${queue.name}`, seen).add(now, depthValues(queue.messagesReady, queue.messagesUnacknowledged));
+        const key = queueKey(vhost.name, queue.name);
+        const values = depthValues(queue.messagesReady, queue.messagesUnacknowledged);
+        this.depthRates(key, seen).add(now, values);
+        this.watched.get(key)?.ring.push(now, { ...values, publish: queue.stats.published, deliver_get: queue.stats.delivered, ack: queue.stats.acked });
       }
     }
     for (const key of this.depths.keys()) if (!seen.has(key)) this.depths.delete(key);
+    for (const name of this.vhostHistory.keys()) if (!seen.has(`vhost\u0000${name}`)) this.vhostHistory.delete(name);
+    for (const [key, watch] of this.watched) if (!seen.has(key) || now - watch.askedAt > WATCH_FOR_MS) this.watched.delete(key);
+  }
+
+  // ---- history ---------------------------------------------------------------------------------
+
+  /** Samples of a global counter or depth over the window, newest first. */
+  globalSamples(name: string, window: SampleWindow, now: number = Date.now()): HistorySample[] {
+    return this.globalHistory.samples(name, now - window.age, window.incr, JITTER_MS);
+  }
+
+  /** Samples of the summed depths of these vhosts (a vhost without a sample at a time counts 0 there). */
+  vhostsDepthSamples(vhosts: readonly string[], name: DepthSeries, window: SampleWindow, now: number = Date.now()): HistorySample[] {
+    const sums = new Map<number, number>();
+    // each tick samples every vhost with the same timestamp, so the series line up
+    for (const vhost of vhosts) {
+      for (const s of this.vhostHistory.get(vhost)?.samples(name, now - window.age, window.incr, JITTER_MS) ?? []) sums.set(s.timestamp, (sums.get(s.timestamp) ?? 0) + s.sample);
+    }
+    return [...sums].map(([timestamp, sample]) => ({ sample, timestamp })).sort((a, b) => b.timestamp - a.timestamp);
+  }
+
+  /**
+   * Samples of a queue's depth or counter, newest first. Asking keeps (or starts) its history: a
+   * queue's samples begin with the first tick after its samples were first asked for.
+   */
+  queueSamples(vhost: string, queue: string, name: QueueSeries, window: SampleWindow, now: number = Date.now()): HistorySample[] {
+    return this.watchQueue(vhost, queue, now).samples(name, now - window.age, window.incr, JITTER_MS);
+  }
+
+  /** How many queues have their history kept (at most WATCHED_QUEUES_MAX). */
+  get watchedQueues(): number {
+    return this.watched.size;
+  }
+
+  private watchQueue(vhost: string, queue: string, now: number): SampleRing {
+    const key = queueKey(vhost, queue);
+    let watch = this.watched.get(key);
+    if (watch === undefined) {
+      if (this.watched.size >= WATCHED_QUEUES_MAX) {
+        let oldest: string | null = null;
+        let oldestAt = Infinity;
+        for (const [k, w] of this.watched) if (w.askedAt < oldestAt) [oldest, oldestAt] = [k, w.askedAt];
+        if (oldest !== null) this.watched.delete(oldest);
+      }
+      watch = { ring: new SampleRing(HISTORY_SAMPLES, [...DEPTH_SERIES, ...QUEUE_COUNTERS]), askedAt: now };
+      this.watched.set(key, watch);
+    }
+    watch.askedAt = now;
+    return watch.ring;
+  }
+
+  private vhostRing(name: string): SampleRing {
+    let ring = this.vhostHistory.get(name);
+    if (ring === undefined) {
+      ring = new SampleRing(HISTORY_SAMPLES, DEPTH_SERIES);
+      this.vhostHistory.set(name, ring);
+    }
+    return ring;
   }
 
   globalRate(name: string): number {
@@ -102,7 +199,7 @@ export class RateSampler {
   }
 
   queueDepthRates(vhost: string, queue: string): DepthRates {
-    return depthRatesOf(this.depths.get(`queue\u0000${vhost}\u0000${queue}`));
+    return depthRatesOf(this.depths.get(queueKey(vhost, queue)));
   }
 
   vhostDepthRates(vhost: string): DepthRates {
@@ -123,6 +220,8 @@ export class RateSampler {
     return rates;
   }
 }
+
+const queueKey = (vhost: string, queue: string): string => `queue\u0000${vhost}\u0000${queue}`;
 
 const depthValues = (ready: number, unacked: number): Record<string, number> => ({ messages: ready + unacked, messages_ready: ready, messages_unacknowledged: unacked });
 
