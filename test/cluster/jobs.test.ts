@@ -119,6 +119,13 @@ describe('jobs across cluster nodes', { skip: postgresMissing }, () => {
     assert.equal((await take(a, 'delay')).json.code, 2, 'released for later');
     const again = await a.send('/receive_block', { lane: 'delay', wait_ms: 5000 });
     assert.equal(again.json.message, 'later');
+    // listed (on any node) ready first, then delayed ones by due time, and counted as queued
+    await a.schedule('in 900ms', { lane: 'delay', delay_ms: 900 });
+    await b.schedule('run_at', { lane: 'delay', run_at: new Date(Date.now() + 500).toISOString() });
+    await c.schedule('now', { lane: 'delay' });
+    const listed = await b.send('/jobs', undefined, { method: 'GET' });
+    assert.deepEqual((listed.json.delay as Record<string, unknown>[]).map((job) => job.message), ['now', 'run_at', 'in 900ms']);
+    await eventually(async () => (await status(c)).queued_jobs.delay === 3, 2000, 'three queued, delayed ones too');
   });
 
   it('the same idempotency key scheduled on every node at once makes one job', async () => {

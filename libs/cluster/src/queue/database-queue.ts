@@ -129,7 +129,7 @@ export class DatabaseQueue implements Queue {
     return entry;
   }
 
-  enqueueUnique(message: Message, key: EntryKey): Promise<UniqueOutcome> {
+  enqueueUnique(message: Message, key: EntryKey, keepKeyMs: number): Promise<UniqueOutcome> {
     const insert = this.rowOf(message);
     if (insert === null) return Promise.resolve(null);
     this.added(insert);
@@ -137,6 +137,7 @@ export class DatabaseQueue implements Queue {
       this.shared.insertUnique({
         ...insert,
         uniqueKey: keyText(key),
+        keepKeyMs,
         settled: (outcome) => {
           if (outcome === null) reject(new BrokerError('store-unavailable', `the message for queue '${this.name}' in vhost '${this.vhost}' was not stored: the database is unavailable`));
           else if (outcome === 'gone') resolve(null);
@@ -332,6 +333,12 @@ export class DatabaseQueue implements Queue {
     entry.deliveries = deliveries;
     entry.redelivered = deliveries > 1;
     if (row.holder !== null) entry.state = EntryState.Unacked;
+    // a unique key's first message whose row left (what the reservation kept)
+    if (deliveries < 0) {
+      entry.state = EntryState.Retired;
+      entry.deliveries = 0;
+      entry.redelivered = false;
+    }
     return entry;
   }
 

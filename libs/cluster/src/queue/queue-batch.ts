@@ -18,9 +18,15 @@ export interface RowInsert {
   annotations: string | null;
 }
 
-/** A row added only when no row of its queue holds its unique key: told after the commit whether it went in. */
+/**
+ * A row added only when no row of its queue reserved its unique key within the key's window (a
+ * reservation outlives the row: a key finished a moment ago is still taken): told after the
+ * commit whether it went in.
+ */
 export interface UniqueInsert extends RowInsert {
   uniqueKey: string;
+  /** How long the key stays reserved, from now. */
+  keepKeyMs: number;
   /** The row added (its seq), or the row that held the key; 'gone' when its queue was deleted, null when the batch was lost. */
   settled(outcome: { added: true; seq: number } | { added: false; row: MessageRow } | 'gone' | null): void;
 }
@@ -152,18 +158,12 @@ export class QueueBatchPart implements BatchPart {
     }
     // a queue deleted meanwhile takes its messages with it
     const kept = w.inserts.filter((row) => row.queue.dbId !== null);
-    if (kept.length > 0) await tx.query(`INSERT INTO queue_messages ${INSERT_COLUMNS} SELECT * FROM ${UNNEST_ROWS}`, valuesOf(kept));
-    // in key order: two batches inserting the same keys wait for each other in one order, never in a cycle
+    if (kept.length > 0) await insertRows(tx, kept, null);
+    // in key order: two batches reserving the same keys wait for each other in one order, never in a cycle
     const uniques = w.uniques.filter((row) => row.queue.dbId !== null).sort((x, y) => x.queue.dbId! - y.queue.dbId! || (x.uniqueKey < y.uniqueKey ? -1 : x.uniqueKey > y.uniqueKey ? 1 : 0));
     for (const row of w.uniques) if (row.queue.dbId === null) w.after.push(() => row.settled('gone'));
     if (uniques.length === 0) return;
-    const { rows: added } = await tx.query<{ queue_id: string; seq: string; unique_key: string }>(
-      `INSERT INTO queue_messages ${INSERT_COLUMNS} SELECT * FROM ${UNNEST_ROWS}
-       ON CONFLICT (queue_id, unique_key) WHERE unique_key IS NOT NULL DO NOTHING RETURNING queue_id, seq, unique_key`,
-      valuesOf(uniques),
-    );
-    const addedAt = new Map(added.map((row) => [`${row.queue_id}\u0000${row.unique_key}`, Number(row.seq)]));
-    // every request but the one whose row went in is a duplicate: of a row of this batch, or of one before
+    // the first request of each key reserves it (unless a live reservation holds it); the others of this batch are its duplicates
     const requests = new Map<string, UniqueInsert[]>();
     for (const row of uniques) {
       const key = `${row.queue.dbId}\u0000${row.uniqueKey}`;
@@ -171,21 +171,48 @@ export class QueueBatchPart implements BatchPart {
       if (list === undefined) requests.set(key, [row]);
       else list.push(row);
     }
-    const duplicated = [...requests.entries()].filter(([key, list]) => list.length > 1 || !addedAt.has(key)).map(([, list]) => list[0]!);
+    const firsts = [...requests.values()].map((list) => list[0]!);
+    const now = Date.now();
+    const { rows: reserved } = await tx.query<{ queue_id: string; unique_key: string; seq: string }>(
+      `INSERT INTO queue_unique_keys (queue_id, unique_key, seq, expires_at, exchange, routing_key, properties, annotations)
+       SELECT queue_id, unique_key, nextval('queue_message_seq'), expires_at, exchange, routing_key, properties, annotations
+       FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[], $6::bytea[], $7::text[]) AS k(queue_id, unique_key, expires_at, exchange, routing_key, properties, annotations)
+       ON CONFLICT (queue_id, unique_key) DO UPDATE SET seq = excluded.seq, expires_at = excluded.expires_at, exchange = excluded.exchange,
+         routing_key = excluded.routing_key, properties = excluded.properties, annotations = excluded.annotations
+       WHERE queue_unique_keys.expires_at < $8
+       RETURNING queue_id, unique_key, seq`,
+      [
+        firsts.map((r) => r.queue.dbId),
+        firsts.map((r) => r.uniqueKey),
+        firsts.map((r) => now + r.keepKeyMs),
+        firsts.map((r) => r.exchange),
+        firsts.map((r) => r.routingKey),
+        firsts.map((r) => r.properties),
+        firsts.map((r) => r.annotations),
+        now,
+      ],
+    );
+    const seqOf = new Map(reserved.map((row) => [`${row.queue_id}\u0000${row.unique_key}`, Number(row.seq)]));
+    const won = firsts.filter((row) => seqOf.has(`${row.queue.dbId}\u0000${row.uniqueKey}`));
+    if (won.length > 0) await insertRows(tx, won, won.map((row) => seqOf.get(`${row.queue.dbId}\u0000${row.uniqueKey}`)!));
+    // the holders of the keys taken: the live row if it is still there, else what the reservation kept of the first message (no body)
+    const lost = [...requests.entries()].filter(([key, list]) => list.length > 1 || !seqOf.has(key)).map(([, list]) => list[0]!);
     const holders = new Map<string, MessageRow>();
-    if (duplicated.length > 0) {
+    if (lost.length > 0) {
       const { rows } = await tx.query<MessageRow & { unique_key: string }>(
-        `SELECT ${M_ROW_COLUMNS}, m.unique_key FROM queue_messages m JOIN unnest($1::bigint[], $2::text[]) AS u(queue_id, unique_key) ON m.queue_id = u.queue_id AND m.unique_key = u.unique_key`,
-        [duplicated.map((row) => row.queue.dbId), duplicated.map((row) => row.uniqueKey)],
+        `SELECT k.queue_id, k.seq, coalesce(m.rank, 0) AS rank, coalesce(m.not_before, 0) AS not_before, m.holder, m.lease_until,
+           coalesce(m.deliveries, -1) AS deliveries, k.exchange, k.routing_key, k.properties, coalesce(m.body, '\\x'::bytea) AS body, k.annotations, k.unique_key
+         FROM queue_unique_keys k JOIN unnest($1::bigint[], $2::text[]) AS u(queue_id, unique_key) ON k.queue_id = u.queue_id AND k.unique_key = u.unique_key
+         LEFT JOIN queue_messages m ON m.queue_id = k.queue_id AND m.seq = k.seq`,
+        [lost.map((row) => row.queue.dbId), lost.map((row) => row.uniqueKey)],
       );
       for (const row of rows) holders.set(`${row.queue_id}\u0000${row.unique_key}`, row);
     }
     for (const [key, list] of requests) {
-      const seq = addedAt.get(key);
+      const seq = seqOf.get(key);
       const holderRow = holders.get(key);
       list.forEach((row, at) => {
         if (at === 0 && seq !== undefined) w.after.push((committed) => row.settled(committed ? { added: true, seq } : null));
-        // (a holder gone between the insert and the read: its key is free again, and this one was not kept)
         else w.after.push((committed) => row.settled(!committed ? null : holderRow !== undefined ? { added: false, row: holderRow } : 'gone'));
       });
     }
@@ -221,19 +248,16 @@ async function lockInOrder(tx: PoolClient, w: QueueWrites): Promise<void> {
   );
 }
 
-const INSERT_COLUMNS = '(queue_id, rank, not_before, key_1, key_2, unique_key, group_key, group_order, exchange, routing_key, properties, body, annotations)';
-
-const UNNEST_ROWS =
-  'unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bytea[], $10::bytea[], $11::bytea[], $12::bytea[], $13::text[])';
-
-function valuesOf(rows: readonly RowInsert[]): unknown[] {
-  return [
+/** Adds message rows: seqs from the sequence, or those given (reserved with their unique keys). */
+async function insertRows(tx: PoolClient, rows: readonly RowInsert[], seqs: number[] | null): Promise<void> {
+  const columns = 'queue_id, rank, not_before, key_1, key_2, group_key, group_order, exchange, routing_key, properties, body, annotations';
+  const types = ['bigint', 'bigint', 'bigint', 'text', 'text', 'text', 'bigint', 'bytea', 'bytea', 'bytea', 'bytea', 'text'];
+  const values: unknown[] = [
     rows.map((r) => r.queue.dbId),
     rows.map((r) => r.rank),
     rows.map((r) => r.notBefore),
     rows.map((r) => r.key1),
     rows.map((r) => r.key2),
-    rows.map((r) => ('uniqueKey' in r ? (r as UniqueInsert).uniqueKey : null)),
     rows.map((r) => r.groupKey),
     rows.map((r) => r.groupOrder),
     rows.map((r) => r.exchange),
@@ -242,4 +266,10 @@ function valuesOf(rows: readonly RowInsert[]): unknown[] {
     rows.map((r) => r.body),
     rows.map((r) => r.annotations),
   ];
+  if (seqs !== null) {
+    types.unshift('bigint');
+    values.unshift(seqs);
+  }
+  const unnest = types.map((type, at) => `$${at + 1}::${type}[]`).join(', ');
+  await tx.query(`INSERT INTO queue_messages (${seqs !== null ? 'seq, ' : ''}${columns}) SELECT * FROM unnest(${unnest})`, values);
 }

@@ -9,6 +9,9 @@ import { MessageRow, ROW_COLUMNS, M_ROW_COLUMNS } from './message-rows';
 import { LeaseOp, QueueBatchPart, RowInsert, UniqueInsert } from './queue-batch';
 import type { SharedEntry } from './shared-entry';
 
+/** How often a node deletes unique keys past their window. */
+const KEY_PRUNE_INTERVAL_MS = 60_000;
+
 /** Rows a listing reads per round trip. */
 const LIST_PAGE = 1000;
 
@@ -27,6 +30,8 @@ export class SharedQueues {
   private started = false;
   private poller: NodeJS.Timeout | null = null;
   private polling = false;
+  /** When expired unique keys were deleted last (by this node's poll). */
+  private prunedAt = Date.now();
   /** The batch a wakeup NOTIFY was asked for last (one per commit), and the queues it names. */
   private notifiedBatch = -1;
   private notifiedQueues = new Set<number | null>();
@@ -281,6 +286,10 @@ export class SharedQueues {
     try {
       const now = Date.now();
       // rows a batch is settling right now are skipped (the batch may be acking them): the next poll looks again
+      if (now - this.prunedAt >= KEY_PRUNE_INTERVAL_MS) {
+        this.prunedAt = now;
+        await this.database.query('DELETE FROM queue_unique_keys WHERE expires_at < $1', [now]);
+      }
       const expired = await this.database.query(
         `UPDATE queue_messages m SET holder = NULL, lease_until = NULL FROM (
            SELECT queue_id, seq FROM queue_messages WHERE lease_until < $1 FOR UPDATE SKIP LOCKED) AS x

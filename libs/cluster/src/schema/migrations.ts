@@ -146,12 +146,11 @@ export const MIGRATIONS: readonly Migration[] = [
       -- one row per message of a shared queue; the narrow hot table every node claims from.
       -- seq: arrival order across nodes; rank: lower first (0 for FIFO queues); not_before and
       -- lease_until: epoch ms; holder: the incarnation of the node that took it (NULL: ready);
-      -- lease_until: a lease any node may settle (NULL while a node holds it without one);
+      -- lease_until: the deadline of a lease extended by a touch (NULL: the taking node keeps it);
       -- deliveries: times taken (the lease id is queue_id.seq.deliveries, so an old lease never
       -- settles a later taking); key_1, key_2: the queue's business keys (indexBy, in order);
       -- (keys are text with NUL and backslash escaped: any string a door keys by is a key; exchange
       -- and routing key are bytea, as AMQP short strings may hold any byte)
-      -- unique_key: a key no other row of the queue may hold (enqueueUnique: idempotency keys);
       -- group_key, group_order: rows of one group are taken one at a time, in group_order (groupBy:
       -- a delivery's ordering key and acceptance number)
       CREATE SEQUENCE queue_message_seq;
@@ -165,7 +164,6 @@ export const MIGRATIONS: readonly Migration[] = [
         deliveries int NOT NULL DEFAULT 0,
         key_1 text,
         key_2 text,
-        unique_key text,
         group_key text,
         group_order bigint,
         exchange bytea NOT NULL,
@@ -179,10 +177,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX queue_messages_ready ON queue_messages (queue_id, rank, seq) WHERE holder IS NULL;
       CREATE INDEX queue_messages_key_1 ON queue_messages (queue_id, key_1) WHERE key_1 IS NOT NULL;
       CREATE INDEX queue_messages_key_2 ON queue_messages (queue_id, key_2) WHERE key_2 IS NOT NULL;
-      CREATE UNIQUE INDEX queue_messages_unique_key ON queue_messages (queue_id, unique_key) WHERE unique_key IS NOT NULL;
       CREATE INDEX queue_messages_group ON queue_messages (queue_id, group_key, group_order) WHERE group_key IS NOT NULL;
       -- leases past their deadline go back (any node sweeps)
       CREATE INDEX queue_messages_lease_until ON queue_messages (lease_until) WHERE lease_until IS NOT NULL;
+      -- keys no other message of the queue may take until they expire (enqueueUnique: idempotency
+      -- keys, delivery UUIDs), reserved with the seq of the row they let in; a reservation outlives
+      -- its row, keeping what a duplicate is answered with (the first message, without its body)
+      CREATE TABLE queue_unique_keys (
+        queue_id bigint NOT NULL REFERENCES queues (id) ON DELETE CASCADE,
+        unique_key text NOT NULL,
+        seq bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        exchange bytea NOT NULL,
+        routing_key bytea NOT NULL,
+        properties bytea NOT NULL,
+        annotations text,
+        PRIMARY KEY (queue_id, unique_key)
+      );
+      CREATE INDEX queue_unique_keys_by_expiry ON queue_unique_keys (expires_at);
     `,
   },
 ];

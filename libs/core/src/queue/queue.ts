@@ -72,11 +72,13 @@ export interface Queue {
    */
   claim?(autoAck: boolean): Promise<QueueEntry | undefined>;
   /**
-   * A shared queue: adds the message unless one of its entries holds `key` already (atomically
-   * across nodes: two nodes adding the same key at once add one entry). Resolves once committed.
-   * Absent on the in-memory types (a door checks its keys with `find` there).
+   * A shared queue: adds the message unless `key` was taken by another of its messages within
+   * `keepKeyMs` (atomically across nodes: two nodes adding the same key at once add one entry; a
+   * key stays taken for its window after its entry left). Resolves once committed. A duplicate
+   * whose entry left is found as a retired entry (its message without the body). Absent on the
+   * in-memory types (a door checks its keys with `find` there).
    */
-  enqueueUnique?(message: Message, key: EntryKey): Promise<UniqueOutcome>;
+  enqueueUnique?(message: Message, key: EntryKey, keepKeyMs: number): Promise<UniqueOutcome>;
   /**
    * A shared queue: entries with the same key under `groupAnnotation` are taken one at a time
    * across every node, in the order of their `orderAnnotation` (a number): one of a group is taken

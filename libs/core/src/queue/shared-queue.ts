@@ -13,9 +13,8 @@ export type UniqueOutcome = { added: true; entry: QueueEntry } | { added: false;
 
 /**
  * Leases on taken entries that any node can settle by their id (a job received on one node and
- * acknowledged through another). The lease lives on the entry's row: its id is given when the
- * entry is taken, its deadline when it is granted; a lease past its deadline returns the entry to
- * its queue (redelivered), whichever node notices first. Answers once the change is committed.
+ * acknowledged through another). The lease names the entry's row and its taking; a lease past its
+ * deadline returns the entry to its queue (redelivered). Answers once the change is committed.
  */
 export interface LeaseBook {
   /**

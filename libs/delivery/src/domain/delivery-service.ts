@@ -202,9 +202,15 @@ export class DeliveryService {
   private async acceptOnce(delivery: Delivery): Promise<Accepted> {
     const message = deliveryMessage(delivery, this.pendingName);
     this.decoded.set(message, delivery);
-    const outcome = await this.pending.enqueueUnique!(message, delivery.id);
-    // not kept: refused, or its UUID was taken by a delivery finished meanwhile (its record tells)
-    const existing = outcome === null ? await this.lookup(delivery.id) : outcome.added ? undefined : this.recordOfFound(outcome.found, 'pending');
+    const outcome = await this.pending.enqueueUnique!(message, delivery.id, this.options.idempotencyWindowMs);
+    // not kept: its UUID is taken (by a delivery still pending or in flight, or one that left the
+    // queue: its record tells how it ended), or refused
+    const existing =
+      outcome === null || (!outcome.added && outcome.found.entry.state === EntryState.Retired)
+        ? await this.lookup(delivery.id)
+        : outcome.added
+          ? undefined
+          : this.recordOfFound(outcome.found, 'pending');
     if (outcome === null && existing === undefined) {
       throw new DeliveryRequestError(503, `not accepting deliveries: queue '${this.pendingName}' is full and refuses new messages (x-overflow ${this.pending.features.overflow})`);
     }

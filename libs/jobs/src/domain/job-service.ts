@@ -124,7 +124,7 @@ export class JobService {
    * once make one job (the other answers with it as a duplicate).
    */
   private async scheduleUnique(queue: Queue, message: Message, request: ScheduleRequest, jobNum: number, hash: string): Promise<ScheduledJob> {
-    const outcome = await queue.enqueueUnique!(message, request.idempotencyKey!);
+    const outcome = await queue.enqueueUnique!(message, request.idempotencyKey!, IDEMPOTENCY_WINDOW_MS);
     if (outcome === null) {
       // not kept: refused, or the key was taken by a job finished meanwhile (its record tells)
       const seen = await this.scheduledWith(request.idempotencyKey!);

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { PrivatePostgres, postgresMissing, startPostgres } from './postgres-server';
+
+const run = promisify(execFile);
+
+/** A test that needs the AMQP door (off in cluster mode): by its name, or one that declares its queue over AMQP without saying so. */
+const NEEDS_AMQP = /AMQP|amq\.|^a full lane declared with x-overflow reject-publish/;
+
+/**
+ * A test whose timing assumes one node: two schedules within 100 ms, the first on a new lane,
+ * which on a cluster waits until every node applied the lane's declaration (test/cluster/jobs.test.ts
+ * checks delayed jobs listed by due time on a cluster instead).
+ */
+const ONE_NODE_TIMING = /^delayed jobs \(delay_ms, run_at\) wait; they are listed and counted as queued$/;
+
+/**
+ * Runs door test files (paths under dist/test, without .test.js) again with every app a cluster
+ * node (STORE=postgres) on a private PostgreSQL: app-harness.ts makes each app a node on a
+ * database of its own when TEST_POSTGRES_URL is set. The same scenarios, the same assertions; the
+ * only tests allowed to fail are those that use the AMQP door, which stays off with STORE=postgres
+ * (they say AMQP or amq. in their names, but one; test/cluster/jobs.test.ts runs that one's full
+ * lane declared through the management API instead), and one whose timing assumes one node
+ * (ONE_NODE_TIMING, covered in test/cluster/jobs.test.ts).
+ */
+export function describeDoorScenariosOnClusterNodes(title: string, scenarios: readonly string[]): void {
+  describe(title, { skip: postgresMissing }, () => {
+    let server: PrivatePostgres;
+
+    before(async () => {
+      server = await startPostgres();
+    });
+
+    after(async () => {
+      await server?.stop();
+    });
+
+    for (const scenario of scenarios) {
+      it(`test/${scenario}`, async () => {
+        const file = join(__dirname, '..', `${scenario}.test.js`);
+        let output: string;
+        try {
+          ({ stdout: output } = await run(process.execPath, ['--test', '--test-reporter=tap', file], {
+            // a run of its own, not a subtest of this one (the runner marks its children with NODE_TEST_CONTEXT)
+            env: { ...withoutTestContext(process.env), TEST_POSTGRES_URL: server.url },
+            maxBuffer: 64 * 1024 * 1024,
+            timeout: 150_000,
+          }));
+        } catch (error) {
+          output = (error as { stdout?: string }).stdout ?? '';
+        }
+        const failed = [...output.matchAll(/^not ok \d+ - (.*)$/gm)].map((match) => match[1]!);
+        const passed = [...output.matchAll(/^ok \d+ - (.*)$/gm)].map((match) => match[1]!);
+        assert.ok(passed.length > 0, `no test passed:\n${output.slice(-4000)}`);
+        assert.deepEqual(
+          failed.filter((name) => !NEEDS_AMQP.test(name) && !ONE_NODE_TIMING.test(name)),
+          [],
+          output
+            .split('\n')
+            .filter((line) => /^not ok|error:|Error|expected|actual/.test(line))
+            .slice(0, 60)
+            .join('\n'),
+        );
+      });
+    }
+  });
+}
+
+function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  delete copy.NODE_TEST_CONTEXT;
+  return copy;
+}
