@@ -46,6 +46,13 @@ export const DEFAULT_VHOST = '/';
 
 /** A counter that survives restarts (e.g. dispenserd's job_num). */
 export class PersistentCounter {
+  /** The last number of the range reserved for this node (allocate with a shared store). */
+  private rangeEnd = 0;
+  private reserving: Promise<void> | null = null;
+  /** Callers of allocateInOrder waiting for the next reservation. */
+  private orderedWaiters: { resolve(value: number): void; reject(error: unknown): void }[] = [];
+  private reservingInOrder = false;
+
   constructor(
     private readonly name: string,
     private value: number,
@@ -114,12 +121,6 @@ export class PersistentCounter {
     }
     this.reservingInOrder = false;
   }
-
-  /** The last number of the range reserved for this node (allocate with a shared store). */
-  private rangeEnd = 0;
-  private reserving: Promise<void> | null = null;
-  private orderedWaiters: { resolve(value: number): void; reject(error: unknown): void }[] = [];
-  private reservingInOrder = false;
 }
 
 /** Numbers a node reserves at once from a counter shared with other nodes. */

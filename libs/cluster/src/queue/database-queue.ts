@@ -68,6 +68,12 @@ export class DatabaseQueue implements Queue {
   /** Entries of one group are taken one at a time, in order (see groupBy); null: no groups. */
   grouping: { group: string; order: string } | null = null;
   counts: RowCounts = { ready: 0, delayed: 0, unacked: 0, readyBytes: 0 };
+  /**
+   * What this node's enqueues added to the counts, by store batch, until a look at the table
+   * surely saw them: pending ones (committedAt 0) and those committed after a count started are
+   * added to what the table said, so a count read while they committed does not take them back.
+   */
+  private readonly batchDeltas = new Map<number, { ready: number; delayed: number; bytes: number; committedAt: number }>();
   private dueTimer: NodeJS.Timeout | null = null;
   private dueAt = 0;
   private policyName: string | null = null;
@@ -207,13 +213,36 @@ export class DatabaseQueue implements Queue {
 
   private added(insert: RowInsert): void {
     this.stats.published++;
+    const no = this.shared.openBatchNo;
+    let delta = this.batchDeltas.get(no);
+    if (delta === undefined) {
+      delta = { ready: 0, delayed: 0, bytes: 0, committedAt: 0 };
+      this.batchDeltas.set(no, delta);
+    }
     if (insert.notBefore > Date.now()) {
       this.counts.delayed++;
+      delta.delayed++;
       this.wakeAt(insert.notBefore);
     } else {
       this.counts.ready++;
       this.counts.readyBytes += insert.body.length;
+      delta.ready++;
+      delta.bytes += insert.body.length;
     }
+  }
+
+  /** A store batch with rows of this queue committed (or was lost: its rows were never added). */
+  batchSettled(no: number, committed: boolean): void {
+    const delta = this.batchDeltas.get(no);
+    if (delta === undefined) return;
+    if (committed) {
+      delta.committedAt = Date.now();
+      return;
+    }
+    this.batchDeltas.delete(no);
+    this.counts.ready = Math.max(0, this.counts.ready - delta.ready);
+    this.counts.delayed = Math.max(0, this.counts.delayed - delta.delayed);
+    this.counts.readyBytes = Math.max(0, this.counts.readyBytes - delta.bytes);
   }
 
   // ---- taking ----------------------------------------------------------------------------------
@@ -527,8 +556,18 @@ export class DatabaseQueue implements Queue {
     return this.consumers.size;
   }
 
-  /** What the last look at the table found (the poll), with the earliest time a delayed row is due. */
-  counted(counts: RowCounts, nextDue: number): void {
+  /** What a look at the table started at `countedAt` found (the poll), with the earliest time a delayed row is due. */
+  counted(counts: RowCounts, nextDue: number, countedAt: number): void {
+    for (const [no, delta] of this.batchDeltas) {
+      if (delta.committedAt !== 0 && delta.committedAt < countedAt) {
+        this.batchDeltas.delete(no);
+        continue;
+      }
+      // not in what the count saw yet
+      counts.ready += delta.ready;
+      counts.delayed += delta.delayed;
+      counts.readyBytes += delta.bytes;
+    }
     this.counts = counts;
     if (nextDue > 0) this.wakeAt(nextDue);
   }

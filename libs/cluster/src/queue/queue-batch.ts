@@ -64,7 +64,7 @@ class QueueWrites {
   /** Called after the commit (or the loss) with what was read back in the transaction. */
   readonly after: ((committed: boolean) => void)[] = [];
   /** Rows became ready for claims: the queues' ids (to wake consumers here and, by NOTIFY, elsewhere). */
-  readonly woken = new Set<{ wake(): void }>();
+  readonly woken = new Set<{ wake(): void; batchSettled(no: number, committed: boolean): void }>();
 }
 
 /**
@@ -226,6 +226,7 @@ export class QueueBatchPart implements BatchPart {
     for (const uniqueRow of w.uniques) if (!committed) uniqueRow.settled(null);
     for (const ops of [w.expiries, w.leaseAcks, w.leaseReleases, w.touches]) if (!committed) for (const op of ops) op.settled(null);
     if (committed) for (const then of w.after) then(true);
+    for (const queue of w.woken) queue.batchSettled(no, committed);
     if (committed) for (const queue of w.woken) queue.wake();
   }
 }

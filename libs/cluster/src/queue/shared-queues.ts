@@ -156,6 +156,11 @@ export class SharedQueues {
     if (readies !== undefined) this.readied(writes, readies);
   }
 
+  /** The store batch writes go into now. */
+  get openBatchNo(): number {
+    return this.store.openBatchNo;
+  }
+
   /** Resolves once everything written so far is committed (a lookup then reads what this node wrote). */
   committed(): Promise<void> {
     return new Promise((resolve) => this.store.whenCommitted(this.store.currentToken(), () => resolve()));
@@ -302,6 +307,7 @@ export class SharedQueues {
         const id = queue.dbId ?? (await this.idOf(queue));
         if (id !== null) ids.push(id);
       }
+      const countedAt = Date.now();
       const { rows } = await this.database.query<{ queue_id: string; ready: number; delayed: number; unacked: number; bytes: number; next_due: string | null }>(
         `SELECT queue_id,
            count(*) FILTER (WHERE holder IS NULL AND not_before <= $2)::int AS ready,
@@ -316,7 +322,7 @@ export class SharedQueues {
       for (const id of ids) {
         const queue = this.byDbId.get(id);
         const row = counted.get(id);
-        queue?.counted({ ready: row?.ready ?? 0, delayed: row?.delayed ?? 0, unacked: row?.unacked ?? 0, readyBytes: row?.bytes ?? 0 }, row?.next_due ? Number(row.next_due) : 0);
+        queue?.counted({ ready: row?.ready ?? 0, delayed: row?.delayed ?? 0, unacked: row?.unacked ?? 0, readyBytes: row?.bytes ?? 0 }, row?.next_due ? Number(row.next_due) : 0, countedAt);
       }
       this.wakeAll();
     } catch {
