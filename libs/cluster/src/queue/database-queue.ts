@@ -19,6 +19,7 @@ import type { Consumer, ConsumerSnapshot, CoreMetrics, DeathReason, Queue, Queue
 import { keyText, MessageRow, messageOf } from './message-rows';
 import type { RowInsert } from './queue-batch';
 import type { SharedQueues } from './shared-queues';
+import { RowCounts, RowTally } from './row-tally';
 import { SharedEntry } from './shared-entry';
 
 /** Rows one claim takes at most. */
@@ -31,14 +32,6 @@ const PROBE_ENTRY = { message: { body: Buffer.alloc(0) } } as unknown as QueueEn
 interface Fetcher {
   autoAck: boolean;
   resolve(entry: QueueEntry | undefined): void;
-}
-
-/** The counts of the queue's rows, as the last look at the table found them, moved by what this node did since. */
-interface RowCounts {
-  ready: number;
-  delayed: number;
-  unacked: number;
-  readyBytes: number;
 }
 
 /**
@@ -67,13 +60,8 @@ export class DatabaseQueue implements Queue {
   private readonly keyAnnotations: string[] = [];
   /** Entries of one group are taken one at a time, in order (see groupBy); null: no groups. */
   grouping: { group: string; order: string } | null = null;
-  counts: RowCounts = { ready: 0, delayed: 0, unacked: 0, readyBytes: 0 };
-  /**
-   * What this node's enqueues added to the counts, by store batch, until a look at the table
-   * surely saw them: pending ones (committedAt 0) and those committed after a count started are
-   * added to what the table said, so a count read while they committed does not take them back.
-   */
-  private readonly batchDeltas = new Map<number, { ready: number; delayed: number; bytes: number; committedAt: number }>();
+  /** How many rows the queue has, as this node sees them between looks at the table. */
+  private readonly tally = new RowTally();
   private dueTimer: NodeJS.Timeout | null = null;
   private dueAt = 0;
   private policyName: string | null = null;
@@ -153,7 +141,7 @@ export class DatabaseQueue implements Queue {
             entry.notBefore = insert.notBefore;
             resolve({ added: true, entry });
           } else {
-            this.counts.ready--;
+            this.tally.notAdded();
             resolve({ added: false, found: this.foundOf(outcome.row) });
           }
         },
@@ -171,7 +159,7 @@ export class DatabaseQueue implements Queue {
     }
     const { maxLength, maxLengthBytes, overflow } = this.features;
     // x-overflow drop-head is not kept by a shared queue (it would delete other nodes' rows unseen): it refuses as reject-publish
-    if ((maxLength !== null && this.counts.ready >= maxLength) || (maxLengthBytes !== null && this.counts.readyBytes + message.body.length > maxLengthBytes)) {
+    if ((maxLength !== null && this.tally.ready >= maxLength) || (maxLengthBytes !== null && this.tally.readyBytes + message.body.length > maxLengthBytes)) {
       this.metrics.dropped++;
       if (overflow === 'reject-publish-dlx' && this.features.deadLetterExchange !== null) this.owner.deadLetter(this, message, 'maxlen');
       return null;
@@ -213,36 +201,14 @@ export class DatabaseQueue implements Queue {
 
   private added(insert: RowInsert): void {
     this.stats.published++;
-    const no = this.shared.openBatchNo;
-    let delta = this.batchDeltas.get(no);
-    if (delta === undefined) {
-      delta = { ready: 0, delayed: 0, bytes: 0, committedAt: 0 };
-      this.batchDeltas.set(no, delta);
-    }
-    if (insert.notBefore > Date.now()) {
-      this.counts.delayed++;
-      delta.delayed++;
-      this.wakeAt(insert.notBefore);
-    } else {
-      this.counts.ready++;
-      this.counts.readyBytes += insert.body.length;
-      delta.ready++;
-      delta.bytes += insert.body.length;
-    }
+    const delayed = insert.notBefore > Date.now();
+    this.tally.added(this.shared.openBatchNo, delayed, insert.body.length);
+    if (delayed) this.wakeAt(insert.notBefore);
   }
 
   /** A store batch with rows of this queue committed (or was lost: its rows were never added). */
   batchSettled(no: number, committed: boolean): void {
-    const delta = this.batchDeltas.get(no);
-    if (delta === undefined) return;
-    if (committed) {
-      delta.committedAt = Date.now();
-      return;
-    }
-    this.batchDeltas.delete(no);
-    this.counts.ready = Math.max(0, this.counts.ready - delta.ready);
-    this.counts.delayed = Math.max(0, this.counts.delayed - delta.delayed);
-    this.counts.readyBytes = Math.max(0, this.counts.readyBytes - delta.bytes);
+    this.tally.batchSettled(no, committed);
   }
 
   // ---- taking ----------------------------------------------------------------------------------
@@ -321,8 +287,7 @@ export class DatabaseQueue implements Queue {
         // the database is unavailable: fetches answer empty, consumers wait for the next wake
       }
       const entries = rows.map((row) => this.entryOf(row)).sort(byRankThenSeq);
-      this.counts.ready = Math.max(0, this.counts.ready - entries.length);
-      this.counts.unacked += entries.length;
+      this.tally.claimed(entries.length);
       let next = 0;
       for (const fetcher of asking) {
         const entry = entries[next];
@@ -453,8 +418,7 @@ export class DatabaseQueue implements Queue {
     entry.consumer = null;
     if (requeue && !this.deleted && (limit === null || entry.deliveries <= limit)) {
       entry.state = EntryState.Ready;
-      this.counts.unacked = Math.max(0, this.counts.unacked - 1);
-      this.counts.ready++;
+      this.tally.requeued();
       this.metrics.requeued++;
       this.shared.requeue(shared);
     } else {
@@ -473,7 +437,7 @@ export class DatabaseQueue implements Queue {
   private retire(entry: SharedEntry, acked: boolean): void {
     entry.state = EntryState.Retired;
     entry.consumer = null;
-    this.counts.unacked = Math.max(0, this.counts.unacked - 1);
+    this.tally.retired();
     this.shared.delete(entry);
     if (acked) {
       this.stats.acked++;
@@ -497,17 +461,13 @@ export class DatabaseQueue implements Queue {
     const shared = entry as SharedEntry;
     if (shared.dbQueueId === 0) return false;
     entry.state = EntryState.Retired;
-    if (shared.notBefore > Date.now()) this.counts.delayed = Math.max(0, this.counts.delayed - 1);
-    else this.counts.ready = Math.max(0, this.counts.ready - 1);
+    this.tally.removed(shared.notBefore > Date.now());
     this.shared.remove(shared);
     return true;
   }
 
   purge(): number {
-    const count = this.counts.ready + this.counts.delayed;
-    this.counts.ready = 0;
-    this.counts.delayed = 0;
-    this.counts.readyBytes = 0;
+    const count = this.tally.purged();
     this.shared.purge(this);
     return count;
   }
@@ -537,15 +497,15 @@ export class DatabaseQueue implements Queue {
   // ---- counts and introspection -----------------------------------------------------------------
 
   get messageCount(): number {
-    return this.counts.ready;
+    return this.tally.ready;
   }
 
   get unackedMessageCount(): number {
-    return this.counts.unacked;
+    return this.tally.unacked;
   }
 
   get delayedCount(): number {
-    return this.counts.delayed;
+    return this.tally.delayed;
   }
 
   get pagedCount(): number {
@@ -558,17 +518,7 @@ export class DatabaseQueue implements Queue {
 
   /** What a look at the table started at `countedAt` found (the poll), with the earliest time a delayed row is due. */
   counted(counts: RowCounts, nextDue: number, countedAt: number): void {
-    for (const [no, delta] of this.batchDeltas) {
-      if (delta.committedAt !== 0 && delta.committedAt < countedAt) {
-        this.batchDeltas.delete(no);
-        continue;
-      }
-      // not in what the count saw yet
-      counts.ready += delta.ready;
-      counts.delayed += delta.delayed;
-      counts.readyBytes += delta.bytes;
-    }
-    this.counts = counts;
+    this.tally.counted(counts, countedAt);
     if (nextDue > 0) this.wakeAt(nextDue);
   }
 
@@ -601,11 +551,11 @@ export class DatabaseQueue implements Queue {
       order: this.features.order,
       type: this.features.type.name,
       policy: this.policyName,
-      messagesReady: this.counts.ready,
-      messagesUnacknowledged: this.counts.unacked,
-      messagesDelayed: this.counts.delayed,
+      messagesReady: this.tally.ready,
+      messagesUnacknowledged: this.tally.unacked,
+      messagesDelayed: this.tally.delayed,
       messagesPaged: 0,
-      messageBytesReady: this.counts.readyBytes,
+      messageBytesReady: this.tally.readyBytes,
       messageBytesUnacknowledged: 0,
       memoryBytes: 0,
       consumers: this.consumers.size,
@@ -629,7 +579,7 @@ export class DatabaseQueue implements Queue {
 
   /** Deleted (here or on another node): its rows go with its definition row (ON DELETE CASCADE). */
   delete(): number {
-    const count = this.counts.ready + this.counts.delayed;
+    const count = this.tally.ready + this.tally.delayed;
     this.deleted = true;
     if (this.dueTimer !== null) clearTimeout(this.dueTimer);
     for (const fetcher of this.fetchers.splice(0)) fetcher.resolve(undefined);
