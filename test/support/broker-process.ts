@@ -13,6 +13,12 @@ export interface BrokerProcess {
 
 const GC_ON_SIGNAL = join(__dirname, 'gc-on-signal.js');
 
+/** Brokers started by this test process and not exited yet: killed when it exits, so a test that failed or timed out before its own cleanup leaves no broker running. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export interface BrokerProcessOptions {
   /** SIGUSR2 makes the process run a full garbage collection (see `collectGarbage`). */
   gcOnSignal?: boolean;
@@ -25,6 +31,8 @@ export async function startBrokerProcess(env: Record<string, string>, options: B
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const proc: BrokerProcess = {
     child,
     logs: [],
