@@ -15,6 +15,7 @@ export function nodeFigures(broker: Broker): NodeFigures {
     fdTotal: broker.alarms.maxFds(),
     socketsUsed: broker.sessions.list().filter((s) => s.state !== 'closed').length,
     totalMemory: totalmem(),
+    counters: { core: broker.metrics.snapshot(), doors: broker.sessions.counters() },
   };
 }
 

@@ -68,7 +68,7 @@ export type { DefinitionWrites } from './store/definition-gate';
 export { DEFINITION_KEYS, DEFINITION_NAMESPACES } from './cluster/definition-change';
 export type { DefinitionChange, QueueDefinition } from './cluster/definition-change';
 export { CLUSTER_VIEW } from './cluster/cluster-view';
-export type { ClusterNode, ClusterView, NodeFigures } from './cluster/cluster-view';
+export type { ClusterNode, ClusterView, NodeCounters, NodeFigures } from './cluster/cluster-view';
 
 // introspection and the doors' session registries
 export type {

@@ -1,5 +1,6 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Broker, QueueSnapshot, SessionSnapshot, VirtualHost } from '#core';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Broker, CLUSTER_VIEW, ClusterView, QueueSnapshot, SessionSnapshot, VirtualHost } from '#core';
+import { ClusterCounters } from './rates/cluster-counters';
 import { RateSampler } from './rates/rate-sampler';
 import type { ChannelDto, ConnectionDto, ConsumerDto, QueueDto } from './dto';
 import { channelView, connectionView, consumerView, queueView } from './views/rabbit-views';
@@ -12,8 +13,12 @@ import { channelView, connectionView, consumerView, queueView } from './views/ra
 export class ManagementService implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly sampler: RateSampler;
 
-  constructor(@Inject(Broker) readonly broker: Broker) {
-    this.sampler = new RateSampler(broker);
+  constructor(
+    @Inject(Broker) readonly broker: Broker,
+    /** The cluster this node belongs to (STORE=postgres): message rates are the cluster's. */
+    @Optional() @Inject(CLUSTER_VIEW) cluster?: ClusterView,
+  ) {
+    this.sampler = new RateSampler(broker, cluster === undefined ? null : new ClusterCounters(cluster));
   }
 
   onApplicationBootstrap(): void {

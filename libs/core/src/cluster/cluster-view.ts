@@ -1,3 +1,5 @@
+import type { CoreCounters } from '../metrics';
+
 /**
  * What a node last reported of itself with its heartbeat (RabbitMQ's node figures), for the
  * management API's node list.
@@ -15,6 +17,18 @@ export interface NodeFigures {
   /** Open client sessions. */
   socketsUsed: number;
   totalMemory: number;
+  /**
+   * The node's message counters since it started (the core's and each door's), so any node can
+   * show cluster-wide message rates; absent from nodes of an older release.
+   */
+  counters?: NodeCounters;
+}
+
+/** A node's counters as its heartbeat carries them. */
+export interface NodeCounters {
+  core: CoreCounters;
+  /** Per door (amqp, jobs, …), its own counters by name. */
+  doors: Record<string, Record<string, number>>;
 }
 
 /** One broker node as the shared database knows it. */

@@ -8,7 +8,7 @@ import { CurrentUser, Requires } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ManagementService } from '../management.service';
 import { HistoryQuery, historyWindows, withSamples } from '../rates/history-query';
-import { DepthSeries, GLOBAL_COUNTERS, globalCounters } from '../rates/rate-sampler';
+import { DepthSeries, GLOBAL_COUNTERS } from '../rates/rate-sampler';
 import type { AlarmsCheckDto, CurrentUserDto, ExchangeTypeDto, LivenessDto, NodeDto, OverviewDto, ReadinessDto } from '../dto';
 import { depthView, globalMessageStatsView, NODE_NAME } from '../views/rabbit-views';
 
@@ -66,7 +66,7 @@ export class OverviewController {
     const whole = this.m.broker.snapshot();
     const everything = this.authz.seesEverySession(user);
     const snapshot = everything ? whole : { ...whole, vhosts: whole.vhosts.filter((v) => this.authz.listsResourcesOf(user, v.name)) };
-    const counters = globalCounters(snapshot.counters, this.m.broker.sessions.counters());
+    const counters = this.m.sampler.globalCounters();
     const ready = snapshot.vhosts.reduce((n, v) => n + v.messagesReady, 0);
     const unacked = snapshot.vhosts.reduce((n, v) => n + v.messagesUnacknowledged, 0);
     const sessions = this.m.sessions().filter((s) => everything || s.user === user.name);

@@ -1,4 +1,5 @@
 import type { Broker, CoreCounters } from '#core';
+import type { ClusterCounters } from './cluster-counters';
 import type { SampleWindow } from './history-query';
 import { Sample as HistorySample, SampleRing } from './sample-ring';
 
@@ -95,13 +96,35 @@ export class RateSampler {
   private readonly vhostHistory = new Map<string, SampleRing>();
   private readonly watched = new Map<string, WatchedQueue>();
   private timer: NodeJS.Timeout | null = null;
+  /** The message counters of the last sample: this node's, or in a cluster the cluster's. */
+  private lastCounters: Record<GlobalCounter, number> | null = null;
+  private ticking = false;
 
-  constructor(private readonly broker: Broker) {}
+  /** `cluster`: the counters are the cluster's (every node's), as RabbitMQ's overview shows them. */
+  constructor(
+    private readonly broker: Broker,
+    private readonly cluster: ClusterCounters | null = null,
+  ) {}
 
   start(): void {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), SAMPLE_INTERVAL_MS);
+    this.timer = setInterval(() => this.tick(), SAMPLE_INTERVAL_MS);
     this.timer.unref();
+    this.tick();
+  }
+
+  /** A sample; in a cluster once the other nodes' last heartbeats are read (one read at a time). */
+  private tick(): void {
+    const cluster = this.cluster;
+    if (cluster === null) {
+      this.sample();
+      return;
+    }
+    if (this.ticking) return;
+    this.ticking = true;
+    void cluster.refresh().then(() => {
+      this.ticking = false;
+      if (this.timer !== null) this.sample();
+    });
   }
 
   stop(): void {
@@ -112,8 +135,11 @@ export class RateSampler {
   /** Takes a sample now (the timer does it every 5 s; tests may too). */
   sample(now: number = Date.now()): void {
     const snapshot = this.broker.snapshot();
+    const local = globalCounters(snapshot.counters, this.broker.sessions.counters());
+    const counters = this.cluster === null ? local : this.cluster.fold(local);
+    this.lastCounters = counters;
     const globalValues = {
-      ...globalCounters(snapshot.counters, this.broker.sessions.counters()),
+      ...counters,
       ...depthValues(
         snapshot.vhosts.reduce((n, v) => n + v.messagesReady, 0),
         snapshot.vhosts.reduce((n, v) => n + v.messagesUnacknowledged, 0),
@@ -192,6 +218,15 @@ export class RateSampler {
       this.vhostHistory.set(name, ring);
     }
     return ring;
+  }
+
+  /**
+   * The message counters the overview shows: this node's now; in a cluster, the cluster's as of
+   * the last sample (the other nodes' are only known by their heartbeats).
+   */
+  globalCounters(): Record<GlobalCounter, number> {
+    if (this.cluster !== null && this.lastCounters !== null) return this.lastCounters;
+    return globalCounters(this.broker.metrics.snapshot(), this.broker.sessions.counters());
   }
 
   globalRate(name: string): number {
