@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// A keep-alive HTTP sink for the delivery bench: answers 204 at once, counts arrivals per UUID
-// (the request body is the UUID). GET /stats returns {arrived, unique, first, last} (epoch ms).
+// A keep-alive HTTP sink for the delivery bench: answers 204 (at once, or after DELAY_MS: a slow
+// destination), counts arrivals per UUID (the request body is the UUID). GET /stats returns
+// {arrived, unique, first, last} (epoch ms).
+//   node bench/delivery/sink.js [port] [delayMs]
 'use strict';
 const { createServer } = require('node:http');
 
 const port = Number(process.argv[2] || 18580);
+const delayMs = Number(process.argv[3] || 0);
 const seen = new Set();
 let arrived = 0;
 let first = 0;
@@ -23,8 +26,12 @@ const server = createServer((req, res) => {
     last = now;
     arrived++;
     seen.add(Buffer.concat(chunks).toString());
-    res.writeHead(204);
-    res.end();
+    const answer = () => {
+      res.writeHead(204);
+      res.end();
+    };
+    if (delayMs > 0) setTimeout(answer, delayMs);
+    else answer();
   });
 });
 server.keepAliveTimeout = 60_000;
