@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { startTestApp, TestApp } from '../support/app-harness';
 
 /**
- * The job API's HTTP fast path (/schedule, /receive_noblock) over raw sockets: dispenserd's bytes,
+ * The job API's HTTP fast path (/schedule, /receive_noblock, /ack) over raw sockets: dispenserd's bytes,
  * pipelining, requests split anywhere, and the hand-over to Fastify for everything else.
  */
 
@@ -132,6 +132,33 @@ describe('job API fast path', () => {
     // the connection is still good after bad input
     client.write(post('/schedule', '{"message":"after","lane":"fp-bytes"}'));
     assert.equal((await client.answer()).status, 200);
+  });
+
+  test("/ack answers on the fast path with dispenserd's header set: ok for a lease, 404 for an unknown or settled one, 400 without an id", async () => {
+    const client = await open();
+    client.write(post('/schedule', '{"message":"acked","lane":"fp-ack"}'));
+    assert.equal((await client.answer()).status, 200);
+    client.write(post('/receive_noblock', '{"lane":"fp-ack","ack":true,"timeout_ms":60000}'));
+    const received = json(await client.answer());
+    assert.equal(received.message, 'acked');
+    const id = received.id as string;
+    client.write(post('/ack', JSON.stringify({ id })));
+    const acked = await client.answer();
+    assert.equal(acked.status, 200);
+    assert.deepEqual(acked.headers.map(([name]) => name), ['Content-Type', 'Date', 'Content-Length']);
+    assert.deepEqual(json(acked), { status: 'ok', code: 0 });
+    // settled: the lease is gone, and the lane is empty (the job is done, not returned)
+    client.write(post('/ack', JSON.stringify({ id })));
+    const again = await client.answer();
+    assert.equal(again.status, 404);
+    assert.deepEqual(again.headers.map(([name]) => name), ['Content-Type', 'Date', 'Content-Length']);
+    assert.match(String(json(again).message ?? json(again).error), /unknown or expired lease/);
+    client.write(post('/ack', '{"lane":"fp-ack"}'));
+    const missing = await client.answer();
+    assert.equal(missing.status, 400);
+    assert.match(missing.body, /id is required/);
+    client.write(post('/receive_noblock', '{"lane":"fp-ack"}'));
+    assert.equal(json(await client.answer()).code, 2);
   });
 
   test('pipelined requests are answered in order, schedules and receives mixed, then a request for Fastify on the same connection', async () => {

@@ -212,11 +212,7 @@ export class JobRoutes {
   }
 
   private async leaseIdOf(request: FastifyRequest): Promise<{ id: string; fields: RequestFields }> {
-    const fields = await fieldsOf(request, this.maxBodyBytes);
-    if (fields === null) throw badRequest('invalid JSON body');
-    const id = stringOf(fields, 'id');
-    if (id === undefined) throw badRequest('id is required');
-    return { id, fields };
+    return leaseFieldsOf(await fieldsOf(request, this.maxBodyBytes));
   }
 
   /** A lease is settled by someone who may read its lane. */
@@ -227,10 +223,16 @@ export class JobRoutes {
   }
 
   private async ack(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
-    const { id } = await this.leaseIdOf(request);
+    const answer = await this.ackAnswer(await fieldsOf(request, this.maxBodyBytes), user);
+    send(reply, answer.status, answer.body);
+  }
+
+  /** An ack's answer, whichever HTTP path read it; throws the request's errors. */
+  async ackAnswer(fields: RequestFields | null, user: string | null): Promise<JobAnswer> {
+    const { id } = leaseFieldsOf(fields);
     await this.authorizeLease(user, id);
     if (!(await this.jobs.leases.ack(id))) throw notFound('unknown or expired lease');
-    send(reply, 200, okBody);
+    return { status: 200, body: okBody };
   }
 
   private async release(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
@@ -338,4 +340,12 @@ class WaitTimer {
   cancel(): void {
     clearTimeout(this.timer);
   }
+}
+
+/** A lease request's fields and the lease id they name. */
+function leaseFieldsOf(fields: RequestFields | null): { id: string; fields: RequestFields } {
+  if (fields === null) throw badRequest('invalid JSON body');
+  const id = stringOf(fields, 'id');
+  if (id === undefined) throw badRequest('id is required');
+  return { id, fields };
 }

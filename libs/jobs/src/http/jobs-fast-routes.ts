@@ -13,7 +13,7 @@ const headerLines = (headers: Record<string, string> | undefined): string | unde
 };
 
 /**
- * The job API's hot requests on the HTTP fast path: `/schedule` and `/receive_noblock`, answered
+ * The job API's hot requests on the HTTP fast path: `/schedule`, `/receive_noblock` and `/ack`, answered
  * by the same route code as on Fastify (same documents, same errors), without Node's
  * per-request objects. Everything else about the door stays on Fastify.
  */
@@ -36,5 +36,6 @@ export function jobsFastRoutes(routes: JobRoutes, authenticator: HttpAuthenticat
   return new Map([
     ['/schedule', route((fields, user) => routes.scheduleAnswer(fields, user))],
     ['/receive_noblock', route((fields, user) => routes.receiveNowAnswer(fields, user))],
+    ['/ack', route((fields, user) => routes.ackAnswer(fields, user))],
   ]);
 }

@@ -30,7 +30,7 @@ const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 export class JobsHttpServer {
   readonly routes: JobRoutes;
   private readonly app: FastifyInstance;
-  /** Serves /schedule and /receive_noblock in front of Fastify; null when off or not installable. */
+  /** Serves /schedule, /receive_noblock and /ack in front of Fastify; null when off or not installable. */
   readonly fastPath: FastPath | null;
 
   constructor(
