@@ -359,6 +359,6 @@ describe('health and the doors', () => {
     assert.equal((await api.delete(`/api/jobs/${String(jobList[0]!.job_num)}`)).status, 204);
     assert.equal((await api.get<Json[]>('/api/jobs/lanes')).find((l) => l.lane === 'mgmt-lane')!.queued, 1);
     const deliveries = await api.get('/api/deliveries');
-    assert.deepEqual(Object.keys(deliveries.counts as Json).sort(), ['cancelled', 'dead', 'delivered', 'in-flight', 'pending']);
+    assert.deepEqual(Object.keys(deliveries.counts as Json).sort(), ['cancelled', 'dead', 'delivered', 'in-flight', 'pending', 'retrying']);
   });
 });

@@ -1,16 +1,15 @@
-import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Optional, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Optional, Param, UseGuards } from '@nestjs/common';
 import type { UserDefinition } from '#core';
-import { DeliveryHttpService, DeliveryState, deliveryView } from '#delivery';
 import { JobService } from '#jobs';
 import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
-import type { DeliveryOverviewDto, LaneDto, LaneJobsDto, ReplayResultDto } from '../dto';
+import type { LaneDto, LaneJobsDto } from '../dto';
 import { rate } from '../views/rabbit-views';
 
 /**
- * The doors' own views in the management API, through their public services: job lanes
- * (depths, receivers, jobs; delete one) and deliveries (counts by state, dead letters; replay).
+ * The job door's own views in the management API, through its public service: job lanes
+ * (depths, receivers, jobs; delete one). The deliveries are in deliveries.controller.ts.
  *
  * RabbitMQ has no such routes; they are authorized as the queue routes they resemble. A job lane
  * is the queue `${JOBS_QUEUE_PREFIX}<lane>` of JOBS_VHOST, the deliveries live in queues of
@@ -24,7 +23,6 @@ export class DoorsController {
   constructor(
     @Inject(ManagementAuthorization) private readonly authz: ManagementAuthorization,
     @Optional() @Inject(JobService) private readonly jobs?: JobService,
-    @Optional() @Inject(DeliveryHttpService) private readonly deliveries?: DeliveryHttpService,
   ) {}
 
   @Get('jobs/lanes')
@@ -81,53 +79,8 @@ export class DoorsController {
     }
   }
 
-  @Get('deliveries')
-  async deliveryOverview(@CurrentUser() user: UserDefinition, @Query('state') state?: string, @Query('limit') limit?: string): Promise<DeliveryOverviewDto> {
-    const deliveries = this.requireDeliveries();
-    this.authz.requireVhost(user, deliveries.options.vhost);
-    const service = deliveries.service;
-    const page = await service.list(state === undefined ? {} : { state: state as DeliveryState }, 0, Math.min(Number(limit ?? 100) || 100, 1000));
-    return { counts: service.index.counts(), sending: service.activeSends, deliveries: page.map(deliveryView) };
-  }
-
-  @Post('deliveries/:uuid/replay')
-  @HttpCode(200)
-  async replay(@CurrentUser() user: UserDefinition, @Param('uuid') uuid: string): Promise<ReplayResultDto> {
-    const deliveries = this.requireReplay(user);
-    // answered here: the delivery door's own errors are not the management API's
-    const record = await deliveries.service.lookup(uuid);
-    if (record === undefined) throw new NotFoundException(`no delivery '${uuid}'`);
-    if (record.state !== 'dead') throw new ConflictException(`delivery '${uuid}' is ${record.state}, only dead deliveries are replayed`);
-    return { replayed: await deliveries.service.replay({ id: uuid }) };
-  }
-
-  @Post('deliveries-replay')
-  @HttpCode(200)
-  async replayAll(@CurrentUser() user: UserDefinition, @Body() body?: { host?: string }): Promise<ReplayResultDto> {
-    const deliveries = this.requireReplay(user);
-    return { replayed: await deliveries.service.replay(body?.host === undefined ? {} : { host: body.host }) };
-  }
-
-  /**
-   * Replaying sends dead deliveries again: what publishing a new delivery into the delivery
-   * exchange (DISPATCH_AMQP_EXCHANGE) does over AMQP, so it needs that exchange's write
-   * permission. Not configure: a replay changes no queue or exchange, it only makes the door send.
-   */
-  private requireReplay(user: UserDefinition): DeliveryHttpService {
-    const deliveries = this.requireDeliveries();
-    const { vhost, amqpExchange } = deliveries.options;
-    this.authz.requireVhost(user, vhost);
-    this.authz.channel(user, vhost).requireExplained('write', 'exchange', amqpExchange);
-    return deliveries;
-  }
-
   private requireJobs(): JobService {
     if (this.jobs === undefined) throw new NotFoundException('the job API is not running');
     return this.jobs;
-  }
-
-  private requireDeliveries(): DeliveryHttpService {
-    if (this.deliveries === undefined) throw new NotFoundException('the delivery API is not running');
-    return this.deliveries;
   }
 }
