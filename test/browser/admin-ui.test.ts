@@ -105,6 +105,7 @@ test('job lanes: depths, peek and delete a job', { skip }, async () => {
   await page.getByTestId('lane-ui-lane').getByTestId('lane-queued').filter({ hasText: /^1$/ }).waitFor();
   await page.getByTestId('lane-ui-lane').getByRole('link').click();
   await page.getByTestId('jobs-table').getByText('ui job').waitFor();
+  assert.equal(await page.getByTestId('lane-page-of').innerText(), 'page 1 / 1');
   await page.getByTestId('delete-job').click();
   await page.getByTestId('confirm-ok').click();
   await page.getByTestId('jobs-table').getByText('No jobs queued.').waitFor();

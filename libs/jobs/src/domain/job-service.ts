@@ -282,6 +282,25 @@ export class JobService {
     return out;
   }
 
+  /**
+   * One page of a lane's queued jobs in dispatch order (delayed ones last): the lane's walk stops
+   * after the page, so a deep lane costs what the page before it costs, never the whole lane.
+   * Undefined for a lane that does not exist.
+   */
+  async listLaneJobs(lane: string, offset: number, limit: number): Promise<{ jobs: JobView[]; total: number } | undefined> {
+    const found = this.lanes.list().find((l) => l.lane === lane);
+    if (found === undefined) return undefined;
+    const { queue } = found;
+    const jobs: JobView[] = [];
+    if (queue === undefined) return { jobs, total: 0 };
+    let seen = 0;
+    await queue.list((entry) => {
+      if (seen++ >= offset) jobs.push(jobView(entry, lane));
+      return jobs.length < limit;
+    });
+    return { jobs, total: queue.messageCount + queue.delayedCount };
+  }
+
   /** A job by its number: leased, or queued in a lane (found by its key, never by walking the lane). */
   async findJob(jobNum: number): Promise<FoundJob | undefined> {
     if (this.leases instanceof Leases) {

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Optional, Param, UseGuards } from '@nestjs/common';
+import { BadRequestException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Optional, Param, Query, UseGuards } from '@nestjs/common';
 import type { UserDefinition } from '#core';
 import { JobService } from '#jobs';
 import { ManagementAuthorization } from '../authz/management-authorization';
@@ -17,6 +17,9 @@ import { rate } from '../views/rabbit-views';
  * a lane's jobs show their bodies, which is reading them (read on the lane's queue, as getting
  * messages); deleting a job takes it off its lane as receiving it does (read on the lane's queue).
  */
+/** The most jobs one page of a lane shows (their bodies are in the answer). */
+const MAX_JOBS_PAGE = 500;
+
 @Controller('api')
 @UseGuards(BasicAuthGuard)
 export class DoorsController {
@@ -50,15 +53,19 @@ export class DoorsController {
   }
 
   @Get('jobs/lanes/:lane')
-  async laneJobs(@CurrentUser() user: UserDefinition, @Param('lane') lane: string): Promise<LaneJobsDto> {
+  async laneJobs(@CurrentUser() user: UserDefinition, @Param('lane') lane: string, @Query('page') pageParam?: string, @Query('page_size') sizeParam?: string): Promise<LaneJobsDto> {
     const service = this.requireJobs();
     const vhost = service.options.vhost;
     this.authz.requireVhost(user, vhost);
-    const all = await service.listJobs();
-    const jobs = all[lane];
-    if (jobs === undefined) throw new NotFoundException('Not Found');
+    const page = pageParam === undefined ? 1 : Number(pageParam);
+    const pageSize = sizeParam === undefined ? 100 : Number(sizeParam);
+    if (!Number.isInteger(page) || page < 1) throw new BadRequestException('page must be a positive integer');
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_JOBS_PAGE) throw new BadRequestException(`page_size must be 1 to ${MAX_JOBS_PAGE}`);
+    if (!service.lanes.list().some((l) => l.lane === lane)) throw new NotFoundException('Not Found');
     this.authz.channel(user, vhost).requireRead(service.lanes.queueName(lane));
-    return { lane, jobs };
+    const listed = await service.listLaneJobs(lane, (page - 1) * pageSize, pageSize);
+    if (listed === undefined) throw new NotFoundException('Not Found');
+    return { lane, jobs: listed.jobs, page, page_size: pageSize, page_count: Math.max(1, Math.ceil(listed.total / pageSize)), total_count: listed.total };
   }
 
   @Delete('jobs/:jobNum')
