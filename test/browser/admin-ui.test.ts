@@ -105,23 +105,31 @@ test('job lanes: depths, peek and delete a job', { skip }, async () => {
   await page.getByTestId('lane-ui-lane').getByTestId('lane-queued').filter({ hasText: /^1$/ }).waitFor();
   await page.getByTestId('lane-ui-lane').getByRole('link').click();
   await page.getByTestId('jobs-table').getByText('ui job').waitFor();
+  assert.equal(await page.getByTestId('lane-page-of').innerText(), 'page 1 / 1');
   await page.getByTestId('delete-job').click();
   await page.getByTestId('confirm-ok').click();
   await page.getByTestId('jobs-table').getByText('No jobs queued.').waitFor();
 });
 
-test('deliveries: a dead letter is shown with its attempts and replayed from the page', { skip }, async () => {
+test('deliveries: a dead one is shown with its attempts on its own page, found by state, and replayed from the page', { skip }, async () => {
   let gone = true;
-  sink.behaviour = () => (gone ? { status: 404 } : { status: 200 });
+  sink.behaviour = () => (gone ? { status: 404, body: 'no such hook' } : { status: 200 });
   const answer = await postJson(`${app.dispatchUrl}/`, { UUID: 'ui-dead-1', Url: sink.url('/ui-hook'), Method: 'POST', Body: 'x' });
   assert.equal(answer.status, 202);
   await sink.waitFor(() => sink.to('/ui-hook').length === 1);
   await page.goto(`${app.managementUrl}/#/deliveries`);
-  const row = page.getByTestId('dead-ui-dead-1');
+  await page.getByTestId('delivery-state').selectOption('dead');
+  const row = page.getByTestId('delivery-ui-dead-1');
   await row.waitFor();
-  assert.match(await row.innerText(), /404/);
+  assert.match(await row.innerText(), /dead[\s\S]*404/);
+  await row.getByTestId('delivery-link').click();
+  await page.getByTestId('delivery-title').filter({ hasText: 'ui-dead-1' }).waitFor();
+  assert.match(await page.getByTestId('attempts-table').innerText(), /404[\s\S]*no such hook/);
+  await page.goBack();
   gone = false;
-  await row.getByTestId('replay').click();
+  await page.getByTestId('delivery-ui-dead-1').getByTestId('replay').click();
   await sink.waitFor(() => sink.to('/ui-hook').length === 2, 5000, 'the replayed delivery');
-  await page.getByTestId('dead-table').getByText('No dead letters.').waitFor();
+  await page.getByTestId('deliveries-table').getByText('No deliveries here.').waitFor();
+  await page.getByTestId('delivery-state').selectOption('');
+  await page.getByTestId('delivery-ui-dead-1').getByTestId('delivery-state-cell').filter({ hasText: 'delivered' }).waitFor();
 });

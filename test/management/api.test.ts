@@ -358,7 +358,15 @@ describe('health and the doors', () => {
     assert.deepEqual(jobList.map((j) => j.message), ['j1', 'j2']);
     assert.equal((await api.delete(`/api/jobs/${String(jobList[0]!.job_num)}`)).status, 204);
     assert.equal((await api.get<Json[]>('/api/jobs/lanes')).find((l) => l.lane === 'mgmt-lane')!.queued, 1);
+    // a lane's jobs one page at a time, in dispatch order
+    for (let i = 1; i <= 5; i++) await fetch(`${jobs}/schedule`, { method: 'POST', body: JSON.stringify({ message: `p${i}`, lane: 'paged-lane' }) });
+    const second = await api.get('/api/jobs/lanes/paged-lane?page=2&page_size=2');
+    assert.deepEqual([(second.jobs as Json[]).map((j) => j.message), second.page, second.page_size, second.page_count, second.total_count], [['p3', 'p4'], 2, 2, 3, 5]);
+    assert.deepEqual(((await api.get('/api/jobs/lanes/paged-lane?page=3&page_size=2')).jobs as Json[]).map((j) => j.message), ['p5']);
+    assert.equal(((await api.get('/api/jobs/lanes/paged-lane')).jobs as Json[]).length, 5, 'the first 100 without page');
+    for (const query of ['page=0', 'page=x', 'page_size=0', 'page_size=501']) assert.equal((await api.request('GET', `/api/jobs/lanes/paged-lane?${query}`)).status, 400, query);
+    assert.equal((await api.request('GET', '/api/jobs/lanes/no-such-lane')).status, 404);
     const deliveries = await api.get('/api/deliveries');
-    assert.deepEqual(Object.keys(deliveries.counts as Json).sort(), ['cancelled', 'dead', 'delivered', 'in-flight', 'pending']);
+    assert.deepEqual(Object.keys(deliveries.counts as Json).sort(), ['cancelled', 'dead', 'delivered', 'in-flight', 'pending', 'retrying']);
   });
 });

@@ -125,7 +125,7 @@ describe('management authorization as RabbitMQ decides it', () => {
   });
 
   it('the table calls every route of the management API (the doors’ aside)', () => {
-    const routes = managementRoutes().filter((r) => r.path.startsWith('/api/') && !/^\/api\/(jobs|deliveries)/.test(r.path));
+    const routes = managementRoutes().filter((r) => r.path.startsWith('/api/') && !/^\/api\/(jobs|deliveries|delivery-)/.test(r.path));
     const uncovered = routes.filter((route) => !table.rows.some((row) => row.method === route.method && route.pattern.test(row.path.split('?')[0]!)));
     assert.deepEqual(
       uncovered.map((r) => `${r.method} ${r.path}`),
@@ -197,6 +197,19 @@ describe('management authorization as RabbitMQ decides it', () => {
       assert.equal((await as('administrator').request('GET', '/api/deliveries')).status, 200);
       const outsider = await as('monitoring').request('GET', '/api/deliveries');
       assert.deepEqual([outsider.status, outsider.json], [401, { error: 'not_authorised', reason: 'User not authorised to access virtual host' }]);
+      assert.equal((await as('monitoring').request('GET', '/api/deliveries/00000000-0000-4000-8000-000000000000')).status, 401);
+      assert.equal((await as('monitoring').request('GET', '/api/delivery-circuits')).status, 401);
+      assert.equal((await as('management').request('GET', '/api/deliveries/00000000-0000-4000-8000-000000000000')).status, 404);
+      assert.equal((await as('management').request('GET', '/api/delivery-circuits')).status, 200);
+    });
+
+    it('cancels only for users who may write into the delivery exchange', async () => {
+      const refused = await as('policymaker').delete('/api/deliveries/00000000-0000-4000-8000-000000000000');
+      assert.deepEqual([refused.status, refused.json], [401, { error: 'not_authorised', reason: "write access to exchange 'amq.dispatch' in vhost '/' refused for user 'az-policymaker'" }]);
+      assert.equal((await as('monitoring').delete('/api/deliveries/00000000-0000-4000-8000-000000000000')).status, 401);
+      assert.equal((await as('management').delete('/api/deliveries/00000000-0000-4000-8000-000000000000')).status, 404, 'allowed, then not found');
+      assert.equal((await as('management').post('/api/deliveries-replay', { uuids: ['00000000-0000-4000-8000-000000000000'] })).status, 200);
+      assert.equal((await as('policymaker').post('/api/deliveries-replay', { uuids: ['00000000-0000-4000-8000-000000000000'] })).status, 401);
     });
 
     it('replays only for users who may write into the delivery exchange', async () => {

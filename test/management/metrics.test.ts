@@ -67,8 +67,11 @@ test('/metrics: rabbitmq_prometheus families, aggregated, with the workload\'s c
     ['rabbitmq_message_size_bytes_count{protocol="amqp091"}', 6],
   ];
   for (const [series, expected] of expect) assert.equal(value(text, series), expected, series);
-  assert.equal(value(text, 'rabbitmq_message_size_bytes_bucket{protocol="amqp091",le="64"}'), 1, 'the 1-byte return, under 64');
-  assert.equal(value(text, 'rabbitmq_message_size_bytes_bucket{protocol="amqp091",le="256"}'), 6, 'the 100-byte ones, under 256');
+  // RabbitMQ's bounds (the Overview dashboard asks for le="100", "1000", … "+Inf")
+  assert.equal(value(text, 'rabbitmq_message_size_bytes_bucket{protocol="amqp091",le="100"}'), 6, 'the 1-byte return and the 100-byte ones, at most 100');
+  assert.equal(value(text, 'rabbitmq_message_size_bytes_bucket{protocol="amqp091",le="1000"}'), 6);
+  assert.equal(value(text, 'rabbitmq_message_size_bytes_bucket{protocol="amqp091",le="+Inf"}'), 6);
+  assert.ok((value(text, 'rabbitmq_erlang_uptime_seconds') ?? -1) >= 0, 'the uptime the dashboard\'s Nodes table shows');
   assert.match(text, /^rabbitmq_identity_info\{rabbitmq_node="[^"]+",rabbitmq_cluster="[^"]+",rabbitmq_cluster_permanent_id="[^"]+"\} 1$/m);
   assert.match(text, /^rabbitmq_build_info\{rabbitmq_version="[^"]+",.*\} 1$/m);
   for (const family of ['rabbitmq_process_resident_memory_bytes', 'rabbitmq_resident_memory_limit_bytes', 'rabbitmq_disk_space_available_limit_bytes', 'rabbitmq_process_open_fds', 'rabbitmq_process_max_fds']) {
@@ -108,4 +111,29 @@ test('promtool check metrics accepts our own families', { skip: existsSync('/usr
   child.stdin!.end(`${own}\n`);
   const report = await done;
   assert.equal(report.trim(), '', `promtool found problems: ${report}`);
+});
+
+test('/metrics: jobs scheduled and received per lane (duplicates by idempotency key, empty receives and unread answers not counted)', async () => {
+  const jobs = `http://127.0.0.1:${app.running.ports.jobs}`;
+  const post = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
+    const response = await fetch(`${jobs}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    assert.equal(response.status, 200, path);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  await post('/schedule', { message: 'a', lane: 'counted' });
+  await post('/schedule', { message: 'b', lane: 'counted', idempotency_key: 'k1' });
+  assert.equal((await post('/schedule', { message: 'b', lane: 'counted', idempotency_key: 'k1' })).duplicate, true);
+  await post('/schedule', { message: 'c', lane: 'other-lane' });
+  assert.equal((await post('/receive_noblock', { lane: 'counted' })).message, 'a');
+  const leased = await post('/receive_block', { lane: 'counted', ack: true, timeout_ms: 60_000, wait_ms: 1000 });
+  assert.equal(leased.message, 'b', JSON.stringify(leased));
+  await post('/receive_noblock', { lane: 'counted' }); // empty now
+  let text = '';
+  await eventually(async () => {
+    text = await scrape('/metrics');
+    return value(text, 'broker_job_lane_received_total{lane="counted"}') === 2;
+  }, 5000, 'two jobs received from lane counted');
+  assert.equal(value(text, 'broker_job_lane_scheduled_total{lane="counted"}'), 2);
+  assert.equal(value(text, 'broker_job_lane_scheduled_total{lane="other-lane"}'), 1);
+  assert.equal(value(text, 'broker_job_lane_received_total{lane="other-lane"}'), undefined, 'nothing received there');
 });

@@ -27,8 +27,12 @@ export interface CoreCounters {
  * Plain counters the core bumps on its hot paths (a field increment, nothing more). The
  * observability module reads them at scrape time; the core never imports a metrics library.
  */
-/** Upper bounds of the message size histogram (RabbitMQ's rabbitmq_message_size_bytes buckets); one more for larger. */
-export const MESSAGE_SIZE_BOUNDS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864, 268435456];
+/**
+ * Upper bounds of the message size histogram, one more for larger: RabbitMQ's own (4.1's
+ * rabbitmq_message_size_bytes), because its Overview dashboard asks for exactly these `le` values
+ * (100 B, 1 kB, … 100 MB) and a bound it does not find is a panel without data.
+ */
+export const MESSAGE_SIZE_BOUNDS = [100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 50_000_000, 100_000_000];
 
 export class CoreMetrics implements CoreCounters {
   published = 0;

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { Broker } from '#core';
 import { APP_LOGGER, Logger, MetricsService } from '#observability';
 import { JobService } from './domain/job-service';
@@ -38,6 +38,26 @@ export class JobsHttpService implements OnApplicationBootstrap, BeforeApplicatio
       collect() {
         this.reset();
         for (const [lane, idle] of Object.entries(jobs.status().idle)) this.set({ lane }, idle);
+      },
+    });
+    new Counter({
+      name: 'broker_job_lane_scheduled_total',
+      help: 'Jobs scheduled per lane (duplicates by idempotency key not counted)',
+      labelNames: ['lane'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [lane, count] of jobs.counts.scheduledCounts()) this.inc({ lane }, count);
+      },
+    });
+    new Counter({
+      name: 'broker_job_lane_received_total',
+      help: 'Jobs handed to receivers per lane (the answer carrying the job was written)',
+      labelNames: ['lane'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [lane, count] of jobs.counts.receivedCounts()) this.inc({ lane }, count);
       },
     });
     new Gauge({

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AccessController } from './controllers/access.controller';
 import { DefinitionsController } from './controllers/definitions.controller';
+import { DeliveriesController } from './controllers/deliveries.controller';
 import { DoorsController } from './controllers/doors.controller';
 import { HealthController, OverviewController } from './controllers/overview.controller';
 import { SessionsController } from './controllers/sessions.controller';
@@ -18,7 +19,7 @@ import { ManagementService } from './management.service';
  * health endpoints and the admin page, on the Nest application's Fastify instance.
  */
 @Module({
-  controllers: [OverviewController, HealthController, AccessController, TopologyController, SessionsController, DefinitionsController, PoliciesController, DoorsController, UiController],
+  controllers: [OverviewController, HealthController, AccessController, TopologyController, SessionsController, DefinitionsController, PoliciesController, DoorsController, DeliveriesController, UiController],
   providers: [ManagementService, ManagementAuthorization, BasicAuthGuard, { provide: APP_FILTER, useClass: RabbitErrorFilter }],
   exports: [ManagementService],
 })

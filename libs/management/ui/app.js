@@ -10,13 +10,13 @@ import { queue, queues } from './page-queues.js';
 import { exchange, exchanges } from './page-exchanges.js';
 import { channels, connection, connections } from './page-connections.js';
 import { lane, lanes } from './page-lanes.js';
-import { deliveries } from './page-deliveries.js';
+import { deliveries, delivery } from './page-deliveries.js';
 import { permissions, users, vhosts } from './page-access.js';
 import { policies } from './page-policies.js';
 
-const pages = { overview, queues, queue, exchanges, exchange, connections, connection, channels, lanes, lane, deliveries, users, vhosts, permissions, policies };
+const pages = { overview, queues, queue, exchanges, exchange, connections, connection, channels, lanes, lane, deliveries, delivery, users, vhosts, permissions, policies };
 /** Detail pages light up their list's nav entry. */
-const NAV_OF = { queue: 'queues', exchange: 'exchanges', connection: 'connections', lane: 'lanes' };
+const NAV_OF = { queue: 'queues', exchange: 'exchanges', connection: 'connections', lane: 'lanes', delivery: 'deliveries' };
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');

@@ -1,7 +1,7 @@
-// Job lanes: depths and rates; one lane's queued jobs with delete (confirmed).
+// Job lanes: depths and rates; one lane's queued jobs, a page at a time, with delete (confirmed).
 import { api, enc, mayWrite } from './api.js';
 import { confirmAction, esc, fill, num, rate, table } from './dom.js';
-import { act } from './live.js';
+import { act, refreshNow } from './live.js';
 
 export const lanes = {
   setup(view) {
@@ -25,9 +25,18 @@ export const lanes = {
   },
 };
 
+const JOBS_PAGE_SIZE = 50;
+let lanePage = { name: '', page: 1 };
+
 export const lane = {
   setup(view, name) {
-    view.innerHTML = `<h1>Lane ${esc(name)}</h1><div id="job-list"></div><p><a href="#/lanes">Back to the lanes</a></p>`;
+    if (lanePage.name !== name) lanePage = { name, page: 1 };
+    view.innerHTML = `<h1>Lane ${esc(name)}</h1>
+      <div class="toolbar"><span class="muted" data-testid="lane-job-count"></span>
+        <button type="button" id="prev" aria-label="Previous page">‹</button><span id="page-of" data-testid="lane-page-of"></span><button type="button" id="next" aria-label="Next page" data-testid="lane-next">›</button></div>
+      <div id="job-list"></div><p><a href="#/lanes">Back to the lanes</a></p>`;
+    view.querySelector('#prev').addEventListener('click', () => ((lanePage.page -= 1), refreshNow()));
+    view.querySelector('#next').addEventListener('click', () => ((lanePage.page += 1), refreshNow()));
     view.addEventListener('click', async (event) => {
       const button = event.target.closest('[data-job]');
       if (!button) return;
@@ -36,7 +45,17 @@ export const lane = {
     });
   },
   async refresh(view, name) {
-    const { jobs } = await api('GET', `/jobs/lanes/${enc(name)}`);
+    const result = await api('GET', `/jobs/lanes/${enc(name)}?page=${lanePage.page}&page_size=${JOBS_PAGE_SIZE}`);
+    // jobs taken since: back to the last page there is
+    if (result.page > result.page_count) {
+      lanePage.page = result.page_count;
+      return lane.refresh(view, name);
+    }
+    const { jobs } = result;
+    view.querySelector('[data-testid=lane-job-count]').textContent = `${num(result.total_count)} jobs queued`;
+    view.querySelector('#page-of').textContent = `page ${result.page} / ${result.page_count}`;
+    view.querySelector('#prev').disabled = result.page <= 1;
+    view.querySelector('#next').disabled = result.page >= result.page_count;
     fill(view.querySelector('#job-list'), table(
       [
         { title: 'Job', num: true, cell: (j) => num(j.job_num) },

@@ -129,6 +129,8 @@ export function renderRabbitFamilies(broker: Broker, options: ExpositionOptions)
   w.family('rabbitmq_global_publishers', 'gauge', 'Current number of publishers').sample('rabbitmq_global_publishers', publishers, PROTOCOL);
   w.family('rabbitmq_global_consumers', 'gauge', 'Current number of consumers').sample('rabbitmq_global_consumers', snapshot.vhosts.reduce((n, v) => n + v.consumers, 0), PROTOCOL);
 
+  // the Overview dashboard's Nodes table reads the uptime from this family (ours: the process's)
+  gauge('rabbitmq_erlang_uptime_seconds', 'Node uptime', Math.round(process.uptime()));
   gauge('rabbitmq_process_resident_memory_bytes', 'Memory used in bytes', process.memoryUsage.rss());
   gauge('rabbitmq_resident_memory_limit_bytes', 'Memory high watermark in bytes', broker.alarms.memoryLimit);
   gauge('rabbitmq_disk_space_available_bytes', 'Disk space available in bytes', Math.max(0, broker.alarms.diskFree));

@@ -5,6 +5,19 @@ export interface CircuitPolicy {
   probeIntervalMs: number;
 }
 
+/** A host's circuit as the management page shows it. */
+export interface HostCircuitView {
+  host: string;
+  /** Consecutive failures so far. */
+  failures: number;
+  /** Paused: deliveries to the host wait for the next probe. */
+  open: boolean;
+  /** When open: when the next probe may go (epoch ms). */
+  nextProbeAt?: number;
+  /** A probe delivery is on its way now. */
+  probing: boolean;
+}
+
 interface HostCircuit {
   failures: number;
   /** When open: the time the next probe may go; 0 while closed. */
@@ -60,6 +73,17 @@ export class CircuitBreaker {
   released(host: string): void {
     const circuit = this.hosts.get(host);
     if (circuit !== undefined) circuit.probing = false;
+  }
+
+  /** Every host with failures since its last success, open ones first. */
+  hostsWithFailures(): HostCircuitView[] {
+    const views: HostCircuitView[] = [];
+    for (const [host, circuit] of this.hosts) {
+      const view: HostCircuitView = { host, failures: circuit.failures, open: circuit.openUntil !== 0, probing: circuit.probing };
+      if (circuit.openUntil !== 0) view.nextProbeAt = circuit.openUntil;
+      views.push(view);
+    }
+    return views.sort((a, b) => Number(b.open) - Number(a.open) || b.failures - a.failures || a.host.localeCompare(b.host));
   }
 
   get openCount(): number {

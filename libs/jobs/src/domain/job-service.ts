@@ -5,6 +5,7 @@ import { BlockedReceiver } from './blocked-receiver';
 import { JobRequestError, notFound } from './job-errors';
 import { idempotencyKeyOf, JOB_ANNOTATIONS, jobMessage, jobNumOf, JobView, jobView } from './job-message';
 import { JobLeases, SharedJobLeases } from './job-leases';
+import { LaneCounters } from './lane-counters';
 import { Lanes } from './lanes';
 import { Leases } from './leases';
 import { Pacer } from './pacer';
@@ -46,6 +47,8 @@ const THROTTLE_GAP_MS = 25;
 export class JobService {
   readonly lanes: Lanes;
   readonly leases: JobLeases;
+  /** Scheduled and received per lane, for /metrics. */
+  readonly counts = new LaneCounters();
   /** Lanes are queues every node of a cluster shares: leases and idempotency keys live with their rows. */
   private readonly shared: boolean;
   private readonly waiters = new Map<string, Set<BlockedReceiver>>();
@@ -115,6 +118,7 @@ export class JobService {
       this.idempotency.set(request.idempotencyKey, { jobNum, hash, lane: request.lane, at: Date.now() });
     }
     await this.committed();
+    this.counts.scheduled(request.lane);
     return { jobNum, hash, lane: request.lane, duplicate: false };
   }
 
@@ -137,6 +141,7 @@ export class JobService {
       return { jobNum: view.job_num, hash: view.hash, lane, duplicate: true };
     }
     this.idempotency.set(request.idempotencyKey!, { jobNum, hash, lane: request.lane, at: Date.now() });
+    this.counts.scheduled(request.lane);
     return { jobNum, hash, lane: request.lane, duplicate: false };
   }
 
@@ -275,6 +280,25 @@ export class JobService {
       }
     }
     return out;
+  }
+
+  /**
+   * One page of a lane's queued jobs in dispatch order (delayed ones last): the lane's walk stops
+   * after the page, so a deep lane costs what the page before it costs, never the whole lane.
+   * Undefined for a lane that does not exist.
+   */
+  async listLaneJobs(lane: string, offset: number, limit: number): Promise<{ jobs: JobView[]; total: number } | undefined> {
+    const found = this.lanes.list().find((l) => l.lane === lane);
+    if (found === undefined) return undefined;
+    const { queue } = found;
+    const jobs: JobView[] = [];
+    if (queue === undefined) return { jobs, total: 0 };
+    let seen = 0;
+    await queue.list((entry) => {
+      if (seen++ >= offset) jobs.push(jobView(entry, lane));
+      return jobs.length < limit;
+    });
+    return { jobs, total: queue.messageCount + queue.delayedCount };
   }
 
   /** A job by its number: leased, or queued in a lane (found by its key, never by walking the lane). */

@@ -204,6 +204,7 @@ export class JobRoutes {
       if (settled) return;
       settled = true;
       if (written) {
+        this.jobs.counts.received(lane);
         if (leaseId === undefined) this.jobs.complete(entry);
       } else if (leaseId !== undefined) quietly(this.jobs.leases.release(leaseId));
       else this.jobs.abandon(entry);

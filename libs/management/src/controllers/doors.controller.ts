@@ -1,16 +1,15 @@
-import { Body, ConflictException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Optional, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { BadRequestException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Optional, Param, Query, UseGuards } from '@nestjs/common';
 import type { UserDefinition } from '#core';
-import { DeliveryHttpService, DeliveryState, deliveryView } from '#delivery';
 import { JobService } from '#jobs';
 import { ManagementAuthorization } from '../authz/management-authorization';
 import { CurrentUser } from '../authz/requires.decorator';
 import { BasicAuthGuard } from '../http/basic-auth.guard';
-import type { DeliveryOverviewDto, LaneDto, LaneJobsDto, ReplayResultDto } from '../dto';
+import type { LaneDto, LaneJobsDto } from '../dto';
 import { rate } from '../views/rabbit-views';
 
 /**
- * The doors' own views in the management API, through their public services: job lanes
- * (depths, receivers, jobs; delete one) and deliveries (counts by state, dead letters; replay).
+ * The job door's own views in the management API, through its public service: job lanes
+ * (depths, receivers, jobs; delete one). The deliveries are in deliveries.controller.ts.
  *
  * RabbitMQ has no such routes; they are authorized as the queue routes they resemble. A job lane
  * is the queue `${JOBS_QUEUE_PREFIX}<lane>` of JOBS_VHOST, the deliveries live in queues of
@@ -18,13 +17,15 @@ import { rate } from '../views/rabbit-views';
  * a lane's jobs show their bodies, which is reading them (read on the lane's queue, as getting
  * messages); deleting a job takes it off its lane as receiving it does (read on the lane's queue).
  */
+/** The most jobs one page of a lane shows (their bodies are in the answer). */
+const MAX_JOBS_PAGE = 500;
+
 @Controller('api')
 @UseGuards(BasicAuthGuard)
 export class DoorsController {
   constructor(
     @Inject(ManagementAuthorization) private readonly authz: ManagementAuthorization,
     @Optional() @Inject(JobService) private readonly jobs?: JobService,
-    @Optional() @Inject(DeliveryHttpService) private readonly deliveries?: DeliveryHttpService,
   ) {}
 
   @Get('jobs/lanes')
@@ -52,15 +53,19 @@ export class DoorsController {
   }
 
   @Get('jobs/lanes/:lane')
-  async laneJobs(@CurrentUser() user: UserDefinition, @Param('lane') lane: string): Promise<LaneJobsDto> {
+  async laneJobs(@CurrentUser() user: UserDefinition, @Param('lane') lane: string, @Query('page') pageParam?: string, @Query('page_size') sizeParam?: string): Promise<LaneJobsDto> {
     const service = this.requireJobs();
     const vhost = service.options.vhost;
     this.authz.requireVhost(user, vhost);
-    const all = await service.listJobs();
-    const jobs = all[lane];
-    if (jobs === undefined) throw new NotFoundException('Not Found');
+    const page = pageParam === undefined ? 1 : Number(pageParam);
+    const pageSize = sizeParam === undefined ? 100 : Number(sizeParam);
+    if (!Number.isInteger(page) || page < 1) throw new BadRequestException('page must be a positive integer');
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_JOBS_PAGE) throw new BadRequestException(`page_size must be 1 to ${MAX_JOBS_PAGE}`);
+    if (!service.lanes.list().some((l) => l.lane === lane)) throw new NotFoundException('Not Found');
     this.authz.channel(user, vhost).requireRead(service.lanes.queueName(lane));
-    return { lane, jobs };
+    const listed = await service.listLaneJobs(lane, (page - 1) * pageSize, pageSize);
+    if (listed === undefined) throw new NotFoundException('Not Found');
+    return { lane, jobs: listed.jobs, page, page_size: pageSize, page_count: Math.max(1, Math.ceil(listed.total / pageSize)), total_count: listed.total };
   }
 
   @Delete('jobs/:jobNum')
@@ -81,53 +86,8 @@ export class DoorsController {
     }
   }
 
-  @Get('deliveries')
-  async deliveryOverview(@CurrentUser() user: UserDefinition, @Query('state') state?: string, @Query('limit') limit?: string): Promise<DeliveryOverviewDto> {
-    const deliveries = this.requireDeliveries();
-    this.authz.requireVhost(user, deliveries.options.vhost);
-    const service = deliveries.service;
-    const page = await service.list(state === undefined ? {} : { state: state as DeliveryState }, 0, Math.min(Number(limit ?? 100) || 100, 1000));
-    return { counts: service.index.counts(), sending: service.activeSends, deliveries: page.map(deliveryView) };
-  }
-
-  @Post('deliveries/:uuid/replay')
-  @HttpCode(200)
-  async replay(@CurrentUser() user: UserDefinition, @Param('uuid') uuid: string): Promise<ReplayResultDto> {
-    const deliveries = this.requireReplay(user);
-    // answered here: the delivery door's own errors are not the management API's
-    const record = await deliveries.service.lookup(uuid);
-    if (record === undefined) throw new NotFoundException(`no delivery '${uuid}'`);
-    if (record.state !== 'dead') throw new ConflictException(`delivery '${uuid}' is ${record.state}, only dead deliveries are replayed`);
-    return { replayed: await deliveries.service.replay({ id: uuid }) };
-  }
-
-  @Post('deliveries-replay')
-  @HttpCode(200)
-  async replayAll(@CurrentUser() user: UserDefinition, @Body() body?: { host?: string }): Promise<ReplayResultDto> {
-    const deliveries = this.requireReplay(user);
-    return { replayed: await deliveries.service.replay(body?.host === undefined ? {} : { host: body.host }) };
-  }
-
-  /**
-   * Replaying sends dead deliveries again: what publishing a new delivery into the delivery
-   * exchange (DISPATCH_AMQP_EXCHANGE) does over AMQP, so it needs that exchange's write
-   * permission. Not configure: a replay changes no queue or exchange, it only makes the door send.
-   */
-  private requireReplay(user: UserDefinition): DeliveryHttpService {
-    const deliveries = this.requireDeliveries();
-    const { vhost, amqpExchange } = deliveries.options;
-    this.authz.requireVhost(user, vhost);
-    this.authz.channel(user, vhost).requireExplained('write', 'exchange', amqpExchange);
-    return deliveries;
-  }
-
   private requireJobs(): JobService {
     if (this.jobs === undefined) throw new NotFoundException('the job API is not running');
     return this.jobs;
-  }
-
-  private requireDeliveries(): DeliveryHttpService {
-    if (this.deliveries === undefined) throw new NotFoundException('the delivery API is not running');
-    return this.deliveries;
   }
 }

@@ -23,7 +23,13 @@ export interface LaneDto {
 }
 
 /** GET /api/jobs/lanes/{lane}: the lane's jobs, as the job API lists them. */
+/** GET /api/jobs/lanes/{lane}?page=&page_size=: one page of a lane's queued jobs, in dispatch order. */
 export interface LaneJobsDto {
   lane: string;
   jobs: JobView[];
+  page: number;
+  page_size: number;
+  page_count: number;
+  /** Jobs queued in the lane (ready and delayed), on all pages. */
+  total_count: number;
 }
