@@ -208,6 +208,7 @@ function deliveryModule(config: BrokerConfig, httpTimeouts: HttpTimeouts, httpTl
     queuePrefix: config.DISPATCH_QUEUE_PREFIX,
     amqpExchange: config.DISPATCH_AMQP_EXCHANGE,
     maxBodyBytes: config.DISPATCH_MAX_BODY_MB * 1024 * 1024,
+    fastPath: config.DISPATCH_FAST_PATH,
     workers: config.DISPATCH_WORKERS,
     hostConcurrency: config.DISPATCH_HOST_CONCURRENCY,
     defaultTimeoutMs: config.DISPATCH_DEFAULT_TIMEOUT_MS,

@@ -259,6 +259,11 @@ export class BrokerConfig {
   @Max(1024)
   DISPATCH_MAX_BODY_MB = 16;
 
+  /** Intake (`POST /`) on the lean HTTP fast path; false = every request through Fastify. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  DISPATCH_FAST_PATH = true;
+
   /** Outbound requests in flight at most, in all (Dispatcher's `worker`). */
   @Type(() => Number)
   @IsInt()

@@ -19,6 +19,8 @@ export interface DeliveryOptions {
   /** Exchange whose messages become deliveries (declared at start, bound to the pending queue). */
   amqpExchange: string;
   maxBodyBytes: number;
+  /** Intake (`POST /`) on the lean HTTP fast path (same answers); false: every request through Fastify. */
+  fastPath: boolean;
   /** Concurrent outbound requests in all (Dispatcher's `worker`). */
   workers: number;
   /** Concurrent outbound requests to one host. */
