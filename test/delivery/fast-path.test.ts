@@ -15,15 +15,14 @@ const request = (method: string, path: string, body: string, extra = ''): string
 const header = (answer: RawAnswer, name: string): string | undefined => answer.headers.find(([n]) => n.toLowerCase() === name)?.[1];
 const basic = (user: string, password: string): string => `Authorization: Basic ${Buffer.from(`${user}:${password}`).toString('base64')}\r\n`;
 
-describe('delivery intake on the fast path', () => {
+/** A sink and two brokers with `settings`: one with the fast path, one without; raw clients closed after. */
+function brokerPair(settings: Record<string, string>): { sink: () => HttpSink; fast: () => TestApp; slow: () => TestApp; open: (app: TestApp) => Promise<RawClient> } {
   let sink: HttpSink;
   let fast: TestApp;
   let slow: TestApp;
   const clients: RawClient[] = [];
-
   before(async () => {
     sink = await HttpSink.start();
-    const settings = { DISPATCH_ALLOW_LOOPBACK: 'true', DISPATCH_MAX_BODY_MB: '1' };
     [fast, slow] = await Promise.all([startTestApp(settings), startTestApp({ ...settings, DISPATCH_FAST_PATH: 'false' })]);
   });
   after(async () => {
@@ -31,12 +30,23 @@ describe('delivery intake on the fast path', () => {
     await Promise.all([fast?.close(), slow?.close()]);
     await sink?.close();
   });
-
   const open = async (app: TestApp): Promise<RawClient> => {
     const client = await RawClient.open(app.running.ports.dispatch);
     clients.push(client);
     return client;
   };
+  return { sink: () => sink, fast: () => fast, slow: () => slow, open };
+}
+
+describe('delivery intake on the fast path', () => {
+  const pair = brokerPair({ DISPATCH_ALLOW_LOOPBACK: 'true', DISPATCH_MAX_BODY_MB: '1' });
+  const open = pair.open;
+  let sink: HttpSink;
+  let fast: TestApp;
+  let slow: TestApp;
+  before(() => {
+    [sink, fast, slow] = [pair.sink(), pair.fast(), pair.slow()];
+  });
   /** One request through each path: the statuses and documents must be equal. */
   const both = async (method: string, path: string, body: string, extra = ''): Promise<[RawAnswer, RawAnswer]> => {
     const answers: RawAnswer[] = [];
@@ -107,33 +117,18 @@ describe('delivery intake on the fast path', () => {
 });
 
 describe('delivery intake on the fast path with DISPATCH_AUTH=true', () => {
-  let sink: HttpSink;
-  let fast: TestApp;
-  let slow: TestApp;
-  const clients: RawClient[] = [];
-
-  before(async () => {
-    sink = await HttpSink.start();
-    const settings = { DISPATCH_ALLOW_LOOPBACK: 'true', DISPATCH_AUTH: 'true' };
-    [fast, slow] = await Promise.all([startTestApp(settings), startTestApp({ ...settings, DISPATCH_FAST_PATH: 'false' })]);
-  });
-  after(async () => {
-    for (const client of clients) client.close();
-    await Promise.all([fast?.close(), slow?.close()]);
-    await sink?.close();
-  });
+  const pair = brokerPair({ DISPATCH_ALLOW_LOOPBACK: 'true', DISPATCH_AUTH: 'true' });
 
   test('no or wrong credentials get 401 with the challenge, right ones 202, on both paths alike', async () => {
-    const body = JSON.stringify({ UUID: 'authed', Url: sink.url('/fast/authed'), Method: 'POST' });
+    const body = JSON.stringify({ UUID: 'authed', Url: pair.sink().url('/fast/authed'), Method: 'POST' });
     for (const [extra, status] of [
       ['', 401],
       [basic('guest', 'wrong'), 401],
       [basic('guest', 'guest'), 202],
     ] as const) {
       const answers: RawAnswer[] = [];
-      for (const app of [fast, slow]) {
-        const client = await RawClient.open(app.running.ports.dispatch);
-        clients.push(client);
+      for (const app of [pair.fast(), pair.slow()]) {
+        const client = await pair.open(app);
         client.write(request('POST', '/', body.replace('authed', `authed-${status}-${answers.length}-${extra.length}`), extra));
         answers.push(await client.answer());
       }
