@@ -1,7 +1,8 @@
 /**
  * The admin section in headless Chromium: an administrator creates a vhost and a user, grants
  * permissions and sets the user's password from the page, adds a policy (the editor refuses an
- * unknown setting before anything is sent) and exports and imports definitions; then the new user
+ * unknown setting before anything is sent), exports and imports definitions and sets and clears vhost
+ * limits; then the new user
  * logs in and sees only what it may do (its vhost, no admin pages, the server's reason when
  * refused); a `monitoring` user gets no write buttons. Run by `npm run test:browser`.
  */
@@ -116,6 +117,39 @@ test('definitions export to a file and import from one', { skip }, async () => {
   await page.getByTestId('confirm-ok').click();
   await page.locator('#toast').filter({ hasText: 'Definitions imported' }).waitFor();
   assert.equal((await admin.get<{ name: string }>('/api/queues/team/imported-q')).name, 'imported-q');
+});
+
+test('vhost limits are shown, set and cleared (with confirmation) on the virtual hosts page, and enforced', { skip }, async () => {
+  await page.getByRole('link', { name: 'Virtual hosts' }).click();
+  await page.getByTestId('limits-table').getByText('No limits set.').waitFor();
+  await page.getByTestId('limit-vhost').selectOption('team');
+  await page.getByTestId('limit-name').selectOption('max-queues');
+  await page.getByTestId('limit-value').fill('1');
+  await page.getByTestId('limit-submit').click();
+  await page.getByTestId('limit-team-max-queues').getByTestId('limit-shown').filter({ hasText: /^1$/ }).waitFor();
+  assert.deepEqual(await admin.get('/api/vhost-limits/team'), [{ vhost: 'team', value: { 'max-queues': 1 } }]);
+  // the limit is the broker's: team holds imported-q, so a second queue is refused with RabbitMQ's reason
+  const refused = await admin.put('/api/queues/team/one-too-many', { durable: true });
+  assert.equal(refused.status, 400);
+  assert.match((refused.json as { reason: string }).reason, /queue limit in vhost 'team' \(1\) is reached/);
+
+  await page.getByTestId('limit-vhost').selectOption('team');
+  await page.getByTestId('limit-name').selectOption('max-connections');
+  await page.getByTestId('limit-value').fill('-1');
+  await page.getByTestId('limit-submit').click();
+  await page.getByTestId('limit-team-max-connections').getByTestId('limit-shown').filter({ hasText: 'no limit' }).waitFor();
+
+  // clearing asks first: cancelled, the limit stays
+  await page.getByTestId('limit-team-max-queues').getByTestId('limit-clear').click();
+  await page.getByTestId('confirm-cancel').click();
+  assert.deepEqual(await admin.get('/api/vhost-limits/team'), [{ vhost: 'team', value: { 'max-queues': 1, 'max-connections': -1 } }]);
+  for (const name of ['max-queues', 'max-connections']) {
+    await page.getByTestId(`limit-team-${name}`).getByTestId('limit-clear').click();
+    await page.getByTestId('confirm-ok').click();
+    await page.getByTestId(`limit-team-${name}`).waitFor({ state: 'detached' });
+  }
+  await page.getByTestId('limits-table').getByText('No limits set.').waitFor();
+  assert.deepEqual(await admin.get('/api/vhost-limits/team'), []);
 });
 
 test('the new user sees only what it may do, and a refused action shows the server’s reason', { skip }, async () => {

@@ -87,6 +87,22 @@ test('a queue’s page charts its own history once opened', { skip }, async () =
   await eventually(async () => (await chart('queue-depth-chart')).points >= 1, 12_000, 'a sample of the queue');
 });
 
+test('a lane’s page charts the history of its queue (scheduled and received, ready and leased)', { skip }, async () => {
+  const jobs = `http://127.0.0.1:${app.running.ports.jobs}`;
+  for (let i = 0; i < 3; i++) {
+    const scheduled = await fetch(`${jobs}/schedule`, { method: 'POST', body: JSON.stringify({ message: `job ${i}`, lane: 'hist-lane' }) });
+    assert.equal(scheduled.status, 200);
+  }
+  await page.goto(`${app.managementUrl}/#/lane/hist-lane`);
+  await page.locator('[data-testid=lane-depth-chart] .uplot').waitFor();
+  await page.locator('[data-testid=lane-rates-chart] .uplot').waitFor();
+  // the lane's queue is sampled from the first time its history is asked for: the next server sample is its first
+  await eventually(async () => (await chart('lane-depth-chart')).points >= 1, 12_000, 'a sample of the lane');
+  const { from, to } = await chart('lane-depth-chart');
+  assert.ok(Math.abs(to - Date.now() / 1000) < 30, 'the axis ends now');
+  assert.ok(to - from > 0);
+});
+
 test('where the server has no samples the line has a gap; counts become per-second rates', { skip }, async () => {
   const columns = await page.evaluate(async (url) => {
     const charts = (await import(url)) as { columnsOf: (series: unknown[], rates: boolean) => (number | null)[][] };

@@ -85,6 +85,26 @@ describe('Broker.applyDefinitionChange', () => {
     }
   });
 
+  it("applies another node's vhost limits without writing them back; they limit declares here", async () => {
+    const { store, writes } = countingStore();
+    const broker = await Broker.open(store, { queueMemoryBudget: 1 << 20 });
+    try {
+      broker.addVhost('v');
+      writes.length = 0;
+      const key = DEFINITION_KEYS.vhostLimits('v');
+      broker.applyDefinitionChange({ kind: 'record-put', namespace: DEFINITION_NAMESPACES.vhostLimits, key, value: Buffer.from(JSON.stringify({ 'max-queues': 1 })) });
+      assert.deepEqual(broker.vhostLimits.get('v'), { 'max-queues': 1 });
+      broker.getVhost('v').declareQueue({ name: 'one' });
+      assert.throws(() => broker.getVhost('v').declareQueue({ name: 'two' }), /queue limit in vhost 'v' \(1\) is reached/);
+      broker.applyDefinitionChange({ kind: 'record-delete', namespace: DEFINITION_NAMESPACES.vhostLimits, key });
+      assert.deepEqual(broker.vhostLimits.get('v'), {});
+      broker.getVhost('v').declareQueue({ name: 'two' });
+      assert.deepEqual(writes, [], 'nothing was written back');
+    } finally {
+      await broker.close();
+    }
+  });
+
   it('replaces a definition that differs (another node deleted it and declared it again otherwise)', async () => {
     const broker = await Broker.open(new MemoryStore(), { queueMemoryBudget: 1 << 20 });
     try {

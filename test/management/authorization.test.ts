@@ -125,7 +125,9 @@ describe('management authorization as RabbitMQ decides it', () => {
   });
 
   it('the table calls every route of the management API (the doors’ aside)', () => {
-    const routes = managementRoutes().filter((r) => r.path.startsWith('/api/') && !/^\/api\/(jobs|deliveries|delivery-)/.test(r.path));
+    // vhost-limits came after the recording (RabbitMQ 3.10 was not at hand to record it): decided as
+    // RabbitMQ's rabbit_mgmt_wm_limits/_limit do (reads: vhost visible; writes: administrator), tested in vhost-limits.test.ts
+    const routes = managementRoutes().filter((r) => r.path.startsWith('/api/') && !/^\/api\/(jobs|deliveries|delivery-|vhost-limits)/.test(r.path));
     const uncovered = routes.filter((route) => !table.rows.some((row) => row.method === route.method && route.pattern.test(row.path.split('?')[0]!)));
     assert.deepEqual(
       uncovered.map((r) => `${r.method} ${r.path}`),

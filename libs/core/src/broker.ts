@@ -15,6 +15,7 @@ import type { BrokerStore } from './store/broker-store';
 import { CommitCallback, CommitToken, NO_COMMIT_NEEDED } from './store/commit-token';
 import { CommitTracker } from './store/commit-tracker';
 import { DefinitionGate } from './store/definition-gate';
+import { VhostLimitRegistry } from './vhost/vhost-limits';
 import { VhostContext, VirtualHost } from './vhost/virtual-host';
 
 export interface BrokerOptions {
@@ -123,6 +124,9 @@ export class PersistentCounter {
   }
 }
 
+/** The stricter of two limits, null meaning none. */
+const smallerLimit = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
+
 /** Numbers a node reserves at once from a counter shared with other nodes. */
 const COUNTER_RANGE = 1000;
 
@@ -142,6 +146,8 @@ export class Broker {
   readonly users: UserRegistry;
   /** Policies: queue settings applied by name pattern (definitions kept in the store). */
   readonly policies: PolicyRegistry;
+  /** Per-vhost limits, RabbitMQ's max-connections and max-queues (definitions kept in the store). */
+  readonly vhostLimits: VhostLimitRegistry;
   /** The queue types declarations may ask for. */
   readonly queueTypes: QueueTypeRegistry;
   /** Where every definition write goes (muted while a change from another node is applied). */
@@ -173,6 +179,8 @@ export class Broker {
     this.users = new UserRegistry(this.definitions, options.authentication);
     this.policies = new PolicyRegistry(this.definitions, this.queueTypes);
     this.policies.onChange((vhost) => this.vhosts.get(vhost)?.reapplyPolicies());
+    this.vhostLimits = new VhostLimitRegistry(this.definitions);
+    const brokerQueueLimit = (options.maxQueuesPerVhost ?? 0) > 0 ? options.maxQueuesPerVhost! : null;
     const flowHigh = options.queueFlowHigh ?? 8192;
     this.alarms = new ResourceAlarms({
       dataDir: options.dataDir ?? null,
@@ -187,7 +195,7 @@ export class Broker {
       queueLimits: { memoryBudget: options.queueMemoryBudget, flowHigh, flowLow: Math.floor(flowHigh / 2) },
       nextSeq: () => ++this.seq,
       nextQueueId: () => ++this.queueId,
-      maxQueues: options.maxQueuesPerVhost ?? 0,
+      queueLimit: (vhost) => smallerLimit(brokerQueueLimit, this.vhostLimits.limit(vhost, 'max-queues')),
       policies: this.policies,
       alarms: this.alarms,
     };
@@ -198,6 +206,7 @@ export class Broker {
     const broker = new Broker(store, options);
     const started = process.hrtime.bigint();
     await broker.policies.load();
+    await broker.vhostLimits.load();
     const recovered = recoverBroker(await store.recover(), {
       store,
       memoryBudget: options.queueMemoryBudget,
@@ -259,6 +268,7 @@ export class Broker {
     this.definitions.deleteVhost(name);
     this.users.forgetVhost(name);
     this.policies.forgetVhost(name);
+    this.vhostLimits.forgetVhost(name);
   }
 
   private vhostForRecovery(name: string): VirtualHost {
@@ -285,6 +295,7 @@ export class Broker {
           nextQueueId: () => ++this.queueId,
           users: this.users,
           policies: this.policies,
+          vhostLimits: this.vhostLimits,
         },
         change,
       ),

@@ -5,6 +5,8 @@
 export { Broker, DEFAULT_VHOST, PersistentCounter } from './broker';
 export type { BrokerOptions } from './broker';
 export { VirtualHost } from './vhost/virtual-host';
+export { VHOST_LIMIT_NAMES, VhostLimitRegistry, isVhostLimitName } from './vhost/vhost-limits';
+export type { VhostLimitName, VhostLimitValues } from './vhost/vhost-limits';
 export type { AlarmRule, ExchangeDeclaration, QueueDeclaration, QueueDeleteConditions } from './vhost/virtual-host';
 export type { AlarmRefusal, LengthLimitRefusal, PublishOutcome, Refusal, RefusedOutcome, RoutedOutcome, UnroutableOutcome } from './vhost/publish-outcome';
 export type { Queue } from './queue/queue';

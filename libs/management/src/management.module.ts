@@ -9,6 +9,7 @@ import { HealthController, OverviewController } from './controllers/overview.con
 import { SessionsController } from './controllers/sessions.controller';
 import { TopologyController } from './controllers/topology.controller';
 import { UiController } from './controllers/ui.controller';
+import { VhostLimitsController } from './controllers/vhost-limits.controller';
 import { ManagementAuthorization } from './authz/management-authorization';
 import { BasicAuthGuard } from './http/basic-auth.guard';
 import { RabbitErrorFilter } from './http/rabbit-error.filter';
@@ -19,7 +20,7 @@ import { ManagementService } from './management.service';
  * health endpoints and the admin page, on the Nest application's Fastify instance.
  */
 @Module({
-  controllers: [OverviewController, HealthController, AccessController, TopologyController, SessionsController, DefinitionsController, PoliciesController, DoorsController, DeliveriesController, UiController],
+  controllers: [OverviewController, HealthController, AccessController, TopologyController, SessionsController, DefinitionsController, PoliciesController, DoorsController, DeliveriesController, VhostLimitsController, UiController],
   providers: [ManagementService, ManagementAuthorization, BasicAuthGuard, { provide: APP_FILTER, useClass: RabbitErrorFilter }],
   exports: [ManagementService],
 })

@@ -3,6 +3,7 @@
 import { api, enc, me } from './api.js';
 import { confirmAction, esc, field, fieldsOf, fill, num, showError, table, vhostOptions } from './dom.js';
 import { act } from './live.js';
+import { bindLimits, limitsSection, refreshLimits } from './vhost-limits.js';
 
 const TAGS = ['administrator', 'monitoring', 'policymaker', 'management'];
 
@@ -87,8 +88,9 @@ export const vhosts = {
       <h2>Add a virtual host</h2>
       <form id="add-vhost" class="toolbar">${field('Name', '<input name="name" required data-testid="new-vhost-name">')}${field('Description', '<input name="description">')}
         <button class="action" data-testid="new-vhost-submit">Add virtual host</button></form>
+      ${limitsSection()}
       <h2>Definitions</h2>
-      <p class="muted">Users, virtual hosts, permissions, policies, exchanges, queues and bindings as one JSON file (RabbitMQ's format: its exports import here).</p>
+      <p class="muted">Users, virtual hosts, permissions, limits, policies, exchanges, queues and bindings as one JSON file (RabbitMQ's format: its exports import here).</p>
       <div class="toolbar"><button type="button" class="action" id="export" data-testid="export-definitions">Export definitions</button></div>
       <form id="import" class="toolbar">${field('Definitions file (JSON)', '<input type="file" name="file" accept="application/json,.json" required data-testid="import-file">')}
         <button class="action" data-testid="import-submit">Import</button></form>`;
@@ -108,6 +110,7 @@ export const vhosts = {
       if (!(await confirmAction(`Delete virtual host ${name} with every queue, exchange and message in it? Its connections are closed.`, { action: 'Delete' }))) return;
       void act(() => api('DELETE', `/vhosts/${enc(name)}`), `Virtual host ${name} deleted`);
     });
+    bindLimits(view);
     view.querySelector('#export').addEventListener('click', () =>
       act(async () => {
         const definitions = await api('GET', '/definitions');
@@ -149,6 +152,7 @@ export const vhosts = {
       list,
       { testid: 'vhosts-table', rowId: (v) => `vhost-${v.name}` },
     ));
+    await refreshLimits(view, list);
   },
 };
 

@@ -62,15 +62,21 @@ export class AmqpServer implements SessionRegistry {
   /** RabbitMQ's refusal text when a login of `user` may not open a connection now (the connection limits), or null. */
   private admit(user: string, vhost: string): string | null {
     const { maxConnections, maxConnectionsPerUser } = this.options;
-    if (maxConnections === 0 && maxConnectionsPerUser === 0) return null;
+    // the vhost's max-connections counts this node's connections (README: vhost limits in cluster mode)
+    const ofVhostLimit = this.broker.vhostLimits.limit(vhost, 'max-connections');
+    if (maxConnections === 0 && maxConnectionsPerUser === 0 && ofVhostLimit === null) return null;
     let open = 0;
     let ofUser = 0;
+    let inVhost = 0;
     for (const connection of this.connections.values()) {
       if (!connection.isOpen) continue;
       open++;
       if (connection.user === user) ofUser++;
+      if (connection.vhost.name === vhost) inVhost++;
     }
     if (maxConnections > 0 && open >= maxConnections) return `access to vhost '${vhost}' refused for user '${user}': connection limit (${maxConnections}) is reached`;
+    // RabbitMQ's text for the vhost limit is the same as for the node's (rabbit_reader's is_over_vhost_connection_limit)
+    if (ofVhostLimit !== null && inVhost >= ofVhostLimit) return `access to vhost '${vhost}' refused for user '${user}': connection limit (${ofVhostLimit}) is reached`;
     if (maxConnectionsPerUser > 0 && ofUser >= maxConnectionsPerUser) {
       return `Connection refused for user '${user}': user connection limit (${maxConnectionsPerUser}) is reached`;
     }

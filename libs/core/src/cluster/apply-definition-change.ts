@@ -1,6 +1,7 @@
 import type { UserRegistry } from '../auth/user-registry';
 import { canonicalArgs } from '../exchange/binding';
 import { POLICIES, PolicyRegistry } from '../policy/policy-registry';
+import { VHOST_LIMITS, VhostLimitRegistry } from '../vhost/vhost-limits';
 import type { VirtualHost } from '../vhost/virtual-host';
 import type { DefinitionChange } from './definition-change';
 
@@ -12,6 +13,7 @@ export interface DefinitionTarget {
   nextQueueId(): number;
   readonly users: UserRegistry;
   readonly policies: PolicyRegistry;
+  readonly vhostLimits: VhostLimitRegistry;
 }
 
 /**
@@ -82,6 +84,7 @@ export function applyDefinitionChange(target: DefinitionTarget, change: Definiti
     case 'record-delete': {
       const value = change.kind === 'record-put' ? change.value : null;
       if (change.namespace === POLICIES) target.policies.applyStored(change.key, value);
+      else if (change.namespace === VHOST_LIMITS) target.vhostLimits.applyStored(change.key, value);
       else target.users.applyStored(change.namespace, change.key, value);
       return;
     }

@@ -79,8 +79,8 @@ export class QueueTopology {
     const { policy, features } = this.featuresOf(name, args);
     this.context.queueTypes.requireDeclarable(features.type, name, this.vhost);
     features.type.checkProperties(name, this.vhost, { durable, exclusive, autoDelete });
-    const max = this.context.maxQueues;
-    if (max > 0 && this.all.size >= max) {
+    const max = this.context.queueLimit(this.vhost);
+    if (max !== null && this.all.size >= max) {
       // RabbitMQ's text and kind for its vhost queue limit
       throw preconditionFailed(`cannot declare queue '${name}': queue limit in vhost '${this.vhost}' (${max}) is reached`);
     }

@@ -18,8 +18,8 @@ export interface VhostContext {
   nextSeq(): number;
   nextQueueId(): number;
   readonly queueLimits: QueueLimits;
-  /** Queues at most in one vhost; 0 = no limit. */
-  readonly maxQueues: number;
+  /** Queues at most in the vhost (the smaller of the broker's MAX_QUEUES_PER_VHOST and the vhost's max-queues), or null for no limit. */
+  queueLimit(vhost: string): number | null;
   readonly policies: PolicyRegistry;
   /** The broker's resource alarms: what is on (ResourceAlarms.active), or null. */
   readonly alarms: { readonly active: string | null };

@@ -65,6 +65,15 @@ export class ManagementAuthorization {
     return this.has(user, 'monitoring') || this.broker.users.mayUseVhost(user.name, vhost);
   }
 
+  /**
+   * A route on this vhost open to the users that see it (RabbitMQ's is_authorized_vhost_visible):
+   * monitoring users and administrators everywhere, others where they have permissions. A vhost
+   * that does not exist passes, to be answered 404.
+   */
+  requireVisibleVhost(user: UserDefinition, vhost: string): void {
+    if (!this.listsVhost(user, vhost) && this.broker.vhost(vhost) !== undefined) throw new NotAuthorised(NOT_IN_VHOST);
+  }
+
   /** Whether the broker-wide lists (exchanges, queues, bindings, policies) show this vhost's: monitoring users see only their vhosts' there. */
   listsResourcesOf(user: UserDefinition, vhost: string): boolean {
     return this.has(user, 'administrator') || this.broker.users.mayUseVhost(user.name, vhost);

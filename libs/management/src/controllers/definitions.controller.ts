@@ -6,12 +6,12 @@ import { BasicAuthGuard } from '../http/basic-auth.guard';
 import { ManagementService } from '../management.service';
 import { MANAGEMENT_VERSION, PRODUCT_NAME, PRODUCT_VERSION } from './overview.controller';
 import { tagsOf } from './access.controller';
-import type { DefinitionsDto, DefinitionsImport, VhostDefinitionsDto } from '../dto';
+import type { DefinitionsDto, DefinitionsImport, VhostDefinitionsDto, VhostLimitsParameterDto } from '../dto';
 import { jsonTableOf, permissionView, policyView, userView } from '../views/rabbit-views';
 
 /**
- * Export and import of definitions in RabbitMQ's format (users, vhosts, permissions, exchanges,
- * queues, bindings), so a topology moves from RabbitMQ to us and back. Users imported from
+ * Export and import of definitions in RabbitMQ's format (users, vhosts, permissions, policies,
+ * vhost limits, exchanges, queues, bindings), so a topology moves from RabbitMQ to us and back. Users imported from
  * RabbitMQ keep their password hashes (its SHA-256/512 schemes are verified as such).
  * Administrators only, as RabbitMQ: an export holds every password hash, an import may create
  * users, permissions and anything else.
@@ -31,7 +31,7 @@ export class DefinitionsController {
   exportVhost(@Param('vhost') vhost: string): VhostDefinitionsDto {
     this.m.vhost(vhost);
     const all = this.definitions([vhost]);
-    return { rabbit_version: all.rabbit_version, exchanges: all.exchanges, queues: all.queues, bindings: all.bindings, policies: all.policies, parameters: [] };
+    return { rabbit_version: all.rabbit_version, exchanges: all.exchanges, queues: all.queues, bindings: all.bindings, policies: all.policies, parameters: all.parameters };
   }
 
   @Post('definitions')
@@ -45,7 +45,7 @@ export class DefinitionsController {
   @Post('definitions/:vhost')
   async importVhost(@Param('vhost') vhost: string, @Body() body: DefinitionsImport, @Res() reply: FastifyReply): Promise<void> {
     this.m.vhost(vhost);
-    this.apply({ exchanges: body.exchanges, queues: body.queues, bindings: body.bindings, policies: body.policies }, vhost);
+    this.apply({ exchanges: body.exchanges, queues: body.queues, bindings: body.bindings, policies: body.policies, parameters: body.parameters }, vhost);
     await this.m.broker.whenDurable();
     void reply.code(204).send();
   }
@@ -81,7 +81,10 @@ export class DefinitionsController {
       vhosts: vhosts.map((name) => ({ name })),
       permissions: this.m.broker.users.listPermissions().map(permissionView),
       topic_permissions: [],
-      parameters: [],
+      parameters: vhosts.flatMap((vhost): VhostLimitsParameterDto[] => {
+        const value = this.m.broker.vhostLimits.get(vhost);
+        return Object.keys(value).length === 0 ? [] : [{ vhost, component: 'vhost-limits', name: 'limits', value }];
+      }),
       global_parameters: [],
       policies: vhosts.flatMap((v) => this.m.broker.policies.list(v).map(policyView)),
       queues,
@@ -108,6 +111,16 @@ export class DefinitionsController {
       });
     }
     for (const p of body.permissions ?? []) step(`permission of '${p.user}' in '${p.vhost}'`, () => this.m.broker.users.setPermission(p));
+    // limits before queues, as RabbitMQ imports parameters before queues: a queue beyond max-queues is refused
+    for (const p of body.parameters ?? []) {
+      if (p.component !== 'vhost-limits') continue;
+      step(`limits of vhost '${p.vhost}'`, () => {
+        const vhost = vhostOf(p.vhost);
+        this.m.broker.getVhost(vhost);
+        if (p.value === null || typeof p.value !== 'object') throw new Error('the value must be an object of limits, as {"max-queues": 100}');
+        this.m.broker.vhostLimits.replace(vhost, p.value);
+      });
+    }
     // policies before queues, so queues start with theirs
     for (const p of body.policies ?? []) {
       step(`policy '${p.name}'`, () => {

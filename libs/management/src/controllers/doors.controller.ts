@@ -65,7 +65,7 @@ export class DoorsController {
     this.authz.channel(user, vhost).requireRead(service.lanes.queueName(lane));
     const listed = await service.listLaneJobs(lane, (page - 1) * pageSize, pageSize);
     if (listed === undefined) throw new NotFoundException('Not Found');
-    return { lane, jobs: listed.jobs, page, page_size: pageSize, page_count: Math.max(1, Math.ceil(listed.total / pageSize)), total_count: listed.total };
+    return { lane, queue: service.lanes.queueName(lane), vhost, jobs: listed.jobs, page, page_size: pageSize, page_count: Math.max(1, Math.ceil(listed.total / pageSize)), total_count: listed.total };
   }
 
   @Delete('jobs/:jobNum')

@@ -6,6 +6,7 @@ import type { PermissionDto } from './permission.dto';
 import type { PolicyDto } from './policy.dto';
 import type { QueueDto } from './queue.dto';
 import type { UserDto } from './user.dto';
+import type { VhostLimitsParameterDto } from './vhost-limits.dto';
 
 /** An exchange in a definitions export: what re-declares it. */
 export type ExchangeDefinitionDto = Pick<ExchangeDto, 'name' | 'vhost' | 'type' | 'durable' | 'auto_delete' | 'internal' | 'arguments'>;
@@ -32,8 +33,8 @@ export interface DefinitionsDto {
   permissions: PermissionDto[];
   /** Always empty: topic permissions are not kept. */
   topic_permissions: never[];
-  /** Always empty: no runtime parameters (federation, shovels) are kept. */
-  parameters: never[];
+  /** Runtime parameters: the vhost limits (component `vhost-limits`), as RabbitMQ keeps them; no federation or shovels. */
+  parameters: VhostLimitsParameterDto[];
   global_parameters: never[];
   policies: PolicyDto[];
   queues: QueueDefinitionDto[];
@@ -57,4 +58,6 @@ export interface DefinitionsImport {
   queues?: { name: string; vhost: string; durable?: boolean; auto_delete?: boolean; arguments?: Record<string, JsonValue> }[];
   bindings?: { source: string; vhost: string; destination: string; destination_type: string; routing_key?: string; arguments?: Record<string, JsonValue> }[];
   policies?: { name: string; vhost: string; pattern: string; 'apply-to'?: PolicyTarget; priority?: number; definition: Record<string, PolicyValue> }[];
+  /** Runtime parameters: those of component `vhost-limits` are imported (their value: the limits by name); others are not kept here. */
+  parameters?: { vhost: string; component: string; name: string; value: Record<string, JsonValue> }[];
 }

@@ -18,4 +18,5 @@ export type * from './queue.dto';
 export type * from './rates.dto';
 export type * from './user.dto';
 export type * from './vhost.dto';
+export type * from './vhost-limits.dto';
 export type { Page, Paged } from '../http/pagination';

@@ -22,10 +22,12 @@ export interface LaneDto {
   received_details: RateDetails;
 }
 
-/** GET /api/jobs/lanes/{lane}: the lane's jobs, as the job API lists them. */
 /** GET /api/jobs/lanes/{lane}?page=&page_size=: one page of a lane's queued jobs, in dispatch order. */
 export interface LaneJobsDto {
   lane: string;
+  /** The queue that holds the lane's jobs and its vhost: /api/queues/{vhost}/{queue} has its history (the lane page's charts). */
+  queue: string;
+  vhost: string;
   jobs: JobView[];
   page: number;
   page_size: number;
