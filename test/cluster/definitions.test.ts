@@ -172,11 +172,32 @@ describe('three nodes on one database', { skip: postgresMissing }, () => {
     }
   });
 
+  it('a vhost limit set on A is enforced on B and C right after A answers; cleared on C, gone everywhere', async () => {
+    assert.equal((await a.api.put('/api/vhosts/limited', {})).status, 201);
+    assert.equal((await a.api.put('/api/queues/limited/first', { durable: true })).status, 201);
+    assert.equal((await a.api.put('/api/vhost-limits/limited/max-queues', { value: 1 })).status, 204);
+    assert.equal(await scalar(server.url, "SELECT count(*)::int FROM vhost_limits WHERE key = convert_to('limited', 'UTF8')"), 1);
+    for (const node of [b, c]) {
+      assert.deepEqual(await node.api.get<Json[]>('/api/vhost-limits/limited'), [{ vhost: 'limited', value: { 'max-queues': 1 } }]);
+      const refused = await node.api.put('/api/queues/limited/second', { durable: true });
+      assert.equal(refused.status, 400, `${node.name}: ${JSON.stringify(refused.json)}`);
+      assert.match((refused.json as Json).reason as string, /queue limit in vhost 'limited' \(1\) is reached/);
+    }
+    assert.equal((await c.api.delete('/api/vhost-limits/limited/max-queues')).status, 204);
+    for (const node of [a, b]) {
+      assert.deepEqual(await node.api.get<Json[]>('/api/vhost-limits/limited'), []);
+      assert.equal((await node.api.put(`/api/queues/limited/on-${node.name}`, { durable: true })).status, 201);
+    }
+    // set again for the node that starts later
+    assert.equal((await b.api.put('/api/vhost-limits/limited/max-queues', { value: 3 })).status, 204);
+  });
+
   it('a node started later loads every definition, and the others wait for it from then on', async () => {
     const d = await startNode(server.url, 'node-d');
     try {
       allowClassicQueuesForDefinitionTests(d);
       assert.equal((await d.api.get<Json[]>('/api/bindings/imported/e/ix/q/iq')).length, 1);
+      assert.deepEqual(await d.api.get<Json[]>('/api/vhost-limits/limited'), [{ vhost: 'limited', value: { 'max-queues': 3 } }]);
       assert.equal((await a.api.put('/api/queues/%2F/late', { durable: true })).status, 201);
       assert.equal((await d.api.request('GET', '/api/queues/%2F/late')).status, 200);
     } finally {

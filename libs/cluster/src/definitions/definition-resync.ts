@@ -52,6 +52,7 @@ export async function resyncDefinitions(database: Database, broker: Broker, log:
   const users = records('users');
   const permissions = records('permissions');
   const policies = records('policies');
+  const vhostLimits = records('vhost_limits');
   const replace = (namespace: string, stored: Map<string, Buffer>, local: string[]): void => {
     for (const key of local) if (!stored.has(key)) changes.push({ kind: 'record-delete', namespace, key });
     for (const [key, value] of stored) changes.push({ kind: 'record-put', namespace, key, value });
@@ -59,6 +60,7 @@ export async function resyncDefinitions(database: Database, broker: Broker, log:
   replace(DEFINITION_NAMESPACES.users, users, broker.users.list().map((u) => DEFINITION_KEYS.user(u.name)));
   replace(DEFINITION_NAMESPACES.permissions, permissions, broker.users.listPermissions().map((p) => DEFINITION_KEYS.permission(p.vhost, p.user)));
   replace(DEFINITION_NAMESPACES.policies, policies, broker.policies.list().map((p) => DEFINITION_KEYS.policy(p.vhost, p.name)));
+  replace(DEFINITION_NAMESPACES.vhostLimits, vhostLimits, broker.vhostLimits.list().map((l) => DEFINITION_KEYS.vhostLimits(l.vhost)));
 
   let failed = 0;
   for (const change of changes) {

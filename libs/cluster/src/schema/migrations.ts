@@ -197,4 +197,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX queue_unique_keys_by_expiry ON queue_unique_keys (expires_at);
     `,
   },
+  {
+    version: 3,
+    name: 'vhost limits kept as the other definition records are (key, definition)',
+    sql: `
+      -- the table reserved in version 1 was never written; it takes the shape of users,
+      -- permissions and policies: the key is the vhost's name, the definition its limits
+      DROP TABLE vhost_limits;
+      CREATE TABLE vhost_limits (
+        key bytea PRIMARY KEY,
+        definition jsonb NOT NULL
+      );
+    `,
+  },
 ];

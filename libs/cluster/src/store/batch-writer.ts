@@ -75,7 +75,7 @@ async function writeDefinition(client: PoolClient, op: DefinitionOp): Promise<St
       // what the vhost held goes with it (the broker deleted its queues and exchanges one by one before)
       await client.query(
         `WITH b AS (DELETE FROM bindings WHERE vhost = $1), q AS (DELETE FROM queues WHERE vhost = $1),
-              e AS (DELETE FROM exchanges WHERE vhost = $1), l AS (DELETE FROM vhost_limits WHERE vhost = $1)
+              e AS (DELETE FROM exchanges WHERE vhost = $1), l AS (DELETE FROM vhost_limits WHERE key = convert_to($1, 'UTF8'))
          DELETE FROM vhosts WHERE name = $1`,
         [change.vhost],
       );

@@ -1,12 +1,13 @@
 import type { BindingRecord, ExchangeRecord, QueueRecord, RecoveredState } from '#core';
 import type { Database } from '../database/database';
 import { decodeArguments } from './change-codec';
+import { DEFINITION_TABLES } from './definition-tables';
 
 /** Every definition at one moment, with the definition version it reflects. */
 export interface DefinitionSnapshot {
   version: number;
   state: RecoveredState;
-  /** The definition namespaces' records, by table: users, permissions, policies ([key, JSON]). */
+  /** The definition namespaces' records, by table: users, permissions, policies, vhost limits ([key, JSON]). */
   records: Map<string, [string, Buffer][]>;
   /** Every stored binding as `vhost\nsource\nidentity` (the identity a node's binding snapshot calls its key). */
   bindingKeys: Set<string>;
@@ -20,7 +21,7 @@ export async function readDefinitionVersion(database: Database): Promise<number>
 
 /**
  * Reads every definition in one snapshot (REPEATABLE READ): vhosts, exchanges, queues (with
- * their cluster-wide ids), bindings, counters, and the users, permissions and policies.
+ * their cluster-wide ids), bindings, counters, and the users, permissions, policies and vhost limits.
  */
 export async function readDefinitions(database: Database): Promise<DefinitionSnapshot> {
   return database.transaction(async (client) => {
@@ -50,7 +51,7 @@ export async function readDefinitions(database: Database): Promise<DefinitionSna
       (await client.query<{ name: string; value: string }>('SELECT name, value FROM counters')).rows.map((r): [string, number] => [r.name, Number(r.value)]),
     );
     const records = new Map<string, [string, Buffer][]>();
-    for (const table of ['users', 'permissions', 'policies']) {
+    for (const table of DEFINITION_TABLES.values()) {
       const { rows } = await client.query<{ key: Buffer; value: string }>(`SELECT key, definition::text AS value FROM ${table}`);
       records.set(table, rows.map((r): [string, Buffer] => [r.key.toString('utf8'), Buffer.from(r.value)]));
     }

@@ -5,4 +5,5 @@ export const DEFINITION_TABLES: ReadonlyMap<string, string> = new Map([
   [DEFINITION_NAMESPACES.users, 'users'],
   [DEFINITION_NAMESPACES.permissions, 'permissions'],
   [DEFINITION_NAMESPACES.policies, 'policies'],
+  [DEFINITION_NAMESPACES.vhostLimits, 'vhost_limits'],
 ]);
