@@ -2,12 +2,14 @@ import type Database from 'better-sqlite3';
 import { ByteReader } from '../../encoding/byte-reader';
 import { decodeFieldTable, FieldTable } from '../../encoding/field-table';
 import type { BindingRecord, BucketSummary, ExchangeRecord, QueueRecord, RecoveredState } from '../store-records';
-import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT } from './schema';
+import { ENTRY_FLAG_PERSISTENT } from './schema';
 
-/** What recovery hands the store itself: how many entries point to each shared body. */
+/** What recovery hands the store itself: how many entries point to each shared body, and which entries count as delivered. */
 export interface RecoveredFile {
   state: RecoveredState;
   sharedRefs: Map<number, number>;
+  /** Entries with a lower seq were stored when the broker last crashed: each may have been delivered. */
+  redeliveredBelow: number;
 }
 
 /**
@@ -17,16 +19,23 @@ export interface RecoveredFile {
  * `markCleanShutdown`, a crash is assumed.
  */
 export function readRecoveredFile(db: Database.Database): RecoveredFile {
+  const meta = (key: string): string | undefined => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  let redeliveredBelow = Number(meta('redelivered_below') ?? 0);
   db.transaction(() => {
     // After a crash, the delivered marks of the last moments may not have been written: every
     // message then comes back flagged redelivered, keeping AMQP's promise that an unflagged
-    // message was never delivered before.
-    const clean = db.prepare("SELECT value FROM meta WHERE key = 'clean_shutdown'").get() as { value: string } | undefined;
-    if (clean?.value !== '1') db.exec(`UPDATE entries SET flags = flags | ${ENTRY_FLAG_DELIVERED} WHERE (flags & ${ENTRY_FLAG_DELIVERED}) = 0`);
+    // message was never delivered before. A watermark says so for every entry stored before the
+    // crash (seqs only grow); setting the flag on each row rewrote the whole table, 4 s and 450 MB
+    // of WAL for a 2M backlog (bench/backlog).
+    if (meta('clean_shutdown') !== '1') {
+      const maxEntrySeq = (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM entries').pluck().get() as number) ?? 0;
+      redeliveredBelow = Math.max(redeliveredBelow, maxEntrySeq + 1);
+      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('redelivered_below', ?)").run(String(redeliveredBelow));
+    }
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('clean_shutdown', '0')").run();
+    // one pass over the entries instead of one per kind of leftover: each is a full scan
     db.exec(`
-      DELETE FROM entries WHERE (flags & ${ENTRY_FLAG_PERSISTENT}) = 0;
-      DELETE FROM entries WHERE queue NOT IN (SELECT id FROM queues);
+      DELETE FROM entries WHERE (flags & ${ENTRY_FLAG_PERSISTENT}) = 0 OR queue NOT IN (SELECT id FROM queues);
       DELETE FROM bodies WHERE id NOT IN (SELECT shared FROM entries WHERE shared IS NOT NULL);
     `);
   })();
@@ -36,7 +45,9 @@ export function readRecoveredFile(db: Database.Database): RecoveredFile {
     queues: readQueues(db),
     bindings: readBindings(db),
     counters: readCounters(db),
+    // seqs stay above the watermark, or a message published after the restart would count as redelivered
     maxSeq: Math.max(
+      redeliveredBelow - 1,
       (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM entries').pluck().get() as number) ?? 0,
       (db.prepare('SELECT COALESCE(MAX(id), 0) FROM bodies').pluck().get() as number) ?? 0,
     ),
@@ -50,7 +61,7 @@ export function readRecoveredFile(db: Database.Database): RecoveredFile {
     .all() as [number, number][]) {
     sharedRefs.set(id, refs);
   }
-  return { state, sharedRefs };
+  return { state, sharedRefs, redeliveredBelow };
 }
 
 /** The store closed cleanly: the next recovery trusts the delivered marks. */

@@ -94,7 +94,8 @@ export class SqliteStore implements BrokerStore {
    * what must not survive a restart (see readRecoveredFile).
    */
   async recover(): Promise<RecoveredState> {
-    const { state, sharedRefs } = readRecoveredFile(this.reader);
+    const { state, sharedRefs, redeliveredBelow } = readRecoveredFile(this.reader);
+    this.entries.redeliveredBelow = redeliveredBelow;
     for (const [id, refs] of sharedRefs) this.entries.sharedRefs.set(id, refs);
     return state;
   }
