@@ -17,10 +17,14 @@ const db = new Database(file);
 for (const pragma of pragmasFor(sync)) db.pragma(pragma);
 // Large persistent bodies made the writer disk-bound at SQLite's defaults: its 2 MB page cache
 // spilled mid-transaction and a checkpoint every 16 MB of WAL rewrote pages that the next acks
-// freed again. A 64 MB cache and a checkpoint per 256 MB of WAL took 1 MB persistent + confirms
-// from ~190 to ~310 msg/s on a 2-core machine, small messages unchanged (bench/amqp, bench/core).
-db.pragma('cache_size = -65536');
-db.pragma('wal_autocheckpoint = 64000');
+// freed again (968a979: 1 MB persistent + confirms ~190 -> ~310 msg/s). What the writer needs is
+// room for one transaction's dirty pages (batches fold up to MERGE_BYTES) and a WAL window long
+// enough for freed pages to be reused before they are copied back, not a 64 MB cache and a 256 MB
+// WAL: those held 64 MB of every broker's RSS and made each kill -9 replay up to 256 MB of WAL.
+db.pragma(`cache_size = -${16 * 1024}`); // KiB: 16 MB kept between transactions
+db.pragma(`cache_spill = ${16 * 1024}`); // pages (4 KiB): a transaction spills only beyond 64 MB of them
+db.pragma(`wal_autocheckpoint = ${16 * 1024}`); // pages: a PASSIVE checkpoint after the commit that passes 64 MB of WAL
+db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`); // bytes: the file, too, goes back to 64 MB once reset
 
 const statements = {
   insertEntry: db.prepare(
@@ -238,6 +242,7 @@ function commitPending(): void {
       for (const batch of batches) port.postMessage({ kind: 'failed', no: batch.no, error: String(error) } satisfies WriterReply);
     }
   }
+  if (pending.length === 0 && !closeRequested) scheduleIdleCheckpoint();
   if (closeRequested && pending.length === 0) {
     try {
       db.pragma('wal_checkpoint(TRUNCATE)');
@@ -246,6 +251,31 @@ function commitPending(): void {
       port.postMessage({ kind: 'closed' } satisfies WriterReply);
     }
   }
+}
+
+/**
+ * Once the writer has had nothing to commit for IDLE_CHECKPOINT_MS, what the WAL holds is copied
+ * into the database (PASSIVE: never waits on the main thread's reads). Under load the size
+ * threshold (wal_autocheckpoint) bounds the WAL; this keeps what a kill -9 leaves to replay near
+ * nothing once the load stops, at no cost while it runs.
+ */
+const IDLE_CHECKPOINT_MS = 1000;
+let idleCheckpoint: NodeJS.Timeout | null = null;
+let lastCommitAt = 0;
+
+function scheduleIdleCheckpoint(): void {
+  lastCommitAt = Date.now();
+  idleCheckpoint ??= setTimeout(checkpointIfIdle, IDLE_CHECKPOINT_MS).unref();
+}
+
+function checkpointIfIdle(): void {
+  const idleFor = Date.now() - lastCommitAt;
+  if (idleFor < IDLE_CHECKPOINT_MS || pending.length > 0 || commitScheduled) {
+    idleCheckpoint = setTimeout(checkpointIfIdle, Math.max(1, IDLE_CHECKPOINT_MS - idleFor)).unref();
+    return;
+  }
+  idleCheckpoint = null;
+  if (!closeRequested) db.pragma('wal_checkpoint(PASSIVE)');
 }
 
 const port = parentPort!;
