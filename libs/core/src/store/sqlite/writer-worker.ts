@@ -17,14 +17,14 @@ const db = new Database(file);
 for (const pragma of pragmasFor(sync)) db.pragma(pragma);
 // Large persistent bodies made the writer disk-bound at SQLite's defaults: its 2 MB page cache
 // spilled mid-transaction and a checkpoint every 16 MB of WAL rewrote pages that the next acks
-// freed again (968a979: 1 MB persistent + confirms ~190 -> ~310 msg/s). What the writer needs is
-// room for one transaction's dirty pages (batches fold up to MERGE_BYTES) and a WAL window long
-// enough for freed pages to be reused before they are copied back, not a 64 MB cache and a 256 MB
-// WAL: those held 64 MB of every broker's RSS and made each kill -9 replay up to 256 MB of WAL.
-db.pragma(`cache_size = -${16 * 1024}`); // KiB: 16 MB kept between transactions
-db.pragma(`cache_spill = ${16 * 1024}`); // pages (4 KiB): a transaction spills only beyond 64 MB of them
-db.pragma(`wal_autocheckpoint = ${16 * 1024}`); // pages: a PASSIVE checkpoint after the commit that passes 64 MB of WAL
-db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`); // bytes: the file, too, goes back to 64 MB once reset
+// freed again. A 64 MB cache and a checkpoint per 256 MB of WAL took 1 MB persistent + confirms
+// from ~190 to ~310 msg/s on a 2-core machine (968a979); a 16 MB cache with a 64 MB WAL gave a
+// fifth of that back (bench/amqp p: 213 -> 174 msg/s), so they stay. What a kill -9 leaves in the
+// WAL no longer costs the restart a checkpoint on the main thread (the reader never checkpoints),
+// and an idle writer checkpoints it away within a second (below).
+db.pragma('cache_size = -65536');
+db.pragma('wal_autocheckpoint = 64000');
+db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`); // bytes: the file goes back to 64 MB once reset
 
 const statements = {
   insertEntry: db.prepare(
