@@ -15,14 +15,15 @@ import type { WriteBatch } from './write-batch';
 /** seq, flags, exchange, routing key, shared body id, props, body, expires_at, annotations */
 type EntryRow = [number, number, string, string, number | null, Buffer, Buffer, number, string | null];
 
-function entryOfRow(queue: Queue, rank: number, row: EntryRow | [...EntryRow, number]): QueueEntry {
+/** `redeliveredBelow`: entries with a lower seq were stored when the broker crashed, so may have been delivered. */
+function entryOfRow(queue: Queue, rank: number, row: EntryRow | [...EntryRow, number], redeliveredBelow: number): QueueEntry {
   const [seq, flags, exchange, routingKey, shared, props, body, expiresAt, annotations] = row;
   const message = new Message(exchange, routingKey, decodeProperties(props), props, body, decodeAnnotations(annotations));
   const entry = new QueueEntry(seq, rank, message, queue, (flags & ENTRY_FLAG_PERSISTENT) !== 0);
   entry.storeState = StoreState.Stored;
   entry.sharedBodyId = shared ?? 0;
   entry.expiresAt = expiresAt;
-  if ((flags & ENTRY_FLAG_DELIVERED) !== 0) {
+  if ((flags & ENTRY_FLAG_DELIVERED) !== 0 || seq < redeliveredBelow) {
     entry.deliveries = 1;
     entry.redelivered = true;
   }
@@ -38,6 +39,8 @@ function entryOfRow(queue: Queue, rank: number, row: EntryRow | [...EntryRow, nu
 export class SqliteEntryLog {
   /** Entries pointing to each shared body row (recovered at start, counted up at each seal). */
   readonly sharedRefs = new Map<number, number>();
+  /** Entries below this seq come back flagged redelivered (set at recovery, see readRecoveredFile). */
+  redeliveredBelow = 0;
   private readonly readPagedStatement: Database.Statement;
   private readonly readEntryStatement: Database.Statement;
   private readonly readKeysStatement: Database.Statement;
@@ -130,13 +133,13 @@ export class SqliteEntryLog {
   readPaged(queue: Queue, rank: number, afterSeq: number, limit: number): QueueEntry[] {
     const rows = this.readPagedStatement.all(queue.id, rank, afterSeq, limit) as EntryRow[];
     const out: QueueEntry[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = entryOfRow(queue, rank, rows[i]!);
+    for (let i = 0; i < rows.length; i++) out[i] = entryOfRow(queue, rank, rows[i]!, this.redeliveredBelow);
     return out;
   }
 
   readEntry(queue: Queue, seq: number): QueueEntry | undefined {
     const row = this.readEntryStatement.get(seq, queue.id) as [...EntryRow, number] | undefined;
-    return row === undefined ? undefined : entryOfRow(queue, row[9], row);
+    return row === undefined ? undefined : entryOfRow(queue, row[9], row, this.redeliveredBelow);
   }
 
   readKeys(queue: Queue, annotation: string, afterRank: number, afterSeq: number, limit: number): KeyRow[] {

@@ -61,6 +61,10 @@ export class SqliteStore implements BrokerStore {
     this.tightenedModes = preparePrivateDatabase(options.dataDir, this.file);
     this.reader = new Database(this.file);
     for (const pragma of pragmasFor(options.sync)) this.reader.pragma(pragma);
+    // checkpoints are the writer thread's: a commit here (at start: the recovery's) would otherwise
+    // copy a WAL a crash left (up to the writer's threshold) back on the main thread before the
+    // broker serves anything
+    this.reader.pragma('wal_autocheckpoint = 0');
     migrateSchema(this.reader);
     const maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
     this.ackWait = new AckWait(options.ackWaitMs ?? 0, maxBatchBytes * 4, () => this.pipeline.sendHeld());
@@ -94,7 +98,8 @@ export class SqliteStore implements BrokerStore {
    * what must not survive a restart (see readRecoveredFile).
    */
   async recover(): Promise<RecoveredState> {
-    const { state, sharedRefs } = readRecoveredFile(this.reader);
+    const { state, sharedRefs, redeliveredBelow } = readRecoveredFile(this.reader);
+    this.entries.redeliveredBelow = redeliveredBelow;
     for (const [id, refs] of sharedRefs) this.entries.sharedRefs.set(id, refs);
     return state;
   }
