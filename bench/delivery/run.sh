@@ -50,13 +50,17 @@ thread_cpu() {
 }
 trap cleanup EXIT
 
-node bench/delivery/sink.js "$SINK_PORT" >/dev/null &
-SINK_PID=$!
-DATA_DIR=$DATA DISPATCH_PORT=$PORT AMQP_PORT=0 MANAGEMENT_PORT=0 JOBS_PORT=0 BIND_HOST=127.0.0.1 DISPATCH_ALLOW_LOOPBACK=true \
-  LOG_LEVEL=warn STORE_SYNC=${STORE_SYNC:-full} node dist/apps/broker/src/main.js &
-PID=$!
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/deliveries" && break; sleep 0.1; done
-for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$SINK_PORT/stats" && break; sleep 0.1; done
+# start_pair DATA_DIR SINK_DELAY_MS: a sink answering after the delay and a broker on the data dir
+start_pair() {
+  node bench/delivery/sink.js "$SINK_PORT" "$2" >/dev/null &
+  SINK_PID=$!
+  DATA_DIR=$1 DISPATCH_PORT=$PORT AMQP_PORT=0 MANAGEMENT_PORT=0 JOBS_PORT=0 BIND_HOST=127.0.0.1 DISPATCH_ALLOW_LOOPBACK=true \
+    LOG_LEVEL=warn STORE_SYNC=${STORE_SYNC:-full} node dist/apps/broker/src/main.js &
+  PID=$!
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/deliveries" && break; sleep 0.1; done
+  for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$SINK_PORT/stats" && break; sleep 0.1; done
+}
+start_pair "$DATA" 0
 
 URL="http://127.0.0.1:$PORT"
 START_MS=$(date +%s%3N)
@@ -89,13 +93,7 @@ node bench/delivery/latency.js "$URL/" --rate 200 --seconds 10 --burst 200
 kill "$PID" "$SINK_PID" 2>/dev/null; wait "$PID" "$SINK_PID" 2>/dev/null || true
 SLOW_MS=${SLOW_SINK_MS:-1000}
 SLOW_DATA=$(mktemp -d /tmp/delivery-bench-slow-XXXXXX)
-node bench/delivery/sink.js "$SINK_PORT" "$SLOW_MS" >/dev/null &
-SINK_PID=$!
-DATA_DIR=$SLOW_DATA DISPATCH_PORT=$PORT AMQP_PORT=0 MANAGEMENT_PORT=0 JOBS_PORT=0 BIND_HOST=127.0.0.1 DISPATCH_ALLOW_LOOPBACK=true \
-  LOG_LEVEL=warn STORE_SYNC=${STORE_SYNC:-full} node dist/apps/broker/src/main.js &
-PID=$!
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/deliveries" && break; sleep 0.1; done
-for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$SINK_PORT/stats" && break; sleep 0.1; done
+start_pair "$SLOW_DATA" "$SLOW_MS"
 LINE=$(SINK_URL="http://127.0.0.1:$SINK_PORT/in" wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/delivery/accept.lua "$URL" | grep '^RESULT')
 REQUESTS=$(echo "$LINE" | grep -oE 'requests=[0-9]+' | cut -d= -f2)
 NON2XX=$(echo "$LINE" | grep -oE 'non2xx=[0-9]+' | cut -d= -f2)
