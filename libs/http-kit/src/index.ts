@@ -10,5 +10,6 @@ export type { HttpAuthOptions } from './http-auth';
 export { closeGracefully, SHUTDOWN_GRACE_MS } from './graceful-close';
 export { FastPath } from './fast-path/fast-path';
 export type { FastPathOptions } from './fast-path/fast-path';
+export { headerLines } from './fast-path/fast-connection';
 export type { FastAnswer, FastRoute } from './fast-path/fast-connection';
 export type { FastRequest } from './fast-path/fast-request-parser';

@@ -10,6 +10,7 @@ import {
   FastAnswer,
   FastPath,
   FastRequest,
+  headerLines,
   HttpAuthenticator,
   HttpAuthError,
   httpServerOptions,
@@ -284,13 +285,6 @@ function answer(reply: FastifyReply, { status, body, headers }: Answer): void {
   if (headers !== undefined) void reply.headers(headers);
   json(reply, status, body);
 }
-
-const headerLines = (headers: Record<string, string> | undefined): string | undefined => {
-  if (headers === undefined) return undefined;
-  let lines = '';
-  for (const [name, value] of Object.entries(headers)) lines += `${name}: ${value}\r\n`;
-  return lines;
-};
 
 /** `state`, `host`, `since`, `until` (epoch ms or an ISO 8601 time) from a query or a JSON body. */
 function filterOf(fields: Record<string, string | undefined>): DeliveryFilter {

@@ -14,6 +14,14 @@ export interface FastAnswer {
   onSent?: (written: boolean) => void;
 }
 
+/** Extra headers as FastAnswer.headers wants them (one `name: value` line each, CRLF-ended); undefined for none. */
+export function headerLines(headers: Record<string, string> | undefined): string | undefined {
+  if (headers === undefined) return undefined;
+  let lines = '';
+  for (const [name, value] of Object.entries(headers)) lines += `${name}: ${value}\r\n`;
+  return lines;
+}
+
 /** A fast route; it answers every request itself (errors included) and never rejects. */
 export type FastRoute = (request: FastRequest) => FastAnswer | Promise<FastAnswer>;
 

@@ -1,16 +1,9 @@
-import type { FastAnswer, FastRoute, HttpAuthenticator } from '#http-kit';
+import { FastAnswer, FastRoute, headerLines, HttpAuthenticator } from '#http-kit';
 import type { Logger } from '#observability';
 import { RequestFields } from '../domain/request-fields';
 import { jobErrorAnswer } from './job-error-answer';
 import type { JobAnswer, JobRoutes } from './job-routes';
 import { render } from './job-responses';
-
-const headerLines = (headers: Record<string, string> | undefined): string | undefined => {
-  if (headers === undefined) return undefined;
-  let lines = '';
-  for (const [name, value] of Object.entries(headers)) lines += `${name}: ${value}\r\n`;
-  return lines;
-};
 
 /**
  * The job API's hot requests on the HTTP fast path: `/schedule`, `/receive_noblock` and `/ack`, answered
