@@ -93,6 +93,19 @@ export function fieldsOf(form) {
   return out;
 }
 
+/** A JSON object typed into a textarea ('' is {}); throws with a readable reason. */
+export function jsonObjectOf(text, what) {
+  if (text.trim() === '') return {};
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${what} is not valid JSON: ${error.message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${what} must be a JSON object`);
+  return value;
+}
+
 /** A labelled input: `<label>` around its text and the control, so every input has a name a screen reader reads. */
 export const field = (label, control) => `<label class="field"><span>${esc(label)}</span>${control}</label>`;
 

@@ -2,7 +2,7 @@
 // broker cannot be reached a banner says so and the next tick tries again, and the banner goes
 // away by itself once an answer comes back.
 import { ApiError } from './api.js';
-import { showError, toast } from './dom.js';
+import { fieldsOf, jsonObjectOf, showError, toast } from './dom.js';
 
 export const REFRESH_MS = 5000;
 
@@ -68,4 +68,26 @@ export async function act(fn, done) {
   } finally {
     void refreshNow();
   }
+}
+
+/**
+ * A form that declares something with `arguments` (a queue, an exchange, a binding): on submit,
+ * `declare(fields, args)` runs with its fields and its arguments as an object, then the form is
+ * cleared; arguments that are not a JSON object are shown as an error and nothing is sent.
+ */
+export function onArgumentsForm(form, declare, done) {
+  form?.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const f = fieldsOf(form);
+    let args;
+    try {
+      args = jsonObjectOf(f.arguments, 'Arguments');
+    } catch (error) {
+      return showError(error.message);
+    }
+    void act(async () => {
+      await declare(f, args);
+      form.reset();
+    }, done(f));
+  });
 }

@@ -1,9 +1,8 @@
 // Exchanges: the list with "add an exchange"; one exchange with its bindings (add, delete), a test
 // publish, and delete (confirmed).
 import { api, enc, mayWrite } from './api.js';
-import { confirmAction, esc, field, fieldsOf, fill, showError, table, vhostOptions } from './dom.js';
-import { act } from './live.js';
-import { jsonObjectOf } from './page-queues.js';
+import { confirmAction, esc, field, fieldsOf, fill, table, vhostOptions } from './dom.js';
+import { act, onArgumentsForm } from './live.js';
 
 const TYPES = ['direct', 'fanout', 'topic', 'headers', 'x-delayed-message'];
 const exchangeHref = (vhost, name) => `#/exchange/${enc(vhost)}/${enc(name || 'amq.default')}`;
@@ -25,21 +24,11 @@ export const exchanges = {
         <button class="action" data-testid="new-exchange-submit">Add exchange</button></form>`
           : ''
       }`;
-    view.querySelector('#add-exchange')?.addEventListener('submit', (event) => {
-      event.preventDefault();
-      const form = event.target;
-      const f = fieldsOf(form);
-      let args;
-      try {
-        args = jsonObjectOf(f.arguments, 'Arguments');
-      } catch (error) {
-        return showError(error.message);
-      }
-      void act(async () => {
-        await api('PUT', `/exchanges/${enc(f.vhost)}/${enc(f.name)}`, { type: f.type, durable: f.durable === 'true', auto_delete: f.auto_delete, internal: f.internal, arguments: args });
-        form.reset();
-      }, `Exchange ${f.name} added`);
-    });
+    onArgumentsForm(
+      view.querySelector('#add-exchange'),
+      (f, args) => api('PUT', `/exchanges/${enc(f.vhost)}/${enc(f.name)}`, { type: f.type, durable: f.durable === 'true', auto_delete: f.auto_delete, internal: f.internal, arguments: args }),
+      (f) => `Exchange ${f.name} added`,
+    );
   },
 
   async refresh(view) {
@@ -93,21 +82,11 @@ export const exchange = {
         view.querySelector('#published').textContent = result.routed ? 'Message published and routed.' : 'Message published, but not routed.';
       });
     });
-    view.querySelector('#add-binding')?.addEventListener('submit', (event) => {
-      event.preventDefault();
-      const form = event.target;
-      const f = fieldsOf(form);
-      let args;
-      try {
-        args = jsonObjectOf(f.arguments, 'Arguments');
-      } catch (error) {
-        return showError(error.message);
-      }
-      void act(async () => {
-        await api('POST', `/bindings/${enc(vhost)}/e/${enc(name)}/${f.kind}/${enc(f.destination)}`, { routing_key: f.routing_key, arguments: args });
-        form.reset();
-      }, 'Binding added');
-    });
+    onArgumentsForm(
+      view.querySelector('#add-binding'),
+      (f, args) => api('POST', `/bindings/${enc(vhost)}/e/${enc(name)}/${f.kind}/${enc(f.destination)}`, { routing_key: f.routing_key, arguments: args }),
+      () => 'Binding added',
+    );
     view.querySelector('#exchange-bindings').addEventListener('click', async (event) => {
       const button = event.target.closest('[data-unbind]');
       if (!button) return;

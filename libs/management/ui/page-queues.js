@@ -2,25 +2,12 @@
 // its depths, consumers and bindings (live), publish with properties and headers, get with the
 // four ack modes, purge and delete (confirmed).
 import { api, enc, mayWrite } from './api.js';
-import { card, confirmAction, esc, field, fieldsOf, fill, num, rate, showError, table, vhostOptions } from './dom.js';
-import { act, refreshNow } from './live.js';
+import { card, confirmAction, esc, field, fieldsOf, fill, jsonObjectOf, num, rate, showError, table, vhostOptions } from './dom.js';
+import { act, onArgumentsForm, refreshNow } from './live.js';
 import { columnsOf, historyParams, onRangeChange, rangePicker, TimeChart } from './charts.js';
 
 const PAGE_SIZE = 100;
 let filter = { name: '', regex: false, page: 1, sort: 'name', reverse: false };
-
-/** A JSON object typed into a textarea ('' is {}); throws with a readable reason. */
-export function jsonObjectOf(text, what) {
-  if (text.trim() === '') return {};
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${what} is not valid JSON: ${error.message}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${what} must be a JSON object`);
-  return value;
-}
 
 export const queues = {
   async setup(view) {
@@ -65,22 +52,14 @@ export const queues = {
       filter = { ...filter, reverse: filter.sort === th.dataset.sort ? !filter.reverse : false, sort: th.dataset.sort };
       void refreshNow();
     });
-    view.querySelector('#add-queue')?.addEventListener('submit', (event) => {
-      event.preventDefault();
-      const form = event.target;
-      const f = fieldsOf(form);
-      let args;
-      try {
-        args = jsonObjectOf(f.arguments, 'Arguments');
-      } catch (error) {
-        return showError(error.message);
-      }
-      if (f.type === 'quorum') args['x-queue-type'] = 'quorum';
-      void act(async () => {
-        await api('PUT', `/queues/${enc(f.vhost)}/${enc(f.name)}`, { durable: f.durable === 'true', auto_delete: f.auto_delete, arguments: args });
-        form.reset();
-      }, `Queue ${f.name} added`);
-    });
+    onArgumentsForm(
+      view.querySelector('#add-queue'),
+      (f, args) => {
+        if (f.type === 'quorum') args['x-queue-type'] = 'quorum';
+        return api('PUT', `/queues/${enc(f.vhost)}/${enc(f.name)}`, { durable: f.durable === 'true', auto_delete: f.auto_delete, arguments: args });
+      },
+      (f) => `Queue ${f.name} added`,
+    );
   },
 
   async refresh(view) {
