@@ -182,6 +182,65 @@ describe('jobs across cluster nodes', { skip: postgresMissing }, () => {
     assert.equal(await rowsOfLane('many'), 0);
     await eventually(async () => (await status(c)).queued_jobs.many === 0, 3000, 'counted empty on every node');
   });
+
+  type Job = { message: string; id: string; job_num: number };
+  const jobsOf = (answer: JobsResponse): Job[] => {
+    assert.equal(answer.status, 200, answer.text);
+    assert.ok(Array.isArray(answer.json.jobs), answer.text);
+    return answer.json.jobs as Job[];
+  };
+
+  it('batches: receivers on every node take jobs by the 50 and acknowledge them by the list through another node, each job once', async () => {
+    const total = 450;
+    const scheduled = await Promise.all(Array.from({ length: total }, (_, i) => clients[i % 3]!.schedule(`batch-${i}`, { lane: 'batches' })));
+    assert.ok(scheduled.every((answer) => answer.json.code === 0));
+    const seen: string[] = [];
+    let largest = 0;
+    const worker = async (index: number): Promise<void> => {
+      for (;;) {
+        const jobs = jobsOf(await clients[index % 3]!.send('/receive_noblock', { lane: 'batches', count: 50, ack: true, timeout_ms: 10_000 }));
+        if (jobs.length === 0) return;
+        assert.ok(jobs.length <= 50);
+        largest = Math.max(largest, jobs.length);
+        seen.push(...jobs.map((job) => job.message));
+        const acked = await clients[(index + 1) % 3]!.send('/ack', { ids: jobs.map((job) => job.id) });
+        assert.deepEqual(acked.json, { status: 'ok', code: 0, acked: jobs.length, unknown: [] });
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, (_, i) => worker(i)));
+    assert.equal(seen.length, total);
+    assert.equal(new Set(seen).size, total, 'each job once');
+    assert.equal(largest, 50, 'full batches while the lane had jobs');
+    assert.equal(await rowsOfLane('batches'), 0);
+  });
+
+  it('a batch comes in priority-then-FIFO order across nodes; a blocked batch receive on one node wakes when another schedules', async () => {
+    await a.schedule('p7', { lane: 'batch-order', priority: 7 });
+    await b.schedule('p2-first', { lane: 'batch-order', priority: 2 });
+    await c.schedule('p2-second', { lane: 'batch-order', priority: 2 });
+    await a.schedule('p0', { lane: 'batch-order', priority: 0 });
+    assert.deepEqual(jobsOf(await b.send('/receive_noblock', { lane: 'batch-order', count: 10 })).map((job) => job.message), ['p0', 'p2-first', 'p2-second', 'p7']);
+
+    const waiting = c.send('/receive_block', { lane: 'batch-wake', count: 10, wait_ms: 10_000 });
+    await sleep(200);
+    const started = Date.now();
+    await a.schedule('wake', { lane: 'batch-wake' });
+    assert.deepEqual(jobsOf(await waiting).map((job) => job.message), ['wake']);
+    assert.ok(Date.now() - started < 1500, `woke after ${Date.now() - started} ms`);
+  });
+
+  it('a batch acknowledged in part: the rest return when their leases run out, and the acked ones are unknown to every node', async () => {
+    for (let i = 0; i < 4; i++) await clients[i % 3]!.schedule(`part-${i}`, { lane: 'batch-part' });
+    const jobs = jobsOf(await a.send('/receive_noblock', { lane: 'batch-part', count: 4, ack: true, timeout_ms: 300 }));
+    assert.deepEqual(jobs.map((job) => job.message), ['part-0', 'part-1', 'part-2', 'part-3']);
+    const acked = await b.send('/ack', { ids: [jobs[0]!.id, jobs[2]!.id, 'not-a-lease'] });
+    assert.deepEqual(acked.json, { status: 'ok', code: 0, acked: 2, unknown: ['not-a-lease'] });
+    await sleep(300 + 2 * 200 + 200);
+    assert.deepEqual(jobsOf(await c.send('/receive_noblock', { lane: 'batch-part', count: 10 })).map((job) => job.message), ['part-1', 'part-3']);
+    const late = await c.send('/ack', { ids: jobs.map((job) => job.id) });
+    assert.deepEqual(late.json, { status: 'ok', code: 0, acked: 0, unknown: jobs.map((job) => job.id) });
+    assert.equal(await rowsOfLane('batch-part'), 0);
+  });
 });
 
 /** The status document's counts (dispenserd's `/`). */

@@ -28,10 +28,11 @@ const CLAIM_MAX = 256;
 /** Stands in for an entry not claimed yet when asking consumers for credit. */
 const PROBE_ENTRY = { message: { body: Buffer.alloc(0) } } as unknown as QueueEntry;
 
-/** A fetch (Queue.claim) waiting for the next claim. */
+/** A fetch (Queue.claim) waiting for the next claim: it takes up to `max` entries. */
 interface Fetcher {
   autoAck: boolean;
-  resolve(entry: QueueEntry | undefined): void;
+  max: number;
+  resolve(entries: QueueEntry[]): void;
 }
 
 /**
@@ -252,10 +253,11 @@ export class DatabaseQueue implements Queue {
     }
   }
 
-  /** Rows worth claiming now: one per waiting fetch, and the credit of consumers (when nothing claimed waits for them). */
+  /** Rows worth claiming now: what the waiting fetches ask for, and the credit of consumers (when nothing claimed waits for them). */
   private wanted(): number {
-    let wanted = this.fetchers.length;
-    if (this.claimed.length > 0 || this.consumers.size === 0) return wanted;
+    let wanted = 0;
+    for (const fetcher of this.fetchers) wanted += fetcher.max;
+    if (this.claimed.length > 0 || this.consumers.size === 0) return Math.min(wanted, CLAIM_MAX);
     for (const consumer of this.consumers.all()) {
       if (this.consumers.isActive(consumer) && consumer.hasCredit(PROBE_ENTRY)) wanted += Math.max(1, consumer.prefetchCount ?? 1);
     }
@@ -290,13 +292,12 @@ export class DatabaseQueue implements Queue {
       this.tally.claimed(entries.length);
       let next = 0;
       for (const fetcher of asking) {
-        const entry = entries[next];
-        if (entry === undefined) fetcher.resolve(undefined);
-        else {
-          next++;
-          this.fetched(entry, fetcher.autoAck);
-          fetcher.resolve(entry);
-        }
+        // in arrival order: the claim asked for all of them, so a short one leaves the last empty
+        const share = Math.min(fetcher.max, entries.length - next);
+        const taken = entries.slice(next, next + share);
+        next += taken.length;
+        for (const entry of taken) this.fetched(entry, fetcher.autoAck);
+        fetcher.resolve(taken);
       }
       for (; next < entries.length; next++) this.claimed.push(entries[next]!);
       if (this.deleted) {
@@ -391,14 +392,14 @@ export class DatabaseQueue implements Queue {
     return entry;
   }
 
-  claim(autoAck: boolean): Promise<QueueEntry | undefined> {
-    const entry = this.claimed.shift();
-    if (entry !== undefined) {
-      this.fetched(entry, autoAck);
-      return Promise.resolve(entry);
+  claim(autoAck: boolean, max: number): Promise<QueueEntry[]> {
+    if (this.claimed.length > 0) {
+      const taken = this.claimed.splice(0, max);
+      for (const entry of taken) this.fetched(entry, autoAck);
+      return Promise.resolve(taken);
     }
     return new Promise((resolve) => {
-      this.fetchers.push({ autoAck, resolve });
+      this.fetchers.push({ autoAck, max: Math.max(1, Math.min(max, CLAIM_MAX)), resolve });
       this.requestClaim();
     });
   }
@@ -582,7 +583,7 @@ export class DatabaseQueue implements Queue {
     const count = this.tally.ready + this.tally.delayed;
     this.deleted = true;
     if (this.dueTimer !== null) clearTimeout(this.dueTimer);
-    for (const fetcher of this.fetchers.splice(0)) fetcher.resolve(undefined);
+    for (const fetcher of this.fetchers.splice(0)) fetcher.resolve([]);
     this.claimed.length = 0;
     for (const consumer of this.consumers.all()) {
       this.consumers.remove(consumer);

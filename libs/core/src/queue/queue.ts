@@ -66,11 +66,12 @@ export interface Queue {
   /** basic.get: takes the next ready entry; with autoAck it is acked at once. */
   fetch(autoAck: boolean): QueueEntry | undefined;
   /**
-   * A queue whose entries are rows shared by the nodes of a cluster: takes the next ready entry as
-   * `fetch` does, once it claimed it from the database (claims of concurrent callers are batched).
-   * Absent on the in-memory types, whose `fetch` answers at once.
+   * A queue whose entries are rows shared by the nodes of a cluster: takes up to `max` ready
+   * entries (none when none is ready) as `fetch` does, once it claimed them from the database
+   * (claims of concurrent callers are batched). Absent on the in-memory types, whose `fetch`
+   * answers at once.
    */
-  claim?(autoAck: boolean): Promise<QueueEntry | undefined>;
+  claim?(autoAck: boolean, max: number): Promise<QueueEntry[]>;
   /**
    * A shared queue: adds the message unless `key` was taken by another of its messages within
    * `keepKeyMs` (atomically across nodes: two nodes adding the same key at once add one entry; a

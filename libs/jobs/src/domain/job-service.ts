@@ -207,12 +207,19 @@ export class JobService {
   // ---- receiving -------------------------------------------------------------------------------
 
   /**
-   * The next job of a lane, unacked, or undefined when the lane is empty (creates the lane): at
-   * once from a lane in memory, once claimed from a lane shared across nodes.
+   * Up to `max` jobs of a lane that are ready now, unacked (none when the lane is empty): at once
+   * from a lane in memory, in one claim from a lane shared across nodes.
    */
-  takeNow(lane: string): QueueEntry | undefined | Promise<QueueEntry | undefined> {
+  takeUpTo(lane: string, max: number): QueueEntry[] | Promise<QueueEntry[]> {
     const queue = this.lanes.queue(lane);
-    return queue.claim !== undefined ? queue.claim(false) : queue.fetch(false);
+    if (queue.claim !== undefined) return queue.claim(false, max);
+    const taken: QueueEntry[] = [];
+    while (taken.length < max) {
+      const entry = queue.fetch(false);
+      if (entry === undefined) break;
+      taken.push(entry);
+    }
+    return taken;
   }
 
   /** Waits for the next job of a lane; counts as an idle worker meanwhile. */

@@ -113,6 +113,36 @@ export function stringOf(fields: RequestFields, name: string, maxBytes = 256): s
   return wellFormed(value);
 }
 
+/** Most jobs one receive hands out, and most leases one /ack settles (a batch). */
+export const MAX_BATCH = 1000;
+
+/** `count` of a batch receive: 1…MAX_BATCH, or undefined for a classic one-job receive. */
+export function countOf(fields: RequestFields): number | undefined {
+  const value = fields.get('count');
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_BATCH) {
+    throw badRequest(`count must be an integer from 1 to ${MAX_BATCH}`);
+  }
+  return value;
+}
+
+/** A list of 1…MAX_BATCH distinct non-empty strings (lease ids), or undefined when absent. */
+export function stringListOf(fields: RequestFields, name: string, maxBytes = 256): string[] | undefined {
+  const value = fields.get(name);
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_BATCH) {
+    throw badRequest(`${name} must be an array of 1 to ${MAX_BATCH} strings`);
+  }
+  const seen = new Set<string>();
+  for (const item of value as unknown[]) {
+    if (typeof item !== 'string' || item === '' || Buffer.byteLength(item) > maxBytes) {
+      throw badRequest(`${name} must hold non-empty strings of at most ${maxBytes} bytes`);
+    }
+    seen.add(wellFormed(item));
+  }
+  return [...seen];
+}
+
 export function jobNumOf(fields: RequestFields): number {
   const value = fields.get('job_num');
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {

@@ -6,6 +6,7 @@ import { jobView } from '../domain/job-message';
 import { JobService } from '../domain/job-service';
 import {
   booleanOf,
+  countOf,
   jobNumOf,
   laneOf,
   messageOf,
@@ -13,6 +14,7 @@ import {
   priorityOf,
   RequestFields,
   runAtOf,
+  stringListOf,
   stringOf,
 } from '../domain/request-fields';
 import { emptyQueueBody, errorBody, okBody, render, statusBody } from './job-responses';
@@ -112,42 +114,57 @@ export class JobRoutes {
   private async receive(request: FastifyRequest, reply: FastifyReply, user: string | null, block: boolean): Promise<void> {
     if (this.jobs.receivePacer) await this.jobs.receivePacer.turn();
     const fields = await fieldsOf(request, this.maxBodyBytes);
-    const { lane, leaseMs, waitMs: askedWait } = this.receiveRequest(fields, user);
+    const { lane, leaseMs, waitMs: askedWait, count } = this.receiveRequest(fields, user);
     // receive_block: wait_ms (or, without ack, timeout_ms) bounds the wait; default is forever
     const waitMs = block ? askedWait : 0;
 
-    const taken = this.jobs.takeNow(lane);
-    let entry = taken instanceof Promise ? await taken : taken;
-    if (entry === undefined && block && waitMs !== 0) entry = await this.waitForJob(lane, request, reply, waitMs);
-    if (entry === undefined) {
-      if (!reply.raw.destroyed) send(reply, this.closing ? 503 : 200, this.closing ? errorBody(1, 'server shutting down') : emptyQueueBody);
+    const taken = this.jobs.takeUpTo(lane, count ?? 1);
+    const entries = taken instanceof Promise ? await taken : taken;
+    if (entries.length === 0 && block && waitMs !== 0) {
+      const first = await this.waitForJob(lane, request, reply, waitMs);
+      if (first !== undefined) {
+        entries.push(first);
+        // a batch takes along what else is ready by then
+        if (count !== undefined && count > 1) {
+          const more = this.jobs.takeUpTo(lane, count - 1);
+          entries.push(...(more instanceof Promise ? await more : more));
+        }
+      }
+    }
+    if (entries.length === 0) {
+      if (!reply.raw.destroyed) send(reply, this.closing ? 503 : 200, this.closing ? errorBody(1, 'server shutting down') : this.emptyAnswerBody(count));
       return;
     }
-    this.deliver(entry, reply, leaseMs);
+    this.deliver(entries, count !== undefined, reply, leaseMs);
   }
 
-  /** What a receive asks for: its lane (checked for read access), lease and wait. */
-  private receiveRequest(fields: RequestFields | null, user: string | null): { lane: string; leaseMs: number; waitMs: number | undefined } {
+  /** What a receive asks for: its lane (checked for read access), lease, wait and, for a batch, how many jobs at most. */
+  private receiveRequest(fields: RequestFields | null, user: string | null): { lane: string; leaseMs: number; waitMs: number | undefined; count: number | undefined } {
     if (fields === null) throw badRequest('invalid JSON body');
     const lane = laneOf(fields);
     this.authorize(user, 'read', lane);
     const ack = booleanOf(fields, 'ack');
     const leaseMs = ack ? (millisecondsOf(fields, 'timeout_ms', MAX_LEASE_MS) ?? this.jobs.options.defaultLeaseMs) : 0;
     const waitMs = millisecondsOf(fields, 'wait_ms') ?? (ack ? undefined : millisecondsOf(fields, 'timeout_ms'));
-    return { lane, leaseMs, waitMs };
+    return { lane, leaseMs, waitMs, count: countOf(fields) };
+  }
+
+  /** An empty lane's answer: dispenserd's, plus an empty list for a batch receive. */
+  private emptyAnswerBody(count: number | undefined): unknown {
+    return count === undefined ? emptyQueueBody : { ...emptyQueueBody, jobs: [] };
   }
 
   /**
-   * A non-blocking receive's answer, whichever HTTP path read it: the job is settled (or leased)
+   * A non-blocking receive's answer, whichever HTTP path read it: the jobs are settled (or leased)
    * through `settle` once the transport knows whether the answer was written.
    */
   async receiveNowAnswer(fields: RequestFields | null, user: string | null): Promise<JobAnswer> {
     if (this.jobs.receivePacer) await this.jobs.receivePacer.turn();
-    const { lane, leaseMs } = this.receiveRequest(fields, user);
-    const taken = this.jobs.takeNow(lane);
-    const entry = taken instanceof Promise ? await taken : taken;
-    if (entry === undefined) return { status: 200, body: emptyQueueBody };
-    return this.delivery(entry, leaseMs);
+    const { lane, leaseMs, count } = this.receiveRequest(fields, user);
+    const taken = this.jobs.takeUpTo(lane, count ?? 1);
+    const entries = taken instanceof Promise ? await taken : taken;
+    if (entries.length === 0) return { status: 200, body: this.emptyAnswerBody(count) };
+    return this.delivery(entries, count !== undefined, leaseMs);
   }
 
   private async waitForJob(
@@ -173,43 +190,56 @@ export class JobRoutes {
     }
   }
 
-  /** Writes the job; it is settled (or leased) only once the response is out. */
-  private deliver(entry: QueueEntry, reply: FastifyReply, leaseMs: number): void {
+  /** Writes the jobs; they are settled (or leased) only once the response is out. */
+  private deliver(entries: QueueEntry[], batch: boolean, reply: FastifyReply, leaseMs: number): void {
     const raw = reply.raw;
     if (raw.destroyed || raw.writableEnded) {
-      this.jobs.abandon(entry);
+      for (const entry of entries) this.jobs.abandon(entry);
       return;
     }
-    const { body, settle } = this.delivery(entry, leaseMs);
+    const { body, settle } = this.delivery(entries, batch, leaseMs);
     raw.once('finish', () => settle!(true));
     raw.once('close', () => settle!(raw.writableFinished));
     send(reply, 200, body);
   }
 
-  /** The answer carrying a job, and what to do once it was written (done or leased) or not (back to its lane). */
-  private delivery(entry: QueueEntry, leaseMs: number): JobAnswer {
+  /**
+   * The answer carrying jobs (one as dispenserd answers it, or a batch's list), and what to do
+   * once it was written (each done or leased) or not (each back to its lane).
+   */
+  private delivery(entries: QueueEntry[], batch: boolean, leaseMs: number): JobAnswer {
+    const handed = entries.map((entry) => this.handOut(entry, leaseMs));
+    const body = batch ? { ...okBody, jobs: handed.map((one) => one.job) } : { ...okBody, ...handed[0]!.job };
+    let settled = false;
+    const settle = (written: boolean): void => {
+      if (settled) return;
+      settled = true;
+      for (const one of handed) one.settle(written);
+    };
+    return { status: 200, body, settle };
+  }
+
+  /** One job as an answer shows it, leased when asked, and how it is settled once the answer was (or was not) written. */
+  private handOut(entry: QueueEntry, leaseMs: number): { job: Record<string, unknown>; settle(written: boolean): void } {
     const lane = this.jobs.laneOfEntry(entry);
-    let body: unknown;
+    let job: Record<string, unknown>;
     let leaseId: string | undefined;
     if (leaseMs > 0) {
       const lease = this.jobs.leases.grant(entry, lane, leaseMs);
       leaseId = lease.id;
       const view = jobView(entry, lane);
-      body = { ...okBody, message: view.message, id: lease.id, job_num: view.job_num, lane, expires_at: new Date(lease.expiresAt).toISOString() };
+      job = { message: view.message, id: lease.id, job_num: view.job_num, lane, expires_at: new Date(lease.expiresAt).toISOString() };
     } else {
-      body = { ...okBody, message: entry.message.body.toString('utf8') };
+      job = { message: entry.message.body.toString('utf8') };
     }
-    let settled = false;
     const settle = (written: boolean): void => {
-      if (settled) return;
-      settled = true;
       if (written) {
         this.jobs.counts.received(lane);
         if (leaseId === undefined) this.jobs.complete(entry);
       } else if (leaseId !== undefined) quietly(this.jobs.leases.release(leaseId));
       else this.jobs.abandon(entry);
     };
-    return { status: 200, body, settle };
+    return { job, settle };
   }
 
   private async leaseIdOf(request: FastifyRequest): Promise<{ id: string; fields: RequestFields }> {
@@ -230,10 +260,25 @@ export class JobRoutes {
 
   /** An ack's answer, whichever HTTP path read it; throws the request's errors. */
   async ackAnswer(fields: RequestFields | null, user: string | null): Promise<JobAnswer> {
+    const ids = fields === null ? undefined : stringListOf(fields, 'ids');
+    if (ids !== undefined) return this.ackManyAnswer(fields!, ids, user);
     const { id } = leaseFieldsOf(fields);
     await this.authorizeLease(user, id);
     if (!(await this.jobs.leases.ack(id))) throw notFound('unknown or expired lease');
     return { status: 200, body: okBody };
+  }
+
+  /**
+   * `/ack {"ids": [...]}`: every lease is checked before any is settled (one refused, none acked);
+   * then each is acked, and the answer counts them and lists the ids that were unknown or
+   * expired (as SQS's batch delete answers: the others are done all the same).
+   */
+  private async ackManyAnswer(fields: RequestFields, ids: string[], user: string | null): Promise<JobAnswer> {
+    if (fields.has('id')) throw badRequest('give id or ids, not both');
+    await Promise.all(ids.map((id) => this.authorizeLease(user, id)));
+    const acked = await Promise.all(ids.map((id) => this.jobs.leases.ack(id)));
+    const unknown = ids.filter((_id, i) => !acked[i]);
+    return { status: 200, body: { ...okBody, acked: ids.length - unknown.length, unknown } };
   }
 
   private async release(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
