@@ -3,11 +3,12 @@
 // the node and the load generator share (issue 28's pg-boss comparison).
 //
 //   node bench/cluster/job-costs.js [--store postgres|sqlite] [--producers 50] [--receivers 50]
-//        [--seconds 5] [--rounds 2]
+//        [--batch 0] [--seconds 5] [--rounds 2]
 //
 // Each round: one node on a fresh private PostgreSQL (or its own SQLite directory); phase 1,
 // --producers keep-alive connections schedule one job per call for --seconds; phase 2,
-// --receivers connections receive with an ack lease and acknowledge until the lane is empty.
+// --receivers connections receive with an ack lease and acknowledge until the lane is empty (with
+// --batch N, up to N jobs per receive, acknowledged in one request: the job API's batch verbs).
 // Per phase: jobs/s and CPU microseconds per job of the node process (all its threads), of
 // PostgreSQL (every server process) and of this process (the HTTP clients). The sum of the three
 // is what one job costs the machine; cores / sum is the most any load could reach here.
@@ -17,7 +18,7 @@ const { startNodes } = require('./lib/broker-nodes');
 const { startPrivatePostgres } = require('./lib/private-postgres');
 const { flags, median } = require('./lib/stats');
 
-const options = flags(process.argv.slice(2), { store: 'postgres', producers: 50, receivers: 50, seconds: 5, rounds: 2 });
+const options = flags(process.argv.slice(2), { store: 'postgres', producers: 50, receivers: 50, batch: 0, seconds: 5, rounds: 2 });
 const LANE = 'costs';
 
 async function round() {
@@ -66,6 +67,14 @@ async function round() {
       await Promise.all(
         Array.from({ length: options.receivers }, async () => {
           for (;;) {
+            if (options.batch > 0) {
+              const answer = await post('/receive_noblock', { lane: LANE, ack: true, timeout_ms: 600_000, count: options.batch });
+              if (answer.jobs.length === 0) return;
+              const acked = await post('/ack', { ids: answer.jobs.map((job) => job.id) });
+              if (acked.acked !== answer.jobs.length) throw new Error(`/ack: ${JSON.stringify(acked)}`);
+              done += answer.jobs.length;
+              continue;
+            }
             const job = await post('/receive_noblock', { lane: LANE, ack: true, timeout_ms: 600_000 });
             if (typeof job.id !== 'string') return; // empty: the lane is drained
             const acked = await post('/ack', { id: job.id });
@@ -100,7 +109,7 @@ async function round() {
     );
     return sum;
   };
-  console.log(`\n# one node, STORE=${options.store}, ${options.producers} producers, ${options.receivers} receivers; medians of ${options.rounds} rounds`);
+  console.log(`\n# one node, STORE=${options.store}, ${options.producers} producers, ${options.receivers} receivers${options.batch > 0 ? ` taking batches of ${options.batch}` : ''}; medians of ${options.rounds} rounds`);
   const total = show('schedule') + show('receive');
   console.log(`per job end to end: ${total} CPU µs on this machine, at most ~${Math.round(2e6 / total)} jobs/s on 2 cores if nothing else ran`);
 })().catch((error) => {

@@ -108,7 +108,9 @@ async function startNodes({ count, store = 'postgres', databaseUrl, doors = ['jo
         DISPATCH_ALLOW_LOOPBACK: 'true', // the delivery bench's sink is on loopback
         ...env,
       };
-      const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: settings, stdio: ['ignore', log, log] });
+      // BENCH_NODE_ARGS: node options for the nodes alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile them
+      const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const child = spawn(process.execPath, [...nodeArgs, MAIN], { cwd: ROOT, env: settings, stdio: ['ignore', log, log] });
       closeSync(log);
       list.push({
         name,

@@ -104,9 +104,10 @@ async function post(client, path, body) {
  * Our broker: `nodes` node processes on the database at url (STORE=postgres) or each in a SQLite
  * directory of its own (store `sqlite`: one node only, to check the HTTP side). Workers receive
  * with an ack lease (receive_block, ack: true) and acknowledge (/ack): schedule → receive →
- * acknowledge, one job in flight per worker connection.
+ * acknowledge, one job in flight per worker connection; with `batch`, up to that many per receive
+ * (`count`), acknowledged in one request (`ids`), as pg-boss's fetch/complete loops do.
  */
-async function ours(url, { nodes: count, store, receivers, nodeEnv = {} }) {
+async function ours(url, { nodes: count, store, receivers, batch, nodeEnv = {} }) {
   if (store === 'sqlite' && count > 1) throw new Error('ours on SQLite runs one node only (each SQLite node holds its own jobs)');
   const nodes = await startNodes({ count, store, databaseUrl: url, doors: ['jobs'], env: nodeEnv });
   const clients = [];
@@ -131,18 +132,32 @@ async function ours(url, { nodes: count, store, receivers, nodeEnv = {} }) {
     },
     startWorkers(onJobs) {
       running = true;
+      const take = (message) => {
+        const index = Number(String(message).slice(0, String(message).indexOf(':')));
+        received.set(index, (received.get(index) ?? 0) + 1);
+      };
       loops = Array.from({ length: receivers }, async (_, w) => {
         const client = connect(w);
         while (running) {
           try {
             // a short wait, so a stop is noticed soon; a lease far longer than any round
-            const job = await post(client, '/receive_block', { lane: LANE, ack: true, timeout_ms: 600_000, wait_ms: 250 });
-            if (job.code === 2) continue; // empty queue
-            if (job.status !== 'ok' || typeof job.id !== 'string') throw new Error(`/receive_block: ${JSON.stringify(job).slice(0, 200)}`);
-            const index = Number(String(job.message).slice(0, String(job.message).indexOf(':')));
-            received.set(index, (received.get(index) ?? 0) + 1);
-            await post(client, '/ack', { id: job.id });
-            onJobs(1);
+            if (batch === undefined) {
+              const job = await post(client, '/receive_block', { lane: LANE, ack: true, timeout_ms: 600_000, wait_ms: 250 });
+              if (job.code === 2) continue; // empty queue
+              if (job.status !== 'ok' || typeof job.id !== 'string') throw new Error(`/receive_block: ${JSON.stringify(job).slice(0, 200)}`);
+              take(job.message);
+              await post(client, '/ack', { id: job.id });
+              onJobs(1);
+              continue;
+            }
+            // the batch verbs: up to `batch` jobs per receive, acknowledged in one request
+            const answer = await post(client, '/receive_block', { lane: LANE, ack: true, timeout_ms: 600_000, wait_ms: 250, count: batch });
+            if (answer.status !== 'ok' || !Array.isArray(answer.jobs)) throw new Error(`/receive_block: ${JSON.stringify(answer).slice(0, 200)}`);
+            if (answer.jobs.length === 0) continue;
+            for (const job of answer.jobs) take(job.message);
+            const acked = await post(client, '/ack', { ids: answer.jobs.map((job) => job.id) });
+            if (acked.acked !== answer.jobs.length) throw new Error(`/ack: ${JSON.stringify(acked).slice(0, 200)}`);
+            onJobs(answer.jobs.length);
           } catch (error) {
             // counted and shown; the round's stall timeout ends a round that cannot finish
             if (errors.length < 20) console.error(`# ours: ${error.message}`);
@@ -177,7 +192,7 @@ async function ours(url, { nodes: count, store, receivers, nodeEnv = {} }) {
 
 /**
  * The systems by name. settings: store (ours: postgres or sqlite), receivers (ours: worker
- * connections, one job in flight each), workers and batch (pg-boss's workers and their batch).
+ * connections, one job in flight each), workers and batch (pg-boss's workers and their batch; ours-N-batch too).
  */
 function jobSystems(settings) {
   const { receivers, workers, batch, store, nodeEnv } = settings;
@@ -186,9 +201,17 @@ function jobSystems(settings) {
     ours: true,
     open: (url) => ours(url, { nodes, store, receivers, nodeEnv }),
   });
+  const oursBatched = (nodes) => ({
+    label: `ours, ${nodes} node${nodes > 1 ? 's' : ''} (${store}), ${workers} x batch ${batch}`,
+    ours: true,
+    open: (url) => ours(url, { nodes, store, receivers: workers, batch, nodeEnv }),
+  });
   return {
     'ours-1': oursOn(1),
     'ours-3': oursOn(3),
+    // the job API's batch verbs with pg-boss's concurrency: workers x batch jobs in flight
+    'ours-1-batch': oursBatched(1),
+    'ours-3-batch': oursBatched(3),
     // graphile-worker 0.16 fetches and completes one job per call; concurrency = jobs in flight
     'graphile-4': { label: 'graphile-worker, concurrency 4', open: (url) => graphileWorker(url, { concurrency: 4 }) },
     'graphile-16': { label: 'graphile-worker, concurrency 16', open: (url) => graphileWorker(url, { concurrency: 16 }) },
