@@ -155,3 +155,19 @@ test('an AMQP publish to amq.dispatch becomes a delivery (confirmed once stored)
     }
   });
 });
+
+test('a slow host with a full waiting room: the overflow goes back once, spread at the pace the host answers, not every second; each delivered once', async () => {
+  await withApp({ DISPATCH_HOST_CONCURRENCY: '2' }, async (app) => {
+    sink.behaviour = (request) => (request.url?.startsWith('/paced/') ? { status: 200, delayMs: 200 } : { status: 200 });
+    const total = 60;
+    for (let i = 0; i < total; i++) await post(app, { Url: sink.url(`/paced/${i}`), Method: 'POST', Body: String(i) });
+    // 2 in flight and 16 waiting in memory: 42 go back to the pending queue at once
+    await sink.waitFor(() => new Set(sink.to('/paced/').map((r) => r.url)).size === total, 30_000, 'every paced delivery');
+    const urls = sink.to('/paced/').map((r) => r.url);
+    assert.equal(urls.length, total, 'each delivered once');
+    const metrics = await (await fetch(`${app.managementUrl}/metrics`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } })).text();
+    const deferrals = Number(/^broker_delivery_deferrals_total (\d+)/m.exec(metrics)?.[1]);
+    // put back every second until its turn, the overflow went back ~100 times here
+    assert.ok(deferrals >= total - 18 && deferrals <= 63, `${deferrals} deferrals for ${total - 18} that found no room`);
+  });
+});

@@ -16,6 +16,7 @@ export class DeliveryMetrics implements DeliveryEvents {
   private readonly deliveredTotal: Counter;
   private readonly deadTotal: Counter;
   private readonly replayedTotal: Counter;
+  private readonly deferredTotal: Counter;
   private readonly attemptSeconds: Histogram;
 
   constructor(
@@ -29,6 +30,11 @@ export class DeliveryMetrics implements DeliveryEvents {
     this.deliveredTotal = new Counter({ name: 'broker_deliveries_delivered_total', help: 'Deliveries delivered', registers });
     this.deadTotal = new Counter({ name: 'broker_deliveries_dead_total', help: 'Deliveries that became dead letters', registers });
     this.replayedTotal = new Counter({ name: 'broker_deliveries_replayed_total', help: 'Dead letters replayed', registers });
+    this.deferredTotal = new Counter({
+      name: 'broker_delivery_deferrals_total',
+      help: 'Deliveries put back in the pending queue for later, unsent: their host was busy, its circuit open, or not their ordering turn',
+      registers,
+    });
     this.attemptSeconds = new Histogram({
       name: 'broker_delivery_attempt_seconds',
       help: 'Duration of delivery attempts',
@@ -73,6 +79,10 @@ export class DeliveryMetrics implements DeliveryEvents {
   dead(record: DeliveryRecord): void {
     this.deadTotal.inc();
     this.logger.info({ uuid: record.id, host: record.host, attempts: record.attempts.length, reason: record.deadReason }, 'delivery dead-lettered');
+  }
+
+  deferred(): void {
+    this.deferredTotal.inc();
   }
 
   replayed(count: number): void {

@@ -2,6 +2,7 @@ import type { Consumer, Message, Queue, QueueEntry } from '#core';
 import type { HttpSender, SentAttempt } from '../sender/http-sender';
 import type { CircuitBreaker } from './circuit-breaker';
 import { DeliveryIndex, DeliveryRecord, recordOf } from './delivery-index';
+import { HostPacing, PARKED_PER_HOST_FACTOR } from './host-pacing';
 import { Delivery, deliveryOf } from './delivery-message';
 import { verdictOf } from './outcome-policy';
 import { retryDelayMs, RetryPolicy } from './retry-schedule';
@@ -40,6 +41,8 @@ export interface WorkerEvents {
   attempted(sent: SentAttempt, host: string): void;
   delivered(record: DeliveryRecord): void;
   dead(record: DeliveryRecord): void;
+  /** A delivery went back to the pending queue for later: its host was busy or its circuit open. */
+  deferred(): void;
 }
 
 /** A delivery waiting in memory (held unacked) for a host slot or its ordering turn. */
@@ -48,11 +51,11 @@ interface Parked {
   delivery: Delivery;
 }
 
-/** Deliveries one host may have waiting for a slot; more are put back in the queue for a second. */
-const PARKED_PER_HOST_FACTOR = 8;
 /** Deliveries of one ordering key waiting in memory for their turn; more are put back. */
 const PARKED_PER_KEY = 256;
 const HOST_BUSY_RETRY_MS = 1000;
+/** A delivery deferred for its busy host is due at most this much later (a host that speeds up is not left idle long). */
+const HOST_BUSY_MAX_DELAY_MS = 60_000;
 
 /**
  * The delivery door's consumer of the pending queue: the core hands it due deliveries while it has
@@ -73,6 +76,7 @@ export class DeliveryWorker implements Consumer {
   private readonly hostWaiting = new Map<string, Parked[]>();
   /** Per ordering key, the deliveries that arrived before their turn, by id. */
   private readonly turnWaiting = new Map<string, Map<string, Parked>>();
+  private readonly pacing: HostPacing;
   private stopped = false;
 
   constructor(
@@ -87,7 +91,9 @@ export class DeliveryWorker implements Consumer {
     private readonly decoded: WeakMap<Message, Delivery>,
     /** Null when the door is open (as Dispatcher's): anyone may deliver anywhere the guard allows. */
     private readonly authorize: DeliveryAuthorizer | null = null,
-  ) {}
+  ) {
+    this.pacing = new HostPacing(limits.hostConcurrency, HOST_BUSY_RETRY_MS, HOST_BUSY_MAX_DELAY_MS);
+  }
 
   get prefetchCount(): number {
     return this.limits.workers;
@@ -213,7 +219,7 @@ export class DeliveryWorker implements Consumer {
     if ((this.hostActive.get(host) ?? 0) >= this.limits.hostConcurrency) {
       const list = this.hostWaiting.get(host) ?? [];
       if (list.length >= this.limits.hostConcurrency * PARKED_PER_HOST_FACTOR) {
-        this.putBack(entry, delivery, record, Date.now() + HOST_BUSY_RETRY_MS);
+        this.putBack(entry, delivery, record, this.pacing.deferredUntil(host));
         return;
       }
       list.push({ entry, delivery });
@@ -253,6 +259,7 @@ export class DeliveryWorker implements Consumer {
     if (active === 0) this.hostActive.delete(host);
     else this.hostActive.set(host, active);
     this.events.attempted(sent, host);
+    this.pacing.observed(host, sent.attempt.ms);
 
     const attempts = [...delivery.attempts, sent.attempt];
     const verdict = verdictOf(sent.result, this.limits.anyResponseDelivers);
@@ -299,6 +306,7 @@ export class DeliveryWorker implements Consumer {
     record.nextAttemptAt = dueAt;
     this.moves.reschedule(delivery, dueAt);
     this.queue.ack(entry);
+    this.events.deferred();
     if (this.limits.sharedQueue === true) this.index.forget(record);
   }
 
