@@ -195,3 +195,19 @@ test('a restart keeps a retried delivery\'s attempts and due time, and it is del
     dir.cleanup();
   }
 });
+
+test('an answer over DISPATCH_MAX_RESPONSE_BYTES still counts by its status: the start of its body is kept, the rest cut off, and the next delivery goes out', async () => {
+  const huge = 'a'.repeat(600) + 'b'.repeat(2 * 1024 * 1024);
+  sink.behaviour = (request) => (request.url === '/huge' ? { status: 200, body: huge } : request.url === '/teapot' ? { status: 418, body: 'short and stout' } : { status: 200 });
+  const uuid = await deliver('/huge');
+  const shown = await eventuallyState(uuid, 'delivered');
+  const attempts = shown.attempts as { status?: number; response?: string }[];
+  assert.equal(attempts.length, 1);
+  assert.equal(attempts[0]!.status, 200);
+  assert.equal(attempts[0]!.response, 'a'.repeat(512), 'the first 512 bytes of the answer are kept');
+  const next = await deliver('/teapot');
+  const dead = await eventuallyState(next, 'dead');
+  const [attempt] = dead.attempts as { status?: number; response?: string }[];
+  assert.equal(attempt!.status, 418);
+  assert.equal(attempt!.response, 'short and stout');
+});

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, LookupAddress, LookupOptions } from 'node:dns';
 import type { Socket } from 'node:net';
-import { Agent, buildConnector, Dispatcher, interceptors, request } from 'undici';
+import { Agent, buildConnector, Dispatcher, interceptors } from 'undici';
 import type { Attempt, Delivery } from '../domain/delivery-message';
 import { AttemptResult, retryAfterMs, TransportErrorClass } from '../domain/outcome-policy';
 import type { DestinationGuard } from './destination-guard';
@@ -98,20 +98,22 @@ export class HttpSender {
     const headers: Record<string, string | string[]> = { ...delivery.headers };
     if (this.signer !== null) Object.assign(headers, this.signer.headers(delivery.id, delivery.body, at));
     try {
-      // the timeout bounds the wait for the answer's headers and, again, for its body
-      const response = await request(delivery.url, {
-        dispatcher: this.agent,
-        method: delivery.method as Dispatcher.HttpMethod,
-        headers,
-        body: delivery.body.length > 0 || !['GET', 'HEAD'].includes(delivery.method) ? delivery.body : null,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const snippet = await this.readSnippet(response.body);
-      const status = response.statusCode;
+      const url = new URL(delivery.url);
+      const { status, retryAfter, snippet } = await this.exchange(
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: delivery.method as Dispatcher.HttpMethod,
+          headers,
+          body: delivery.body.length > 0 || !['GET', 'HEAD'].includes(delivery.method) ? delivery.body : null,
+          // the timeout bounds the wait for the answer's headers and, again, for its body
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        },
+      );
       const result: AttemptResult = { status };
       if (status === 429 || status === 503) {
-        const wait = retryAfterMs(headerValue(response.headers['retry-after']), Date.now());
+        const wait = retryAfterMs(retryAfter, Date.now());
         if (wait !== undefined) result.retryAfterMs = wait;
       }
       return finish(result, { status, snippet });
@@ -121,24 +123,50 @@ export class HttpSender {
     }
   }
 
-  /** Reads the start of the body for the record; more than the limit is dropped with the connection. */
-  private async readSnippet(body: Dispatcher.ResponseData['body']): Promise<string> {
-    const kept: Buffer[] = [];
-    let keptBytes = 0;
-    let total = 0;
-    for await (const chunk of body) {
-      const bytes = chunk as Buffer;
-      total += bytes.length;
-      if (keptBytes < SNIPPET_BYTES) {
-        kept.push(bytes.subarray(0, SNIPPET_BYTES - keptBytes));
-        keptBytes += Math.min(bytes.length, SNIPPET_BYTES - keptBytes);
-      }
-      if (total > this.options.maxResponseBytes) {
-        body.destroy();
-        break;
-      }
-    }
-    return Buffer.concat(kept).toString('utf8');
+  /**
+   * One request on the agent's dispatch API: the status, Retry-After and the start of the body,
+   * read by callbacks (request() would wrap every answer in a stream read by an async iterator,
+   * a large share of a delivery's cost). A body over the limit is cut off with its connection;
+   * the answer's status stands.
+   */
+  private exchange(options: Dispatcher.DispatchOptions): Promise<{ status: number; retryAfter: string | undefined; snippet: string }> {
+    const limit = this.options.maxResponseBytes;
+    return new Promise((resolve, reject) => {
+      let status = 0;
+      let retryAfter: string | undefined;
+      const kept: Buffer[] = [];
+      let keptBytes = 0;
+      let total = 0;
+      let cutOff = false;
+      const answer = (): void => resolve({ status, retryAfter, snippet: Buffer.concat(kept).toString('utf8') });
+      this.agent.dispatch(options, {
+        // its presence tells undici this handler speaks the controller API
+        onRequestStart() {},
+        onResponseStart(_controller, statusCode, responseHeaders) {
+          status = statusCode;
+          retryAfter = headerValue(responseHeaders['retry-after']);
+        },
+        onResponseData(controller, chunk) {
+          total += chunk.length;
+          if (keptBytes < SNIPPET_BYTES) {
+            const part = chunk.subarray(0, SNIPPET_BYTES - keptBytes);
+            kept.push(part);
+            keptBytes += part.length;
+          }
+          if (total > limit && !cutOff) {
+            cutOff = true;
+            controller.abort(new Error('response body over the limit'));
+          }
+        },
+        onResponseEnd() {
+          answer();
+        },
+        onResponseError(_controller, error) {
+          if (cutOff) answer();
+          else reject(error);
+        },
+      });
+    });
   }
 
   async close(): Promise<void> {
