@@ -4,7 +4,7 @@ import { startTestApp, TestApp } from '../support/app-harness';
 import { RawAnswer, RawClient } from '../support/raw-http-client';
 
 /**
- * The job API's HTTP fast path (/schedule, /receive_noblock, /ack) over raw sockets: dispenserd's bytes,
+ * The job API's HTTP fast path (/schedule, /receive_noblock, /receive_block, /ack) over raw sockets: dispenserd's bytes,
  * pipelining, requests split anywhere, and the hand-over to Fastify for everything else.
  */
 
@@ -54,6 +54,28 @@ describe('job API fast path', () => {
     // the connection is still good after bad input
     client.write(post('/schedule', '{"message":"after","lane":"fp-bytes"}'));
     assert.equal((await client.answer()).status, 200);
+  });
+
+  test("/receive_block waits on the fast path (dispenserd's header set); a client that half-closes while waiting consumes nothing", async () => {
+    const client = await open();
+    client.write(post('/receive_block', '{"lane":"fp-block","wait_ms":5000}'));
+    const scheduler = await open();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    scheduler.write(post('/schedule', '{"message":"woken","lane":"fp-block"}'));
+    assert.equal((await scheduler.answer()).status, 200);
+    const woken = await client.answer();
+    assert.deepEqual(woken.headers.map(([name]) => name), ['Content-Type', 'Date', 'Content-Length'], 'answered by the fast path');
+    assert.equal(woken.body, '{\n  "status": "ok",\n  "code": 0,\n  "message": "woken"\n}');
+    // a waiting receive whose client ends its side stops waiting: the next job is not handed to it
+    const leaving = await open();
+    leaving.write(post('/receive_block', '{"lane":"fp-block"}'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    leaving.end();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    scheduler.write(post('/schedule', '{"message":"kept","lane":"fp-block"}'));
+    assert.equal((await scheduler.answer()).status, 200);
+    scheduler.write(post('/receive_noblock', '{"lane":"fp-block"}'));
+    assert.equal(json(await scheduler.answer()).message, 'kept');
   });
 
   test("/ack answers on the fast path with dispenserd's header set: ok for a lease, 404 for an unknown or settled one, 400 without an id", async () => {

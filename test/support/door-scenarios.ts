@@ -69,8 +69,8 @@ async function runScenario(file: string, url: string): Promise<{ failed: string[
   } catch (error) {
     output = (error as { stdout?: string }).stdout ?? '';
   }
-  const failed = [...output.matchAll(/^not ok \d+ - (.*)$/gm)].map((match) => match[1]!).filter((name) => !NEEDS_AMQP.test(name) && !ONE_NODE_TIMING.test(name));
-  const passed = [...output.matchAll(/^ok \d+ - (.*)$/gm)].length;
+  const failed = failedTests(output).filter((name) => !NEEDS_AMQP.test(name) && !ONE_NODE_TIMING.test(name));
+  const passed = [...output.matchAll(/^\s*ok \d+ - (.*)$/gm)].length;
   const report = output
     .split('\n')
     .filter((line) => /^\s*(not ok|error:|\w*Error|expected|actual|[+-] )/.test(line))
@@ -83,4 +83,20 @@ function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy = { ...env };
   delete copy.NODE_TEST_CONTEXT;
   return copy;
+}
+
+/**
+ * The tests that failed in a TAP report, at any depth (a file may group its tests in suites), not
+ * counting a suite that failed only because tests in it did (they are listed themselves).
+ */
+function failedTests(tap: string): string[] {
+  const lines = tap.split('\n');
+  const failed: string[] = [];
+  lines.forEach((line, i) => {
+    const match = /^\s*not ok \d+ - (.*)$/.exec(line);
+    if (match === null) return;
+    const block = lines.slice(i + 1, i + 8).join('\n');
+    if (!/failureType: 'subtestsFailed'/.test(block)) failed.push(match[1]!);
+  });
+  return failed;
 }

@@ -73,6 +73,11 @@ export class RawClient {
     });
   }
 
+  /** Ends this side (a FIN), as a client that stops sending but could still read. */
+  end(): void {
+    this.socket.end();
+  }
+
   close(): void {
     this.socket.destroy();
   }

@@ -221,7 +221,7 @@ export class BrokerConfig {
   @IsBoolean()
   JOBS_THROTTLE_SCHEDULE = false;
 
-  /** /schedule and /receive_noblock on the lean HTTP fast path; false = every request through Fastify. */
+  /** /schedule, /receive_noblock, /receive_block and /ack on the lean HTTP fast path; false = every request through Fastify. */
   @Transform(toBoolean)
   @IsBoolean()
   JOBS_FAST_PATH = true;

@@ -17,7 +17,7 @@ export interface JobsOptions {
   /** dispenserd's throttle_receive / throttle_schedule: 25 ms between operations. */
   throttleReceive: boolean;
   throttleSchedule: boolean;
-  /** Serve /schedule and /receive_noblock on the lean HTTP fast path (the rest stays on Fastify). */
+  /** Serve /schedule, /receive_noblock, /receive_block and /ack on the lean HTTP fast path (the rest stays on Fastify). */
   fastPath: boolean;
   /** Visibility timeout of an acknowledged receive when the request names none. */
   defaultLeaseMs: number;

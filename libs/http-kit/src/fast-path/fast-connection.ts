@@ -68,6 +68,8 @@ export class FastConnection {
   private completedRequests = 0;
   private flushScheduled = false;
   private readingPaused = false;
+  /** Routes waiting for something that must stop when the connection closes (few: blocking requests only). */
+  private readonly closeWatchers = new Set<() => void>();
 
   constructor(
     private readonly socket: Socket,
@@ -140,6 +142,7 @@ export class FastConnection {
         body: buffer.subarray(parsed.bodyStart, end),
         authorization: parsed.authorization,
         remoteAddress: this.socket.remoteAddress,
+        watchClose: this.watchClose,
       });
       this.completedRequests++;
       offset = end;
@@ -151,6 +154,17 @@ export class FastConnection {
     else if (waitingForClient) this.watchPartial();
     else this.clearPartialTimer();
   }
+
+  /** FastRequest.watchClose: one bound function per connection, nothing allocated per request that does not wait. */
+  private readonly watchClose = (listener: () => void): (() => void) => {
+    if (this.gone || this.ended) {
+      queueMicrotask(listener);
+      return () => {};
+    }
+    const watcher = (): void => listener();
+    this.closeWatchers.add(watcher);
+    return () => this.closeWatchers.delete(watcher);
+  };
 
   private dispatch(request: FastRequest): void {
     const slot: Slot = { text: null, onSent: undefined };
@@ -294,8 +308,15 @@ export class FastConnection {
     this.ended = true;
     if (this.handingOver) return;
     this.buffer = null;
+    // as Node's server aborts its pending requests when the client ends its side: waiting routes stop
+    this.tellCloseWatchers();
     if (this.slots.length === 0) this.socket.end();
   };
+
+  private tellCloseWatchers(): void {
+    for (const watcher of this.closeWatchers) watcher();
+    this.closeWatchers.clear();
+  }
 
   private readonly onIdle = (): void => {
     if (this.idle && !this.handingOver) this.socket.destroy();
@@ -308,6 +329,7 @@ export class FastConnection {
   private readonly onClose = (): void => {
     this.gone = true;
     this.clearPartialTimer();
+    this.tellCloseWatchers();
     // answers still being prepared are settled as unwritten when they are filled
     const ready = this.slots.filter((slot) => slot.text !== null);
     for (const slot of ready) {

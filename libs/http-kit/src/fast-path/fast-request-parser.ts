@@ -12,6 +12,11 @@ export interface FastRequest {
   body: Buffer;
   authorization: string | undefined;
   remoteAddress: string | undefined;
+  /**
+   * Calls `listener` if the connection closes before this request's answer is out (a route that
+   * waits, e.g. a blocking receive, stops waiting); returns what stops watching.
+   */
+  watchClose(listener: () => void): () => void;
 }
 
 /** More bytes are needed for the request at the offset. */

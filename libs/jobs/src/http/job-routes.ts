@@ -112,16 +112,43 @@ export class JobRoutes {
   }
 
   private async receive(request: FastifyRequest, reply: FastifyReply, user: string | null, block: boolean): Promise<void> {
-    if (this.jobs.receivePacer) await this.jobs.receivePacer.turn();
     const fields = await fieldsOf(request, this.maxBodyBytes);
+    const raw = reply.raw;
+    const watchClose = (listener: () => void): (() => void) => {
+      raw.once('close', listener);
+      request.raw.socket.once('close', listener);
+      return () => {
+        raw.off('close', listener);
+        request.raw.socket.off('close', listener);
+      };
+    };
+    const answer = await this.receiveAnswer(fields, user, block, watchClose);
+    if (raw.destroyed || raw.writableEnded) {
+      answer.settle?.(false);
+      return;
+    }
+    if (answer.settle !== undefined) {
+      const settle = answer.settle;
+      raw.once('finish', () => settle(true));
+      raw.once('close', () => settle(raw.writableFinished));
+    }
+    send(reply, answer.status, answer.body);
+  }
+
+  /**
+   * A receive's answer, whichever HTTP path read it: the jobs ready now, or for `receive_block`
+   * the first that comes within the wait (stopped early when the connection closes); they are
+   * settled (or leased) through `settle` once the transport knows whether the answer was written.
+   */
+  async receiveAnswer(fields: RequestFields | null, user: string | null, block: boolean, watchClose: (listener: () => void) => () => void): Promise<JobAnswer> {
+    if (this.jobs.receivePacer) await this.jobs.receivePacer.turn();
     const { lane, leaseMs, waitMs: askedWait, count } = this.receiveRequest(fields, user);
     // receive_block: wait_ms (or, without ack, timeout_ms) bounds the wait; default is forever
     const waitMs = block ? askedWait : 0;
-
     const taken = this.jobs.takeUpTo(lane, count ?? 1);
     const entries = taken instanceof Promise ? await taken : taken;
     if (entries.length === 0 && block && waitMs !== 0) {
-      const first = await this.waitForJob(lane, request, reply, waitMs);
+      const first = await this.waitForJob(lane, watchClose, waitMs);
       if (first !== undefined) {
         entries.push(first);
         // a batch takes along what else is ready by then
@@ -132,10 +159,9 @@ export class JobRoutes {
       }
     }
     if (entries.length === 0) {
-      if (!reply.raw.destroyed) send(reply, this.closing ? 503 : 200, this.closing ? errorBody(1, 'server shutting down') : this.emptyAnswerBody(count));
-      return;
+      return this.closing ? { status: 503, body: errorBody(1, 'server shutting down') } : { status: 200, body: this.emptyAnswerBody(count) };
     }
-    this.deliver(entries, count !== undefined, reply, leaseMs);
+    return this.delivery(entries, count !== undefined, leaseMs);
   }
 
   /** What a receive asks for: its lane (checked for read access), lease, wait and, for a batch, how many jobs at most. */
@@ -154,53 +180,19 @@ export class JobRoutes {
     return count === undefined ? emptyQueueBody : { ...emptyQueueBody, jobs: [] };
   }
 
-  /**
-   * A non-blocking receive's answer, whichever HTTP path read it: the jobs are settled (or leased)
-   * through `settle` once the transport knows whether the answer was written.
-   */
-  async receiveNowAnswer(fields: RequestFields | null, user: string | null): Promise<JobAnswer> {
-    if (this.jobs.receivePacer) await this.jobs.receivePacer.turn();
-    const { lane, leaseMs, count } = this.receiveRequest(fields, user);
-    const taken = this.jobs.takeUpTo(lane, count ?? 1);
-    const entries = taken instanceof Promise ? await taken : taken;
-    if (entries.length === 0) return { status: 200, body: this.emptyAnswerBody(count) };
-    return this.delivery(entries, count !== undefined, leaseMs);
-  }
-
-  private async waitForJob(
-    lane: string,
-    request: FastifyRequest,
-    reply: FastifyReply,
-    waitMs: number | undefined,
-  ): Promise<QueueEntry | undefined> {
+  private async waitForJob(lane: string, watchClose: (listener: () => void) => () => void, waitMs: number | undefined): Promise<QueueEntry | undefined> {
     if (this.closing) return undefined;
     const receiver = this.jobs.wait(lane);
     this.blocked.add(receiver);
-    const gone = (): void => receiver.cancel();
-    reply.raw.once('close', gone);
-    request.raw.socket.once('close', gone);
-    const timer = waitMs === undefined ? null : new WaitTimer(gone, waitMs);
+    const unwatch = watchClose(() => receiver.cancel());
+    const timer = waitMs === undefined ? null : new WaitTimer(() => receiver.cancel(), waitMs);
     try {
       return (await receiver.result) ?? undefined;
     } finally {
       timer?.cancel();
-      reply.raw.off('close', gone);
-      request.raw.socket.off('close', gone);
+      unwatch();
       this.blocked.delete(receiver);
     }
-  }
-
-  /** Writes the jobs; they are settled (or leased) only once the response is out. */
-  private deliver(entries: QueueEntry[], batch: boolean, reply: FastifyReply, leaseMs: number): void {
-    const raw = reply.raw;
-    if (raw.destroyed || raw.writableEnded) {
-      for (const entry of entries) this.jobs.abandon(entry);
-      return;
-    }
-    const { body, settle } = this.delivery(entries, batch, leaseMs);
-    raw.once('finish', () => settle!(true));
-    raw.once('close', () => settle!(raw.writableFinished));
-    send(reply, 200, body);
   }
 
   /**
