@@ -16,6 +16,11 @@ export interface AmqpServerOptions {
   maxConsumersPerChannel: number;
   /** consumer_timeout: longest an unacknowledged delivery may be held (ms); 0 = off. x-consumer-timeout overrides it per queue. */
   consumerTimeoutMs: number;
+  /**
+   * Bytes of persistent publishes one connection may have waiting for the store's commit; over it
+   * the connection is not read (state `flow`) until commits bring it back within; 0 = no limit.
+   */
+  flowUncommittedBytes: number;
   /** AMQPS listener (TLS) beside the plain one, when configured. */
   tls: AmqpTlsOptions | null;
 }

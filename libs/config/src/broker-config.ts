@@ -169,6 +169,16 @@ export class BrokerConfig {
   @Max(512)
   AMQP_MAX_MESSAGE_MB = 128;
 
+  /**
+   * KiB of persistent publishes one AMQP connection may have waiting for the store's commit; over
+   * it the connection is not read (state `flow`) until commits catch up; 0 = no limit.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(4_194_304)
+  AMQP_FLOW_UNCOMMITTED_KB = 4096;
+
   /** Seconds a client has to finish the AMQP handshake. */
   @Type(() => Number)
   @IsInt()
