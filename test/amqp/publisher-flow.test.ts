@@ -1,14 +1,14 @@
 /**
  * Flow control of a publisher that never waits for its confirms (RabbitMQ's credit flow, here by
- * the bytes a connection published that the store has not committed yet): the broker stops
- * reading the connection while they are over AMQP_FLOW_UNCOMMITTED_KB, so what it holds stays
+ * the publishes of a connection that the store has not committed yet): the broker stops reading
+ * the connection while they are over AMQP_FLOW_UNCOMMITTED_MESSAGES, so what it holds stays
  * bounded whatever the client sends; the connection shows the state `flow` meanwhile; nothing is
  * refused; and every confirmed message survives kill -9.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { CommitToken } from '#core';
-import { UncommittedPublishes, PUBLISH_OVERHEAD_BYTES } from '../../libs/amqp/src/connection/uncommitted-publishes';
+import { UncommittedPublishes } from '../../libs/amqp/src/connection/uncommitted-publishes';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { BrokerProcess, startBrokerProcess } from '../support/broker-process';
 import { channel, closeQuietly, confirmChannel, connect, drain, freePort, withTimeout } from '../support/amqp-e2e';
@@ -20,7 +20,7 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-const LIMIT_KB = 256;
+const LIMIT_MESSAGES = 200;
 const BODY_BYTES = 1024;
 
 /** A body that carries its number (for the order check) and is BODY_BYTES long. */
@@ -56,39 +56,52 @@ describe('UncommittedPublishes', () => {
   it('counts publishes per commit, not per message, and reports once when back within the limit', () => {
     const store = manualDurability();
     let relieved = 0;
-    const charge = 100 + PUBLISH_OVERHEAD_BYTES;
-    const uncommitted = new UncommittedPublishes(store.durability, charge * 3, () => relieved++);
+    const uncommitted = new UncommittedPublishes(store.durability, { messages: 3, bytes: 0 }, () => relieved++);
     uncommitted.add(0 as CommitToken, 100); // transient: waits for nothing
-    assert.equal(uncommitted.bytes, 0);
+    assert.equal(uncommitted.messages, 0);
     for (let i = 0; i < 3; i++) uncommitted.add(7 as CommitToken, 100);
     assert.deepEqual(store.waiting, [7], 'one callback for the batch');
     assert.equal(uncommitted.overLimit, false, 'at the limit is within it');
     uncommitted.add(8 as CommitToken, 100);
     assert.equal(uncommitted.overLimit, true);
     store.commit(7);
-    assert.equal(uncommitted.bytes, charge);
+    assert.deepEqual([uncommitted.messages, uncommitted.bytes], [1, 100]);
     assert.equal(relieved, 1);
     // a failed commit is not waited for any more either
     store.commit(8, false);
-    assert.equal(uncommitted.bytes, 0);
+    assert.deepEqual([uncommitted.messages, uncommitted.bytes], [0, 0]);
     assert.equal(relieved, 1, 'reported on the way down through the limit only');
     uncommitted.add(8 as CommitToken, 100);
     assert.deepEqual(store.waiting, [7, 8, 8], 'a token answered already starts a new group');
   });
 
-  it('with limit 0 counts nothing', () => {
+  it('a byte limit bounds large bodies', () => {
     const store = manualDurability();
-    const uncommitted = new UncommittedPublishes(store.durability, 0, () => undefined);
+    let relieved = 0;
+    const uncommitted = new UncommittedPublishes(store.durability, { messages: 1000, bytes: 2_000_000 }, () => relieved++);
+    uncommitted.add(1 as CommitToken, 1_000_000);
+    uncommitted.add(1 as CommitToken, 1_000_000);
+    assert.equal(uncommitted.overLimit, false);
+    uncommitted.add(2 as CommitToken, 1);
+    assert.equal(uncommitted.overLimit, true, 'two messages, over on bytes');
+    store.commit(1);
+    assert.equal(uncommitted.overLimit, false);
+    assert.equal(relieved, 1);
+  });
+
+  it('with both limits 0 counts nothing', () => {
+    const store = manualDurability();
+    const uncommitted = new UncommittedPublishes(store.durability, { messages: 0, bytes: 0 }, () => undefined);
     uncommitted.add(5 as CommitToken, 1_000_000);
-    assert.equal(uncommitted.bytes, 0);
+    assert.deepEqual([uncommitted.messages, uncommitted.bytes], [0, 0]);
     assert.equal(uncommitted.overLimit, false);
     assert.deepEqual(store.waiting, []);
   });
 });
 
 describe('a publisher that never waits for its confirms', () => {
-  it('is not read while its uncommitted bytes are over the limit (state flow); every publish is confirmed', async () => {
-    const app: TestApp = await startTestApp({ AMQP_FLOW_UNCOMMITTED_KB: String(LIMIT_KB), STORE_SYNC: 'full' });
+  it('is not read while its uncommitted publishes are over the limit (state flow); every publish is confirmed', async () => {
+    const app: TestApp = await startTestApp({ AMQP_FLOW_UNCOMMITTED_MESSAGES: String(LIMIT_MESSAGES), STORE_SYNC: 'full' });
     cleanups.push(() => app.close());
     const conn = await connect(app.amqpUrl);
     cleanups.push(() => closeQuietly(conn));
@@ -102,7 +115,7 @@ describe('a publisher that never waits for its confirms', () => {
     const sample = (): void => {
       const s = session();
       if (s !== undefined) {
-        maxUncommitted = Math.max(maxUncommitted, Number(s.details.uncommittedBytes ?? 0));
+        maxUncommitted = Math.max(maxUncommitted, Number(s.details.uncommittedMessages ?? 0));
         if (s.state === 'flow') flowSeen = true;
       }
       if (sampling) setImmediate(sample);
@@ -134,10 +147,10 @@ describe('a publisher that never waits for its confirms', () => {
     assert.ok(flowSeen, 'the connection was paused for its uncommitted publishes');
     assert.equal(apiState, 'flow', 'the management API shows the connection in flow');
     // over the limit by at most what one socket read (256 KB) held when the pause came: ~240
-    // of these messages, each counted as its body plus PUBLISH_OVERHEAD_BYTES
-    const slack = 512 * 1024;
-    assert.ok(maxUncommitted > 0, 'uncommitted bytes were counted');
-    assert.ok(maxUncommitted <= LIMIT_KB * 1024 + slack, `uncommitted bytes stayed bounded: at most ${maxUncommitted}`);
+    // of these messages
+    const slack = 300;
+    assert.ok(maxUncommitted > 0, 'uncommitted publishes were counted');
+    assert.ok(maxUncommitted <= LIMIT_MESSAGES + slack, `uncommitted publishes stayed bounded: at most ${maxUncommitted}`);
     const check = await channel(conn);
     const bodies = await drain(check, 'flow-q');
     assert.equal(bodies.length, total);
@@ -156,7 +169,7 @@ describe('a publisher that never waits for its confirms', () => {
         MANAGEMENT_PORT: '0',
         BIND_HOST: '127.0.0.1',
         STORE_SYNC: 'full',
-        AMQP_FLOW_UNCOMMITTED_KB: String(LIMIT_KB),
+        AMQP_FLOW_UNCOMMITTED_MESSAGES: String(LIMIT_MESSAGES),
       });
       cleanups.push(async () => {
         if (proc.child.exitCode === null && proc.child.signalCode === null) {
@@ -181,7 +194,7 @@ describe('a publisher that never waits for its confirms', () => {
       const publishSome = (): void => {
         if (killed) return;
         // never waits for a confirm, nor for the client's buffer to drain; only keeps the
-        // client's own memory in check (the broker's limit is ~170 of these messages)
+        // client's own memory in check (the broker holds LIMIT_MESSAGES and one read's worth)
         if (published - confirmedUpTo > 50_000) {
           setTimeout(publishSome, 1);
           return;

@@ -108,7 +108,7 @@ export class AmqpConnection implements ChannelHost {
       readingAllowed: () => this.resumeReading(),
       supportsBlocked: () => this.session?.capabilities.connectionBlocked ?? false,
       isOpen: () => this.phase === Phase.Open,
-    }, options.flowUncommittedBytes);
+    }, options.flowUncommitted);
     this.parser = new FrameParser((type, channel, payload, owned) => {
       try {
         this.onFrame(type, channel, payload, owned);
@@ -384,7 +384,8 @@ export class AmqpConnection implements ChannelHost {
       channelMax: session?.channelMax ?? 0,
       heartbeat: session?.heartbeat ?? 0,
       authMechanism: session?.mechanism ?? '',
-      uncommittedBytes: this.throttle.uncommittedBytes,
+      uncommittedMessages: this.throttle.uncommitted.messages,
+      uncommittedBytes: this.throttle.uncommitted.bytes,
     };
     for (const key of ['product', 'version', 'platform', 'connection_name'] as const) {
       const value = client[key];

@@ -2,7 +2,7 @@ import type { Broker, CommitToken, Queue } from '#core';
 import { encodeConnectionBlockedFrame, encodeConnectionUnblockedFrame } from '../codec';
 import type { Cancel, Clock } from './clock';
 import type { FrameOutput } from './frame-output';
-import { UncommittedPublishes } from './uncommitted-publishes';
+import { UncommittedLimits, UncommittedPublishes } from './uncommitted-publishes';
 
 /**
  * Longest a publisher stays paused by one overloaded queue. The pause normally ends when the queue
@@ -35,8 +35,8 @@ export interface ThrottledReader {
  * The four reasons a publishing connection stops being read, each with its own end:
  * - a resource alarm (RabbitMQ's memory/disk alarm): the connection is blocked once it publishes
  *   during the alarm, told with connection.blocked, and read again when the alarm clears;
- * - its own uncommitted publishes: the bytes it published that the store has not committed yet
- *   are over its limit; read again once commits bring them back within it;
+ * - its own uncommitted publishes: the publishes (or their bytes) the store has not committed yet
+ *   are over a limit; read again once commits bring them back within;
  * - store backpressure: the writer is behind; read again when it drains;
  * - queue flow control: a queue it published to is overloaded; read again on relief (capped).
  */
@@ -50,17 +50,17 @@ export class PublisherThrottle {
   private flowPause: Cancel | null = null;
   /** When a flow pause (any but the alarm's) last started. */
   private lastFlowAt = -Infinity;
-  private readonly uncommitted: UncommittedPublishes;
+  private readonly uncommittedPublishes: UncommittedPublishes;
 
   constructor(
     private readonly broker: Broker,
     private readonly output: FrameOutput,
     private readonly clock: Clock,
     private readonly reader: ThrottledReader,
-    /** Bytes of publishes not committed yet at most before reading pauses; 0: no limit. */
-    uncommittedLimit: number,
+    /** Publishes not committed yet at most before reading pauses. */
+    uncommittedLimits: UncommittedLimits,
   ) {
-    this.uncommitted = new UncommittedPublishes(broker, uncommittedLimit, () => this.commitsCaughtUp());
+    this.uncommittedPublishes = new UncommittedPublishes(broker, uncommittedLimits, () => this.commitsCaughtUp());
   }
 
   /** True while any of the four pauses the connection's reading. */
@@ -75,9 +75,9 @@ export class PublisherThrottle {
     return performance.now() - this.lastFlowAt < FLOW_STATE_HOLD_MS ? 'flow' : 'running';
   }
 
-  /** Bytes this connection published that the store has not committed yet. */
-  get uncommittedBytes(): number {
-    return this.uncommitted.bytes;
+  /** Publishes of this connection the store has not committed yet, and their body bytes. */
+  get uncommitted(): { messages: number; bytes: number } {
+    return { messages: this.uncommittedPublishes.messages, bytes: this.uncommittedPublishes.bytes };
   }
 
   /**
@@ -86,8 +86,8 @@ export class PublisherThrottle {
    */
   publishAccepted(overloaded: Queue | null, commitToken: CommitToken, bodyBytes: number): void {
     if (this.alarm !== null) this.blockForAlarm();
-    this.uncommitted.add(commitToken, bodyBytes);
-    if (!this.pausedForCommits && this.uncommitted.overLimit) {
+    this.uncommittedPublishes.add(commitToken, bodyBytes);
+    if (!this.pausedForCommits && this.uncommittedPublishes.overLimit) {
       this.pausedForCommits = true;
       this.noteFlow();
       this.reader.pauseReading();

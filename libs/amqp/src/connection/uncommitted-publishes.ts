@@ -1,66 +1,83 @@
 import { CommitToken, NO_COMMIT_NEEDED } from '#core';
 import type { Durability } from '../channel/channel-host';
 
-/**
- * What one publish is charged beyond its body: the message, its queue entry and its place in the
- * store's open batch cost about this much of the heap until the batch is written.
- */
-export const PUBLISH_OVERHEAD_BYTES = 512;
+/** How much a connection may have waiting for the store's commit before it is not read; 0: no limit. */
+export interface UncommittedLimits {
+  /**
+   * Publishes at most. Each holds a message, its queue entry and a place in the store's open batch
+   * on the heap until its batch is sealed: thousands more of them outlive V8's young generation.
+   */
+  messages: number;
+  /** Body bytes at most (large bodies live outside the heap; this bounds them). */
+  bytes: number;
+}
 
 /** Publishes of this connection that wait for the same commit (one store batch). */
 interface CommitGroup {
+  messages: number;
   bytes: number;
 }
 
 /**
- * The bytes a connection published that the store has not committed yet (RabbitMQ's credit flow,
- * counted in bytes up to the commit instead of in messages between processes). A publisher that
- * never waits for its confirms would otherwise fill the store's open batch, and the heap, as fast
- * as the socket delivers; the connection stops reading while this is over its limit, so TCP slows
- * the client down and nothing is refused.
+ * What a connection published that the store has not committed yet (RabbitMQ's credit flow,
+ * counted up to the commit instead of between processes). A publisher that never waits for its
+ * confirms would otherwise fill the store's open batch, and the heap, as fast as the socket
+ * delivers; the connection stops reading while this is over a limit, so TCP slows the client down
+ * and nothing is refused.
  *
  * One durability callback per commit token (per batch, not per publish) keeps the count.
  */
 export class UncommittedPublishes {
+  private pendingMessages = 0;
   private pendingBytes = 0;
   private lastToken: CommitToken = NO_COMMIT_NEEDED;
   private lastGroup: CommitGroup | null = null;
+  private readonly counting: boolean;
 
   constructor(
     private readonly durability: Durability,
-    /** Bytes at most before the connection pauses; 0: no limit. */
-    private readonly limit: number,
-    /** The count went from over the limit to within it. */
+    private readonly limits: UncommittedLimits,
+    /** The count went from over a limit to within both. */
     private readonly belowLimit: () => void,
-  ) {}
+  ) {
+    this.counting = limits.messages > 0 || limits.bytes > 0;
+  }
 
-  /** Bytes published and not committed yet (answered: committed, or failed for good). */
+  /** Publishes waiting for their commit (answered: committed, or failed for good). */
+  get messages(): number {
+    return this.pendingMessages;
+  }
+
+  /** Their body bytes. */
   get bytes(): number {
     return this.pendingBytes;
   }
 
   get overLimit(): boolean {
-    return this.limit > 0 && this.pendingBytes > this.limit;
+    const { messages, bytes } = this.limits;
+    return (messages > 0 && this.pendingMessages > messages) || (bytes > 0 && this.pendingBytes > bytes);
   }
 
   /** A publish that waits for `token` (NO_COMMIT_NEEDED: it waits for nothing, and is not counted). */
   add(token: CommitToken, bodyBytes: number): void {
-    if (token === NO_COMMIT_NEEDED || this.limit === 0) return;
-    const bytes = bodyBytes + PUBLISH_OVERHEAD_BYTES;
-    this.pendingBytes += bytes;
+    if (token === NO_COMMIT_NEEDED || !this.counting) return;
+    this.pendingMessages++;
+    this.pendingBytes += bodyBytes;
     if (token === this.lastToken && this.lastGroup !== null) {
-      this.lastGroup.bytes += bytes;
+      this.lastGroup.messages++;
+      this.lastGroup.bytes += bodyBytes;
       return;
     }
-    const group: CommitGroup = { bytes };
+    const group: CommitGroup = { messages: 1, bytes: bodyBytes };
     this.lastToken = token;
     this.lastGroup = group;
-    // a failed commit answers too: those bytes are not waited for any more either
+    // a failed commit answers too: those publishes are not waited for any more either
     this.durability.onDurable(token, () => this.answered(group));
   }
 
   private answered(group: CommitGroup): void {
     const wasOver = this.overLimit;
+    this.pendingMessages -= group.messages;
     this.pendingBytes -= group.bytes;
     if (group === this.lastGroup) {
       this.lastGroup = null;
