@@ -27,7 +27,7 @@ const HOST = '127.0.0.1';
 // ------------------------------------------------------------------------------------- options
 
 function parseArgs(argv) {
-  const options = { messages: 2_000_000, size: 200, window: 0, copyAtKill: null, env: {}, rounds: 1, roots: [path.resolve(__dirname, '../..')], keep: false, metrics: false };
+  const options = { messages: 2_000_000, size: 200, window: 0, connections: 1, copyAtKill: null, env: {}, rounds: 1, roots: [path.resolve(__dirname, '../..')], keep: false, metrics: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -37,6 +37,7 @@ function parseArgs(argv) {
     if (arg === '--messages') options.messages = Number(value());
     else if (arg === '--size') options.size = Number(value());
     else if (arg === '--window') options.window = Number(value());
+    else if (arg === '--connections') options.connections = Number(value());
     else if (arg === '--rounds') options.rounds = Number(value());
     else if (arg === '--roots') options.roots = value().split(',').map((root) => path.resolve(root));
     else if (arg === '--keep') options.keep = true;
@@ -50,7 +51,7 @@ function parseArgs(argv) {
     else if (arg === '--help' || arg === '-h') usage();
     else usage(`unknown option ${arg}`);
   }
-  for (const key of ['messages', 'size', 'rounds']) {
+  for (const key of ['messages', 'size', 'rounds', 'connections']) {
     if (!Number.isInteger(options[key]) || options[key] < 1) usage(`--${key} must be a positive integer`);
   }
   if (!Number.isInteger(options.window) || options.window < 0) usage('--window must be 0 (no bound) or a positive integer');
@@ -64,7 +65,7 @@ function parseArgs(argv) {
 
 function usage(error) {
   if (error) console.error(`error: ${error}\n`);
-  console.error(`usage: node bench/backlog/run.js [--messages N] [--size BYTES] [--window N] [--roots DIR,DIR] [--rounds N] [--metrics] [--keep] [--copy-at-kill DIR] [--publish-only] [--env KEY=VALUE]...`);
+  console.error(`usage: node bench/backlog/run.js [--messages N] [--size BYTES] [--window N] [--connections N] [--roots DIR,DIR] [--rounds N] [--metrics] [--keep] [--copy-at-kill DIR] [--publish-only] [--env KEY=VALUE]...`);
   process.exit(error ? 2 : 0);
 }
 
@@ -396,9 +397,24 @@ const fileMb = (file) => {
 
 // ------------------------------------------------------------------------------------- one round
 
-async function publishAll(client, options, onProgress) {
+/**
+ * Publishes every message over `clients` at once: connection c sends the indices c, c + N, c + 2N…
+ * (N connections), each with its own confirms and window.
+ */
+async function publishAll(clients, options, onProgress) {
+  const started = Date.now();
+  const progress = clients.map(() => ({ sent: 0, confirmed: 0 }));
+  const report = () => onProgress(progress.reduce((sum, p) => sum + p.sent, 0), progress.reduce((sum, p) => sum + p.confirmed, 0));
+  const results = await Promise.all(
+    clients.map((client, c) => publishStride(client, options, c, clients.length, progress[c], report)),
+  );
+  return { seconds: (Date.now() - started) / 1000, nacked: results.reduce((sum, r) => sum + r.nacked, 0) };
+}
+
+async function publishStride(client, options, first, stride, progress, onProgress) {
   await client.confirmSelect();
   await client.declareQueue('backlog');
+  const total = Math.floor((options.messages - first + stride - 1) / stride);
   const body = Buffer.alloc(options.size, 0x61);
   let confirmed = 0;
   let nacked = 0;
@@ -407,6 +423,7 @@ async function publishAll(client, options, onProgress) {
   client.onAck = (tag, multiple, nack) => {
     const count = multiple ? tag - confirmed : 1;
     confirmed = multiple ? tag : confirmed + 1;
+    progress.confirmed = confirmed;
     if (nack) nacked += count;
     if (release && sent - confirmed < options.window) {
       const go = release;
@@ -414,36 +431,37 @@ async function publishAll(client, options, onProgress) {
       go();
     }
   };
-  const started = Date.now();
-  while (sent < options.messages) {
+  while (sent < total) {
     const chunk = [];
-    for (let i = 0; i < 256 && sent < options.messages && sent - confirmed < options.window; i++) {
-      body.writeUInt32BE(sent, 0);
+    for (let i = 0; i < 256 && sent < total && sent - confirmed < options.window; i++) {
+      body.writeUInt32BE(first + sent * stride, 0);
       chunk.push(RawClient.publishFrames('backlog', body));
       sent++;
     }
+    progress.sent = sent;
     if (chunk.length > 0 && !client.send(Buffer.concat(chunk))) await new Promise((resolve) => client.socket.once('drain', resolve));
     if (sent - confirmed >= options.window) await new Promise((resolve) => (release = resolve));
     if (client.closed) throw client.closed;
-    onProgress(sent, confirmed);
+    onProgress();
   }
-  while (confirmed < options.messages) {
+  while (confirmed < total) {
     if (client.closed) throw client.closed;
     await sleep(5);
   }
-  return { seconds: (Date.now() - started) / 1000, nacked };
+  return { nacked };
 }
 
-async function drainAll(client, expected, firstIndex) {
+/** Consumes `expected` messages; each publishing connection's (index mod `stride`) must come in its order. */
+async function drainAll(client, expected, nextOf) {
   let count = 0;
   let outOfOrder = 0;
-  let next = firstIndex;
   const started = Date.now();
   await new Promise((resolve, reject) => {
     client.consume('backlog', 2000, (tag, body) => {
       const index = body.readUInt32BE(0);
-      if (index !== next) outOfOrder++;
-      next = index + 1;
+      const stream = index % nextOf.length;
+      if (index !== nextOf[stream]) outOfOrder++;
+      nextOf[stream] = index + nextOf.length;
       count++;
       if (count % 500 === 0 || count === expected) client.ack(tag, true);
       if (count === expected) resolve();
@@ -474,6 +492,8 @@ async function round(root, options, label) {
     const started = Date.now();
     const publisher = await connectWhenOpen(ports.amqp, Date.now() + 60_000);
     result.emptyStartSeconds = (Date.now() - started) / 1000;
+    const publishers = [publisher];
+    while (publishers.length < options.connections) publishers.push(await connectWhenOpen(ports.amqp, Date.now() + 60_000));
     const pid = broker.proc.pid;
     const startRss = procStatus(pid).rss;
     let peakWal = 0;
@@ -494,7 +514,7 @@ async function round(root, options, label) {
       }
     }, 100);
     let lastReport = Date.now();
-    const published = await publishAll(publisher, options, (sent, confirmed) => {
+    const published = await publishAll(publishers, options, (sent, confirmed) => {
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now();
         const { rss } = procStatus(pid);
@@ -515,7 +535,7 @@ async function round(root, options, label) {
     result.metricsAtPeak = metricsAtPeak;
     broker.proc.kill('SIGKILL');
     await broker.exited;
-    publisher.close();
+    for (const client of publishers) client.close();
     if (options.publishOnly) return result;
     if (options.copyAtKill) fs.cpSync(dataDir, path.join(options.copyAtKill, label.replace(/\W+/g, '-')), { recursive: true });
 
@@ -531,10 +551,14 @@ async function round(root, options, label) {
     result.recoverySeconds = (Date.now() - restarted) / 1000;
     result.recoveryPeakRssMb = procStatus(broker.proc.pid).hwm;
     // the first message was taken without an ack; the rest is drained behind it, in order
-    const drained = await drainAll(consumer, options.messages - 1, 1);
+    const nextOf = Array.from({ length: options.connections }, (_, c) => c);
+    const firstIndex = first.body.readUInt32BE(0);
+    const firstInOrder = firstIndex === nextOf[firstIndex % nextOf.length];
+    nextOf[firstIndex % nextOf.length] = firstIndex + nextOf.length;
+    const drained = await drainAll(consumer, options.messages - 1, nextOf);
     result.drainRate = drained.count / drained.seconds;
     result.drained = drained.count + 1;
-    result.outOfOrder = drained.outOfOrder + (first.body.readUInt32BE(0) === 0 ? 0 : 1);
+    result.outOfOrder = drained.outOfOrder + (firstInOrder ? 0 : 1);
     consumer.close();
     broker.proc.kill('SIGTERM');
     await broker.exited;
@@ -567,7 +591,7 @@ function describe(r) {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  console.log(`backlog bench: ${options.messages.toLocaleString()} persistent x ${options.size} B, unconfirmed at most ${options.window === Infinity ? 'all' : options.window}, ${options.rounds} round(s) over ${options.roots.join(', ')}`);
+  console.log(`backlog bench: ${options.messages.toLocaleString()} persistent x ${options.size} B, unconfirmed at most ${options.window === Infinity ? 'all' : options.window} per connection, ${options.connections} publishing connection(s), ${options.rounds} round(s) over ${options.roots.join(', ')}`);
   const results = [];
   for (let r = 1; r <= options.rounds; r++) {
     for (const root of options.roots) {

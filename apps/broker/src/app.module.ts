@@ -176,6 +176,7 @@ function amqpModule(config: BrokerConfig, tls: Tls, overrides: CompositionOverri
     maxConnectionsPerUser: config.AMQP_MAX_CONNECTIONS_PER_USER,
     maxConsumersPerChannel: config.AMQP_MAX_CONSUMERS_PER_CHANNEL,
     consumerTimeoutMs: config.CONSUMER_TIMEOUT_MS,
+    flowUncommitted: { messages: config.AMQP_FLOW_UNCOMMITTED_MESSAGES, bytes: config.AMQP_FLOW_UNCOMMITTED_MB * 1024 * 1024 },
     tls: tls === null ? null : { ...tls, port: config.AMQPS_PORT },
   }, overrides.amqpClock ?? systemClock);
 }

@@ -1,3 +1,5 @@
+import type { UncommittedLimits } from './connection/uncommitted-publishes';
+
 export interface AmqpServerOptions {
   port: number;
   host: string;
@@ -16,6 +18,12 @@ export interface AmqpServerOptions {
   maxConsumersPerChannel: number;
   /** consumer_timeout: longest an unacknowledged delivery may be held (ms); 0 = off. x-consumer-timeout overrides it per queue. */
   consumerTimeoutMs: number;
+  /**
+   * Persistent publishes (and their body bytes) one connection may have waiting for the store's
+   * commit; over either the connection is not read (state `flow`) until commits bring it back
+   * within; 0 = no limit.
+   */
+  flowUncommitted: UncommittedLimits;
   /** AMQPS listener (TLS) beside the plain one, when configured. */
   tls: AmqpTlsOptions | null;
 }

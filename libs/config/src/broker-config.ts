@@ -169,6 +169,23 @@ export class BrokerConfig {
   @Max(512)
   AMQP_MAX_MESSAGE_MB = 128;
 
+  /**
+   * Persistent publishes one AMQP connection may have waiting for the store's commit; over it the
+   * connection is not read (state `flow`) until commits catch up; 0 = no limit.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  AMQP_FLOW_UNCOMMITTED_MESSAGES = 4096;
+
+  /** The same in MiB of message bodies (large messages); 0 = no limit. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65536)
+  AMQP_FLOW_UNCOMMITTED_MB = 32;
+
   /** Seconds a client has to finish the AMQP handshake. */
   @Type(() => Number)
   @IsInt()

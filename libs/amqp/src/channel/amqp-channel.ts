@@ -259,7 +259,7 @@ export class AmqpChannel implements ConsumerHost {
         if (outcome.commitToken !== NO_COMMIT_NEEDED) message.whenConsumedUnwritten(() => confirms.confirmNow(seq));
       }
     }
-    this.host.publishAccepted(outcome.overloaded);
+    this.host.publishAccepted(outcome.overloaded, outcome.commitToken, message.body.length);
   }
 
   private returnMessage(message: Message, code: number, text: string): void {

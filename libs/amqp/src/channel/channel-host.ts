@@ -1,4 +1,4 @@
-import type { Broker, Queue, VirtualHost } from '#core';
+import type { Broker, CommitToken, Queue, VirtualHost } from '#core';
 import type { FrameOutput } from '../connection/frame-output';
 import type { AccessControl } from '../auth/access-control';
 import type { AmqpError } from '../errors';
@@ -39,6 +39,9 @@ export interface ChannelHost {
   channelClosed(channelId: number): void;
   /** A hard error: the whole connection must close. */
   connectionError(error: AmqpError): void;
-  /** A publish was accepted; the connection may need to slow its reader down (flow control). */
-  publishAccepted(overloaded: Queue | null): void;
+  /**
+   * A publish of `bodyBytes` was accepted and waits for `commitToken` (NO_COMMIT_NEEDED: for
+   * nothing); the connection may need to slow its reader down (flow control).
+   */
+  publishAccepted(overloaded: Queue | null, commitToken: CommitToken, bodyBytes: number): void;
 }

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Broker, ChannelSnapshot, Queue, SessionSnapshot, VirtualHost } from '#core';
+import type { Broker, ChannelSnapshot, CommitToken, Queue, SessionSnapshot, VirtualHost } from '#core';
 import type { AmqpServerOptions } from '../amqp-options';
 import { AmqpChannel } from '../channel/amqp-channel';
 import type { ChannelHost, ClientCapabilities, Durability } from '../channel/channel-host';
@@ -108,7 +108,7 @@ export class AmqpConnection implements ChannelHost {
       readingAllowed: () => this.resumeReading(),
       supportsBlocked: () => this.session?.capabilities.connectionBlocked ?? false,
       isOpen: () => this.phase === Phase.Open,
-    });
+    }, options.flowUncommitted);
     this.parser = new FrameParser((type, channel, payload, owned) => {
       try {
         this.onFrame(type, channel, payload, owned);
@@ -186,8 +186,8 @@ export class AmqpConnection implements ChannelHost {
     return this.session;
   }
 
-  publishAccepted(overloaded: Queue | null): void {
-    this.throttle.publishAccepted(overloaded);
+  publishAccepted(overloaded: Queue | null, commitToken: CommitToken, bodyBytes: number): void {
+    this.throttle.publishAccepted(overloaded, commitToken, bodyBytes);
   }
 
   /** A resource alarm started (reason) or cleared (null). */
@@ -384,6 +384,8 @@ export class AmqpConnection implements ChannelHost {
       channelMax: session?.channelMax ?? 0,
       heartbeat: session?.heartbeat ?? 0,
       authMechanism: session?.mechanism ?? '',
+      uncommittedMessages: this.throttle.uncommitted.messages,
+      uncommittedBytes: this.throttle.uncommitted.bytes,
     };
     for (const key of ['product', 'version', 'platform', 'connection_name'] as const) {
       const value = client[key];
@@ -396,7 +398,7 @@ export class AmqpConnection implements ChannelHost {
       vhost: session?.vhost.name ?? null,
       peer: this.remoteAddress,
       connectedAt: this.connectedAt,
-      state: phaseName(this.phase),
+      state: this.phase === Phase.Open ? this.throttle.state : phaseName(this.phase),
       channels,
       details,
       clientProperties: this.clientPropertiesJson(),
