@@ -18,8 +18,9 @@ interface Deferral {
 }
 
 /**
- * Moves the insert of a large body that is out with a consumer, unacked, from the batch being
- * sealed on to the next one, for at most `windowMs` and `maxBytes` in all: an ack arriving
+ * Moves the insert of a large body that is out with a consumer, unacked, or ready in a queue with
+ * consumers, from the batch being sealed on to the next one, for at most `windowMs` and `maxBytes`
+ * in all: an ack arriving
  * meanwhile cancels the insert, so the body never reaches the disk (RabbitMQ's message store drops
  * a write whose message is gone the same way). The pipeline holds every token from the insert's
  * batch on until the insert is written in a later batch that committed, or settled by the ack;
@@ -116,9 +117,13 @@ export class DeferredInserts {
     return this.bytes;
   }
 
-  /** Still out with a consumer, and still its message's one unwritten insert. */
+  /**
+   * Out with a consumer, or ready in a queue with consumers (a 1 MB body waits for the consumer's
+   * socket to take the ones before it, so most are still ready at their seal), and still its
+   * message's one unwritten insert.
+   */
   private mayWait(entry: QueueEntry): boolean {
-    return entry.state === EntryState.Unacked && entry.message.hasOneUnwrittenInsert() && entry.message.sharedBodyId === 0;
+    return (entry.state === EntryState.Unacked || (entry.state === EntryState.Ready && entry.queue.consumerCount > 0)) && entry.message.hasOneUnwrittenInsert() && entry.message.sharedBodyId === 0;
   }
 
   private forget(entry: QueueEntry, deferral: Deferral): void {

@@ -28,19 +28,22 @@ export interface SqliteStoreOptions {
   maxBatchBytes?: number;
   /** Batches handed to the writer and not yet committed, at most. */
   maxInFlight?: number;
+  /** Milliseconds a batch whose inserts are all out with consumers waits for their acks (see AckWait); 0: never. */
+  ackWaitMs?: number;
   /**
-   * Milliseconds a batch whose inserts are all out with consumers waits for their acks (see
-   * AckWait), and a large body out with a consumer is carried on to later batches (see
+   * Milliseconds the insert of a body of 64 KB or more, out with a consumer or ready in a queue
+   * with consumers, is carried on to later batches, so that the consumer's ack spares it (see
    * DeferredInserts); 0: never.
    */
-  ackWaitMs?: number;
+  deferLargeMs?: number;
 }
 
 /**
- * Bodies deferred at once, at most, in multiples of maxBatchBytes: with 4 MB batches, 32 MB, more
+ * Bodies deferred at once, at most, in multiples of maxBatchBytes: with 4 MB batches, 64 MB, more
  * than the confirm windows of bench/amqp's 1 MB scenario (2 publishers x 20) keep unconfirmed.
+ * They cost no memory of their own: the queue holds each body until it is acked.
  */
-const DEFERRED_BATCHES = 8;
+const DEFERRED_BATCHES = 16;
 
 const DB_FILE = 'broker.sqlite';
 
@@ -88,7 +91,7 @@ export class SqliteStore implements BrokerStore {
       },
       { maxInFlight: options.maxInFlight ?? 3, earlyBytes: maxBatchBytes },
     );
-    this.deferred = new DeferredInserts(this.pipeline, options.ackWaitMs ?? 0, maxBatchBytes * DEFERRED_BATCHES, SEPARATE_BODY_BYTES);
+    this.deferred = new DeferredInserts(this.pipeline, options.deferLargeMs ?? 0, maxBatchBytes * DEFERRED_BATCHES, SEPARATE_BODY_BYTES);
     this.entries = new SqliteEntryLog(this.reader, this.pipeline, this.ackWait, this.deferred);
     this.records = new SqliteKeyedRecords(this.reader, this.pipeline);
   }
