@@ -6,8 +6,11 @@ import type { WriteBatch } from './write-batch';
 const MIN_SPARED_SHARE = 0.5;
 /** Weight of the latest outcome in the running share. */
 const SPARED_WEIGHT = 0.05;
-/** While deferring spares little, one batch per this interval defers again, to see whether consumers got faster. */
-const PROBE_INTERVAL_MS = 250;
+/**
+ * While deferring spares little, one batch per this interval defers again, to see whether consumers
+ * got faster. Rare: a probe holds every commit token after it for up to the window.
+ */
+const PROBE_INTERVAL_MS = 2000;
 
 interface Deferral {
   /** The batch the insert was made in: its tokens wait for the insert. */
@@ -27,8 +30,8 @@ interface Deferral {
  * the publisher's confirm is then sent at the ack (Message.whenConsumedUnwritten), as RabbitMQ
  * confirms a persistent message once it is on disk or consumed.
  *
- * Only an insert of the batch's last segment moves (the carried insert then runs first in the next
- * batch, ahead of nothing it could conflict with), and only when it is its message's one unwritten
+ * Only an insert of the batch's last segment moves, first or again (the carried insert then runs
+ * first in the next batch: what it skips is writes of other entries, never a definition change), and only when it is its message's one unwritten
  * insert, so no other row of the message can come to point at a body it has not written yet.
  * Every deferred insert sits in the open batch (WriteBatch.carry).
  */
@@ -61,7 +64,7 @@ export class DeferredInserts {
   defers(entry: QueueEntry, no: number, lastSegment: boolean, now: number): boolean {
     const deferral = this.deferred.get(entry);
     if (deferral !== undefined) {
-      if (!this.stopped && now < deferral.dueAt && this.mayWait(entry)) return true;
+      if (!this.stopped && lastSegment && now < deferral.dueAt && this.mayWait(entry)) return true;
       this.forget(entry, deferral);
       this.pipeline.deferredWritten(deferral.from, no);
       this.learn(0);
