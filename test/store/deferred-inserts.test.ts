@@ -8,8 +8,12 @@ import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Broker, CommitToken, SqliteStore } from '#core';
+import { Broker, CommitToken, Message, SqliteStore } from '#core';
+import type { Queue } from '../../libs/core/src/queue/queue';
+import { EntryState, QueueEntry } from '../../libs/core/src/queue/queue-entry';
 import { BatchCommitter, CommitPipeline, PipelineBatch } from '../../libs/core/src/store/commit-pipeline';
+import { DeferredInserts } from '../../libs/core/src/store/sqlite/deferred-inserts';
+import type { WriteBatch } from '../../libs/core/src/store/sqlite/write-batch';
 import { CollectingConsumer } from '../support/collecting-consumer';
 import { tempDir } from '../support/temp-dir';
 import { message } from '../support/test-broker';
@@ -292,5 +296,64 @@ describe('SqliteStore deferring large bodies', () => {
       await broker.close();
       dir.cleanup();
     }
+  });
+});
+
+describe('DeferredInserts learning', () => {
+  /** An entry of `bytes`, out with a consumer, its message's one unwritten insert. */
+  function entry(seq: number, bytes = 1024 * 1024): QueueEntry {
+    const queue = { consumerCount: 1 } as unknown as Queue;
+    const msg = new Message('', 'q', {}, null, Buffer.alloc(bytes));
+    msg.insertQueued();
+    const e = new QueueEntry(seq, 0, msg, queue, true);
+    e.state = EntryState.Unacked;
+    return e;
+  }
+
+  function fakePipeline(): { calls: string[]; pipeline: CommitPipeline<WriteBatch> } {
+    const calls: string[] = [];
+    const pipeline = {
+      deferFrom: (no: number) => calls.push(`defer ${no}`),
+      deferredWritten: (from: number, no: number) => calls.push(`written ${from} in ${no}`),
+      deferredSettled: (from: number) => calls.push(`settled ${from}`),
+      sendHeld: () => calls.push('due'),
+    } as unknown as CommitPipeline<WriteBatch>;
+    return { calls, pipeline };
+  }
+
+  it('defers large bodies out with a consumer within the window and the byte bound; writes them once due', () => {
+    const { calls, pipeline } = fakePipeline();
+    const deferred = new DeferredInserts(pipeline, 100, 2 * 1024 * 1024, 64 * 1024);
+    const [a, b, c, small] = [entry(1), entry(2), entry(3), entry(4, 1000)];
+    assert.equal(deferred.defers(small, 1, true, 0), false, 'small bodies are written');
+    assert.equal(deferred.defers(a, 1, true, 0), true);
+    assert.equal(deferred.defers(b, 1, true, 0), true);
+    assert.equal(deferred.defers(c, 1, true, 0), false, 'over the byte bound');
+    assert.equal(deferred.defers(a, 2, false, 50), false, 'not in the last segment: written');
+    assert.equal(deferred.defers(b, 2, true, 50), true, 'moves again within the window');
+    assert.equal(deferred.defers(b, 3, true, 100), false, 'due');
+    assert.deepEqual(calls, ['defer 1', 'defer 1', 'written 1 in 2', 'written 1 in 3']);
+  });
+
+  it('stops deferring while little is spared, and a probe every 2 s starts it again', () => {
+    const { pipeline } = fakePipeline();
+    const deferred = new DeferredInserts(pipeline, 100, 1 << 30, 64 * 1024);
+    let seq = 0;
+    let now = 0;
+    // every deferral is written late: the share of spared ones falls below one half
+    for (let i = 0; i < 40; i++) {
+      const e = entry(++seq);
+      if (!deferred.defers(e, seq, true, now)) break;
+      assert.equal(deferred.defers(e, seq + 1, true, (now += 100)), false);
+    }
+    assert.equal(deferred.defers(entry(++seq), seq, true, now), false, 'deferring stopped');
+    now += 2000;
+    const probe = entry(++seq);
+    assert.equal(deferred.defers(probe, seq, true, now), true, 'a probe');
+    const spared = entry(++seq);
+    assert.equal(deferred.defers(spared, seq, true, now), true, 'deferring goes on after the probe');
+    assert.equal(deferred.settle(probe), true);
+    assert.equal(deferred.settle(spared), true);
+    assert.equal(deferred.defers(entry(++seq), seq, true, now), true, 'spared: it goes on');
   });
 });

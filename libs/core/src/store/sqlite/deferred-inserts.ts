@@ -41,7 +41,6 @@ export class DeferredInserts {
   private bytes = 0;
   /** Running share of deferred inserts that an ack spared. */
   private sparedShare = 1;
-  private probeBatch = 0;
   private lastProbeAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -73,10 +72,12 @@ export class DeferredInserts {
     if (this.stopped || this.windowMs <= 0 || !lastSegment) return false;
     const bytes = entry.message.body.length;
     if (bytes < this.minBodyBytes || this.bytes + bytes > this.maxBytes || !this.mayWait(entry)) return false;
-    if (this.sparedShare < MIN_SPARED_SHARE && no !== this.probeBatch) {
+    if (this.sparedShare < MIN_SPARED_SHARE) {
       if (now - this.lastProbeAt < PROBE_INTERVAL_MS) return false;
-      this.probeBatch = no;
+      // a probe: deferring goes on until the outcomes of what it defers say otherwise, so a
+      // consumer that got faster gets the spared writes back at once
       this.lastProbeAt = now;
+      this.sparedShare = MIN_SPARED_SHARE;
     }
     this.deferred.set(entry, { from: no, dueAt: now + this.windowMs, bytes });
     this.bytes += bytes;
