@@ -109,7 +109,7 @@ function doorsOf(config: BrokerConfig, cluster: Cluster | null, logger: Logger):
 
 /** The embedded store: SQLite under DATA_DIR. */
 async function openSqlite(config: BrokerConfig, logger: Logger): Promise<BrokerStore> {
-  const store = await SqliteStore.open({ dataDir: config.DATA_DIR, sync: config.STORE_SYNC, ackWaitMs: config.STORE_ACK_WAIT_MS });
+  const store = await SqliteStore.open({ dataDir: config.DATA_DIR, sync: config.STORE_SYNC, ackWaitMs: config.STORE_ACK_WAIT_MS, deferLargeMs: config.STORE_DEFER_LARGE_MS });
   for (const { path, from, to } of store.tightenedModes) logger.warn({ path, from, to }, 'narrowed the mode of a data file others could read');
   return store;
 }

@@ -116,6 +116,16 @@ export class BrokerConfig {
   STORE_ACK_WAIT_MS = 25;
 
   /**
+   * Milliseconds the write of a persistent message of 64 KB or more waits while a consumer has it
+   * or its queue has consumers: an ack in that time cancels the write (its confirm is sent at the ack).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(2000)
+  STORE_DEFER_LARGE_MS = 200;
+
+  /**
    * V8's concurrent heap marking on helper threads: `auto` turns it off on machines with two CPUs
    * or fewer, where those threads compete with the broker and its clients for the cores.
    */

@@ -73,6 +73,14 @@ export class Message {
     if (this.unwrittenInserts !== NEVER_UNWRITTEN) this.unwrittenInserts++;
   }
 
+  /**
+   * Exactly one store insert of this message is queued and none was written: the store may move it
+   * on to a later batch (DeferredInserts), as no other row of the message can come to need its body.
+   */
+  hasOneUnwrittenInsert(): boolean {
+    return this.unwrittenInserts === 1;
+  }
+
   /** An insert went to the writer: whoever waits for this message waits for that commit. */
   insertWritten(): void {
     this.unwrittenInserts = NEVER_UNWRITTEN;

@@ -47,6 +47,20 @@ interface InFlight {
   sentAt: bigint;
 }
 
+/** Inserts a batch moved on to later batches (see `deferFrom`). */
+interface Deferral {
+  /** Moved on and neither handed over in a later batch nor settled yet. */
+  unsent: number;
+  /** The latest batch that wrote one of them (0: none did). */
+  writtenIn: number;
+}
+
+/** Waits whose batches are written, answered once the inserts those batches deferred are too. */
+interface HeldWait {
+  upTo: number;
+  callbacks: CommitCallback[];
+}
+
 /**
  * Group commit, shared by the stores: one open batch collects every write of the current turn;
  * it is handed over on the next turn (setImmediate) unless a commit is running, in which case it
@@ -58,12 +72,25 @@ interface InFlight {
  *
  * Writes call `scheduleFlush` and nothing else, so a write allocates nothing here; one InFlight
  * and one callbacks array per batch are the pipeline's whole cost.
+ *
+ * A committer may move an insert on from the batch it was made in to a later one (`deferFrom`), so
+ * that an ack arriving meanwhile spares it the disk. Every token from that batch on covers the
+ * insert, so none of them reads as committed until the insert is written in a later batch that
+ * committed, or settled without being written (`deferredSettled`: a consumer acked it).
  */
 export class CommitPipeline<B extends PipelineBatch> {
   private openBatch: B;
   private openCallbacks: CommitCallback[] = [];
   private readonly inFlight: InFlight[] = [];
+  /** Every batch up to this one is written (or had nothing to write). */
+  private writtenNo = 0;
+  /** ... and so is every insert those batches deferred: what a token means by committed. */
   private committedNo = 0;
+  /** By the batch the inserts were made in; a Map keeps insertion order, so the first is the oldest. */
+  private readonly deferrals = new Map<number, Deferral>();
+  /** In batch order. */
+  private readonly held: HeldWait[] = [];
+  private releaseScheduled = false;
   /** The token of `committedNo`, kept so that isCommitted is one comparison. */
   private committedToken: CommitToken;
   private slot = 0;
@@ -138,6 +165,10 @@ export class CommitPipeline<B extends PipelineBatch> {
       return;
     }
     const position = positionOf(token);
+    if (position <= this.writtenNo) {
+      this.hold(position, [callback]);
+      return;
+    }
     if (position < this.openBatch.no) {
       for (const flight of this.inFlight) {
         if (flight.coversUpTo >= position) {
@@ -240,8 +271,8 @@ export class CommitPipeline<B extends PipelineBatch> {
       last.coversUpTo = batch.no;
       return;
     }
-    this.setCommitted(batch.no);
-    for (const callback of callbacks) callback(true);
+    this.setWritten(batch.no);
+    this.answerWritten(batch.no, callbacks);
     // no commit will answer: a publisher paused for the backlog this batch was must hear now
     this.relieve();
   }
@@ -259,9 +290,9 @@ export class CommitPipeline<B extends PipelineBatch> {
       this.answeredOutOfOrder(no, done);
       return;
     }
-    this.setCommitted(last.coversUpTo);
+    this.setWritten(last.coversUpTo);
     this.metrics?.recordCommit(Number(process.hrtime.bigint() - done[0]!.sentAt) / 1e9, ops, seconds);
-    for (const flight of done) for (const callback of flight.callbacks) callback(true);
+    for (const flight of done) this.answerWritten(flight.coversUpTo, flight.callbacks);
     // the next batch goes now, unless the committer holds it (its inserts may be spared by acks)
     if ((!this.openBatch.isEmpty || this.openCallbacks.length > 0) && !this.committer.holds(this.openBatch)) this.send();
     this.relieve();
@@ -307,6 +338,7 @@ export class CommitPipeline<B extends PipelineBatch> {
   fail(error: Error): void {
     if (this.failureError !== null) return;
     this.failureError = error;
+    for (const wait of this.held.splice(0)) for (const callback of wait.callbacks) callback(false);
     for (const flight of this.inFlight.splice(0)) for (const callback of flight.callbacks) callback(false);
     for (const callback of this.openCallbacks.splice(0)) callback(false);
     process.emitWarning(error);
@@ -330,6 +362,75 @@ export class CommitPipeline<B extends PipelineBatch> {
   /** A closed store opens again (MemoryStore, reopened by the next broker). */
   restart(): void {
     this.stopped = false;
+  }
+
+  // ---- deferred inserts ------------------------------------------------------------------------
+
+  /** While batch `no` is handed over, the committer moved one of its inserts on to the open batch. */
+  deferFrom(no: number): void {
+    const deferral = this.deferrals.get(no);
+    if (deferral !== undefined) deferral.unsent++;
+    else this.deferrals.set(no, { unsent: 1, writtenIn: 0 });
+  }
+
+  /** An insert deferred from batch `from` is handed over in batch `no`: it is durable once `no` commits. */
+  deferredWritten(from: number, no: number): void {
+    const deferral = this.deferrals.get(from);
+    if (deferral === undefined) throw new Error(`batch ${from} deferred no insert`);
+    deferral.unsent--;
+    deferral.writtenIn = Math.max(deferral.writtenIn, no);
+  }
+
+  /**
+   * An insert deferred from batch `from` will never be written (a consumer acked it, or it was
+   * dropped): the waits it held may be answered, on a later microtask (never inside the caller's
+   * settlement).
+   */
+  deferredSettled(from: number): void {
+    const deferral = this.deferrals.get(from);
+    if (deferral === undefined) throw new Error(`batch ${from} deferred no insert`);
+    deferral.unsent--;
+    if (deferral.unsent > 0 || deferral.writtenIn > this.writtenNo || this.releaseScheduled) return;
+    this.releaseScheduled = true;
+    queueMicrotask(this.release);
+  }
+
+  private readonly release = (): void => {
+    this.releaseScheduled = false;
+    if (this.failureError === null) this.setWritten(this.writtenNo);
+  };
+
+  /** Batches up to `no` are written: commits up to the oldest batch whose deferred inserts are not, and answers the waits that covers. */
+  private setWritten(no: number): void {
+    this.writtenNo = no;
+    let committed = no;
+    for (const [from, deferral] of this.deferrals) {
+      if (deferral.unsent === 0 && deferral.writtenIn <= no) {
+        this.deferrals.delete(from);
+        continue;
+      }
+      committed = Math.min(committed, from - 1);
+      break;
+    }
+    if (committed <= this.committedNo) return;
+    this.setCommitted(committed);
+    let answered = 0;
+    while (answered < this.held.length && this.held[answered]!.upTo <= committed) answered++;
+    for (const wait of this.held.splice(0, answered)) for (const callback of wait.callbacks) callback(true);
+  }
+
+  /** Answers the waits of written batches up to `upTo`, or holds them behind a deferred insert. */
+  private answerWritten(upTo: number, callbacks: CommitCallback[]): void {
+    if (upTo <= this.committedNo) for (const callback of callbacks) callback(true);
+    else this.hold(upTo, callbacks);
+  }
+
+  private hold(upTo: number, callbacks: CommitCallback[]): void {
+    let at = this.held.length;
+    while (at > 0 && this.held[at - 1]!.upTo > upTo) at--;
+    const before = this.held[at - 1];
+    if (before !== undefined && before.upTo === upTo) before.callbacks.push(...callbacks);
+    else this.held.splice(at, 0, { upTo, callbacks });
   }
 
   private setCommitted(no: number): void {

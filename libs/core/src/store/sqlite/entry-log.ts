@@ -9,6 +9,7 @@ import { QueueEntry, StoreState } from '../../queue/queue-entry';
 import type { CommitPipeline } from '../commit-pipeline';
 import type { CommitToken } from '../commit-token';
 import type { AckWait } from './ack-wait';
+import type { DeferredInserts } from './deferred-inserts';
 import { ENTRY_FLAG_DELIVERED, ENTRY_FLAG_PERSISTENT } from './schema';
 import type { WriteBatch } from './write-batch';
 
@@ -50,6 +51,7 @@ export class SqliteEntryLog {
     reader: Database.Database,
     private readonly pipeline: CommitPipeline<WriteBatch>,
     private readonly ackWait: AckWait,
+    private readonly deferred: DeferredInserts,
   ) {
     this.readPagedStatement = reader
       .prepare(
@@ -97,9 +99,11 @@ export class SqliteEntryLog {
   remove(entry: QueueEntry, acked = false): void {
     const open = this.pipeline.open;
     if (entry.storeState === StoreState.Pending) {
-      // a Pending entry is always in the open batch: seal has not run since its insert
+      // a Pending entry is always in the open batch: seal has not run since its insert, or the
+      // last seal deferred it and carried it there
       entry.storeState = StoreState.Cancelled;
-      open.cancelInsert(entry);
+      if (this.deferred.settle(entry)) open.cancelCarried();
+      else open.cancelInsert(entry);
       entry.message.insertCancelled(acked);
       if (this.ackWait.insertCancelled(open)) this.pipeline.scheduleFlush();
       return;

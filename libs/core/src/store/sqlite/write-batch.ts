@@ -19,9 +19,17 @@ class OpenSegment {
  * the entry row stays small: SQLite rewrites a whole record on UPDATE, and marking a 1 MB entry
  * delivered read and compared its megabyte of overflow pages again.
  */
-const SEPARATE_BODY_BYTES = 64 * 1024;
+export const SEPARATE_BODY_BYTES = 64 * 1024;
 /** Buffers from this size on are not slices of Node's pool, so the packed records are handed to the writer thread without a copy. */
 const UNPOOLED_BYTES = Buffer.poolSize >>> 1;
+
+/** Which inserts a seal moves on to the next batch (DeferredInserts). */
+export interface InsertDeferral {
+  /** True: the insert (Pending, writable) moves on; `lastSegment`: it is in the batch's last segment. */
+  defers(entry: QueueEntry, lastSegment: boolean): boolean;
+  /** The insert will never be written (its message cannot be encoded). */
+  settle(entry: QueueEntry): void;
+}
 
 /**
  * Encoded property list of a message, reusing what the transport received when it can; null (with
@@ -84,6 +92,22 @@ export class WriteBatch implements PipelineBatch {
     return live > 0;
   }
 
+  /**
+   * An insert the last seal deferred (DeferredInserts) moves into this batch. Its bytes are not
+   * counted: they were counted once already, and a wait for acks must not read as a backlog.
+   */
+  carry(entry: QueueEntry): void {
+    this.current.inserts.push(entry);
+    this.ops++;
+    this.insertsQueued++;
+  }
+
+  /** A carried insert was settled before the seal: it will be skipped. */
+  cancelCarried(): void {
+    this.ops--;
+    this.insertsCancelled++;
+  }
+
   /** An entry inserted into this batch was settled before the seal: it will be skipped. */
   cancelInsert(entry: QueueEntry): void {
     this.bytes -= entry.message.body.length + 64;
@@ -131,15 +155,21 @@ export class WriteBatch implements PipelineBatch {
   /**
    * Packs the batch for the writer. Entries still Pending become Stored; a message with two or more
    * entries written here, or a large body, gets a body row of its own. `onSharedRef` is called for every entry written
-   * against a shared body, so the store can delete the body with its last reference.
+   * against a shared body, so the store can delete the body with its last reference. Inserts
+   * `deferral` moves on to the next batch are returned in `deferred`, still Pending.
    */
-  seal(onSharedRef: (bodyId: number) => void): { message: BatchMessage; transfer: ArrayBuffer[] } {
+  seal(
+    onSharedRef: (bodyId: number) => void,
+    deferral: InsertDeferral,
+  ): { message: BatchMessage; transfer: ArrayBuffer[]; deferred: QueueEntry[] } {
     const transfer: ArrayBuffer[] = [];
     const segments: SegmentMessage[] = [];
+    const deferred: QueueEntry[] = [];
     const writer = new ByteWriter(Math.max(UNPOOLED_BYTES, Math.min(this.bytes + 1024, 64 * 1024 * 1024)));
+    const last = this.segments[this.segments.length - 1];
     for (const open of this.segments) {
       writer.reset();
-      packInserts(open.inserts, writer, onSharedRef);
+      packInserts(open.inserts, writer, onSharedRef, deferral, open === last, deferred);
       let records: Uint8Array | null = null;
       if (writer.length > 0) {
         records = writer.take();
@@ -159,6 +189,7 @@ export class WriteBatch implements PipelineBatch {
     return {
       message: { no: this.no, segments, counters: [...this.counters], keyed: [...this.keyed.values()], pruneKeyedBefore: this.pruneKeyedBefore },
       transfer,
+      deferred,
     };
   }
 }
@@ -169,7 +200,14 @@ export class WriteBatch implements PipelineBatch {
  * nothing started a collection for them: with 1 MB persistent messages, dead bodies piled up to
  * 1.5 GB of RSS (0.3-0.5 GB with the copy, at the same rate).
  */
-function packInserts(inserts: QueueEntry[], writer: ByteWriter, onSharedRef: (bodyId: number) => void): void {
+function packInserts(
+  inserts: QueueEntry[],
+  writer: ByteWriter,
+  onSharedRef: (bodyId: number) => void,
+  deferral: InsertDeferral,
+  lastSegment: boolean,
+  deferred: QueueEntry[],
+): void {
   for (const entry of inserts) if (entry.storeState === StoreState.Pending) entry.message.batchRefs++;
   for (const entry of inserts) {
     if (entry.storeState !== StoreState.Pending) continue;
@@ -180,8 +218,14 @@ function packInserts(inserts: QueueEntry[], writer: ByteWriter, onSharedRef: (bo
       // transient one, and is gone at a restart (or once paged out: the pager drops what the
       // store does not hold). Cancelled is "never touches disk": a later delete writes nothing.
       entry.storeState = StoreState.Cancelled;
+      deferral.settle(entry);
       message.insertCancelled(false);
       message.batchRefs = 0;
+      continue;
+    }
+    if (deferral.defers(entry, lastSegment)) {
+      message.batchRefs = 0;
+      deferred.push(entry);
       continue;
     }
     entry.storeState = StoreState.Stored;
