@@ -118,12 +118,14 @@ export class BrokerConfig {
   /**
    * Milliseconds the write of a persistent message of 64 KB or more waits while a consumer has it
    * or its queue has consumers: an ack in that time cancels the write (its confirm is sent at the ack).
+   * Off by default: while a write waits, every durable answer accepted after it waits too (the hold
+   * is per batch), which would put up to this much on the job and delivery doors' latency.
    */
   @Type(() => Number)
   @IsInt()
   @Min(0)
   @Max(2000)
-  STORE_DEFER_LARGE_MS = 200;
+  STORE_DEFER_LARGE_MS = 0;
 
   /**
    * V8's concurrent heap marking on helper threads: `auto` turns it off on machines with two CPUs
