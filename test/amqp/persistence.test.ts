@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { startTestApp, TestApp } from '../support/app-harness';
-import { startBrokerProcess, BrokerProcess } from '../support/broker-process';
+import { BrokerProcess, startAmqpBrokerProcess } from '../support/broker-process';
 import { tempDir } from '../support/temp-dir';
 import {
   body,
@@ -206,24 +206,7 @@ describe('graceful restart of the app', () => {
 });
 
 describe('kill -9 of the broker process', () => {
-  async function startProcess(dataDir: string, port: number): Promise<BrokerProcess> {
-    const proc = await startBrokerProcess({
-      DATA_DIR: dataDir,
-      AMQP_PORT: String(port),
-      JOBS_PORT: '0',
-      DISPATCH_PORT: '0',
-      MANAGEMENT_PORT: '0',
-      BIND_HOST: '127.0.0.1',
-      STORE_SYNC: 'full',
-    });
-    cleanups.push(async () => {
-      if (proc.child.exitCode === null && proc.child.signalCode === null) {
-        proc.child.kill('SIGKILL');
-        await proc.exited;
-      }
-    });
-    return proc;
-  }
+  const startProcess = (dataDir: string, port: number): Promise<BrokerProcess> => startAmqpBrokerProcess(dataDir, port, cleanups);
 
   it('every confirmed persistent message survives SIGKILL, in order', async () => {
     const dir = tempDir();

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import type { CommitToken } from '#core';
 import { UncommittedPublishes } from '../../libs/amqp/src/connection/uncommitted-publishes';
 import { startTestApp, TestApp } from '../support/app-harness';
-import { BrokerProcess, startBrokerProcess } from '../support/broker-process';
+import { BrokerProcess, startAmqpBrokerProcess } from '../support/broker-process';
 import { channel, closeQuietly, confirmChannel, connect, drain, freePort, withTimeout } from '../support/amqp-e2e';
 import { ManagementClient } from '../support/management-client';
 import { tempDir } from '../support/temp-dir';
@@ -160,25 +160,7 @@ describe('a publisher that never waits for its confirms', () => {
   it('kill -9 while it publishes: every confirmed message survives, in order', async () => {
     const dir = tempDir();
     cleanups.push(() => dir.cleanup());
-    const start = async (port: number): Promise<BrokerProcess> => {
-      const proc = await startBrokerProcess({
-        DATA_DIR: dir.path,
-        AMQP_PORT: String(port),
-        JOBS_PORT: '0',
-        DISPATCH_PORT: '0',
-        MANAGEMENT_PORT: '0',
-        BIND_HOST: '127.0.0.1',
-        STORE_SYNC: 'full',
-        AMQP_FLOW_UNCOMMITTED_MESSAGES: String(LIMIT_MESSAGES),
-      });
-      cleanups.push(async () => {
-        if (proc.child.exitCode === null && proc.child.signalCode === null) {
-          proc.child.kill('SIGKILL');
-          await proc.exited;
-        }
-      });
-      return proc;
-    };
+    const start = (port: number): Promise<BrokerProcess> => startAmqpBrokerProcess(dir.path, port, cleanups, { AMQP_FLOW_UNCOMMITTED_MESSAGES: String(LIMIT_MESSAGES) });
     const port = await freePort();
     const proc = await start(port);
     const conn = await connect(`amqp://guest:guest@127.0.0.1:${port}`);

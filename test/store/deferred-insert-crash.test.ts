@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import type { ConsumeMessage } from 'amqplib';
-import { BrokerProcess, startBrokerProcess } from '../support/broker-process';
+import { BrokerProcess, startAmqpBrokerProcess } from '../support/broker-process';
 import { tempDir } from '../support/temp-dir';
 import { channel, closeQuietly, confirmChannel, connect, freePort, withTimeout } from '../support/amqp-e2e';
 
@@ -21,25 +21,7 @@ const BODY_BYTES = 1024 * 1024;
 const UNCONFIRMED = 20;
 const ROUNDS = 3;
 
-async function startProcess(dataDir: string, port: number): Promise<BrokerProcess> {
-  const proc = await startBrokerProcess({
-    DATA_DIR: dataDir,
-    AMQP_PORT: String(port),
-    JOBS_PORT: '0',
-    DISPATCH_PORT: '0',
-    MANAGEMENT_PORT: '0',
-    BIND_HOST: '127.0.0.1',
-    STORE_SYNC: 'full',
-    STORE_DEFER_LARGE_MS: '30',
-  });
-  cleanups.push(async () => {
-    if (proc.child.exitCode === null && proc.child.signalCode === null) {
-      proc.child.kill('SIGKILL');
-      await proc.exited;
-    }
-  });
-  return proc;
-}
+const startProcess = (dataDir: string, port: number): Promise<BrokerProcess> => startAmqpBrokerProcess(dataDir, port, cleanups, { STORE_DEFER_LARGE_MS: '30' });
 
 function bodyOf(id: string): Buffer {
   const body = Buffer.alloc(BODY_BYTES, 0x2e);

@@ -67,3 +67,32 @@ export async function collectGarbage(proc: BrokerProcess): Promise<void> {
   // the signal is handled on the process's next turn; give the collection time to finish
   await new Promise((resolve) => setTimeout(resolve, 1000));
 }
+
+/**
+ * A broker process with only its AMQP door on `port` (the others on free ports), durable on every
+ * commit, for kill -9 tests; `cleanups` gets what kills it (SIGKILL) if the test did not.
+ */
+export async function startAmqpBrokerProcess(
+  dataDir: string,
+  port: number,
+  cleanups: (() => Promise<void> | void)[],
+  extra: Record<string, string> = {},
+): Promise<BrokerProcess> {
+  const proc = await startBrokerProcess({
+    DATA_DIR: dataDir,
+    AMQP_PORT: String(port),
+    JOBS_PORT: '0',
+    DISPATCH_PORT: '0',
+    MANAGEMENT_PORT: '0',
+    BIND_HOST: '127.0.0.1',
+    STORE_SYNC: 'full',
+    ...extra,
+  });
+  cleanups.push(async () => {
+    if (proc.child.exitCode === null && proc.child.signalCode === null) {
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    }
+  });
+  return proc;
+}
