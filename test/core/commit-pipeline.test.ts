@@ -6,40 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CoreMetrics } from '#core';
-import { BatchCommitter, CommitPipeline, PipelineBatch } from '../../libs/core/src/store/commit-pipeline';
+import { CommitPipeline } from '../../libs/core/src/store/commit-pipeline';
 import { CommitToken, positionOf, slotOf } from '../../libs/core/src/store/commit-token';
-
-class TestBatch implements PipelineBatch {
-  writes = 0;
-  bytes = 0;
-  constructor(readonly no: number) {}
-  get isEmpty(): boolean {
-    return this.writes === 0;
-  }
-}
-
-/** Records what is handed over; the test answers for it through the pipeline. */
-class TestCommitter implements BatchCommitter<TestBatch> {
-  readonly handedOver: number[] = [];
-  /** Batches handed over with nothing to write are answered at once (handOver false). */
-  held = false;
-  throwOnHandOver = false;
-
-  openBatch(no: number): TestBatch {
-    return new TestBatch(no);
-  }
-
-  holds(): boolean {
-    return this.held;
-  }
-
-  handOver(batch: TestBatch): boolean {
-    if (this.throwOnHandOver) throw new Error('cannot pack');
-    if (batch.isEmpty) return false;
-    this.handedOver.push(batch.no);
-    return true;
-  }
-}
+import { TestBatch, TestCommitter } from '../support/test-committer';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

@@ -11,42 +11,13 @@ import { describe, it } from 'node:test';
 import { Broker, CommitToken, Message, SqliteStore } from '#core';
 import type { Queue } from '../../libs/core/src/queue/queue';
 import { EntryState, QueueEntry } from '../../libs/core/src/queue/queue-entry';
-import { BatchCommitter, CommitPipeline, PipelineBatch } from '../../libs/core/src/store/commit-pipeline';
+import { CommitPipeline } from '../../libs/core/src/store/commit-pipeline';
 import { DeferredInserts } from '../../libs/core/src/store/sqlite/deferred-inserts';
 import type { WriteBatch } from '../../libs/core/src/store/sqlite/write-batch';
 import { CollectingConsumer } from '../support/collecting-consumer';
 import { tempDir } from '../support/temp-dir';
 import { message } from '../support/test-broker';
-
-class TestBatch implements PipelineBatch {
-  writes = 0;
-  bytes = 0;
-  constructor(readonly no: number) {}
-  get isEmpty(): boolean {
-    return this.writes === 0;
-  }
-}
-
-class TestCommitter implements BatchCommitter<TestBatch> {
-  readonly handedOver: number[] = [];
-  /** Called during the hand-over of a batch (as the SQLite store defers there). */
-  onHandOver: (batch: TestBatch) => void = () => undefined;
-
-  openBatch(no: number): TestBatch {
-    return new TestBatch(no);
-  }
-
-  holds(): boolean {
-    return false;
-  }
-
-  handOver(batch: TestBatch): boolean {
-    this.onHandOver(batch);
-    if (batch.isEmpty) return false;
-    this.handedOver.push(batch.no);
-    return true;
-  }
-}
+import { TestBatch, TestCommitter } from '../support/test-committer';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
