@@ -229,6 +229,36 @@ describe('jobs across cluster nodes', { skip: postgresMissing }, () => {
     assert.ok(Date.now() - started < 1500, `woke after ${Date.now() - started} ms`);
   });
 
+  it('a batch schedule on one node: every row committed when it answers, in its order; keys hold across nodes and within the batch', async () => {
+    const first = await b.schedule('keyed on b', { lane: 'batch-sched', idempotency_key: 'bk-1' });
+    assert.equal(first.status, 200, first.text);
+    const answer = await a.send('/schedule', {
+      jobs: [
+        { message: 's-1', lane: 'batch-sched' },
+        { message: 'dup of b', lane: 'batch-sched', idempotency_key: 'bk-1' },
+        { message: 's-2', lane: 'batch-sched', idempotency_key: 'bk-2' },
+        { message: 's-3', lane: 'batch-sched' },
+        { message: 'dup of s-2', lane: 'batch-sched', idempotency_key: 'bk-2' },
+        { message: 's-0', lane: 'batch-sched', priority: 0 },
+      ],
+    });
+    assert.equal(answer.status, 200, answer.text);
+    const jobs = answer.json.jobs as Array<{ job_num: number; duplicate: boolean }>;
+    assert.deepEqual(jobs.map((job) => job.duplicate), [false, true, false, false, true, false]);
+    assert.equal(jobs[1]!.job_num, first.json.job_num);
+    assert.equal(jobs[4]!.job_num, jobs[2]!.job_num);
+    assert.equal(await rowsOfLane('batch-sched'), 5, 'every new job is a row once the batch is answered');
+    assert.deepEqual(jobsOf(await c.send('/receive_noblock', { lane: 'batch-sched', count: 10 })).map((job) => job.message), ['s-0', 'keyed on b', 's-1', 's-2', 's-3']);
+    const many = await c.send('/schedule', { jobs: Array.from({ length: 1000 }, (_, i) => ({ message: `m-${i}`, lane: 'batch-many' })) });
+    assert.equal(many.status, 200, many.text);
+    assert.equal(await rowsOfLane('batch-many'), 1000);
+    const received: string[] = [];
+    for (let got = jobsOf(await a.send('/receive_noblock', { lane: 'batch-many', count: 300 })); got.length > 0; got = jobsOf(await b.send('/receive_noblock', { lane: 'batch-many', count: 300 }))) {
+      received.push(...got.map((job) => job.message));
+    }
+    assert.deepEqual(received, Array.from({ length: 1000 }, (_, i) => `m-${i}`), 'FIFO within the batch');
+  });
+
   it('a batch acknowledged in part: the rest return when their leases run out, and the acked ones are unknown to every node', async () => {
     for (let i = 0; i < 4; i++) await clients[i % 3]!.schedule(`part-${i}`, { lane: 'batch-part' });
     const jobs = jobsOf(await a.send('/receive_noblock', { lane: 'batch-part', count: 4, ack: true, timeout_ms: 300 }));

@@ -131,6 +131,101 @@ for (const fastPath of [true, false]) {
       assert.deepEqual((await batch('/receive_noblock', { lane, count: 5 })).jobs, [{ message: 'still here' }]);
     });
 
+    it('a batch schedule adds every job in its order and answers with each one\'s number once all are committed', async () => {
+      const lane = `b-sched-${fastPath}`;
+      const other = `b-sched-other-${fastPath}`;
+      const answer = await client.send('/schedule', {
+        jobs: [
+          { message: 'p5-a', lane, priority: 5 },
+          { message: 'p1', lane, priority: 1 },
+          { message: 'elsewhere', lane: other },
+          { message: 'p5-b', lane, priority: 5 },
+          { Message: 'p5-c', LANE: lane, priority: 5 },
+        ],
+      });
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(answer.json.status, 'ok');
+      assert.equal(answer.json.code, 0);
+      const jobs = answer.json.jobs as Array<{ job_num: number; hash: string; lane: string; duplicate: boolean; run_at?: number }>;
+      assert.deepEqual(jobs.map((job) => job.lane), [lane, lane, other, lane, lane]);
+      for (let i = 1; i < jobs.length; i++) assert.ok(jobs[i]!.job_num > jobs[i - 1]!.job_num, 'job numbers in the batch\'s order');
+      assert.ok(jobs.every((job) => job.duplicate === false && typeof job.hash === 'string' && job.run_at === undefined));
+      assert.deepEqual((await batch('/receive_noblock', { lane, count: 10 })).jobs.map((job) => job.message), ['p1', 'p5-a', 'p5-b', 'p5-c']);
+      assert.deepEqual((await batch('/receive_noblock', { lane: other, count: 10 })).jobs, [{ message: 'elsewhere' }]);
+      const looked = await client.send(`/job?job_num=${jobs[0]!.job_num}`);
+      assert.equal(looked.status, 404, 'received and gone, found by its number until then');
+    });
+
+    it('a batch schedule with idempotency keys and delays: a key seen before or earlier in the batch is a duplicate of that job', async () => {
+      const lane = `b-keys-${fastPath}`;
+      const first = await client.schedule('original', { lane, idempotency_key: `k1-${fastPath}` });
+      assert.equal(first.status, 200, first.text);
+      const answer = await client.send('/schedule', {
+        jobs: [
+          { message: 'again', lane, idempotency_key: `k1-${fastPath}` },
+          { message: 'new', lane, idempotency_key: `k2-${fastPath}` },
+          { message: 'new twice', lane, idempotency_key: `k2-${fastPath}` },
+          { message: 'later', lane, delay_ms: 60_000 },
+        ],
+      });
+      assert.equal(answer.status, 200, answer.text);
+      const jobs = answer.json.jobs as Array<{ job_num: number; duplicate: boolean; run_at?: number }>;
+      assert.deepEqual(jobs.map((job) => job.duplicate), [true, false, true, false]);
+      assert.equal(jobs[0]!.job_num, first.json.job_num);
+      assert.equal(jobs[2]!.job_num, jobs[1]!.job_num);
+      assert.ok(typeof jobs[3]!.run_at === 'number' && jobs[3]!.run_at > Date.now() + 50_000, 'a delayed job\'s answer says when it runs');
+      assert.deepEqual((await batch('/receive_noblock', { lane, count: 10 })).jobs.map((job) => job.message), ['original', 'new'], 'the delayed one waits');
+      const delayed = await client.send(`/job?job_num=${jobs[3]!.job_num}`);
+      assert.equal((delayed.json.job as { state: string }).state, 'delayed');
+    });
+
+    it('a bad batch schedule gets a 400 naming the job, and schedules none of it', async () => {
+      const lane = `b-sched-bad-${fastPath}`;
+      const refusals: Array<[Record<string, unknown>, RegExp]> = [
+        [{ jobs: [] }, /jobs must be an array of 1 to 1000 jobs/],
+        [{ jobs: 'x' }, /jobs must be an array of 1 to 1000 jobs/],
+        [{ jobs: Array.from({ length: 1001 }, () => ({ message: 'm', lane })) }, /jobs must be an array of 1 to 1000 jobs/],
+        [{ jobs: [{ message: 'ok', lane }, 'not an object'] }, /^jobs\[1\] must be an object with a message$/],
+        [{ jobs: [{ message: 'ok', lane }, null] }, /^jobs\[1\] must be an object/],
+        [{ jobs: [{ message: 'ok', lane }, { lane }] }, /^jobs\[1\]: missing message$/],
+        [{ jobs: [{ message: 'ok', lane }, { message: 'ok', lane }, { message: 'bad', lane, priority: -1 }] }, /^jobs\[2\]: priority must be an integer/],
+        [{ jobs: [{ message: 'ok', lane, delay_ms: 5, run_at: Date.now() }] }, /^jobs\[0\]: give delay_ms or run_at, not both$/],
+        [{ jobs: [{ message: 7, lane }] }, /^jobs\[0\]: message must be a string$/],
+        [{ jobs: [{ message: 'ok', lane: 5 }] }, /^jobs\[0\]: lane must be a string$/],
+        [{ jobs: [{ message: 'ok', lane, idempotency_key: '' }] }, /^jobs\[0\]: idempotency_key must be a non-empty string/],
+        [{ message: 'one', jobs: [{ message: 'two', lane }] }, /give message or jobs, not both/],
+      ];
+      for (const [body, reason] of refusals) {
+        const answer = await client.send('/schedule', body);
+        assert.equal(answer.status, 400, `${JSON.stringify(body).slice(0, 80)}: ${answer.text}`);
+        assert.equal(answer.json.status, 'error');
+        assert.equal(answer.json.code, 1);
+        assert.match(String(answer.json.message), reason);
+      }
+      assert.deepEqual((await client.send('/receive_noblock', { lane, count: 10 })).json.jobs, [], 'nothing of a refused batch was scheduled');
+    });
+
+    it('a batch that fills a lane declared with reject-publish stops at the refused job: the ones before it are committed and counted in the answer', async () => {
+      const amqp = (await import('amqplib')).default;
+      const connection = await amqp.connect(app.amqpUrl);
+      const lane = `b-full-${fastPath}`;
+      try {
+        const channel = await connection.createChannel();
+        await channel.assertQueue(`jobs.${lane}`, { durable: true, arguments: { 'x-queue-order': 'rank', 'x-max-length': 2, 'x-overflow': 'reject-publish' } });
+        const answer = await client.send('/schedule', { jobs: ['a', 'b', 'c', 'd'].map((message) => ({ message, lane })) });
+        assert.equal(answer.status, 503, answer.text);
+        assert.deepEqual(answer.json, {
+          status: 'error',
+          code: 1,
+          message: `jobs[2]: lane '${lane}' is full and refuses new jobs (x-overflow reject-publish)`,
+          scheduled: 2,
+        });
+        assert.deepEqual((await batch('/receive_noblock', { lane, count: 10 })).jobs.map((job) => job.message), ['a', 'b']);
+      } finally {
+        await connection.close();
+      }
+    });
+
     it('a batch of 1,000 jobs in one answer, acked in one request', async () => {
       const lane = `b-large-${fastPath}`;
       await Promise.all(Array.from({ length: 1000 }, (_v, i) => client.schedule(`job ${i}`, { lane })));
@@ -160,6 +255,20 @@ describe('batch verbs with JOBS_AUTH=true', () => {
   });
   after(async () => {
     await app?.close();
+  });
+
+  it('a batch schedule naming one lane the user may not write is refused whole: nothing scheduled', async () => {
+    app.broker.users.put('writer', { password: 'wr1te' }, []);
+    app.broker.users.setPermission({ user: 'writer', vhost: '/', configure: '', write: '^jobs\\.outbox$', read: '^jobs\\.outbox$' });
+    const WRITER = basic('writer', 'wr1te');
+    const refused = await call('/schedule', WRITER, { jobs: [{ message: 'fine', lane: 'outbox' }, { message: 'not here', lane: 'ledger' }] });
+    assert.equal(refused.status, 403, refused.text);
+    assert.match(String(refused.json.message), /^jobs\[1\]: write access to queue 'jobs\.ledger'/);
+    assert.equal((await call('/receive_noblock', WRITER, { lane: 'outbox', count: 5 })).json.code, 2, 'the allowed job was not scheduled either');
+    const allowed = await call('/schedule', WRITER, { jobs: [{ message: 'one', lane: 'outbox' }, { message: 'two', lane: 'outbox' }] });
+    assert.equal(allowed.status, 200, allowed.text);
+    assert.deepEqual(((await call('/receive_noblock', WRITER, { lane: 'outbox', count: 5 })).json.jobs as BatchJob[]).map((job) => job.message), ['one', 'two']);
+    assert.equal((await requestJson(`${jobs}/schedule`, { body: { jobs: [{ message: 'x', lane: 'outbox' }] } })).status, 401, 'no credentials, no batch');
   });
 
   it('a batch ack naming one lease of a lane the user may not read is refused whole: nothing acked', async () => {

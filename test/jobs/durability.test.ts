@@ -37,7 +37,7 @@ test('jobs, lanes and the job counter survive a restart', async () => {
   }
 });
 
-test('kill -9 after N "ok" answers: all N jobs are there after the restart', async () => {
+test('kill -9 after N "ok" answers (single and batch schedules): all N jobs are there after the restart', async () => {
   const dir = tempDir();
   try {
     const jobsPort = await freePort();
@@ -57,9 +57,12 @@ test('kill -9 after N "ok" answers: all N jobs are there after the restart', asy
     const workers = Array.from({ length: 8 }, async (_, w) => {
       for (let i = 0; !stop; i++) {
         const message = `w${w}-${i}`;
+        // every other worker schedules batches of five
+        const messages = w % 2 === 0 ? [message] : Array.from({ length: 5 }, (_v, k) => `${message}-${k}`);
+        const body = w % 2 === 0 ? { message, lane: `lane-${w % 3}`, priority: w } : { jobs: messages.map((one) => ({ message: one, lane: `lane-${w % 3}`, priority: w })) };
         try {
-          const res = await client.send('/schedule', { message, lane: `lane-${w % 3}`, priority: w });
-          if (res.status === 200 && res.json.code === 0) acknowledged.push(message);
+          const res = await client.send('/schedule', body);
+          if (res.status === 200 && res.json.code === 0) acknowledged.push(...messages);
         } catch {
           return; // the server died under us
         }

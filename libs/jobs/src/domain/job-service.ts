@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Access, Broker, changedAnnotations, EntryState, Message, PersistentCounter, Queue, QueueEntry, Refusal } from '#core';
 import { JOBS_OPTIONS, JobsOptions } from '../jobs-options';
 import { BlockedReceiver } from './blocked-receiver';
-import { JobRequestError, notFound } from './job-errors';
+import { inBatch, JobRequestError, notFound } from './job-errors';
 import { idempotencyKeyOf, JOB_ANNOTATIONS, jobMessage, jobNumOf, JobView, jobView } from './job-message';
 import { JobLeases, SharedJobLeases } from './job-leases';
 import { LaneCounters } from './lane-counters';
@@ -95,31 +95,84 @@ export class JobService {
 
   /** Enqueues a job; resolves once it is committed to the store (the `ok` promise). */
   async schedule(request: ScheduleRequest): Promise<ScheduledJob> {
-    const vhost = this.lanes.vhost;
-    // refused before any work (a duplicate too), as before the intake decided it
-    const alarm = vhost.alarmRefusal();
-    if (alarm !== null) throw refusedJob(alarm.refusal, request.lane);
+    this.refuseUnderAlarm(request.lane);
+    const { job, uncommitted } = await this.enqueue(request);
+    if (uncommitted) await this.committed();
+    this.countScheduled([job]);
+    return job;
+  }
+
+  /**
+   * Enqueues jobs in their order and resolves once every one is committed (one commit for them
+   * all). A job the broker refuses stops the batch: the jobs before it are committed, and the error
+   * names the job and says how many were scheduled (`scheduled`), so the caller knows what to send again.
+   */
+  async scheduleMany(requests: readonly ScheduleRequest[]): Promise<ScheduledJob[]> {
+    if (requests.length > 0) this.refuseUnderAlarm(requests[0]!.lane);
+    const jobs: ScheduledJob[] = [];
+    let uncommitted = false;
+    try {
+      for (const request of requests) {
+        // a keyed job on a shared lane is added by a statement of its own: the jobs before it are
+        // committed first, so the batch keeps its order
+        if (uncommitted && this.addedAlone(request)) {
+          await this.committed();
+          uncommitted = false;
+        }
+        const enqueued = await this.enqueue(request);
+        jobs.push(enqueued.job);
+        uncommitted ||= enqueued.uncommitted;
+      }
+    } catch (error) {
+      if (!(error instanceof JobRequestError)) throw error;
+      if (uncommitted) await this.committed();
+      this.countScheduled(jobs);
+      throw inBatch(error, jobs.length, { scheduled: jobs.length });
+    }
+    if (uncommitted) await this.committed();
+    this.countScheduled(jobs);
+    return jobs;
+  }
+
+  /** Refused before any work (a duplicate too), as before the intake decided it. */
+  private refuseUnderAlarm(lane: string): void {
+    const alarm = this.lanes.vhost.alarmRefusal();
+    if (alarm !== null) throw refusedJob(alarm.refusal, lane);
+  }
+
+  private countScheduled(jobs: readonly ScheduledJob[]): void {
+    for (const job of jobs) if (!job.duplicate) this.counts.scheduled(job.lane);
+  }
+
+  /** Whether a job is added to its lane by a statement of its own (with its idempotency key, atomically in the database). */
+  private addedAlone(request: ScheduleRequest): boolean {
+    return request.idempotencyKey !== undefined && this.lanes.queue(request.lane).enqueueUnique !== undefined;
+  }
+
+  /**
+   * Enqueues one job, or finds the one scheduled with its idempotency key; `uncommitted` when the
+   * store has yet to commit it (the caller waits for that before answering).
+   */
+  private async enqueue(request: ScheduleRequest): Promise<{ job: ScheduledJob; uncommitted: boolean }> {
     if (request.idempotencyKey !== undefined) {
       const seen = await this.scheduledWith(request.idempotencyKey);
-      if (seen !== undefined) {
-        await this.committed();
-        return { jobNum: seen.jobNum, hash: seen.hash, lane: seen.lane, duplicate: true };
-      }
+      // the first schedule with the key may not be committed yet
+      if (seen !== undefined) return { job: { jobNum: seen.jobNum, hash: seen.hash, lane: seen.lane, duplicate: true }, uncommitted: true };
     }
     const queue = this.lanes.queue(request.lane);
     const allocated = this.jobNum.allocate();
     const jobNum = typeof allocated === 'number' ? allocated : await allocated;
     const { message, hash } = jobMessage({ ...request, queueName: queue.name, jobNum });
-    if (request.idempotencyKey !== undefined && queue.enqueueUnique !== undefined) return this.scheduleUnique(queue, message, request, jobNum, hash);
-    const outcome = vhost.publish('', message, 'refuse');
+    if (request.idempotencyKey !== undefined && queue.enqueueUnique !== undefined) {
+      return { job: await this.scheduleUnique(queue, message, request, jobNum, hash), uncommitted: false };
+    }
+    const outcome = this.lanes.vhost.publish('', message, 'refuse');
     // no ok for a job not kept
     if (outcome.kind === 'refused') throw refusedJob(outcome.refusal, request.lane);
     if (request.idempotencyKey !== undefined) {
       this.idempotency.set(request.idempotencyKey, { jobNum, hash, lane: request.lane, at: Date.now() });
     }
-    await this.committed();
-    this.counts.scheduled(request.lane);
-    return { jobNum, hash, lane: request.lane, duplicate: false };
+    return { job: { jobNum, hash, lane: request.lane, duplicate: false }, uncommitted: true };
   }
 
   /**
@@ -141,7 +194,6 @@ export class JobService {
       return { jobNum: view.job_num, hash: view.hash, lane, duplicate: true };
     }
     this.idempotency.set(request.idempotencyKey!, { jobNum, hash, lane: request.lane, at: Date.now() });
-    this.counts.scheduled(request.lane);
     return { jobNum, hash, lane: request.lane, duplicate: false };
   }
 

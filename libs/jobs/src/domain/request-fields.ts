@@ -23,6 +23,11 @@ export class RequestFields {
     return new RequestFields(parsed as Record<string, unknown>);
   }
 
+  /** The fields of a value inside a body (a batch's job); `null` when it is not an object. */
+  static of(value: unknown): RequestFields | null {
+    return value === null || typeof value !== 'object' || Array.isArray(value) ? null : new RequestFields(value as Record<string, unknown>);
+  }
+
   static empty(): RequestFields {
     return new RequestFields({});
   }
@@ -113,7 +118,7 @@ export function stringOf(fields: RequestFields, name: string, maxBytes = 256): s
   return wellFormed(value);
 }
 
-/** Most jobs one receive hands out, and most leases one /ack settles (a batch). */
+/** Most jobs one schedule adds or one receive hands out, and most leases one /ack settles (a batch). */
 export const MAX_BATCH = 1000;
 
 /** `count` of a batch receive: 1…MAX_BATCH, or undefined for a classic one-job receive. */
@@ -124,6 +129,20 @@ export function countOf(fields: RequestFields): number | undefined {
     throw badRequest(`count must be an integer from 1 to ${MAX_BATCH}`);
   }
   return value;
+}
+
+/** `jobs` of a batch schedule: 1…MAX_BATCH objects, each a schedule's fields; undefined when absent. */
+export function jobListOf(fields: RequestFields): RequestFields[] | undefined {
+  const value = fields.get('jobs');
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_BATCH) {
+    throw badRequest(`jobs must be an array of 1 to ${MAX_BATCH} jobs`);
+  }
+  return value.map((item: unknown, index) => {
+    const job = RequestFields.of(item);
+    if (job === null) throw badRequest(`jobs[${index}] must be an object with a message`);
+    return job;
+  });
 }
 
 /** A list of 1…MAX_BATCH distinct non-empty strings (lease ids), or undefined when absent. */

@@ -6,7 +6,7 @@ import { errorBody } from './job-responses';
 
 export interface JobErrorAnswer {
   status: number;
-  body: ReturnType<typeof errorBody>;
+  body: ReturnType<typeof errorBody> & Readonly<Record<string, unknown>>;
   headers?: Record<string, string>;
   /** Not the client's doing: worth an error log. */
   unexpected?: boolean;
@@ -23,7 +23,7 @@ export function jobErrorAnswer(error: unknown, maxBodyBytes: number): JobErrorAn
     return { status: 413, body: errorBody(1, error.message), headers: error.declared ? { connection: 'close' } : undefined };
   }
   if (error instanceof HttpAuthError) return { status: 401, body: errorBody(1, error.message), headers: { 'www-authenticate': 'Basic realm="jobs"' } };
-  if (error instanceof JobRequestError) return { status: error.status, body: errorBody(error.code, error.message) };
+  if (error instanceof JobRequestError) return { status: error.status, body: { ...errorBody(error.code, error.message), ...error.details } };
   if (error instanceof BrokerError) return { status: BROKER_ERROR_HTTP_STATUS[error.kind], body: errorBody(error.kind === 'not-found' ? 3 : 1, error.message) };
   const statusCode = (error as Partial<FastifyError> | null)?.statusCode;
   if (statusCode === 413) return { status: 413, body: errorBody(1, `request body is larger than the limit of ${maxBodyBytes} bytes`) };

@@ -1,12 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Access, QueueEntry } from '#core';
 import { BlockedReceiver } from '../domain/blocked-receiver';
-import { badRequest, JobRequestError, missingMessage, notFound } from '../domain/job-errors';
+import { badRequest, inBatch, JobRequestError, missingMessage, notFound } from '../domain/job-errors';
 import { jobView } from '../domain/job-message';
-import { JobService } from '../domain/job-service';
+import { JobService, ScheduledJob, ScheduleRequest } from '../domain/job-service';
 import {
   booleanOf,
   countOf,
+  jobListOf,
   jobNumOf,
   laneOf,
   messageOf,
@@ -94,6 +95,35 @@ export class JobRoutes {
   async scheduleAnswer(fields: RequestFields | null, user: string | null): Promise<JobAnswer> {
     if (this.jobs.schedulePacer) await this.jobs.schedulePacer.turn();
     if (fields === null) throw missingMessage();
+    const list = jobListOf(fields);
+    if (list !== undefined) return this.scheduleManyAnswer(fields, list, user);
+    const request = this.scheduleRequest(fields, user);
+    const job = await this.jobs.schedule(request);
+    const { notBefore, idempotencyKey } = request;
+    const extended = notBefore !== undefined || idempotencyKey !== undefined;
+    return { status: 200, body: extended ? { ...okBody, ...scheduledView(job, notBefore) } : okBody };
+  }
+
+  /**
+   * `/schedule {"jobs": [...]}`: every job is read and checked against the caller's rights first
+   * (one bad or refused, none scheduled); then all are enqueued in their order and answered
+   * together once committed, each with its job number.
+   */
+  private async scheduleManyAnswer(fields: RequestFields, list: RequestFields[], user: string | null): Promise<JobAnswer> {
+    if (fields.has('message')) throw badRequest('give message or jobs, not both');
+    const requests = list.map((job, index) => {
+      try {
+        return this.scheduleRequest(job, user);
+      } catch (error) {
+        throw error instanceof JobRequestError ? inBatch(error, index) : error;
+      }
+    });
+    const jobs = await this.jobs.scheduleMany(requests);
+    return { status: 200, body: { ...okBody, jobs: jobs.map((job, i) => scheduledView(job, requests[i]!.notBefore)) } };
+  }
+
+  /** What a schedule asks for, its lane checked for write access. */
+  private scheduleRequest(fields: RequestFields, user: string | null): ScheduleRequest {
     const message = messageOf(fields);
     const lane = laneOf(fields);
     this.authorize(user, 'write', lane);
@@ -102,13 +132,7 @@ export class JobRoutes {
     const runAt = runAtOf(fields);
     if (delayMs !== undefined && runAt !== undefined) throw badRequest('give delay_ms or run_at, not both');
     const notBefore = delayMs !== undefined ? Date.now() + delayMs : runAt;
-    const idempotencyKey = stringOf(fields, 'idempotency_key');
-    const job = await this.jobs.schedule({ lane, message, priority, notBefore, idempotencyKey });
-    const extended = notBefore !== undefined || idempotencyKey !== undefined;
-    return {
-      status: 200,
-      body: extended ? { ...okBody, job_num: job.jobNum, hash: job.hash, lane: job.lane, duplicate: job.duplicate, run_at: notBefore } : okBody,
-    };
+    return { lane, message, priority, notBefore, idempotencyKey: stringOf(fields, 'idempotency_key') };
   }
 
   private async receive(request: FastifyRequest, reply: FastifyReply, user: string | null, block: boolean): Promise<void> {
@@ -342,6 +366,11 @@ export class JobRoutes {
     for (const receiver of this.blocked) receiver.cancel();
     this.jobs.cancelWaiters();
   }
+}
+
+/** A scheduled job as an extended schedule answer shows it (`run_at` only for a delayed one). */
+function scheduledView(job: ScheduledJob, notBefore: number | undefined): Record<string, unknown> {
+  return { job_num: job.jobNum, hash: job.hash, lane: job.lane, duplicate: job.duplicate, run_at: notBefore };
 }
 
 /** Settles in the background: a lease given back for a response not written has no one to tell of a failure. */
