@@ -4,8 +4,8 @@
 // rounds (A B C D, A B C D, ...), each system in a fresh database per round.
 //
 //   node bench/cluster/jobs.js [--rounds 3] [--jobs 10000] [--warmup 1000] [--producers 50]
-//        [--receivers 16] [--workers 4] [--batch 50] [--stall-seconds 60] [--store postgres|sqlite]
-//        [--systems ours-1,ours-3,graphile-16,pgboss-fetch]
+//        [--receivers 16] [--workers 4] [--batch 50] [--schedule-batch 1] [--stall-seconds 60]
+//        [--store postgres|sqlite] [--systems ours-1,ours-3,graphile-16,pgboss-fetch]
 //
 // Each round and system: open it (ours: start the nodes, STORE=postgres on that database), start
 // its workers, run a warm-up of --warmup jobs, CHECKPOINT, then time --jobs jobs: P producers each
@@ -14,7 +14,9 @@
 // connections that each receive with an ack lease and acknowledge) and for graphile-worker
 // (concurrency 16), 4 workers x batches of 50 for pg-boss (its fetch()/complete() in loops that
 // fetch again at once: its own work() waits out a 0.5 s polling interval after every fetch, see
-// README). Ours: every producer and receiver is one keep-alive connection (undici) to one node,
+// README). --schedule-batch N > 1: each call schedules N jobs, every system its own bulk way (ours:
+// /schedule {"jobs": [...]}; pg-boss: insert([...]); graphile-worker: its add_jobs() SQL function).
+// Ours: every producer and receiver is one keep-alive connection (undici) to one node,
 // round robin over the nodes, so a job is usually received on a node other than the one that took it.
 //
 // Per round and system: jobs/s; PostgreSQL's cost per 1,000 jobs (CPU seconds of the postmaster and
@@ -41,6 +43,7 @@ const options = flags(process.argv.slice(2), {
   receivers: 16,
   workers: 4,
   batch: 50,
+  'schedule-batch': 1,
   'stall-seconds': 60,
   store: 'postgres',
   systems: 'ours-1,ours-3,graphile-16,pgboss-fetch',
@@ -49,12 +52,18 @@ const SYSTEMS = jobSystems({ store: options.store, receivers: options.receivers,
 const names = String(options.systems).split(',');
 for (const name of names) if (!SYSTEMS[name]) throw new Error(`unknown system ${name}; known: ${Object.keys(SYSTEMS).join(', ')}`);
 
-/** Producer p schedules jobs from..to-1 (shared counter), one call at a time. */
+/** Producers schedule jobs from..to-1 (shared counter), one call at a time, --schedule-batch jobs per call. */
 async function produce(producers, from, to) {
+  const per = options['schedule-batch'];
   let next = from;
   await Promise.all(
     producers.map(async (schedule) => {
-      while (next < to) await schedule(next++);
+      while (next < to) {
+        const first = next;
+        const count = Math.min(per, to - first);
+        next += count;
+        await schedule(first, count);
+      }
     }),
   );
 }
@@ -120,7 +129,8 @@ async function measure(server, url, entry) {
 const pad = (value, width) => String(value ?? '-').padStart(width);
 
 function report(results) {
-  console.log(`\n# ${options.jobs} jobs per round (after ${options.warmup} warm-up), ${options.producers} producers; medians over ${options.rounds} rounds`);
+  const per = options['schedule-batch'];
+  console.log(`\n# ${options.jobs} jobs per round (after ${options.warmup} warm-up), ${options.producers} producers scheduling ${per === 1 ? 'one job' : `${per} jobs`} per call; medians over ${options.rounds} rounds`);
   console.log(`${'system'.padEnd(46)}${pad('jobs/s', 8)}  ${'per round'.padEnd(24)}${pad('db cpu s/1000', 14)}${pad('WAL KiB/1000', 13)}${pad('node cpu s/1000', 16)}${pad('bench cpu s/1000', 17)}`);
   for (const name of names) {
     const mine = results.filter((entry) => entry.system === name);

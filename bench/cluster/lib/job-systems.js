@@ -1,6 +1,6 @@
 // The job systems the cluster benches compare, behind one shape, each used its own way:
 //   open(url) -> {
-//     producer(p) -> schedule(i) -> Promise   producer p's own way to schedule job i
+//     producer(p) -> schedule(i, n) -> Promise producer p's own way to schedule jobs i..i+n-1 (n > 1: in bulk)
 //     startWorkers(onJobs(count))              the system's workers: receive, handle (nothing), complete
 //     stopWorkers(), close()
 //     unfinished() -> number                   jobs the database still holds unfinished
@@ -24,7 +24,14 @@ async function graphileWorker(url, { concurrency }) {
   const utils = await makeWorkerUtils({ connectionString: url, logger });
   await utils.migrate();
   let runner;
-  const schedule = (i) => utils.addJob('bench', { body: BODY }, { priority: i % 4 });
+  // in bulk: graphile-worker's add_jobs() SQL function (its WorkerUtils add one job per call)
+  const specs = (i, n) => JSON.stringify(Array.from({ length: n }, (_, k) => ({ identifier: 'bench', payload: { body: BODY }, priority: (i + k) % 4 })));
+  const schedule = (i, n = 1) =>
+    n === 1
+      ? utils.addJob('bench', { body: BODY }, { priority: i % 4 })
+      : utils.withPgClient((client) =>
+          client.query('SELECT graphile_worker.add_jobs(array(SELECT json_populate_recordset(null::graphile_worker.job_spec, $1::json)))', [specs(i, n)]),
+        );
   return {
     producer: () => schedule,
     async startWorkers(onJobs) {
@@ -53,7 +60,10 @@ async function pgBoss(url, { mode, workers, batch }) {
   await boss.createQueue(queue);
   let running = false;
   let loops = [];
-  const schedule = (i) => boss.send(queue, { body: BODY }, { priority: i % 4 });
+  const schedule = (i, n = 1) =>
+    n === 1
+      ? boss.send(queue, { body: BODY }, { priority: i % 4 })
+      : boss.insert(Array.from({ length: n }, (_, k) => ({ name: queue, data: { body: BODY }, priority: (i + k) % 4 })));
   return {
     producer: () => schedule,
     async startWorkers(onJobs) {
@@ -124,10 +134,11 @@ async function ours(url, { nodes: count, store, receivers, batch, nodeEnv = {} }
   return {
     producer(p) {
       const client = connect(p);
-      return async (i) => {
-        const answer = await post(client, '/schedule', { lane: LANE, message: `${i}:${BODY}`, priority: i % 4 });
-        if (answer.status !== 'ok') throw new Error(`/schedule: ${JSON.stringify(answer)}`);
-        scheduled = Math.max(scheduled, i + 1);
+      return async (i, n = 1) => {
+        const job = (k) => ({ lane: LANE, message: `${k}:${BODY}`, priority: k % 4 });
+        const answer = await post(client, '/schedule', n === 1 ? job(i) : { jobs: Array.from({ length: n }, (_, k) => job(i + k)) });
+        if (answer.status !== 'ok' || (n > 1 && answer.jobs?.length !== n)) throw new Error(`/schedule: ${JSON.stringify(answer).slice(0, 200)}`);
+        scheduled = Math.max(scheduled, i + n);
       };
     },
     startWorkers(onJobs) {
