@@ -36,6 +36,12 @@ export interface FoundJob {
   leaseId?: string;
 }
 
+/** A job enqueued (or found by its key) and whether the store has yet to commit it. */
+interface Enqueued {
+  job: ScheduledJob;
+  uncommitted: boolean;
+}
+
 /** How long idempotency keys of scheduled jobs are remembered (in memory; queued ones are found in their lane). */
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 /** Keyed records of finished jobs' idempotency keys, when lanes are shared across nodes (what one node finished, the others find). */
@@ -96,7 +102,8 @@ export class JobService {
   /** Enqueues a job; resolves once it is committed to the store (the `ok` promise). */
   async schedule(request: ScheduleRequest): Promise<ScheduledJob> {
     this.refuseUnderAlarm(request.lane);
-    const { job, uncommitted } = await this.enqueue(request);
+    const enqueued = this.enqueue(request);
+    const { job, uncommitted } = enqueued instanceof Promise ? await enqueued : enqueued;
     if (uncommitted) await this.committed();
     this.countScheduled([job]);
     return job;
@@ -119,7 +126,8 @@ export class JobService {
           await this.committed();
           uncommitted = false;
         }
-        const enqueued = await this.enqueue(request);
+        const pending = this.enqueue(request);
+        const enqueued = pending instanceof Promise ? await pending : pending;
         jobs.push(enqueued.job);
         uncommitted ||= enqueued.uncommitted;
       }
@@ -151,27 +159,36 @@ export class JobService {
 
   /**
    * Enqueues one job, or finds the one scheduled with its idempotency key; `uncommitted` when the
-   * store has yet to commit it (the caller waits for that before answering).
+   * store has yet to commit it (the caller waits for that before answering). At once for a job
+   * without a key whose number is at hand (the common case: no promise of its own).
    */
-  private async enqueue(request: ScheduleRequest): Promise<{ job: ScheduledJob; uncommitted: boolean }> {
-    if (request.idempotencyKey !== undefined) {
-      const seen = await this.scheduledWith(request.idempotencyKey);
-      // the first schedule with the key may not be committed yet
-      if (seen !== undefined) return { job: { jobNum: seen.jobNum, hash: seen.hash, lane: seen.lane, duplicate: true }, uncommitted: true };
-    }
-    const queue = this.lanes.queue(request.lane);
+  private enqueue(request: ScheduleRequest): Enqueued | Promise<Enqueued> {
+    if (request.idempotencyKey !== undefined) return this.enqueueKeyed(request, request.idempotencyKey);
     const allocated = this.jobNum.allocate();
-    const jobNum = typeof allocated === 'number' ? allocated : await allocated;
-    const { message, hash } = jobMessage({ ...request, queueName: queue.name, jobNum });
-    if (request.idempotencyKey !== undefined && queue.enqueueUnique !== undefined) {
+    return typeof allocated === 'number' ? this.publish(request, allocated) : allocated.then((jobNum) => this.publish(request, jobNum));
+  }
+
+  private async enqueueKeyed(request: ScheduleRequest, key: string): Promise<Enqueued> {
+    const seen = await this.scheduledWith(key);
+    // the first schedule with the key may not be committed yet
+    if (seen !== undefined) return { job: { jobNum: seen.jobNum, hash: seen.hash, lane: seen.lane, duplicate: true }, uncommitted: true };
+    const jobNum = await this.jobNum.allocate();
+    const queue = this.lanes.queue(request.lane);
+    if (queue.enqueueUnique !== undefined) {
+      const { message, hash } = jobMessage({ ...request, queueName: queue.name, jobNum });
       return { job: await this.scheduleUnique(queue, message, request, jobNum, hash), uncommitted: false };
     }
+    const enqueued = this.publish(request, jobNum);
+    this.idempotency.set(key, { jobNum, hash: enqueued.job.hash, lane: request.lane, at: Date.now() });
+    return enqueued;
+  }
+
+  /** Publishes a job into its lane, not committed yet; throws when the lane refuses it (no ok for a job not kept). */
+  private publish(request: ScheduleRequest, jobNum: number): Enqueued {
+    const queue = this.lanes.queue(request.lane);
+    const { message, hash } = jobMessage({ ...request, queueName: queue.name, jobNum });
     const outcome = this.lanes.vhost.publish('', message, 'refuse');
-    // no ok for a job not kept
     if (outcome.kind === 'refused') throw refusedJob(outcome.refusal, request.lane);
-    if (request.idempotencyKey !== undefined) {
-      this.idempotency.set(request.idempotencyKey, { jobNum, hash, lane: request.lane, at: Date.now() });
-    }
     return { job: { jobNum, hash, lane: request.lane, duplicate: false }, uncommitted: true };
   }
 

@@ -7,6 +7,9 @@ import { DEFAULT_LANE, DEFAULT_PRIORITY, MAX_PRIORITY } from '../jobs-options';
  * an exact key wins, otherwise keys match case-insensitively.
  */
 export class RequestFields {
+  /** Whether some key has capitals (only then can a name match a key other than itself); read once, at the first miss. */
+  private foldedKeys: boolean | undefined;
+
   private constructor(private readonly object: Record<string, unknown>) {}
 
   /** Parses a body; `null` when it is not a JSON object (invalid JSON, array, scalar). Empty body = {}. */
@@ -32,8 +35,12 @@ export class RequestFields {
     return new RequestFields({});
   }
 
+  /** A field by its lower-case name. */
   get(name: string): unknown {
     if (Object.prototype.hasOwnProperty.call(this.object, name)) return this.object[name];
+    // most bodies spell every key in lower case: a miss is then a miss, without walking the keys for each optional field
+    this.foldedKeys ??= Object.keys(this.object).some((key) => key !== key.toLowerCase());
+    if (!this.foldedKeys) return undefined;
     for (const key of Object.keys(this.object)) if (key.toLowerCase() === name) return this.object[key];
     return undefined;
   }
