@@ -75,3 +75,41 @@ test('jobs are found, deduplicated and deleted by key on a paged lane, and again
     await first.stop();
   }
 });
+
+test('a lane is indexed at its first lookup: a job out under a lease by then is still found by its number and its key', async () => {
+  const data = tempDir();
+  try {
+    const first = await startTestApp({}, data.path);
+    let client = new JobsClient(`http://127.0.0.1:${first.running.ports.jobs}`);
+    const scheduled: number[] = [];
+    for (const key of ['late-1', 'late-2', 'late-3']) {
+      scheduled.push(Number((await client.send('/schedule', { lane: 'late', message: `job ${key}`, idempotency_key: key })).json.job_num));
+    }
+    client.close();
+    await first.stop();
+    // after a restart nothing remembers the keys in memory: the lane's index is all there is
+    const second = await startTestApp({}, data.path);
+    client = new JobsClient(`http://127.0.0.1:${second.running.ports.jobs}`);
+    try {
+      const leased = await client.send('/receive_noblock', { lane: 'late', ack: true, timeout_ms: 60_000 });
+      assert.equal(leased.json.job_num, scheduled[0]);
+      // the first lookups: the lane is indexed now, while job 1 is out
+      const again = await client.send('/schedule', { lane: 'late', message: 'again', idempotency_key: 'late-1' });
+      assert.deepEqual([again.json.duplicate, again.json.job_num], [true, scheduled[0]], again.text);
+      const queued = await client.send('/schedule', { lane: 'late', message: 'again', idempotency_key: 'late-3' });
+      assert.deepEqual([queued.json.duplicate, queued.json.job_num], [true, scheduled[2]], queued.text);
+      const found = await client.send('/job', { job_num: scheduled[0] });
+      assert.equal((found.json.job as { state: string }).state, 'leased', found.text);
+      // released, it is in the lane again and found there
+      assert.equal((await client.send('/release', { id: leased.json.id })).json.code, 0);
+      const back = await client.send('/job', { job_num: scheduled[0] });
+      assert.equal((back.json.job as { state: string }).state, 'ready', back.text);
+      assert.equal(((await client.send('/receive_noblock', { lane: 'late', count: 10 })).json.jobs as unknown[]).length, 3, 'no duplicate was scheduled');
+    } finally {
+      client.close();
+      await second.stop();
+    }
+  } finally {
+    data.cleanup();
+  }
+});

@@ -6,7 +6,7 @@ import { inBatch, JobRequestError, notFound } from './job-errors';
 import { idempotencyKeyOf, JOB_ANNOTATIONS, jobMessage, jobNumOf, JobView, jobView } from './job-message';
 import { JobLeases, SharedJobLeases } from './job-leases';
 import { LaneCounters } from './lane-counters';
-import { Lanes } from './lanes';
+import { findInLane, Lanes } from './lanes';
 import { Leases } from './leases';
 import { Pacer } from './pacer';
 
@@ -81,7 +81,7 @@ export class JobService {
           );    this.jobNum = broker.counter('jobs.job_num');
     this.schedulePacer = options.throttleSchedule ? new Pacer(THROTTLE_GAP_MS) : null;
     this.receivePacer = options.throttleReceive ? new Pacer(THROTTLE_GAP_MS) : null;
-    // the lanes that came back from the store are indexed now, before the first lookup needs them
+    // the shared lanes that exist declare their keys now, before the first lookup needs them
     this.lanes.list();
   }
 
@@ -232,7 +232,7 @@ export class JobService {
 
   /**
    * The job scheduled with this idempotency key within the window: remembered in memory since it
-   * was scheduled (or finished), or still queued in a lane (after a restart), found by its key.
+   * was scheduled, handed out or finished, or still queued in a lane (after a restart), found by its key.
    */
   private async scheduledWith(key: string): Promise<{ jobNum: number; hash: string; lane: string } | undefined> {
     const seen = this.idempotency.get(key);
@@ -241,7 +241,7 @@ export class JobService {
       this.idempotency.delete(key);
     }
     for (const queue of this.lanes.queues()) {
-      const found = await queue.find(JOB_ANNOTATIONS.idempotencyKey, key);
+      const found = await findInLane(queue, JOB_ANNOTATIONS.idempotencyKey, key);
       if (!found) continue;
       const lane = this.laneOfEntry(found.entry);
       const view = jobView(found.entry, lane);
@@ -256,6 +256,17 @@ export class JobService {
     const remembered = { ...(JSON.parse(record.toString('utf8')) as { jobNum: number; hash: string; lane: string }), at: Date.now() };
     this.idempotency.set(key, remembered);
     return remembered;
+  }
+
+  /**
+   * A job is handed out: its idempotency key is remembered from now (a lane is indexed at its first
+   * lookup, from what it holds then: a job out at that moment is not in it).
+   */
+  handingOut(entry: QueueEntry): void {
+    const key = idempotencyKeyOf(entry.message);
+    if (key === undefined || this.idempotency.has(key)) return;
+    const lane = this.laneOfEntry(entry);
+    this.idempotency.set(key, { jobNum: jobNumOf(entry.message), hash: jobView(entry, lane).hash, lane, at: Date.now() });
   }
 
   /**
@@ -385,7 +396,7 @@ export class JobService {
       }
     }
     for (const { lane, queue } of this.lanes.list()) {
-      const found = queue && (await queue.find(JOB_ANNOTATIONS.num, jobNum));
+      const found = queue && (await findInLane(queue, JOB_ANNOTATIONS.num, jobNum));
       // a shared lane's job out under a lease (on whichever node)
       if (found && found.leaseId !== undefined) return { entry: found.entry, lane, state: 'leased', leaseId: found.leaseId };
       // one out with an AMQP consumer is not the job API's to show (nor was it listed)

@@ -1,9 +1,22 @@
-import type { Broker, Queue, VirtualHost } from '#core';
+import type { Broker, EntryKey, FoundEntry, Queue, VirtualHost } from '#core';
 import { DEFAULT_LANE } from '../jobs-options';
 import { JOB_ANNOTATIONS } from './job-message';
 
 /** The keys a lane finds its jobs by: the job number, and the idempotency key of a schedule. */
 export const LANE_KEYS = [JOB_ANNOTATIONS.num, JOB_ANNOTATIONS.idempotencyKey] as const;
+export type LaneKey = (typeof LANE_KEYS)[number];
+
+/**
+ * The job of a lane's queue whose `annotation` is `key` (see Queue.find). A lane in this process
+ * is indexed at its first lookup, from what it holds then (a job out under a lease joins when it
+ * comes back; the door finds leased jobs by their leases): a lane whose jobs are never looked up
+ * keeps no map entry per job, a tenth of a schedule's CPU while a backlog grows.
+ */
+export function findInLane(queue: Queue, annotation: LaneKey, key: EntryKey): Promise<FoundEntry | undefined> {
+  // a failure to index is the lookup's to report (find waits for the index), not an unhandled rejection
+  queue.indexBy(annotation).catch(() => {});
+  return queue.find(annotation, key);
+}
 
 /**
  * Lanes are durable, rank-ordered queues of the core: lane `x` is queue `${prefix}x` in the
@@ -74,11 +87,13 @@ export class Lanes {
 const keyedQueues = new WeakSet<Queue>();
 
 /**
- * The queue, indexed by the lane's keys (once per queue). Lookups wait for the index themselves;
- * a failure to rebuild it is theirs to report, not an unhandled rejection.
+ * The queue, its keys declared when it is shared across nodes (once per queue): there the keys
+ * are columns each row is written with, so they are declared before the lane's first job (and
+ * cost nothing per job); a queue in this process is indexed at its first lookup (findInLane).
+ * Lookups wait for the index themselves; a failure to declare it is theirs to report.
  */
 function keyed(queue: Queue): Queue {
-  if (keyedQueues.has(queue)) return queue;
+  if (queue.claim === undefined || keyedQueues.has(queue)) return queue;
   keyedQueues.add(queue);
   for (const key of LANE_KEYS) queue.indexBy(key).catch(() => {});
   return queue;

@@ -237,6 +237,7 @@ export class JobRoutes {
 
   /** One job as an answer shows it, leased when asked, and how it is settled once the answer was (or was not) written. */
   private handOut(entry: QueueEntry, leaseMs: number): { job: Record<string, unknown>; settle(written: boolean): void } {
+    this.jobs.handingOut(entry);
     const lane = this.jobs.laneOfEntry(entry);
     let job: Record<string, unknown>;
     let leaseId: string | undefined;
