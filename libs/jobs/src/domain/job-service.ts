@@ -264,9 +264,15 @@ export class JobService {
    */
   handingOut(entry: QueueEntry): void {
     const key = idempotencyKeyOf(entry.message);
-    if (key === undefined || this.idempotency.has(key)) return;
+    if (key !== undefined && !this.idempotency.has(key)) this.remember(key, entry);
+  }
+
+  /** Remembers the job holding an idempotency key, from now for the window. */
+  private remember(key: string, entry: QueueEntry): { jobNum: number; hash: string; lane: string; at: number } {
     const lane = this.laneOfEntry(entry);
-    this.idempotency.set(key, { jobNum: jobNumOf(entry.message), hash: jobView(entry, lane).hash, lane, at: Date.now() });
+    const remembered = { jobNum: jobNumOf(entry.message), hash: jobView(entry, lane).hash, lane, at: Date.now() };
+    this.idempotency.set(key, remembered);
+    return remembered;
   }
 
   /**
@@ -276,9 +282,7 @@ export class JobService {
   private finished(entry: QueueEntry): Promise<void> | undefined {
     const key = idempotencyKeyOf(entry.message);
     if (key === undefined || (!this.shared && this.idempotency.has(key))) return undefined;
-    const lane = this.laneOfEntry(entry);
-    const remembered = { jobNum: jobNumOf(entry.message), hash: jobView(entry, lane).hash, lane, at: Date.now() };
-    this.idempotency.set(key, remembered);
+    const remembered = this.remember(key, entry);
     if (!this.shared) return undefined;
     const { at: _at, ...kept } = remembered;
     return this.broker.whenDurable(this.broker.putRecord(FINISHED_KEYS, key, Buffer.from(JSON.stringify(kept)), remembered.at + IDEMPOTENCY_WINDOW_MS));
