@@ -15,9 +15,11 @@ ENV NODE_ENV=production DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY scripts/start-broker.sh ./scripts/
 COPY package.json ./
 VOLUME ["/data"]
 # AMQP, job API, delivery intake, management (API, admin page, /metrics)
 EXPOSE 5672 8282 8080 15672
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/apps/broker/src/main.js"]
+# the launcher sets GLIBC_TUNABLES (malloc on huge pages) unless given, then execs node
+CMD ["sh", "scripts/start-broker.sh"]

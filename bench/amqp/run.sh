@@ -68,8 +68,8 @@ Environment:
                       use an already running broker at that URI instead of starting one
                       (OURS_PID / RABBIT_PID: its pid, so its CPU is recorded)
 
-Our broker is started as 'node dist/apps/broker/src/main.js' (after 'npm run build' if dist is
-missing) with a temporary DATA_DIR, BIND_HOST=127.0.0.1, LOG_LEVEL=warn, STORE_SYNC=full.
+Our broker is started as npm start starts it, by scripts/start-broker.sh (after 'npm run build' if
+dist is missing; the launcher sets GLIBC_TUNABLES unless given, GLIBC_TUNABLES= for glibc's defaults) with a temporary DATA_DIR, BIND_HOST=127.0.0.1, LOG_LEVEL=warn, STORE_SYNC=full.
 If a broker cannot be started or reached, that is reported and the other broker is still measured.
 
 Exit status: 0 the harness worked (whatever the figures, and even if one broker could not be
@@ -302,7 +302,7 @@ start_ours() {
     mkdir -p "$dir/data"
     (cd "$REPO" && exec env -u CONFIG_FILE DATA_DIR="$dir/data" AMQP_PORT="$AMQP_PORT" MANAGEMENT_PORT="$mgmt" \
         JOBS_PORT="$jobs" DISPATCH_PORT="$disp" BIND_HOST=127.0.0.1 LOG_LEVEL=warn STORE_SYNC=full \
-        node "$main") >"$dir/broker.log" 2>&1 &
+        sh "$REPO/scripts/start-broker.sh") >"$dir/broker.log" 2>&1 &
     OURS_CHILD=$!
     echo "$OURS_CHILD" >"$dir/pid"
     BROKER_PID=$OURS_CHILD

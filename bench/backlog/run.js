@@ -325,7 +325,10 @@ function freePort() {
 
 function startBroker(root, dataDir, ports, logFile, extraEnv) {
   const log = fs.openSync(logFile, 'a');
-  const proc = spawn(process.execPath, [path.join(root, 'dist/apps/broker/src/main.js')], {
+  // as npm start runs it (scripts/start-broker.sh execs node: same pid); a checkout from before the script, node directly
+  const script = path.join(root, 'scripts/start-broker.sh');
+  const [command, args] = fs.existsSync(script) ? ['sh', [script]] : [process.execPath, [path.join(root, 'dist/apps/broker/src/main.js')]];
+  const proc = spawn(command, args, {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',

@@ -55,7 +55,7 @@ start_pair() {
   node bench/delivery/sink.js "$SINK_PORT" "$2" >/dev/null &
   SINK_PID=$!
   DATA_DIR=$1 DISPATCH_PORT=$PORT AMQP_PORT=0 MANAGEMENT_PORT=0 JOBS_PORT=0 BIND_HOST=127.0.0.1 DISPATCH_ALLOW_LOOPBACK=true \
-    LOG_LEVEL=warn STORE_SYNC=${STORE_SYNC:-full} node dist/apps/broker/src/main.js &
+    LOG_LEVEL=warn STORE_SYNC=${STORE_SYNC:-full} sh scripts/start-broker.sh &
   PID=$!
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/deliveries" && break; sleep 0.1; done
   for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$SINK_PORT/stats" && break; sleep 0.1; done

@@ -60,7 +60,7 @@ start_target() { # name
   case "$1" in
     ours)
       DATA_DIR=$data JOBS_PORT=$PORT AMQP_PORT=0 MANAGEMENT_PORT=0 DISPATCH_PORT=0 BIND_HOST=127.0.0.1 \
-        LOG_LEVEL=warn STORE_SYNC=${STORE_SYNC:-full} node dist/apps/broker/src/main.js &
+        LOG_LEVEL=warn STORE_SYNC=${STORE_SYNC:-full} sh scripts/start-broker.sh &
       PID=$! ;;
     dispenserd)
       mkdir -p "$data"/{config,data,logs}

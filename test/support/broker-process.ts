@@ -2,6 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 const MAIN = join(__dirname, '..', '..', 'apps', 'broker', 'src', 'main.js');
+/** What `npm start` and the container image run (tests run from dist/, the script lives in the checkout). */
+export const START_SCRIPT = join(__dirname, '..', '..', '..', 'scripts', 'start-broker.sh');
 
 export interface BrokerProcess {
   child: ChildProcess;
@@ -22,12 +24,15 @@ process.once('exit', () => {
 export interface BrokerProcessOptions {
   /** SIGUSR2 makes the process run a full garbage collection (see `collectGarbage`). */
   gcOnSignal?: boolean;
+  /** Started through scripts/start-broker.sh, as `npm start` starts it, instead of node on main.js. */
+  startScript?: boolean;
 }
 
 /** Starts the real broker executable with the given environment; resolves once it logged "broker started". */
 export async function startBrokerProcess(env: Record<string, string>, options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
   const nodeArgs = options.gcOnSignal ? ['--expose-gc', '-r', GC_ON_SIGNAL] : [];
-  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+  const [command, args] = options.startScript ? ['sh', [START_SCRIPT]] : [process.execPath, [...nodeArgs, MAIN]];
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
