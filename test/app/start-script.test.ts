@@ -11,35 +11,16 @@ import { readFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { after, test } from 'node:test';
 import { closeQuietly, confirmChannel, connect, freePort, getOne } from '../support/amqp-e2e';
-import { BrokerProcess, startBrokerProcess } from '../support/broker-process';
+import { BrokerProcess, startAmqpBrokerProcess } from '../support/broker-process';
 import { tempDir } from '../support/temp-dir';
 
-const started: BrokerProcess[] = [];
+const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
-  for (const proc of started) {
-    if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
-    await proc.exited;
-  }
+  for (const cleanup of cleanups) await cleanup();
 });
 
-async function startThroughScript(dataDir: string, amqpPort: number, env: Record<string, string> = {}): Promise<BrokerProcess> {
-  const proc = await startBrokerProcess(
-    {
-      DATA_DIR: dataDir,
-      AMQP_PORT: String(amqpPort),
-      JOBS_PORT: '0',
-      DISPATCH_PORT: '0',
-      MANAGEMENT_PORT: '0',
-      BIND_HOST: '127.0.0.1',
-      STORE_SYNC: 'full',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    { startScript: true },
-  );
-  started.push(proc);
-  return proc;
-}
+const startThroughScript = (dataDir: string, amqpPort: number, env: Record<string, string> = {}): Promise<BrokerProcess> =>
+  startAmqpBrokerProcess(dataDir, amqpPort, cleanups, env, { startScript: true });
 
 /** The environment the process runs with, as the kernel has it. */
 function environmentOf(pid: number): Map<string, string> {

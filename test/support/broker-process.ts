@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 const MAIN = join(__dirname, '..', '..', 'apps', 'broker', 'src', 'main.js');
 /** What `npm start` and the container image run (tests run from dist/, the script lives in the checkout). */
-export const START_SCRIPT = join(__dirname, '..', '..', '..', 'scripts', 'start-broker.sh');
+const START_SCRIPT = join(__dirname, '..', '..', '..', 'scripts', 'start-broker.sh');
 
 export interface BrokerProcess {
   child: ChildProcess;
@@ -30,6 +30,8 @@ export interface BrokerProcessOptions {
 
 /** Starts the real broker executable with the given environment; resolves once it logged "broker started". */
 export async function startBrokerProcess(env: Record<string, string>, options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
+  // the start script takes no node flags: it starts the broker exactly as npm start does
+  if (options.startScript && options.gcOnSignal) throw new Error('gcOnSignal needs node flags the start script does not take');
   const nodeArgs = options.gcOnSignal ? ['--expose-gc', '-r', GC_ON_SIGNAL] : [];
   const [command, args] = options.startScript ? ['sh', [START_SCRIPT]] : [process.execPath, [...nodeArgs, MAIN]];
   const child = spawn(command, args, {
@@ -82,17 +84,21 @@ export async function startAmqpBrokerProcess(
   port: number,
   cleanups: (() => Promise<void> | void)[],
   extra: Record<string, string> = {},
+  options: BrokerProcessOptions = {},
 ): Promise<BrokerProcess> {
-  const proc = await startBrokerProcess({
-    DATA_DIR: dataDir,
-    AMQP_PORT: String(port),
-    JOBS_PORT: '0',
-    DISPATCH_PORT: '0',
-    MANAGEMENT_PORT: '0',
-    BIND_HOST: '127.0.0.1',
-    STORE_SYNC: 'full',
-    ...extra,
-  });
+  const proc = await startBrokerProcess(
+    {
+      DATA_DIR: dataDir,
+      AMQP_PORT: String(port),
+      JOBS_PORT: '0',
+      DISPATCH_PORT: '0',
+      MANAGEMENT_PORT: '0',
+      BIND_HOST: '127.0.0.1',
+      STORE_SYNC: 'full',
+      ...extra,
+    },
+    options,
+  );
   cleanups.push(async () => {
     if (proc.child.exitCode === null && proc.child.signalCode === null) {
       proc.child.kill('SIGKILL');
