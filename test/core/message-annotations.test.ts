@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Annotations, EntryState, FieldTable, Message, MessageProperties, encodePropertiesToBuffer, renderedHeaders, TypedValue } from '#core';
+import { Annotations, EntryState, FieldTable, Message, MessageProperties, encodePropertiesToBuffer, QueueEntry, renderedHeaders, TypedValue } from '#core';
 import { decodeAnnotations, encodeAnnotations } from '../../libs/core/src/message/annotation-codec';
 import { deadLetteredMessage, deadLetterHistoryOf } from '../../libs/core/src/queue/dead-letter';
 import { CollectingConsumer } from '../support/collecting-consumer';
@@ -105,11 +105,49 @@ test('the stored form: versioned JSON, Dates exact, nothing for none; another ve
   };
   const text = encodeAnnotations(annotations)!;
   assert.equal(JSON.parse(text).v, 1);
+  // the documented stored shape, field for field and in its order
+  const history = annotations.deadLetters!;
+  const stored = {
+    v: 1,
+    rank: 3,
+    notBefore: 8.64e15,
+    deliveryCount: 1,
+    deadLetters: { deaths: history.deaths.map((death) => ({ ...death, time: death.time.getTime() })), first: history.first, last: history.last },
+    door: annotations.door,
+  };
+  assert.equal(text, JSON.stringify(stored));
+  assert.equal(encodeAnnotations({ rank: 512 }), '{"v":1,"rank":512}');
+  assert.equal(encodeAnnotations({}), '{"v":1}');
   const back = decodeAnnotations(text)!;
   assert.deepEqual(back, annotations);
   assert.ok(back.deadLetters!.deaths[0]!.time instanceof Date);
   assert.equal(back.deadLetters!.deaths[0]!.time.getTime(), 1_234_567_000);
   assert.throws(() => decodeAnnotations('{"v":2}'), /version 2/);
+});
+
+test('a message built from an object is stored with its properties and keeps no encoded copy of them', async () => {
+  let opened = await openTestBroker();
+  const dataDir = opened.dataDir;
+  const properties: MessageProperties = { contentType: 'text/plain', deliveryMode: 2, priority: 4, messageId: 'm-1', timestamp: 1_700_000_000, headers: { k: 'v' } };
+  const vhost = opened.broker.defaultVhost;
+  vhost.declareQueue({ name: 'built', durable: true, arguments: {} });
+  const message = new Message('', 'built', properties, null, Buffer.from('body'), { rank: 2, door: { 'x-job-num': 7 } });
+  vhost.publish('', message);
+  await opened.broker.whenDurable();
+  assert.equal(message.encodedProperties, null, 'the store copied the encoded properties into its batch, the message holds none');
+  await opened.broker.close();
+  opened = await openTestBroker({ dataDir });
+  try {
+    const found: QueueEntry[] = [];
+    await opened.broker.defaultVhost.getQueue('built').list((entry) => found.push(entry) > 0);
+    assert.equal(found.length, 1);
+    const entry = found[0]!;
+    assert.deepEqual(entry.message.properties, properties);
+    assert.deepEqual(entry.message.encodedProperties, encodePropertiesToBuffer(properties));
+    assert.equal(entry.message.doorAnnotation('x-job-num'), 7);
+  } finally {
+    await opened.broker.close();
+  }
 });
 
 test('annotations survive the SQLite store: paged out and read back, and after a restart', async () => {

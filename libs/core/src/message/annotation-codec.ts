@@ -26,19 +26,28 @@ interface StoredAnnotations {
   door?: DoorAnnotations;
 }
 
-/** The stored form of `annotations`; null when there are none. */
+/**
+ * The stored form of `annotations`; null when there are none. Written field by field (the same
+ * text as JSON.stringify of a StoredAnnotations): it runs for every stored job and delivery, and
+ * the object built only to be stringified cost a third of it.
+ */
 export function encodeAnnotations(annotations: Annotations | null): string | null {
   if (annotations === null) return null;
-  const stored: StoredAnnotations = { v: ANNOTATIONS_VERSION };
-  if (annotations.rank !== undefined) stored.rank = annotations.rank;
-  if (annotations.notBefore !== undefined) stored.notBefore = annotations.notBefore;
-  if (annotations.deliveryCount !== undefined) stored.deliveryCount = annotations.deliveryCount;
+  let text = `{"v":${ANNOTATIONS_VERSION}`;
+  if (annotations.rank !== undefined) text += `,"rank":${JSON.stringify(annotations.rank)}`;
+  if (annotations.notBefore !== undefined) text += `,"notBefore":${JSON.stringify(annotations.notBefore)}`;
+  if (annotations.deliveryCount !== undefined) text += `,"deliveryCount":${JSON.stringify(annotations.deliveryCount)}`;
   const history = annotations.deadLetters;
   if (history !== undefined) {
-    stored.deadLetters = { deaths: history.deaths.map((death) => ({ ...death, time: death.time.getTime() })), first: history.first, last: history.last };
+    const deadLetters: NonNullable<StoredAnnotations['deadLetters']> = {
+      deaths: history.deaths.map((death) => ({ ...death, time: death.time.getTime() })),
+      first: history.first,
+      last: history.last,
+    };
+    text += `,"deadLetters":${JSON.stringify(deadLetters)}`;
   }
-  if (annotations.door !== undefined) stored.door = annotations.door;
-  return JSON.stringify(stored);
+  if (annotations.door !== undefined) text += `,"door":${JSON.stringify(annotations.door)}`;
+  return `${text}}`;
 }
 
 /**

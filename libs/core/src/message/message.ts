@@ -132,21 +132,39 @@ export class Message {
 
   /**
    * Makes sure `encodedProperties` holds the property list in AMQP wire format, encoding the
-   * properties object once when the message was not received encoded (the store does, for what it
-   * writes). Returns why they cannot be encoded (and leaves `encodedProperties` null), or null.
+   * properties object once when the message was not received encoded (for a consumer that gets
+   * it many times). Returns why they cannot be encoded (and leaves `encodedProperties` null), or null.
    */
   encodeProperties(): string | null {
     if (this.encodedProperties !== null) return null;
+    propertiesWriter.reset();
+    const problem = this.encodePropertiesInto(propertiesWriter);
+    if (problem === null) this.encodedProperties = propertiesWriter.toBuffer();
+    return problem;
+  }
+
+  /**
+   * Appends the property list in AMQP wire format to `writer` (the received bytes, or the
+   * properties encoded), for a caller that copies it on at once: the store packing a batch. Nothing
+   * is kept on the message, as a queued message built from an object (every job, every delivery)
+   * would otherwise hold a second buffer that every young-generation collection copies. Returns why
+   * they cannot be encoded (the writer then holds nothing of them), or null.
+   */
+  encodePropertiesInto(writer: ByteWriter): string | null {
+    if (this.encodedProperties !== null) {
+      writer.bytes(this.encodedProperties);
+      return null;
+    }
     const problem = this.propertiesProblem();
     if (problem !== null) return problem;
+    const start = writer.length;
     try {
-      propertiesWriter.reset();
-      encodeProperties(propertiesWriter, this.properties);
+      encodeProperties(writer, this.properties);
     } catch (error) {
       // propertiesProblem knows every rule of the encoder; this is the net under it
+      writer.truncate(start);
       return `properties cannot be encoded: ${error instanceof Error ? error.message : String(error)}`;
     }
-    this.encodedProperties = propertiesWriter.toBuffer();
     return null;
   }
 }

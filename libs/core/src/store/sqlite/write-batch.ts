@@ -31,15 +31,22 @@ export interface InsertDeferral {
   settle(entry: QueueEntry): void;
 }
 
+/** Where the property list of a message built from an object is encoded for the one copy into a batch. */
+const propertiesScratch = new ByteWriter(256);
+
 /**
- * Encoded property list of a message, reusing what the transport received when it can; null (with
- * a warning) when the properties cannot be encoded. Queues only hold messages whose properties are
- * encoded already (Queue.enqueue), so null is for entries given to the store some other way.
+ * Encoded property list of a message, valid until the next call: what the transport received, or
+ * the properties encoded into the scratch writer (not kept on the message: the batch holds the
+ * copy it needs). Null (with a warning) when they cannot be encoded. Queues only hold messages
+ * whose properties are encodable (Queue.enqueue), so null is for entries given to the store some
+ * other way.
  */
 function propertiesOf(entry: QueueEntry): Buffer | null {
   const message = entry.message;
-  const problem = message.encodeProperties();
-  if (problem === null) return message.encodedProperties!;
+  if (message.encodedProperties !== null) return message.encodedProperties;
+  propertiesScratch.reset();
+  const problem = message.encodePropertiesInto(propertiesScratch);
+  if (problem === null) return propertiesScratch.view();
   process.emitWarning(`store: message ${entry.seq} of queue '${entry.queue.name}' is not written, its properties cannot be encoded: ${problem}`, {
     code: 'BROKER_UNENCODABLE_MESSAGE',
   });
