@@ -259,3 +259,59 @@ describe('job API with JOBS_FAST_PATH=false', () => {
     }
   });
 });
+
+describe('job API fast path and Node on heads with control characters', () => {
+  let fast: TestApp;
+  let slow: TestApp;
+  before(async () => {
+    [fast, slow] = await Promise.all([startTestApp(), startTestApp({ JOBS_FAST_PATH: 'false' })]);
+  });
+  after(async () => {
+    await Promise.all([fast.close(), slow.close()]);
+  });
+
+  /** The status a request gets on a connection of its own, or 0 when the server closes it without one. */
+  const statusOf = async (port: number, request: string): Promise<number> => {
+    const client = await RawClient.open(port);
+    try {
+      client.write(Buffer.from(request, 'latin1'));
+      return (await client.answer()).status;
+    } catch (error) {
+      if (client.closed) return 0;
+      throw error;
+    } finally {
+      client.close();
+    }
+  };
+
+  test('a lone CR or LF, NUL, DEL or another control byte in the head: the fast path answers as Node does', async () => {
+    const body = '{"message":"head","lane":"fp-heads"}';
+    const length = `Content-Length: ${body.length}`;
+    const heads = {
+      'NUL in a value': `POST /schedule HTTP/1.1\r\nHost: x\r\nX-Note: a\x00b\r\n${length}\r\n\r\n`,
+      'DEL in a value': `POST /schedule HTTP/1.1\r\nHost: x\r\nX-Note: a\x7fb\r\n${length}\r\n\r\n`,
+      'unit separator in a value': `POST /schedule HTTP/1.1\r\nHost: x\r\nX-Note: a\x1fb\r\n${length}\r\n\r\n`,
+      'lone CR in a value': `POST /schedule HTTP/1.1\r\nHost: x\r\nX-Note: a\rb\r\n${length}\r\n\r\n`,
+      'lone LF ending a line': `POST /schedule HTTP/1.1\r\nHost: x\nX-Note: a\r\n${length}\r\n\r\n`,
+      'control byte in the path': `POST /sched\x01ule HTTP/1.1\r\nHost: x\r\n${length}\r\n\r\n`,
+      'tab in a value (allowed)': `POST /schedule HTTP/1.1\r\nHost: x\r\nX-Note: a\tb\r\n${length}\r\n\r\n`,
+    };
+    for (const [what, head] of Object.entries(heads)) {
+      const [onFast, onNode] = await Promise.all([statusOf(fast.running.ports.jobs, head + body), statusOf(slow.running.ports.jobs, head + body)]);
+      assert.equal(onFast, onNode, what);
+    }
+    assert.equal(await statusOf(fast.running.ports.jobs, `POST /schedule HTTP/1.1\r\nHost: x\r\nX-Note: a\rb\r\n${length}\r\n\r\n${body}`), 400, 'a lone CR is refused');
+    // every schedule Node took is there, once; nothing else was lost
+    const lane = async (port: number): Promise<number> => {
+      const client = await RawClient.open(port);
+      try {
+        client.write(`GET /jobs HTTP/1.1\r\nHost: x\r\n\r\n`);
+        const lanes = JSON.parse((await client.answer()).body) as { lanes?: Record<string, unknown[]> };
+        return lanes.lanes?.['fp-heads']?.length ?? 0;
+      } finally {
+        client.close();
+      }
+    };
+    assert.equal(await lane(fast.running.ports.jobs), await lane(slow.running.ports.jobs));
+  });
+});

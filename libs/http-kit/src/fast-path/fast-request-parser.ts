@@ -45,10 +45,31 @@ export interface ParserLimits {
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 /** RFC 9110 token characters: a header name made of anything else goes to Node (400). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Control characters (other than tab) or a CR/LF that is not part of a CRLF: Node decides. */
-const SUSPECT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]|\r(?!\n)|(?<!\r)\n/;
 const DIGITS = /^[0-9]{1,15}$/;
 const FAST_METHODS = new Set(['GET', 'POST', 'PUT']);
+
+/**
+ * Whether a request head has a control character (other than tab) or a CR or LF that is not part
+ * of a CRLF: Node decides about those. A loop over the bytes (a regular expression with a
+ * lookbehind cost a third of the parse).
+ */
+function suspectHead(buffer: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const byte = buffer[i]!;
+    if (byte >= 0x20) {
+      if (byte === 0x7f) return true;
+      continue;
+    }
+    if (byte === 0x09) continue;
+    if (byte === 0x0d && i + 1 < end && buffer[i + 1] === 0x0a) {
+      i++;
+      continue;
+    }
+    // a lone CR or LF, or another control character
+    return true;
+  }
+  return false;
+}
 
 /**
  * Parses the request starting at `start`. Returns the offset past it (and fills `out`), NEED_MORE
@@ -65,8 +86,8 @@ export function parseFastRequest(
   const headEnd = buffer.indexOf(CRLFCRLF, start);
   if (headEnd < 0) return buffer.length - start > limits.maxHeaderBytes ? HAND_OVER : NEED_MORE;
   if (headEnd - start > limits.maxHeaderBytes) return HAND_OVER;
+  if (suspectHead(buffer, start, headEnd)) return HAND_OVER;
   const head = buffer.toString('latin1', start, headEnd);
-  if (SUSPECT.test(head)) return HAND_OVER;
 
   let lineEnd = head.indexOf('\r\n');
   if (lineEnd < 0) lineEnd = head.length;
