@@ -28,6 +28,7 @@ export type { DeclaredProperties, QueueOwner } from './queue/queue-type';
 export { withDeliveryCount } from './queue/types/quorum-queue-type';
 export { encodeAnnotations, decodeAnnotations } from './message/annotation-codec';
 export { exclusiveUse } from './errors';
+export { copiedRecord, copyWith, merged } from './object-copies';
 export { Message } from './message/message';
 export { changedAnnotations } from './message/annotations';
 export type { AnnotationValue, Annotations, DeadLetterHistory, Death, DeathPlace, DeathReason, DoorAnnotations } from './message/annotations';

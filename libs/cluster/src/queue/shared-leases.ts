@@ -1,4 +1,4 @@
-import { BrokerError } from '#core';
+import { BrokerError, merged } from '#core';
 import type { LeaseBook, QueueEntry } from '#core';
 import type { DatabaseQueue } from './database-queue';
 import { leasedRowOf, MessageRow } from './message-rows';
@@ -75,7 +75,7 @@ export class SharedLeases implements LeaseBook {
     if (ref === null) return undefined;
     this.forget(id);
     const row = await new Promise<MessageRow | undefined | null>((resolve) => {
-      const op: LeaseOp = { ...ref, at, settled: resolve };
+      const op: LeaseOp = merged(ref, { at, settled: resolve });
       this.shared.lease(kind, op, readies);
     });
     if (row === null) throw new BrokerError('store-unavailable', 'the lease could not be settled: the database is unavailable');

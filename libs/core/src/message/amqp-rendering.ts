@@ -2,6 +2,7 @@ import { FieldTable, FieldValue, TypedValue } from '../encoding/field-table';
 import type { MessageProperties } from '../encoding/properties';
 import type { Annotations, DeadLetterHistory, Death } from './annotations';
 import type { Message } from './message';
+import { copiedRecord, copyWith } from '../object-copies';
 
 /**
  * How annotations look to an AMQP 0-9-1 client: the headers RabbitMQ writes (x-death and
@@ -31,7 +32,7 @@ export function renderedHeaders(message: Message): FieldTable | undefined {
   const annotations = message.annotations;
   const published = message.properties.headers;
   if (annotations === null) return published;
-  const headers: FieldTable = { ...published };
+  const headers: FieldTable = copiedRecord(published);
   renderInto(headers, annotations);
   return headers;
 }
@@ -39,7 +40,7 @@ export function renderedHeaders(message: Message): FieldTable | undefined {
 /** The properties a client sees (see renderedHeaders); the message's own when it has no annotations. */
 export function renderedProperties(message: Message): MessageProperties {
   if (message.annotations === null) return message.properties;
-  return { ...message.properties, headers: renderedHeaders(message) };
+  return copyWith(message.properties, 'headers', renderedHeaders(message));
 }
 
 function renderInto(headers: FieldTable, annotations: Annotations): void {

@@ -67,7 +67,7 @@ export interface Annotations {
  * nothing is left, so a message without annotations stays without.
  */
 export function changedAnnotations(annotations: Annotations | null, changes: Partial<{ [K in keyof Annotations]: Annotations[K] | undefined }>): Annotations | null {
-  const next: { -readonly [K in keyof Annotations]?: Annotations[K] } = { ...annotations };
+  const next: { -readonly [K in keyof Annotations]?: Annotations[K] } = Object.assign({}, annotations);
   for (const key of Object.keys(changes) as (keyof Annotations)[]) {
     const value = changes[key];
     if (value === undefined) delete next[key];

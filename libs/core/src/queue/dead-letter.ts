@@ -98,7 +98,7 @@ export function deadLetteredMessage(
   const deadLetters: DeadLetterHistory = { deaths: [death, ...others], first: history?.first ?? place, last: place };
   let properties: MessageProperties = message.properties;
   if (expiration !== undefined) {
-    properties = { ...message.properties };
+    properties = Object.assign({}, message.properties);
     delete properties.expiration;
   }
   const annotations = changedAnnotations(message.annotations, { deadLetters });

@@ -1,10 +1,10 @@
-import { AlarmRule, Broker, EntryState, FoundEntry, Message, PersistentCounter, PublishOutcome, Queue, QueueEntry, Refusal, VirtualHost } from '#core';
+import { AlarmRule, Broker, EntryState, merged, FoundEntry, Message, PersistentCounter, PublishOutcome, Queue, QueueEntry, Refusal, VirtualHost } from '#core';
 import type { DeliveryOptions } from '../delivery-options';
 import type { HttpSender } from '../sender/http-sender';
 import { CircuitBreaker } from './circuit-breaker';
 import { conflict, DeliveryRequestError, notFound } from './delivery-errors';
 import { DeliveryFilter, DeliveryIndex, DeliveryRecord, DeliveryState, recordOf } from './delivery-index';
-import { Delivery, deliveryMessage, deliveryOf, dueTimeOf, H, idOf } from './delivery-message';
+import { Attempt, Delivery, deliveryMessage, deliveryOf, dueTimeOf, H, idOf } from './delivery-message';
 import { contentHash, DeliveryRequest } from './delivery-request';
 import type { DestinationPermission } from './destination-permission';
 import { DeliveryWorker, WorkerEvents } from './delivery-worker';
@@ -177,7 +177,7 @@ export class DeliveryService {
     // in acceptance order across nodes: ordering keys deliver in it
     const allocated = this.acceptNo.allocateInOrder();
     const acceptNo = typeof allocated === 'number' ? allocated : await allocated;
-    const delivery: Delivery = { ...request, acceptedAt: Date.now(), acceptNo, hash, attempts: [], replays: 0 };
+    const delivery: Delivery = merged(request, { acceptedAt: Date.now(), acceptNo, hash, attempts: [] as Attempt[], replays: 0 });
     if (requester !== null) delivery.requester = requester;
     if (this.shared) return this.acceptOnce(delivery);
     const record = recordOf(delivery, 'pending', delivery.acceptedAt);
@@ -356,7 +356,7 @@ export class DeliveryService {
       const delivery = deliveryOf(entry.message, `amqp-${entry.seq}`, entry.seq)!;
       const record = this.shared ? recordOf(delivery, 'dead') : this.index.get(delivery.id);
       if (record === undefined || record.state !== 'dead' || !this.dead.remove(entry)) continue;
-      const again: Delivery = { ...delivery, replays: delivery.replays + 1, attemptBase: delivery.attempts.length };
+      const again: Delivery = merged(delivery, { replays: delivery.replays + 1, attemptBase: delivery.attempts.length });
       delete again.deadReason;
       if (requester !== null) again.requester = requester;
       const fresh = recordOf(again, 'pending');

@@ -1,3 +1,4 @@
+import { copyWith } from '#core';
 import type { Consumer, Message, Queue, QueueEntry } from '#core';
 import type { HttpSender, SentAttempt } from '../sender/http-sender';
 import type { CircuitBreaker } from './circuit-breaker';
@@ -145,7 +146,7 @@ export class DeliveryWorker implements Consumer {
     record.updatedAt = Date.now();
     delete record.nextAttemptAt;
     this.index.track(record);
-    this.moves.bury({ ...delivery, deadReason });
+    this.moves.bury(copyWith(delivery, 'deadReason', deadReason));
     this.events.dead(record);
     this.queue.ack(entry);
     if (this.limits.sharedQueue === true) this.index.forget(record);
@@ -266,7 +267,7 @@ export class DeliveryWorker implements Consumer {
     if (verdict === 'delivered') this.circuit.succeeded(host);
     else if (verdict === 'retry') this.circuit.failed(host);
     else this.circuit.released(host);
-    const next: Delivery = { ...delivery, attempts };
+    const next: Delivery = copyWith(delivery, 'attempts', attempts);
     const now = Date.now();
     record.attempts = attempts;
     record.updatedAt = now;

@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, LookupAddress, LookupOptions } from 'node:dns';
 import type { Socket } from 'node:net';
 import { Agent, buildConnector, Dispatcher, interceptors } from 'undici';
+import { copiedRecord } from '#core';
 import type { Attempt, Delivery } from '../domain/delivery-message';
 import { AttemptResult, retryAfterMs, TransportErrorClass } from '../domain/outcome-policy';
 import type { DestinationGuard } from './destination-guard';
@@ -95,7 +96,7 @@ export class HttpSender {
     const finish = (result: AttemptResult, extra: Partial<Attempt>): SentAttempt => ({ result, attempt: { at, ms: Date.now() - at, ...extra } });
     const refusal = this.guard.refuseHost(delivery.hostname);
     if (refusal !== null) return finish({ error: 'forbidden-destination' }, { error: 'forbidden-destination', snippet: refusal });
-    const headers: Record<string, string | string[]> = { ...delivery.headers };
+    const headers: Record<string, string | string[]> = copiedRecord(delivery.headers);
     if (this.signer !== null) Object.assign(headers, this.signer.headers(delivery.id, delivery.body, at));
     try {
       const url = new URL(delivery.url);

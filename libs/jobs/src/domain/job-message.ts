@@ -55,12 +55,10 @@ export interface JobView {
   message: string;
 }
 
+/** What a schedule asks for that its message carries. */
 export interface NewJob {
-  lane: string;
-  queueName: string;
   message: string;
   priority: number;
-  jobNum: number;
   notBefore?: number;
   idempotencyKey?: string;
 }
@@ -94,8 +92,11 @@ export function amqpPriorityFor(rank: number): number {
   return p > 255 ? 255 : p;
 }
 
-/** Builds the core message of a scheduled job: persistent, ranked by its priority, annotated with what the job is. */
-export function jobMessage(job: NewJob): { message: Message; hash: string } {
+/**
+ * Builds the core message of a scheduled job for the queue of its lane: persistent, ranked by its
+ * priority, annotated with what the job is and its number.
+ */
+export function jobMessage(job: NewJob, queueName: string, jobNum: number): { message: Message; hash: string } {
   const hash = jobHash();
   const now = Date.now();
   const properties: MessageProperties = {
@@ -105,9 +106,9 @@ export function jobMessage(job: NewJob): { message: Message; hash: string } {
     messageId: hash,
     timestamp: Math.floor(now / 1000),
   };
-  const door = doorAnnotationsOf({ num: job.jobNum, hash, timestamp: rfc3339LocalNow(now), idempotencyKey: job.idempotencyKey });
+  const door = doorAnnotationsOf({ num: jobNum, hash, timestamp: rfc3339LocalNow(now), idempotencyKey: job.idempotencyKey });
   const annotations = job.notBefore !== undefined ? { rank: job.priority, notBefore: job.notBefore, door } : { rank: job.priority, door };
-  return { message: new Message('', job.queueName, properties, null, Buffer.from(job.message, 'utf8'), annotations), hash };
+  return { message: new Message('', queueName, properties, null, Buffer.from(job.message, 'utf8'), annotations), hash };
 }
 
 /**

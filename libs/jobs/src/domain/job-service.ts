@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Access, Broker, changedAnnotations, EntryState, Message, PersistentCounter, Queue, QueueEntry, Refusal } from '#core';
+import { Access, Broker, changedAnnotations, copyWith, EntryState, Message, PersistentCounter, Queue, QueueEntry, Refusal } from '#core';
 import { JOBS_OPTIONS, JobsOptions } from '../jobs-options';
 import { BlockedReceiver } from './blocked-receiver';
 import { inBatch, JobRequestError, notFound } from './job-errors';
@@ -175,7 +175,7 @@ export class JobService {
     const jobNum = await this.jobNum.allocate();
     const queue = this.lanes.queue(request.lane);
     if (queue.enqueueUnique !== undefined) {
-      const { message, hash } = jobMessage({ ...request, queueName: queue.name, jobNum });
+      const { message, hash } = jobMessage(request, queue.name, jobNum);
       return { job: await this.scheduleUnique(queue, message, request, jobNum, hash), uncommitted: false };
     }
     const enqueued = this.publish(request, jobNum);
@@ -186,7 +186,7 @@ export class JobService {
   /** Publishes a job into its lane, not committed yet; throws when the lane refuses it (no ok for a job not kept). */
   private publish(request: ScheduleRequest, jobNum: number): Enqueued {
     const queue = this.lanes.queue(request.lane);
-    const { message, hash } = jobMessage({ ...request, queueName: queue.name, jobNum });
+    const { message, hash } = jobMessage(request, queue.name, jobNum);
     const outcome = this.lanes.vhost.publish('', message, 'refuse');
     if (outcome.kind === 'refused') throw refusedJob(outcome.refusal, request.lane);
     return { job: { jobNum, hash, lane: request.lane, duplicate: false }, uncommitted: true };
@@ -218,7 +218,7 @@ export class JobService {
   async scheduleAgain(entry: QueueEntry, notBefore: number): Promise<void> {
     const original = entry.message;
     const annotations = changedAnnotations(original.annotations, { notBefore });
-    const copy = new Message(original.exchange, entry.queue.name, { ...original.properties, deliveryMode: 2 }, null, original.body, annotations);
+    const copy = new Message(original.exchange, entry.queue.name, copyWith(original.properties, 'deliveryMode', 2), null, original.body, annotations);
     // a full lane refuses the copy: the caller keeps its lease (acking it would lose the job)
     const outcome = this.lanes.vhost.publish('', copy);
     if (outcome.kind === 'refused') throw refusedJob(outcome.refusal, this.laneOfEntry(entry));

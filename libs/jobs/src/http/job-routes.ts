@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { merged } from '#core';
 import type { Access, QueueEntry } from '#core';
 import { BlockedReceiver } from '../domain/blocked-receiver';
 import { badRequest, inBatch, JobRequestError, missingMessage, notFound } from '../domain/job-errors';
@@ -101,7 +102,7 @@ export class JobRoutes {
     const job = await this.jobs.schedule(request);
     const { notBefore, idempotencyKey } = request;
     const extended = notBefore !== undefined || idempotencyKey !== undefined;
-    return { status: 200, body: extended ? { ...okBody, ...scheduledView(job, notBefore) } : okBody };
+    return { status: 200, body: extended ? merged(okBody, scheduledView(job, notBefore)) : okBody };
   }
 
   /**
@@ -119,7 +120,7 @@ export class JobRoutes {
       }
     });
     const jobs = await this.jobs.scheduleMany(requests);
-    return { status: 200, body: { ...okBody, jobs: jobs.map((job, i) => scheduledView(job, requests[i]!.notBefore)) } };
+    return { status: 200, body: merged(okBody, { jobs: jobs.map((job, i) => scheduledView(job, requests[i]!.notBefore)) }) };
   }
 
   /** What a schedule asks for, its lane checked for write access. */
@@ -201,7 +202,7 @@ export class JobRoutes {
 
   /** An empty lane's answer: dispenserd's, plus an empty list for a batch receive. */
   private emptyAnswerBody(count: number | undefined): unknown {
-    return count === undefined ? emptyQueueBody : { ...emptyQueueBody, jobs: [] };
+    return count === undefined ? emptyQueueBody : merged(emptyQueueBody, { jobs: [] });
   }
 
   private async waitForJob(lane: string, watchClose: (listener: () => void) => () => void, waitMs: number | undefined): Promise<QueueEntry | undefined> {
@@ -225,7 +226,7 @@ export class JobRoutes {
    */
   private delivery(entries: QueueEntry[], batch: boolean, leaseMs: number): JobAnswer {
     const handed = entries.map((entry) => this.handOut(entry, leaseMs));
-    const body = batch ? { ...okBody, jobs: handed.map((one) => one.job) } : { ...okBody, ...handed[0]!.job };
+    const body = batch ? merged(okBody, { jobs: handed.map((one) => one.job) }) : merged(okBody, handed[0]!.job);
     let settled = false;
     const settle = (written: boolean): void => {
       if (settled) return;
@@ -295,7 +296,7 @@ export class JobRoutes {
     await Promise.all(ids.map((id) => this.authorizeLease(user, id)));
     const acked = await Promise.all(ids.map((id) => this.jobs.leases.ack(id)));
     const unknown = ids.filter((_id, i) => !acked[i]);
-    return { status: 200, body: { ...okBody, acked: ids.length - unknown.length, unknown } };
+    return { status: 200, body: merged(okBody, { acked: ids.length - unknown.length, unknown }) };
   }
 
   private async release(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
@@ -308,7 +309,7 @@ export class JobRoutes {
       const runAt = Date.now() + delayMs;
       const released = await leases.releaseUntil(id, runAt);
       if (released === undefined) throw notFound('unknown or expired lease');
-      send(reply, 200, { ...okBody, job_num: jobView(released, this.jobs.laneOfEntry(released)).job_num, run_at: runAt });
+      send(reply, 200, merged(okBody, { job_num: jobView(released, this.jobs.laneOfEntry(released)).job_num, run_at: runAt }));
       return;
     }
     const lease = await leases.get(id);
@@ -318,7 +319,7 @@ export class JobRoutes {
       const view = jobView(lease.entry, lease.lane);
       await this.jobs.scheduleAgain(lease.entry, Date.now() + delayMs);
       await leases.ack(id);
-      send(reply, 200, { ...okBody, job_num: view.job_num, run_at: Date.now() + delayMs });
+      send(reply, 200, merged(okBody, { job_num: view.job_num, run_at: Date.now() + delayMs }));
       return;
     }
     await leases.release(id);
@@ -331,7 +332,7 @@ export class JobRoutes {
     const timeoutMs = millisecondsOf(fields, 'timeout_ms', MAX_LEASE_MS) ?? this.jobs.options.defaultLeaseMs;
     const expiresAt = await this.jobs.leases.touch(id, timeoutMs);
     if (expiresAt === undefined) throw notFound('unknown or expired lease');
-    send(reply, 200, { ...okBody, expires_at: new Date(expiresAt).toISOString() });
+    send(reply, 200, merged(okBody, { expires_at: new Date(expiresAt).toISOString() }));
   }
 
   private async lookup(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {
@@ -345,7 +346,7 @@ export class JobRoutes {
     // its body is shown only to those who may receive it
     this.authorize(user, 'read', found.lane);
     const job = { ...jobView(found.entry, found.lane), state: found.state, ...(found.runAt ? { run_at: new Date(found.runAt).toISOString() } : {}) };
-    send(reply, 200, { ...okBody, job });
+    send(reply, 200, merged(okBody, { job }));
   }
 
   private async deleteJob(request: FastifyRequest, reply: FastifyReply, user: string | null): Promise<void> {

@@ -1,6 +1,7 @@
 import type { DelayedMessageExchange } from '../../exchange/delayed-message-exchange';
 import { changedAnnotations } from '../../message/annotations';
 import { Message } from '../../message/message';
+import { copiedRecord, copyWith } from '../../object-copies';
 import type { Consumer } from '../consumer';
 import { NOT_BEFORE_HEADER } from '../queue-options';
 import { InMemoryQueue } from '../in-memory-queue';
@@ -48,9 +49,9 @@ function releasedMessage(message: Message): Message {
 
 /** A message held by a release before annotations (a stored row): its due time was this header, the broker's own. */
 function releasedLegacyMessage(message: Message): Message {
-  const headers = { ...message.properties.headers };
+  const headers = copiedRecord(message.properties.headers);
   delete headers[NOT_BEFORE_HEADER];
-  return new Message(message.exchange, message.routingKey, { ...message.properties, headers }, null, message.body, message.annotations);
+  return new Message(message.exchange, message.routingKey, copyWith(message.properties, 'headers', headers), null, message.body, message.annotations);
 }
 
 /**
