@@ -1,4 +1,4 @@
-import { AlarmRule, Broker, EntryState, merged, FoundEntry, Message, PersistentCounter, PublishOutcome, Queue, QueueEntry, Refusal, VirtualHost } from '#core';
+import { AlarmRule, Broker, EntryState, FoundEntry, merged, Message, PersistentCounter, PublishOutcome, Queue, QueueEntry, Refusal, VirtualHost } from '#core';
 import type { DeliveryOptions } from '../delivery-options';
 import type { HttpSender } from '../sender/http-sender';
 import { CircuitBreaker } from './circuit-breaker';
