@@ -14,6 +14,17 @@ export default tseslint.config(
     },
   },
   {
+    // the AMQP door's modules import the codec from its defining files (libs/amqp/src/codec/index.ts says why)
+    files: ['libs/amqp/src/**/*.ts'],
+    ignores: ['libs/amqp/src/codec/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(\\.{1,2}/)+codec(/index)?$', message: 'import from the codec file that defines it (see libs/amqp/src/codec/index.ts)' }] },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -1,5 +1,6 @@
 import { BrokerError, BrokerErrorKind, DecodeError } from '#core';
-import { FrameError, isHardError, ReplyCode, UnknownMethodError } from './codec';
+import { FrameError, UnknownMethodError } from './codec/errors';
+import { isHardError, ReplyCode } from './codec/methods.generated';
 
 /**
  * A protocol exception raised while handling a frame. Soft errors close the channel, hard errors

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { ChannelSnapshot, EntryState, FieldTable, Message, NO_COMMIT_NEEDED, PublishOutcome, Queue, QueueEntry, renderedProperties } from '#core';
+import { BASIC_CLASS_ID, encodeContentHeaderFrame } from '../codec/content';
 import {
   AmqpMethod,
-  BASIC_CLASS_ID,
   encodeBasicAckFrame,
   encodeBasicCancelFrame,
   encodeBasicCancelOkFrame,
@@ -18,14 +18,13 @@ import {
   encodeChannelCloseOkFrame,
   encodeChannelFlowOkFrame,
   encodeConfirmSelectOkFrame,
-  encodeContentHeaderFrame,
   encodeTxCommitOkFrame,
   encodeTxRollbackOkFrame,
   encodeTxSelectOkFrame,
   methodNameOf,
   MethodId,
   ReplyCode,
-} from '../codec';
+} from '../codec/methods.generated';
 import {
   AmqpError,
   channelError,

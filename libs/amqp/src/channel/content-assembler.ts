@@ -1,5 +1,6 @@
 import { decodeProperties, Message, peekProperties } from '#core';
-import { BASIC_CLASS_ID, ContentHeader, decodeContentHeader, MethodId } from '../codec';
+import { BASIC_CLASS_ID, ContentHeader, decodeContentHeader } from '../codec/content';
+import { MethodId } from '../codec/methods.generated';
 import { preconditionFailed, unexpectedFrame } from '../errors';
 
 /** A basic.publish whose content frames are still arriving. */

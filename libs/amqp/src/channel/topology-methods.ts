@@ -10,7 +10,7 @@ import {
   encodeQueuePurgeOkFrame,
   encodeQueueUnbindOkFrame,
   MethodId,
-} from '../codec';
+} from '../codec/methods.generated';
 import type { ChannelHost } from './channel-host';
 
 /**

@@ -3,26 +3,20 @@ import type { Broker, ChannelSnapshot, CommitToken, Queue, SessionSnapshot, Virt
 import type { AmqpServerOptions } from '../amqp-options';
 import { AmqpChannel } from '../channel/amqp-channel';
 import type { ChannelHost, ClientCapabilities, Durability } from '../channel/channel-host';
+import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE, FrameParser, writeHeartbeatFrame } from '../codec/frame';
+import { decodeMethodFrame } from '../codec/method-frame';
 import {
   decodeMethod,
-  decodeMethodFrame,
   encodeChannelCloseOkFrame,
   encodeChannelOpenOkFrame,
   encodeConnectionCloseFrame,
   encodeConnectionCloseOkFrame,
   encodeConnectionUpdateSecretOkFrame,
-  FRAME_BODY,
-  FRAME_HEADER,
-  FRAME_HEARTBEAT,
-  FRAME_METHOD,
-  FRAME_MIN_SIZE,
-  FrameParser,
   methodNameOf,
   MethodId,
   ReplyCode,
-  writeHeartbeatFrame,
   AmqpMethod,
-} from '../codec';
+} from '../codec/methods.generated';
 import { AmqpError, channelError, commandInvalid, connectionForced, isUnexpected, notAllowed, replyTextOf, toAmqpError, unexpectedFrame } from '../errors';
 import { AccessControl } from '../auth/access-control';
 import type { DoorCounters } from '../server/door-counters';

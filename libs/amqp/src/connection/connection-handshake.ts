@@ -2,17 +2,15 @@ import type { Broker, VirtualHost } from '#core';
 import type { AmqpServerOptions } from '../amqp-options';
 import { parseSaslResponse, SASL_MECHANISMS } from '../auth/sasl';
 import type { ClientCapabilities } from '../channel/channel-host';
+import { checkProtocolHeader, FRAME_MIN_SIZE, PROTOCOL_HEADER } from '../codec/frame';
 import {
   AmqpMethod,
-  checkProtocolHeader,
   encodeConnectionOpenOkFrame,
   encodeConnectionStartFrame,
   encodeConnectionTuneFrame,
-  FRAME_MIN_SIZE,
   methodNameOf,
   MethodId,
-  PROTOCOL_HEADER,
-} from '../codec';
+} from '../codec/methods.generated';
 import { AmqpError, accessRefused, commandInvalid, internalError, notAllowed } from '../errors';
 import type { FrameOutput } from './frame-output';
 import { serverProperties as serverPropertiesOf } from './server-properties';

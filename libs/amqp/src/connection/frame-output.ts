@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { ByteWriter } from '#core';
-import { encodeBodyFrames } from '../codec';
+import { encodeBodyFrames } from '../codec/content';
 import { FRAME_BODY, FRAME_END, FRAME_OVERHEAD } from '../codec/frame';
 
 /** Bytes queued for a socket above which its consumers get no more deliveries until it drains. */

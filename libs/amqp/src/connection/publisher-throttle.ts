@@ -1,5 +1,5 @@
 import type { Broker, CommitToken, Queue } from '#core';
-import { encodeConnectionBlockedFrame, encodeConnectionUnblockedFrame } from '../codec';
+import { encodeConnectionBlockedFrame, encodeConnectionUnblockedFrame } from '../codec/methods.generated';
 import type { Cancel, Clock } from './clock';
 import type { FrameOutput } from './frame-output';
 import { UncommittedLimits, UncommittedPublishes } from './uncommitted-publishes';
